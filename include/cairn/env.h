@@ -1,0 +1,99 @@
+#pragma once
+// Env: every file operation and clock read of the engine goes through here,
+// so tests can substitute a fault-injecting Env (drop unsynced bytes, fail
+// the next write or fsync, tear a write) and crash tests stay exact.
+//
+// Thread safety: Env methods may be called from any thread. A file object is
+// used by one thread at a time unless its comment says otherwise.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/status.h"
+
+namespace cairn {
+
+// A file opened for appending. Bytes appended are durable only after Sync().
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  // Appends all of `data` at the end of the file, or fails.
+  virtual Status Append(std::string_view data) = 0;
+  // Makes every appended byte durable (fdatasync).
+  virtual Status Sync() = 0;
+  // Cuts the file to `size` bytes (used to drop a torn tail after a failure).
+  virtual Status Truncate(uint64_t size) = 0;
+  virtual Status Close() = 0;
+  virtual uint64_t Size() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// A file opened for positional reads. Safe for concurrent use.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Reads up to `n` bytes at `offset` into `scratch`; `*out` views the bytes
+  // read (fewer than n only at end of file).
+  virtual Status Read(uint64_t offset, size_t n, char* scratch,
+                      std::string_view* out) const = 0;
+  // Current size of the file on disk (it may grow while open).
+  virtual Result<uint64_t> Size() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// A read-only memory map of a whole file. Safe for concurrent use.
+class MappedFile {
+ public:
+  virtual ~MappedFile() = default;
+  virtual std::string_view data() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// An advisory exclusive lock on a file, held until destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  // The process-wide POSIX Env. Never destroyed.
+  static Env* Default();
+
+  // Opens `path` for appending, creating it if missing (existing bytes kept).
+  virtual Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(
+      const std::string& path) = 0;
+  // Maps `path` read-only. `length` 0 maps the current size; a larger length
+  // reserves address space for a file that grows (bytes past the end of the
+  // file must not be touched).
+  virtual Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path,
+                                                      uint64_t length = 0) = 0;
+  // Writes `data` to `path` atomically and durably: temp file, fsync, rename,
+  // fsync of the directory.
+  virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // Overwrites `data` at `offset` without fsync: for cross-process hints only.
+  virtual Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) = 0;
+  virtual Status CreateDirs(const std::string& path) = 0;
+  virtual Status SyncDir(const std::string& path) = 0;
+  virtual Result<bool> FileExists(const std::string& path) = 0;
+  virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
+  virtual Status RemoveFile(const std::string& path) = 0;
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
+  virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // Takes an exclusive advisory lock on `path` (created if missing) and
+  // writes this process's pid into it. kLocked names the holder's pid.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // Wall clock, UTC nanoseconds since the Unix epoch.
+  virtual int64_t NowNanos() = 0;
+  // Monotonic clock, nanoseconds.
+  virtual int64_t MonotonicNanos() = 0;
+};
+
+}  // namespace cairn

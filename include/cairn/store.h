@@ -1,0 +1,183 @@
+#pragma once
+// Store: an embedded event store kept in one directory.
+//
+// One process writes a store at a time (a second writer gets kLocked naming
+// the holder's pid); other processes may open it read-only while it is being
+// written and see each append once it is durable. A Store is thread-safe:
+// many threads may append and read at once; reads never wait for an fsync.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/env.h"
+#include "cairn/status.h"
+#include "cairn/types.h"
+
+namespace cairn {
+
+enum class Durability : uint8_t {
+  // An append is acknowledged only after fdatasync of its record. Default.
+  kFsync,
+  // Acknowledged once written to the OS: survives kill -9, NOT power loss.
+  // For tests and benchmarks; every figure says which mode it used.
+  kNoSyncUnsafe,
+};
+
+struct StoreOptions {
+  // Create the directory and an empty store when missing. Default true.
+  bool create_if_missing = true;
+  // Open without the write lock; appends fail with kReadOnly. Reads see
+  // what the writing process has made durable. Default false.
+  bool read_only = false;
+  Durability durability = Durability::kFsync;
+  // Largest data + metadata + type of one event. Default 16 MiB.
+  uint64_t max_event_bytes = 16ull << 20;
+  // Largest total of one append call (all its events). Default 256 MiB.
+  uint64_t max_append_bytes = 256ull << 20;
+  // Longest stream name in bytes. Default 1024.
+  uint32_t max_stream_name_bytes = 1024;
+  // A log segment is closed and a new one started past this size. 256 MiB.
+  uint64_t segment_bytes = 256ull << 20;
+  // Index entries kept in memory before they are written to an index run
+  // file. Bounds memory: ~48 bytes per entry. Default 1,048,576.
+  uint64_t memtable_entries = 1ull << 20;
+  // Env for all I/O; nullptr means Env::Default(). Must outlive the Store.
+  Env* env = nullptr;
+};
+
+// Result of one stream's append.
+struct AppendResult {
+  std::string stream;
+  // Last revision of the stream after the append; nullopt only for an
+  // empty append to a stream that does not exist.
+  std::optional<StreamRevision> revision;
+  // Position of the last event written (or of the original events when
+  // `duplicate`); for an empty append, the store's head position.
+  Position position;
+  // True when every event was already stored by an earlier identical append:
+  // nothing was written and the original result is returned.
+  bool duplicate = false;
+};
+
+// One stream's part of a multi-stream append.
+struct StreamAppend {
+  std::string stream;
+  ExpectedRevision expected = ExpectedRevision::Any();
+  std::vector<EventData> events;
+};
+
+enum class Direction : uint8_t { kForwards, kBackwards };
+
+struct ReadStreamOptions {
+  Direction direction = Direction::kForwards;
+  // First revision to return (inclusive). nullopt: the start when reading
+  // forwards, the end when reading backwards.
+  std::optional<StreamRevision> from;
+  uint64_t max_count = UINT64_MAX;
+};
+
+struct ReadAllOptions {
+  Direction direction = Direction::kForwards;
+  // First position to return (inclusive). nullopt: start or end.
+  std::optional<Position> from;
+  uint64_t max_count = UINT64_MAX;
+};
+
+struct StreamInfo {
+  std::string stream;
+  StreamRevision last_revision;
+  Position last_position;
+};
+
+struct StoreStats {
+  uint64_t events = 0;          // events in $all
+  uint64_t streams = 0;         // distinct streams (exact when indexed)
+  uint64_t log_bytes = 0;       // bytes of all log segments
+  uint64_t segments = 0;
+  uint64_t index_runs = 0;      // persisted index run files
+  uint64_t index_bytes = 0;
+  uint64_t memtable_entries = 0;
+  uint64_t indexed_through = 0;  // positions < this are in persisted runs
+  bool read_only = false;
+};
+
+// One problem found by Verify: which file, at which offset, what is wrong.
+struct VerifyProblem {
+  std::string file;
+  uint64_t offset = 0;
+  std::string what;
+};
+
+struct VerifyReport {
+  uint64_t records_checked = 0;
+  uint64_t events_checked = 0;
+  uint64_t index_entries_checked = 0;
+  std::vector<VerifyProblem> problems;
+};
+
+// Called with events in read order; return false to stop early.
+using EventVisitor = std::function<bool(const EventView&)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (or creates) the store in `dir`. Fails with kLocked when another
+  // process writes it, kNotFound when missing and !create_if_missing,
+  // kCorruption when its files are damaged beyond a torn tail.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir,
+                                             const StoreOptions& options = {});
+
+  // Appends `events` to `stream` if `expected` holds. All events become
+  // visible together or not at all. On success the events are durable (per
+  // options.durability). Errors: kWrongExpectedRevision (with conflict()),
+  // kInvalidArgument (limits, empty type, bad name), kIdempotencyConflict,
+  // kIOError/kNoSpace (nothing acknowledged), kReadOnly, kFailedPrecondition.
+  virtual Result<AppendResult> Append(std::string_view stream, ExpectedRevision expected,
+                                      std::span<const EventData> events) = 0;
+
+  // Appends to several streams atomically: every expectation must hold and
+  // all events are written in one record, or nothing is. Results are in the
+  // order of `appends`. A stream may appear at most once.
+  virtual Result<std::vector<AppendResult>> AppendMulti(
+      std::span<const StreamAppend> appends) = 0;
+
+  // Reads a stream. kNotFound when the stream has no events. The read is a
+  // consistent snapshot: it never shows half of an append.
+  virtual Status ReadStream(std::string_view stream, const ReadStreamOptions& options,
+                            const EventVisitor& visit) = 0;
+  Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
+                                                const ReadStreamOptions& options);
+
+  // Reads $all, a consistent snapshot. An empty store yields no events.
+  virtual Status ReadAll(const ReadAllOptions& options, const EventVisitor& visit) = 0;
+  Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options);
+
+  // Last revision and position of a stream; kNotFound when absent.
+  virtual Result<StreamInfo> GetStreamInfo(std::string_view stream) = 0;
+
+  // Number of events visible in $all (the next position to be assigned).
+  virtual Position HeadPosition() = 0;
+
+  virtual Result<StoreStats> Stats() = 0;
+
+  // Checks every record checksum and every index entry against the log.
+  // Returns OK with problems listed in `report`; an error only when the check
+  // itself could not run.
+  virtual Status Verify(VerifyReport* report) = 0;
+
+  // Persists the in-memory index so the next open re-reads no log. Called
+  // by Close. Not available read-only.
+  virtual Status Checkpoint() = 0;
+
+  // Checkpoints and releases the lock. Further calls fail. Idempotent.
+  virtual Status Close() = 0;
+};
+
+}  // namespace cairn

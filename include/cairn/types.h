@@ -1,0 +1,136 @@
+#pragma once
+// Value types of the public engine API: strong numbers (revision, position),
+// the expected-revision sum type, event ids, events to write and recorded
+// events. All are plain values, safe to copy and to share between threads
+// when not mutated.
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cairn/status.h"
+
+namespace cairn {
+
+// 0-based index of an event within its stream; contiguous per stream.
+class StreamRevision {
+ public:
+  constexpr StreamRevision() = default;
+  constexpr explicit StreamRevision(uint64_t v) : value_(v) {}
+  constexpr uint64_t value() const { return value_; }
+  constexpr StreamRevision Next() const { return StreamRevision(value_ + 1); }
+  friend constexpr auto operator<=>(StreamRevision, StreamRevision) = default;
+
+ private:
+  uint64_t value_ = 0;
+};
+
+// 0-based index of an event in the global order of all events ($all).
+// Assigned by the single sequencer at durable append: gap-free and strictly
+// increasing in commit order.
+class Position {
+ public:
+  constexpr Position() = default;
+  constexpr explicit Position(uint64_t v) : value_(v) {}
+  constexpr uint64_t value() const { return value_; }
+  constexpr Position Next() const { return Position(value_ + 1); }
+  friend constexpr auto operator<=>(Position, Position) = default;
+
+ private:
+  uint64_t value_ = 0;
+};
+
+// What the caller expects of a stream's state before its append.
+class ExpectedRevision {
+ public:
+  enum class Kind : uint8_t { kAny, kNoStream, kStreamExists, kExact };
+
+  static constexpr ExpectedRevision Any() { return ExpectedRevision(Kind::kAny, 0); }
+  static constexpr ExpectedRevision NoStream() {
+    return ExpectedRevision(Kind::kNoStream, 0);
+  }
+  static constexpr ExpectedRevision StreamExists() {
+    return ExpectedRevision(Kind::kStreamExists, 0);
+  }
+  static constexpr ExpectedRevision Exact(StreamRevision r) {
+    return ExpectedRevision(Kind::kExact, r.value());
+  }
+  // Parses "any", "no-stream", "exists" or a decimal revision.
+  static Result<ExpectedRevision> Parse(std::string_view text);
+
+  constexpr Kind kind() const { return kind_; }
+  // Only meaningful for kExact.
+  constexpr StreamRevision revision() const { return StreamRevision(revision_); }
+  // "any", "no_stream", "exists" or the number.
+  std::string ToString() const;
+  friend constexpr bool operator==(ExpectedRevision, ExpectedRevision) = default;
+
+ private:
+  constexpr ExpectedRevision(Kind k, uint64_t r) : kind_(k), revision_(r) {}
+  Kind kind_;
+  uint64_t revision_;
+};
+
+// A 128-bit event id in RFC 4122 layout.
+class Uuid {
+ public:
+  constexpr Uuid() = default;
+  explicit Uuid(const std::array<uint8_t, 16>& bytes) : bytes_(bytes) {}
+  // A fresh random (version 4) id.
+  static Uuid Random();
+  // Parses the canonical 8-4-4-4-12 hex form (either case).
+  static Result<Uuid> Parse(std::string_view text);
+  // Lowercase canonical form.
+  std::string ToString() const;
+  bool IsNil() const;
+  const std::array<uint8_t, 16>& bytes() const { return bytes_; }
+  friend bool operator==(const Uuid&, const Uuid&) = default;
+
+ private:
+  std::array<uint8_t, 16> bytes_{};
+};
+
+enum class ContentType : uint8_t { kJson = 1, kBinary = 2 };
+
+// An event the caller wants written.
+struct EventData {
+  std::optional<Uuid> id;  // generated (random v4) when absent
+  std::string type;        // non-empty UTF-8
+  ContentType content_type = ContentType::kJson;
+  std::string data;      // bytes; JSON text when content_type is kJson
+  std::string metadata;  // bytes; JSON by convention
+};
+
+// A stored event, as returned by reads. Owns its bytes.
+struct RecordedEvent {
+  std::string stream;
+  StreamRevision revision;
+  Position position;
+  Uuid id;
+  std::string type;
+  ContentType content_type = ContentType::kJson;
+  std::string data;
+  std::string metadata;
+  int64_t created_ns = 0;  // UTC, nanoseconds since the Unix epoch
+};
+
+// A stored event seen without copying: the views are valid only during the
+// visitor call that receives it.
+struct EventView {
+  std::string_view stream;
+  StreamRevision revision;
+  Position position;
+  Uuid id;
+  std::string_view type;
+  ContentType content_type = ContentType::kJson;
+  std::string_view data;
+  std::string_view metadata;
+  int64_t created_ns = 0;
+
+  RecordedEvent ToRecorded() const;
+};
+
+}  // namespace cairn

@@ -1,0 +1,45 @@
+#pragma once
+// Little-endian fixed-width encoding helpers for on-disk formats.
+// Pure functions; callers check bounds before decoding.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace cairn {
+
+inline void PutFixed16(std::string* dst, uint16_t v) { dst->append(reinterpret_cast<const char*>(&v), 2); }
+inline void PutFixed32(std::string* dst, uint32_t v) { dst->append(reinterpret_cast<const char*>(&v), 4); }
+inline void PutFixed64(std::string* dst, uint64_t v) { dst->append(reinterpret_cast<const char*>(&v), 8); }
+inline void EncodeFixed32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
+inline void EncodeFixed64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
+inline uint16_t DecodeFixed16(const char* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
+inline uint32_t DecodeFixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+inline uint64_t DecodeFixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "formats are little-endian");
+
+// Reads fixed-width fields from a bounded buffer; every getter fails (returns
+// false) instead of reading past the end.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  bool GetU8(uint8_t* v) { if (remaining() < 1) return false; *v = static_cast<uint8_t>(*p_++); return true; }
+  bool GetU16(uint16_t* v) { if (remaining() < 2) return false; *v = DecodeFixed16(p_); p_ += 2; return true; }
+  bool GetU32(uint32_t* v) { if (remaining() < 4) return false; *v = DecodeFixed32(p_); p_ += 4; return true; }
+  bool GetU64(uint64_t* v) { if (remaining() < 8) return false; *v = DecodeFixed64(p_); p_ += 8; return true; }
+  bool GetBytes(size_t n, std::string_view* v) {
+    if (remaining() < n) return false;
+    *v = std::string_view(p_, n);
+    p_ += n;
+    return true;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+}  // namespace cairn

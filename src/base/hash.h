@@ -1,0 +1,27 @@
+#pragma once
+// 64-bit hash of stream names for the stream index. Not cryptographic;
+// collisions are tolerated by the index (entries are checked against the
+// stream name stored in the log). The function is part of the index format
+// (docs/format/index.md): never change it without a format version bump.
+
+#include <cstdint>
+#include <string_view>
+
+namespace cairn {
+
+inline uint64_t StreamHash(std::string_view s) {
+  // FNV-1a over the bytes, then a murmur3-style finalizer for avalanche.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace cairn

@@ -1,0 +1,197 @@
+#include "src/env/fault_env.h"
+
+#include <cerrno>
+
+namespace cairn {
+
+class FaultWritableFile final : public WritableFile {
+ public:
+  FaultWritableFile(FaultInjectionEnv* env, std::unique_ptr<WritableFile> base)
+      : env_(env), base_(std::move(base)) {}
+
+  Status Append(std::string_view data) override {
+    int err = 0;
+    size_t keep = 0;
+    switch (env_->NextAppend(&err, &keep)) {
+      case FaultInjectionEnv::AppendFault::kNone:
+        return base_->Append(data);
+      case FaultInjectionEnv::AppendFault::kFail:
+        return Status::FromErrno(err, "write (injected)", base_->path());
+      case FaultInjectionEnv::AppendFault::kTear: {
+        if (keep > data.size()) keep = data.size();
+        Status s = base_->Append(data.substr(0, keep));
+        if (s.ok()) s = base_->Sync();
+        if (s.ok()) env_->OnDurableSize(base_->path(), base_->Size());
+        return Status::FromErrno(EIO, "write (injected torn write)", base_->path());
+      }
+    }
+    return Status::OK();
+  }
+  Status Sync() override {
+    int err = env_->NextSync();
+    if (err != 0) return Status::FromErrno(err, "fdatasync (injected)", base_->path());
+    Status s = base_->Sync();
+    if (s.ok()) env_->OnSynced(base_->path(), base_->Size());
+    return s;
+  }
+  Status Truncate(uint64_t size) override {
+    Status s = base_->Truncate(size);
+    return s;
+  }
+  Status Close() override { return base_->Close(); }
+  uint64_t Size() const override { return base_->Size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  FaultInjectionEnv* env_;
+  std::unique_ptr<WritableFile> base_;
+};
+
+void FaultInjectionEnv::FailAppendAt(int n, int err) {
+  std::lock_guard l(mu_);
+  fail_append_at_ = n;
+  fail_append_err_ = err;
+}
+void FaultInjectionEnv::FailSyncAt(int n, int err) {
+  std::lock_guard l(mu_);
+  fail_sync_at_ = n;
+  fail_sync_err_ = err;
+}
+void FaultInjectionEnv::TearAppendAt(int n, size_t keep) {
+  std::lock_guard l(mu_);
+  tear_at_ = n;
+  tear_keep_ = keep;
+}
+void FaultInjectionEnv::SetDown(bool down) {
+  std::lock_guard l(mu_);
+  down_ = down;
+}
+void FaultInjectionEnv::ClearFaults() {
+  std::lock_guard l(mu_);
+  fail_append_at_ = fail_sync_at_ = tear_at_ = 0;
+  down_ = false;
+}
+int FaultInjectionEnv::appends() const {
+  std::lock_guard l(mu_);
+  return appends_;
+}
+int FaultInjectionEnv::syncs() const {
+  std::lock_guard l(mu_);
+  return syncs_;
+}
+
+FaultInjectionEnv::AppendFault FaultInjectionEnv::NextAppend(int* err, size_t* keep) {
+  std::lock_guard l(mu_);
+  ++appends_;
+  if (down_) {
+    *err = EIO;
+    return AppendFault::kFail;
+  }
+  if (fail_append_at_ > 0 && --fail_append_at_ == 0) {
+    *err = fail_append_err_;
+    return AppendFault::kFail;
+  }
+  if (tear_at_ > 0 && --tear_at_ == 0) {
+    *keep = tear_keep_;
+    down_ = true;
+    return AppendFault::kTear;
+  }
+  return AppendFault::kNone;
+}
+
+int FaultInjectionEnv::NextSync() {
+  std::lock_guard l(mu_);
+  ++syncs_;
+  if (down_) return EIO;
+  if (fail_sync_at_ > 0 && --fail_sync_at_ == 0) return fail_sync_err_;
+  return 0;
+}
+
+void FaultInjectionEnv::OnSynced(const std::string& path, uint64_t size) {
+  std::lock_guard l(mu_);
+  synced_size_[path] = size;
+}
+void FaultInjectionEnv::OnDurableSize(const std::string& path, uint64_t size) {
+  std::lock_guard l(mu_);
+  synced_size_[path] = size;
+}
+
+Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::OpenWritable(const std::string& path) {
+  auto f = base_->OpenWritable(path);
+  if (!f) return f.error();
+  {
+    std::lock_guard l(mu_);
+    // Bytes present when the file is opened are taken as durable.
+    if (!synced_size_.count(path)) synced_size_[path] = (*f)->Size();
+  }
+  return std::unique_ptr<WritableFile>(new FaultWritableFile(this, std::move(*f)));
+}
+
+Status FaultInjectionEnv::WriteFileAtomic(const std::string& path, std::string_view data) {
+  {
+    std::lock_guard l(mu_);
+    if (down_) return Status::FromErrno(EIO, "write (injected)", path);
+    ++syncs_;
+    if (fail_sync_at_ > 0 && --fail_sync_at_ == 0) {
+      return Status::FromErrno(fail_sync_err_, "fdatasync (injected)", path);
+    }
+  }
+  Status s = base_->WriteFileAtomic(path, data);
+  if (s.ok()) OnSynced(path, data.size());
+  return s;
+}
+
+Status FaultInjectionEnv::SyncDir(const std::string& path) {
+  if (int err = NextSync(); err != 0) return Status::FromErrno(err, "fsync dir (injected)", path);
+  return base_->SyncDir(path);
+}
+
+Status FaultInjectionEnv::RemoveFile(const std::string& path) {
+  {
+    std::lock_guard l(mu_);
+    synced_size_.erase(path);
+  }
+  return base_->RemoveFile(path);
+}
+
+Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
+  Status s = base_->RenameFile(from, to);
+  if (s.ok()) {
+    std::lock_guard l(mu_);
+    auto it = synced_size_.find(from);
+    if (it != synced_size_.end()) {
+      synced_size_[to] = it->second;
+      synced_size_.erase(it);
+    }
+  }
+  return s;
+}
+
+Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
+  Status s = base_->TruncateFile(path, size);
+  if (s.ok()) {
+    std::lock_guard l(mu_);
+    auto it = synced_size_.find(path);
+    if (it != synced_size_.end() && it->second > size) it->second = size;
+  }
+  return s;
+}
+
+Status FaultInjectionEnv::DropUnsyncedData() {
+  std::map<std::string, uint64_t> sizes;
+  {
+    std::lock_guard l(mu_);
+    sizes = synced_size_;
+  }
+  for (const auto& [path, synced] : sizes) {
+    auto exists = base_->FileExists(path);
+    if (!exists) return exists.error();
+    if (!*exists) continue;
+    auto size = base_->FileSize(path);
+    if (!size) return size.error();
+    if (*size > synced) CAIRN_RETURN_IF_ERROR(base_->TruncateFile(path, synced));
+  }
+  return Status::OK();
+}
+
+}  // namespace cairn

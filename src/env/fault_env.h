@@ -1,0 +1,93 @@
+#pragma once
+// FaultInjectionEnv: wraps a real Env and simulates the failures a store must
+// survive: a failed write or fsync (any errno, e.g. EIO or ENOSPC), a torn
+// write (a prefix of the bytes reaches the disk, then the machine dies), and
+// power loss (every byte not covered by a completed Sync is lost).
+//
+// Thread-safe: all state is guarded by mu_.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cairn/env.h"
+
+namespace cairn {
+
+class FaultInjectionEnv final : public Env {
+ public:
+  explicit FaultInjectionEnv(Env* base) : base_(base) {}
+
+  // The n-th next Append (1 = the very next) fails with `err`; nothing of it
+  // is written.
+  void FailAppendAt(int n, int err);
+  // The n-th next Sync fails with `err`. Bytes it should have made durable
+  // stay unsynced (power loss drops them).
+  void FailSyncAt(int n, int err);
+  // The n-th next Append writes only its first `keep` bytes, which are then
+  // treated as durable (they reached the platter), and fails with EIO; from
+  // then on every write and sync fails, as on a machine going down.
+  void TearAppendAt(int n, size_t keep);
+  // Every write and sync fails with EIO (true) or works again (false).
+  void SetDown(bool down);
+  // Power loss: truncates every file written through this Env to the size
+  // it had at its last completed Sync. Call with no store open.
+  Status DropUnsyncedData();
+  // Clears pending faults and the down flag (not the unsynced tracking).
+  void ClearFaults();
+  int appends() const;
+  int syncs() const;
+
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override;
+  Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) override {
+    return base_->OpenRandomAccess(path);
+  }
+  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path,
+                                              uint64_t length) override {
+    return base_->MapFile(path, length);
+  }
+  Status WriteFileAtomic(const std::string& path, std::string_view data) override;
+  Result<std::string> ReadFile(const std::string& path) override { return base_->ReadFile(path); }
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override {
+    return base_->WriteAt(path, offset, data);
+  }
+  Status CreateDirs(const std::string& path) override { return base_->CreateDirs(path); }
+  Status SyncDir(const std::string& path) override;
+  Result<bool> FileExists(const std::string& path) override { return base_->FileExists(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    return base_->ListDir(path);
+  }
+  Status RemoveFile(const std::string& path) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status TruncateFile(const std::string& path, uint64_t size) override;
+  Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+  int64_t NowNanos() override { return base_->NowNanos(); }
+  int64_t MonotonicNanos() override { return base_->MonotonicNanos(); }
+
+ private:
+  friend class FaultWritableFile;
+  enum class AppendFault { kNone, kFail, kTear };
+  // Decides the fate of one append: returns the fault and its errno/keep.
+  AppendFault NextAppend(int* err, size_t* keep);
+  // Returns 0 or the errno the next sync must fail with.
+  int NextSync();
+  void OnSynced(const std::string& path, uint64_t size);
+  void OnDurableSize(const std::string& path, uint64_t size);
+
+  Env* const base_;
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> synced_size_;  // guarded by mu_
+  int appends_ = 0;                               // guarded by mu_
+  int syncs_ = 0;                                 // guarded by mu_
+  int fail_append_at_ = 0, fail_append_err_ = 0;  // guarded by mu_
+  int fail_sync_at_ = 0, fail_sync_err_ = 0;      // guarded by mu_
+  int tear_at_ = 0;                               // guarded by mu_
+  size_t tear_keep_ = 0;                          // guarded by mu_
+  bool down_ = false;                             // guarded by mu_
+};
+
+}  // namespace cairn

@@ -1,0 +1,341 @@
+// The POSIX Env: the only place the engine touches the file system and clocks.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+
+#include "cairn/env.h"
+
+namespace cairn {
+namespace {
+
+std::string DirName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status WriteAll(int fd, const char* p, size_t n, uint64_t offset, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "write", path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return Status::OK();
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixWritableFile() override { (void)Close(); }
+
+  Status Append(std::string_view data) override {
+    Status s = WriteAll(fd_, data.data(), data.size(), size_, path_);
+    if (s.ok()) {
+      size_ += data.size();
+    } else {
+      // Re-read the real size: part of the data may have been written.
+      struct stat st;
+      if (::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+    }
+    return s;
+  }
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync", path_);
+    return Status::OK();
+  }
+  Status Truncate(uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return Status::FromErrno(errno, "truncate", path_);
+    }
+    size_ = size;
+    return Status::OK();
+  }
+  Status Close() override {
+    if (fd_ >= 0) {
+      int rc = ::close(fd_);
+      fd_ = -1;
+      if (rc != 0) return Status::FromErrno(errno, "close", path_);
+    }
+    return Status::OK();
+  }
+  uint64_t Size() const override { return size_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+  Status Read(uint64_t offset, size_t n, char* scratch, std::string_view* out) const override {
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd_, scratch + got, n - got, static_cast<off_t>(offset + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, "read", path_);
+      }
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    *out = std::string_view(scratch, got);
+    return Status::OK();
+  }
+  Result<uint64_t> Size() const override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat", path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+class PosixMappedFile final : public MappedFile {
+ public:
+  PosixMappedFile(std::string path, void* base, size_t size)
+      : path_(std::move(path)), base_(base), size_(size) {}
+  ~PosixMappedFile() override {
+    if (base_ != nullptr) ::munmap(base_, size_);
+  }
+  std::string_view data() const override {
+    return base_ ? std::string_view(static_cast<const char*>(base_), size_) : std::string_view();
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::string path_;
+  void* base_;
+  size_t size_;
+};
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+class PosixEnv final : public Env {
+ public:
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "open", path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "stat", path);
+    }
+    return std::unique_ptr<WritableFile>(
+        new PosixWritableFile(path, fd, static_cast<uint64_t>(st.st_size)));
+  }
+
+  Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open", path);
+    return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
+  }
+
+  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, uint64_t length) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open", path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "stat", path);
+    }
+    void* base = nullptr;
+    auto size = static_cast<size_t>(length > 0 ? length : static_cast<uint64_t>(st.st_size));
+    if (size > 0) {
+      base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+      if (base == MAP_FAILED) {
+        int err = errno;
+        ::close(fd);
+        return Status::FromErrno(err, "mmap", path);
+      }
+    }
+    ::close(fd);
+    return std::unique_ptr<MappedFile>(new PosixMappedFile(path, base, size));
+  }
+
+  Status WriteFileAtomic(const std::string& path, std::string_view data) override {
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "open", tmp);
+    Status s = WriteAll(fd, data.data(), data.size(), 0, tmp);
+    if (s.ok() && ::fdatasync(fd) != 0) s = Status::FromErrno(errno, "fdatasync", tmp);
+    ::close(fd);
+    if (!s.ok()) return s;
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename", tmp);
+    return SyncDir(DirName(path));
+  }
+
+  Result<std::string> ReadFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open", path);
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      ssize_t r = ::read(fd, buf, sizeof buf);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        return Status::FromErrno(err, "read", path);
+      }
+      if (r == 0) break;
+      out.append(buf, static_cast<size_t>(r));
+    }
+    ::close(fd);
+    return out;
+  }
+
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "open", path);
+    Status s = WriteAll(fd, data.data(), data.size(), offset, path);
+    ::close(fd);
+    return s;
+  }
+
+  Status CreateDirs(const std::string& path) override {
+    std::string cur;
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t next = path.find('/', i);
+      if (next == std::string::npos) next = path.size();
+      cur = path.substr(0, next);
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        return Status::FromErrno(errno, "mkdir", cur);
+      }
+      i = next + 1;
+    }
+    return Status::OK();
+  }
+
+  Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open dir", path);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return Status::FromErrno(err, "fsync dir", path);
+    return Status::OK();
+  }
+
+  Result<bool> FileExists(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) return true;
+    if (errno == ENOENT) return false;
+    return Status::FromErrno(errno, "stat", path);
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return Status::FromErrno(errno, "opendir", path);
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+    }
+    ::closedir(d);
+    return names;
+  }
+
+  Status RemoveFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "unlink", path);
+    return Status::OK();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Status::FromErrno(errno, "rename", from);
+    return Status::OK();
+  }
+
+  Status TruncateFile(const std::string& path, uint64_t size) override {
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
+      return Status::FromErrno(errno, "truncate", path);
+    }
+    return Status::OK();
+  }
+
+  Result<uint64_t> FileSize(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat", path);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "open", path);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      std::string holder;
+      char buf[32];
+      ssize_t r = ::pread(fd, buf, sizeof buf - 1, 0);
+      if (r > 0) holder.assign(buf, static_cast<size_t>(r));
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status(ErrorCode::kLocked, "store is locked by pid " +
+                                              (holder.empty() ? std::string("?") : holder) +
+                                              " (" + path + ")");
+      }
+      return Status::FromErrno(err, "flock", path);
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "write pid", path);
+    }
+    return std::unique_ptr<FileLock>(new PosixFileLock(fd));
+  }
+
+  int64_t NowNanos() override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  int64_t MonotonicNanos() override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static PosixEnv* env = new PosixEnv();  // never destroyed: outlives all stores
+  return env;
+}
+
+}  // namespace cairn

@@ -1,0 +1,55 @@
+#pragma once
+// IndexRun: an immutable, sorted file of stream-index entries covering one
+// range of positions (format: docs/format/index.md). Memory-mapped: the OS
+// pages it in and out, so the index never has to fit in RAM.
+//
+// Thread safety: immutable after Open; safe for concurrent readers.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cairn/env.h"
+#include "cairn/status.h"
+#include "src/index/entry.h"
+
+namespace cairn::index {
+
+constexpr size_t kRunHeaderSize = 64;
+constexpr size_t kRunEntrySize = 32;
+constexpr size_t kRunBlockEntries = 128;  // one CRC per block of entries
+
+struct RunInfo {
+  uint64_t count = 0;
+  uint64_t min_position = 0;  // first position covered
+  uint64_t end_position = 0;  // one past the last position covered
+  uint64_t new_streams = 0;   // entries with revision 0 (streams created)
+};
+
+class IndexRun {
+ public:
+  // Writes `sorted` (ascending) to `path` durably (write, fsync, rename).
+  static Status Write(Env* env, const std::string& path, const std::vector<IndexEntry>& sorted,
+                      const RunInfo& info);
+  // Maps `path` and checks its header and trailer. kCorruption names the file.
+  static Result<std::unique_ptr<IndexRun>> Open(Env* env, const std::string& path);
+
+  const RunInfo& info() const { return info_; }
+  const std::string& path() const { return map_->path(); }
+  uint64_t bytes() const { return map_->data().size(); }
+  IndexEntry At(uint64_t i) const;
+  // First i with entry(i) >= (hash, revision, 0); count() when none.
+  uint64_t LowerBound(uint64_t hash, uint64_t revision) const;
+  uint64_t count() const { return info_.count; }
+  // Recomputes every block checksum; appends problems to `problems`.
+  void VerifyBlocks(std::vector<std::string>* problems) const;
+
+ private:
+  explicit IndexRun(std::unique_ptr<MappedFile> map) : map_(std::move(map)) {}
+  std::unique_ptr<MappedFile> map_;
+  RunInfo info_;
+  const char* entries_ = nullptr;
+};
+
+}  // namespace cairn::index

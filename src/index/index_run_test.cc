@@ -1,0 +1,66 @@
+#include "src/index/index_run.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace cairn::index {
+namespace {
+
+class IndexRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cairn_run_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(IndexRunTest, WriteOpenLookup) {
+  std::vector<IndexEntry> v;
+  for (uint64_t h = 1; h <= 300; ++h) {
+    for (uint64_t r = 0; r < 3; ++r) v.push_back({h * 10, r, h * 3 + r, h});
+  }
+  std::string path = dir_ + "/1.run";
+  ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {v.size(), 0, 2000, 300}).ok());
+  auto run = IndexRun::Open(Env::Default(), path);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ((*run)->count(), 900u);
+  EXPECT_EQ((*run)->info().new_streams, 300u);
+  uint64_t i = (*run)->LowerBound(500, 1);
+  EXPECT_EQ((*run)->At(i).hash, 500u);
+  EXPECT_EQ((*run)->At(i).revision, 1u);
+  EXPECT_EQ((*run)->At(i).position, 151u);
+  EXPECT_EQ((*run)->LowerBound(5, 0), 0u);
+  EXPECT_EQ((*run)->LowerBound(99999, 0), 900u);
+  std::vector<std::string> problems;
+  (*run)->VerifyBlocks(&problems);
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST_F(IndexRunTest, DamagedEntryIsFoundByVerifyAndHeaderByOpen) {
+  std::vector<IndexEntry> v;
+  for (uint64_t h = 0; h < 200; ++h) v.push_back({h, 0, h, 0});
+  std::string path = dir_ + "/2.run";
+  ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {v.size(), 0, 200, 200}).ok());
+  auto bytes = *Env::Default()->ReadFile(path);
+  bytes[kRunHeaderSize + 130 * kRunEntrySize + 3] ^= 1;  // entry 130: second block
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
+  auto run = IndexRun::Open(Env::Default(), path);
+  ASSERT_TRUE(run.has_value());
+  std::vector<std::string> problems;
+  (*run)->VerifyBlocks(&problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], path + " offset " + std::to_string(kRunHeaderSize + 128 * kRunEntrySize) +
+                             ": index block checksum mismatch");
+  bytes[20] ^= 1;  // header
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
+  auto bad = IndexRun::Open(Env::Default(), path);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace cairn::index

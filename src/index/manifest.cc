@@ -1,0 +1,58 @@
+#include "src/index/manifest.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "src/base/coding.h"
+#include "src/base/crc32c.h"
+
+namespace cairn::index {
+namespace {
+constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'M', 'A', 'N'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kFixed = 8 + 4 + 4 + 8 * 5;
+}  // namespace
+
+std::string RunFileName(uint64_t id) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%08llu.run", static_cast<unsigned long long>(id));
+  return name;
+}
+
+std::string EncodeManifest(const Manifest& m) {
+  std::string out(kMagic, 8);
+  PutFixed32(&out, kVersion);
+  PutFixed32(&out, static_cast<uint32_t>(m.runs.size()));
+  PutFixed64(&out, m.generation);
+  PutFixed64(&out, m.indexed_through);
+  PutFixed64(&out, m.position_entries);
+  PutFixed64(&out, m.resume_address);
+  PutFixed64(&out, m.next_run_id);
+  for (uint64_t r : m.runs) PutFixed64(&out, r);
+  PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
+  return out;
+}
+
+Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
+  auto bad = [&](const std::string& what) { return Status::Corruption(file + ": " + what); };
+  if (d.size() < kFixed + 4 || std::memcmp(d.data(), kMagic, 8) != 0) {
+    return bad("not a Cairn index manifest (bad magic or truncated)");
+  }
+  if (DecodeFixed32(d.data() + 8) != kVersion) return bad("unsupported manifest version");
+  uint32_t nruns = DecodeFixed32(d.data() + 12);
+  if (d.size() != kFixed + 8ull * nruns + 4) return bad("manifest size does not match run count");
+  if (crc32c::Unmask(DecodeFixed32(d.data() + d.size() - 4)) !=
+      crc32c::Value(d.data(), d.size() - 4)) {
+    return bad("manifest checksum mismatch");
+  }
+  Manifest m;
+  m.generation = DecodeFixed64(d.data() + 16);
+  m.indexed_through = DecodeFixed64(d.data() + 24);
+  m.position_entries = DecodeFixed64(d.data() + 32);
+  m.resume_address = DecodeFixed64(d.data() + 40);
+  m.next_run_id = DecodeFixed64(d.data() + 48);
+  for (uint32_t i = 0; i < nruns; ++i) m.runs.push_back(DecodeFixed64(d.data() + kFixed + 8 * i));
+  return m;
+}
+
+}  // namespace cairn::index

@@ -1,0 +1,30 @@
+#pragma once
+// Manifest: the index checkpoint (docs/format/index.md). Names the run files
+// in use and how far the persisted index reaches; replaced atomically
+// (temp file, fsync, rename, fsync dir), so a crash leaves the old or the
+// new one, never a mix. Pure encode/decode; thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/status.h"
+
+namespace cairn::index {
+
+struct Manifest {
+  uint64_t generation = 0;       // +1 at each checkpoint
+  uint64_t indexed_through = 0;  // positions < this are in runs and positions.idx
+  uint64_t position_entries = 0; // valid entries of positions.idx
+  uint64_t resume_address = 0;   // log address of the first unindexed record
+  uint64_t next_run_id = 0;
+  std::vector<uint64_t> runs;    // run ids, oldest first
+};
+
+std::string EncodeManifest(const Manifest& m);
+// kCorruption naming `file` on a bad magic, version, size or checksum.
+Result<Manifest> DecodeManifest(std::string_view bytes, const std::string& file);
+std::string RunFileName(uint64_t id);
+
+}  // namespace cairn::index

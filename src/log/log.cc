@@ -1,0 +1,266 @@
+#include "src/log/log.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+
+namespace cairn::log {
+namespace {
+
+bool ParseSegmentName(const std::string& name, uint32_t* id) {
+  if (name.size() != 12 || name.substr(8) != ".seg") return false;
+  uint32_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + static_cast<uint32_t>(name[i] - '0');
+  }
+  *id = v;
+  return true;
+}
+
+}  // namespace
+
+Log::Log(Env* env, std::string dir, LogOptions options)
+    : env_(env), dir_(std::move(dir)), options_(options) {}
+
+Log::~Log() {
+  if (active_) (void)active_->Close();
+}
+
+std::string Log::SegmentPath(uint32_t id) const {
+  char name[16];
+  std::snprintf(name, sizeof name, "%08u.seg", id);
+  return dir_ + "/" + name;
+}
+
+uint64_t Log::MapLength() const {
+  return options_.segment_bytes + options_.max_record_bytes + (1u << 20);
+}
+
+Result<std::unique_ptr<Log>> Log::Open(Env* env, const std::string& dir,
+                                       const LogOptions& options) {
+  if (options.segment_bytes + options.max_record_bytes >= (1ull << 32)) {
+    return Status::InvalidArgument("segment_bytes + max_append_bytes must stay below 4 GiB");
+  }
+  std::unique_ptr<Log> log(new Log(env, dir, options));
+  if (!options.read_only) CAIRN_RETURN_IF_ERROR(env->CreateDirs(dir));
+  CAIRN_ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
+  std::vector<uint32_t> ids;
+  for (const auto& n : names) {
+    uint32_t id;
+    if (ParseSegmentName(n, &id)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] != ids[0] + i) {
+      return Status::Corruption("log segment " + log->SegmentPath(ids[0] + i) +
+                                " is missing (segments must be contiguous)");
+    }
+  }
+  // A segment whose header never reached the disk (crash while rolling over)
+  // holds no record: drop it.
+  while (!ids.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(log->SegmentPath(ids.back())));
+    if (size >= kSegmentHeaderSize) break;
+    if (!options.read_only) CAIRN_RETURN_IF_ERROR(env->RemoveFile(log->SegmentPath(ids.back())));
+    ids.pop_back();
+  }
+  if (ids.empty()) {
+    if (options.read_only) return Status::NotFound("no log segments in " + dir);
+    CAIRN_RETURN_IF_ERROR(log->AddSegment(0, /*create=*/true, 0));
+  } else {
+    if (ids[0] != 0) {
+      return Status::Corruption("log segment " + log->SegmentPath(0) + " is missing");
+    }
+    for (uint32_t id : ids) CAIRN_RETURN_IF_ERROR(log->AddSegment(id, false, 0));
+  }
+  if (!options.read_only) {
+    Segment* last = log->segments_.back().get();
+    CAIRN_ASSIGN_OR_RETURN(log->active_, env->OpenWritable(last->path));
+    log->write_address_ = MakeAddress(last->id, static_cast<uint32_t>(last->valid_end.load()));
+  }
+  return log;
+}
+
+Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
+  auto seg = std::make_unique<Segment>();
+  seg->id = id;
+  seg->path = SegmentPath(id);
+  if (create) {
+    CAIRN_ASSIGN_OR_RETURN(auto f, env_->OpenWritable(seg->path));
+    CAIRN_RETURN_IF_ERROR(f->Append(EncodeSegmentHeader({id, first_position})));
+    CAIRN_RETURN_IF_ERROR(f->Sync());
+    CAIRN_RETURN_IF_ERROR(env_->SyncDir(dir_));
+    if (active_) CAIRN_RETURN_IF_ERROR(active_->Close());
+    active_ = std::move(f);
+  }
+  CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(seg->path));
+  CAIRN_ASSIGN_OR_RETURN(seg->map, env_->MapFile(seg->path, MapLength()));
+  std::string_view head = seg->map->data().substr(0, std::min<uint64_t>(size, kSegmentHeaderSize));
+  CAIRN_ASSIGN_OR_RETURN(SegmentHeader h, DecodeSegmentHeader(head, seg->path));
+  if (h.segment_id != id) {
+    return Status::Corruption(seg->path + " offset 0: header names segment " +
+                              std::to_string(h.segment_id));
+  }
+  seg->first_position = h.first_position;
+  seg->valid_end.store(size);
+  std::unique_lock l(segments_mu_);
+  segments_.push_back(std::move(seg));
+  return Status::OK();
+}
+
+Log::Segment* Log::Get(uint32_t id) const {
+  std::shared_lock l(segments_mu_);
+  return id < segments_.size() ? segments_[id].get() : nullptr;
+}
+
+uint64_t Log::EndAddress() const {
+  std::shared_lock l(segments_mu_);
+  const Segment& s = *segments_.back();
+  return MakeAddress(s.id, static_cast<uint32_t>(s.valid_end.load(std::memory_order_acquire)));
+}
+
+uint32_t Log::LastSegmentId() const {
+  std::shared_lock l(segments_mu_);
+  return segments_.back()->id;
+}
+
+uint64_t Log::SegmentFirstPosition(uint32_t id) const {
+  Segment* s = Get(id);
+  return s ? s->first_position : 0;
+}
+
+uint64_t Log::TotalBytes() const {
+  std::shared_lock l(segments_mu_);
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->valid_end.load();
+  return total;
+}
+
+size_t Log::SegmentCount() const {
+  std::shared_lock l(segments_mu_);
+  return segments_.size();
+}
+
+Result<std::string_view> Log::Record(uint64_t address) const {
+  Segment* s = Get(AddressSegment(address));
+  uint64_t off = AddressOffset(address);
+  if (s == nullptr || off < kSegmentHeaderSize || off >= s->valid_end.load()) {
+    return Status::InvalidArgument("log address " + std::to_string(address) +
+                                   " is outside the log");
+  }
+  std::string_view bytes = s->map->data().substr(off, s->valid_end.load() - off);
+  std::string_view body;
+  size_t framed = 0;
+  FrameState st = CheckFrame(bytes, options_.max_record_bytes, &body, &framed);
+  if (st != FrameState::kOk) {
+    return Status::Corruption(s->path + " offset " + std::to_string(off) + ": " +
+                              (st == FrameState::kBadChecksum ? "record checksum mismatch"
+                               : st == FrameState::kBadLength ? "record length out of range"
+                                                              : "record truncated"));
+  }
+  return body;
+}
+
+Status Log::Scan(uint64_t from, uint64_t to, const RecordVisitor& visit,
+                 uint64_t* bad_address) const {
+  uint32_t seg_id = AddressSegment(from);
+  uint64_t off = AddressOffset(from);
+  for (;;) {
+    Segment* s = Get(seg_id);
+    if (s == nullptr) return Status::OK();
+    if (off < kSegmentHeaderSize) off = kSegmentHeaderSize;
+    uint64_t end = s->valid_end.load(std::memory_order_acquire);
+    if (AddressSegment(to) == seg_id) end = std::min<uint64_t>(end, AddressOffset(to));
+    std::string_view data = s->map->data();
+    while (off < end) {
+      std::string_view body;
+      size_t framed = 0;
+      FrameState st = CheckFrame(data.substr(off, end - off), options_.max_record_bytes, &body,
+                                 &framed);
+      if (st != FrameState::kOk) {
+        if (bad_address != nullptr) *bad_address = MakeAddress(seg_id, static_cast<uint32_t>(off));
+        return Status::Corruption(s->path + " offset " + std::to_string(off) + ": " +
+                                  (st == FrameState::kBadChecksum ? "record checksum mismatch"
+                                   : st == FrameState::kBadLength
+                                       ? "record length out of range"
+                                       : "record truncated"));
+      }
+      CAIRN_RETURN_IF_ERROR(visit(MakeAddress(seg_id, static_cast<uint32_t>(off)), body, framed));
+      off += framed;
+    }
+    if (AddressSegment(to) <= seg_id) return Status::OK();
+    ++seg_id;
+    off = kSegmentHeaderSize;
+  }
+}
+
+Result<std::string_view> Log::RawTail(uint32_t id, uint64_t offset) const {
+  Segment* s = Get(id);
+  if (s == nullptr) return Status::InvalidArgument("no segment " + std::to_string(id));
+  CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(s->path));
+  if (offset > size) return std::string_view();
+  return s->map->data().substr(offset, size - offset);
+}
+
+void Log::SetValidEnd(uint64_t address) {
+  Segment* s = Get(AddressSegment(address));
+  if (s != nullptr) s->valid_end.store(AddressOffset(address), std::memory_order_release);
+  if (!options_.read_only && s != nullptr && s->id == LastSegmentId()) write_address_ = address;
+}
+
+Status Log::TruncateTail(uint64_t address) {
+  Segment* s = Get(AddressSegment(address));
+  if (s == nullptr) return Status::InvalidArgument("truncate: no such segment");
+  CAIRN_RETURN_IF_ERROR(active_->Truncate(AddressOffset(address)));
+  CAIRN_RETURN_IF_ERROR(active_->Sync());
+  s->valid_end.store(AddressOffset(address));
+  write_address_ = address;
+  return Status::OK();
+}
+
+Result<uint64_t> Log::PrepareWrite(size_t bytes, uint64_t next_position) {
+  uint64_t off = AddressOffset(write_address_);
+  if (off > kSegmentHeaderSize && off + bytes > options_.segment_bytes) {
+    uint32_t next = AddressSegment(write_address_) + 1;
+    CAIRN_RETURN_IF_ERROR(AddSegment(next, /*create=*/true, next_position));
+    write_address_ = MakeAddress(next, kSegmentHeaderSize);
+  }
+  return write_address_;
+}
+
+Status Log::Write(std::string_view bytes) {
+  uint64_t before = active_->Size();
+  Status s = active_->Append(bytes);
+  if (!s.ok()) {
+    // Leave no partial record behind: cut the file back to where it was.
+    Status t = active_->Truncate(before);
+    if (!t.ok()) {
+      return Status(s.code(), s.message() + "; and cutting the partial write failed: " +
+                                  t.message());
+    }
+    return s;
+  }
+  write_address_ += bytes.size();
+  return Status::OK();
+}
+
+Status Log::Sync() { return active_->Sync(); }
+
+Status Log::RefreshSegments() {
+  for (;;) {
+    uint32_t next = LastSegmentId() + 1;
+    CAIRN_ASSIGN_OR_RETURN(bool exists, env_->FileExists(SegmentPath(next)));
+    if (!exists) return Status::OK();
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(next)));
+    if (size < kSegmentHeaderSize) return Status::OK();  // header not written yet
+    // The previous segment is complete: its valid end is its file size.
+    Segment* prev = Get(next - 1);
+    CAIRN_ASSIGN_OR_RETURN(uint64_t prev_size, env_->FileSize(prev->path));
+    prev->valid_end.store(prev_size, std::memory_order_release);
+    CAIRN_RETURN_IF_ERROR(AddSegment(next, false, 0));
+    Get(next)->valid_end.store(kSegmentHeaderSize);
+  }
+}
+
+}  // namespace cairn::log

@@ -1,0 +1,106 @@
+#pragma once
+// Log: the set of segment files under <store>/log/ holding commit records
+// (format: docs/format/log.md). Segments are memory-mapped for reads; the
+// active one is mapped with reserved address space so it can grow.
+//
+// Thread safety: reads (Record, Scan, ValidEnd) are safe from any thread at
+// any time. Write-side calls (Prepare/Write/Sync/Truncate*) are made by one
+// thread at a time (the store's commit leader); Refresh by one reader-side
+// thread at a time. segments_mu_ guards the segment table only.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "cairn/env.h"
+#include "cairn/status.h"
+#include "src/log/record.h"
+
+namespace cairn::log {
+
+struct LogOptions {
+  uint64_t segment_bytes = 256ull << 20;
+  uint64_t max_record_bytes = 257ull << 20;  // largest body + frame
+  bool read_only = false;
+};
+
+class Log {
+ public:
+  // Opens every segment of `dir` (creating dir and segment 0 when empty and
+  // writable). Validates headers and id continuity. Valid ends start at the
+  // file sizes; recovery then narrows the last one with SetValidEnd.
+  static Result<std::unique_ptr<Log>> Open(Env* env, const std::string& dir,
+                                           const LogOptions& options);
+  ~Log();
+
+  // Address one past the last byte of the log accepted as valid.
+  uint64_t EndAddress() const;
+  uint32_t LastSegmentId() const;
+  std::string SegmentPath(uint32_t id) const;
+  uint64_t SegmentFirstPosition(uint32_t id) const;
+  // Bytes of all segments, and their number.
+  uint64_t TotalBytes() const;
+  size_t SegmentCount() const;
+
+  // The framed record at `address`, checksum verified. kCorruption names the
+  // file and offset when it is damaged; kInvalidArgument for an address out
+  // of the valid range.
+  Result<std::string_view> Record(uint64_t address) const;
+
+  // Visits each record from `from` to the valid end, in order, across
+  // segments. On the first bad frame calls `on_bad` (if set) with its address
+  // and the reason, and stops with its status. visit returns false to stop.
+  using RecordVisitor =
+      std::function<Status(uint64_t address, std::string_view body, size_t framed)>;
+  // When a frame is bad and `bad_address` is set, stores its address there.
+  Status Scan(uint64_t from, uint64_t to, const RecordVisitor& visit,
+              uint64_t* bad_address = nullptr) const;
+
+  // Raw bytes of segment `id` from `offset` to its current file size (for
+  // recovery and verify, which look past the valid end).
+  Result<std::string_view> RawTail(uint32_t id, uint64_t offset) const;
+  // Narrows (recovery) or extends (readers following a writer) the valid end
+  // of the last segment.
+  void SetValidEnd(uint64_t address);
+  // Cuts the last segment's file at `address` (writer only; torn tail).
+  Status TruncateTail(uint64_t address);
+
+  // Writer: makes room for `bytes` of records whose first event will have
+  // `next_position`, rolling to a new segment when the active one is not
+  // empty and would pass segment_bytes. Returns the address of the write.
+  Result<uint64_t> PrepareWrite(size_t bytes, uint64_t next_position);
+  // Writer: appends `bytes` at the prepared address. On failure the file is
+  // cut back so no partial record remains (or the error says it could not).
+  Status Write(std::string_view bytes);
+  Status Sync();
+
+  // Reader processes: maps segments created since Open. Returns the path of
+  // a problem, if any.
+  Status RefreshSegments();
+
+ private:
+  struct Segment {
+    uint32_t id = 0;
+    uint64_t first_position = 0;
+    std::string path;
+    std::unique_ptr<MappedFile> map;
+    std::atomic<uint64_t> valid_end{0};  // bytes of the file known valid
+  };
+  Log(Env* env, std::string dir, LogOptions options);
+  Status AddSegment(uint32_t id, bool create, uint64_t first_position);
+  Segment* Get(uint32_t id) const;
+  uint64_t MapLength() const;
+
+  Env* const env_;
+  const std::string dir_;
+  const LogOptions options_;
+  mutable std::shared_mutex segments_mu_;
+  std::vector<std::unique_ptr<Segment>> segments_;  // guarded by segments_mu_; index = id
+  std::unique_ptr<WritableFile> active_;            // writer thread only
+  uint64_t write_address_ = 0;                      // writer thread only
+};
+
+}  // namespace cairn::log

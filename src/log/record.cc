@@ -1,0 +1,157 @@
+#include "src/log/record.h"
+
+#include <cstring>
+
+#include "src/base/coding.h"
+#include "src/base/crc32c.h"
+
+namespace cairn::log {
+
+std::string EncodeSegmentHeader(const SegmentHeader& h) {
+  std::string out(kSegmentMagic, sizeof kSegmentMagic);
+  PutFixed32(&out, kFormatVersion);
+  PutFixed32(&out, h.segment_id);
+  PutFixed64(&out, h.first_position);
+  PutFixed32(&out, 0);  // reserved
+  PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
+  return out;
+}
+
+Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, const std::string& file) {
+  if (bytes.size() < kSegmentHeaderSize) {
+    return Status::Corruption(file + " offset 0: segment header truncated (" +
+                              std::to_string(bytes.size()) + " of 32 bytes)");
+  }
+  if (std::memcmp(bytes.data(), kSegmentMagic, 8) != 0) {
+    return Status::Corruption(file + " offset 0: not a Cairn log segment (bad magic)");
+  }
+  uint32_t crc = crc32c::Unmask(DecodeFixed32(bytes.data() + 28));
+  if (crc != crc32c::Value(bytes.data(), 28)) {
+    return Status::Corruption(file + " offset 0: segment header checksum mismatch");
+  }
+  uint32_t version = DecodeFixed32(bytes.data() + 8);
+  if (version != kFormatVersion) {
+    return Status::Corruption(file + " offset 0: unsupported log format version " +
+                              std::to_string(version));
+  }
+  SegmentHeader h;
+  h.segment_id = DecodeFixed32(bytes.data() + 12);
+  h.first_position = DecodeFixed64(bytes.data() + 16);
+  return h;
+}
+
+size_t EncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata) {
+  return 2 + stream + 8 + 16 + 2 + type + 1 + 4 + data + 4 + metadata;
+}
+
+CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns)
+    : out_(out), start_(out->size()) {
+  out_->append(kFrameHeaderSize, '\0');
+  out_->push_back(static_cast<char>(kRecordCommit));
+  out_->push_back('\0');  // flags
+  PutFixed16(out_, 0);    // reserved
+  PutFixed32(out_, 0);    // event count, patched in Finish
+  PutFixed64(out_, first_position);
+  PutFixed64(out_, static_cast<uint64_t>(created_ns));
+}
+
+void CommitEncoder::AddEvent(const EventToEncode& e) {
+  PutFixed16(out_, static_cast<uint16_t>(e.stream.size()));
+  out_->append(e.stream);
+  PutFixed64(out_, e.revision);
+  out_->append(reinterpret_cast<const char*>(e.id->bytes().data()), 16);
+  PutFixed16(out_, static_cast<uint16_t>(e.type.size()));
+  out_->append(e.type);
+  out_->push_back(static_cast<char>(e.content_type));
+  PutFixed32(out_, static_cast<uint32_t>(e.data.size()));
+  out_->append(e.data);
+  PutFixed32(out_, static_cast<uint32_t>(e.metadata.size()));
+  out_->append(e.metadata);
+  ++count_;
+}
+
+size_t CommitEncoder::Finish() {
+  char* base = out_->data() + start_;
+  size_t body_len = out_->size() - start_ - kFrameHeaderSize;
+  EncodeFixed32(base + kFrameHeaderSize + 4, count_);
+  EncodeFixed32(base, static_cast<uint32_t>(body_len));
+  uint32_t crc = crc32c::Value(base + kFrameHeaderSize, body_len);
+  EncodeFixed32(base + 4, crc32c::Mask(crc));
+  return body_len + kFrameHeaderSize;
+}
+
+FrameState CheckFrame(std::string_view bytes, uint64_t max_body, std::string_view* body,
+                      size_t* framed_size) {
+  if (bytes.size() < kFrameHeaderSize) return FrameState::kTruncated;
+  uint32_t len = DecodeFixed32(bytes.data());
+  if (len < kCommitFixedSize || len > max_body) return FrameState::kBadLength;
+  if (bytes.size() - kFrameHeaderSize < len) return FrameState::kTruncated;
+  uint32_t expected = crc32c::Unmask(DecodeFixed32(bytes.data() + 4));
+  if (crc32c::Value(bytes.data() + kFrameHeaderSize, len) != expected) {
+    return FrameState::kBadChecksum;
+  }
+  *body = bytes.substr(kFrameHeaderSize, len);
+  *framed_size = kFrameHeaderSize + len;
+  return FrameState::kOk;
+}
+
+Result<CommitReader> CommitReader::Open(std::string_view body, const std::string& where) {
+  Decoder d(body);
+  uint8_t type = 0, flags = 0;
+  uint16_t reserved = 0;
+  CommitReader r;
+  uint64_t created = 0;
+  if (!d.GetU8(&type) || !d.GetU8(&flags) || !d.GetU16(&reserved) || !d.GetU32(&r.count_) ||
+      !d.GetU64(&r.first_position_) || !d.GetU64(&created)) {
+    return Status::Corruption(where + ": commit record shorter than its fixed part");
+  }
+  if (type != kRecordCommit) {
+    return Status::Corruption(where + ": unknown record type " + std::to_string(type));
+  }
+  r.created_ns_ = static_cast<int64_t>(created);
+  r.rest_ = body.substr(kCommitFixedSize);
+  r.where_ = where;
+  return r;
+}
+
+Result<bool> CommitReader::Next(EventView* e) {
+  if (index_ >= count_) {
+    if (!rest_.empty()) {
+      return Status::Corruption(where_ + ": " + std::to_string(rest_.size()) +
+                                " trailing bytes after the last event");
+    }
+    return false;
+  }
+  Decoder d(rest_);
+  uint16_t stream_len = 0, type_len = 0;
+  uint64_t revision = 0;
+  uint8_t content = 0;
+  uint32_t data_len = 0, meta_len = 0;
+  std::string_view id;
+  bool ok = d.GetU16(&stream_len) && d.GetBytes(stream_len, &e->stream) &&
+            d.GetU64(&revision) && d.GetBytes(16, &id) && d.GetU16(&type_len) &&
+            d.GetBytes(type_len, &e->type) && d.GetU8(&content) && d.GetU32(&data_len) &&
+            d.GetBytes(data_len, &e->data) && d.GetU32(&meta_len) &&
+            d.GetBytes(meta_len, &e->metadata);
+  if (!ok) {
+    return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+                              " of the commit record is truncated");
+  }
+  if (content != static_cast<uint8_t>(ContentType::kJson) &&
+      content != static_cast<uint8_t>(ContentType::kBinary)) {
+    return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+                              " has unknown content type " + std::to_string(content));
+  }
+  std::array<uint8_t, 16> idb;
+  std::memcpy(idb.data(), id.data(), 16);
+  e->id = Uuid(idb);
+  e->revision = StreamRevision(revision);
+  e->content_type = static_cast<ContentType>(content);
+  e->position = Position(first_position_ + index_);
+  e->created_ns = created_ns_;
+  rest_ = rest_.substr(rest_.size() - d.remaining());
+  ++index_;
+  return true;
+}
+
+}  // namespace cairn::log

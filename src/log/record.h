@@ -1,0 +1,104 @@
+#pragma once
+// The log's on-disk grammar (docs/format/log.md): segment headers and commit
+// records. A commit record holds every event of one append call (one or
+// several streams) and is the unit of atomicity: its CRC32C covers it whole,
+// so it is either entirely present or detected as torn/corrupt.
+//
+// Pure encoding/decoding; no I/O. Thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cairn/status.h"
+#include "cairn/types.h"
+
+namespace cairn::log {
+
+constexpr char kSegmentMagic[8] = {'C', 'A', 'I', 'R', 'N', 'L', 'O', 'G'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kSegmentHeaderSize = 32;
+constexpr size_t kFrameHeaderSize = 8;  // u32 body length, u32 masked crc
+constexpr uint8_t kRecordCommit = 1;
+// Fixed part of a commit body: type, flags, reserved u16, event count u32,
+// first position u64, created u64.
+constexpr size_t kCommitFixedSize = 24;
+
+// A log address: segment id in the high 32 bits, byte offset in the low 32.
+inline uint64_t MakeAddress(uint32_t segment, uint32_t offset) {
+  return (static_cast<uint64_t>(segment) << 32) | offset;
+}
+inline uint32_t AddressSegment(uint64_t a) { return static_cast<uint32_t>(a >> 32); }
+inline uint32_t AddressOffset(uint64_t a) { return static_cast<uint32_t>(a); }
+
+struct SegmentHeader {
+  uint32_t segment_id = 0;
+  uint64_t first_position = 0;
+};
+std::string EncodeSegmentHeader(const SegmentHeader& h);
+// kCorruption naming `file` when the magic, version or checksum is wrong.
+Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, const std::string& file);
+
+// One event as the encoder needs it.
+struct EventToEncode {
+  std::string_view stream;
+  uint64_t revision;
+  const Uuid* id;
+  std::string_view type;
+  ContentType content_type;
+  std::string_view data;
+  std::string_view metadata;
+};
+
+// Appends a framed commit record to `out`. Call BeginCommit, AddEvent for
+// each event, then FinishCommit.
+class CommitEncoder {
+ public:
+  // Starts a record at the end of `out` (which must outlive the encoder).
+  CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns);
+  void AddEvent(const EventToEncode& e);
+  // Writes the length, count and checksum; returns the framed size.
+  size_t Finish();
+
+ private:
+  std::string* out_;
+  size_t start_;
+  uint32_t count_ = 0;
+};
+
+// Exact encoded size of one event inside a commit body.
+size_t EncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata);
+
+// What a frame check found at some offset.
+enum class FrameState { kOk, kTruncated, kBadLength, kBadChecksum };
+
+// Checks the frame at the start of `bytes` (which extends to the end of the
+// valid file region). On kOk sets *body and *framed_size.
+FrameState CheckFrame(std::string_view bytes, uint64_t max_body, std::string_view* body,
+                      size_t* framed_size);
+
+// A decoded commit body: iterate its events with Next().
+class CommitReader {
+ public:
+  // Validates the fixed part; kCorruption (naming `where`) if malformed.
+  static Result<CommitReader> Open(std::string_view body, const std::string& where);
+  uint64_t first_position() const { return first_position_; }
+  uint32_t event_count() const { return count_; }
+  int64_t created_ns() const { return created_ns_; }
+  // Decodes the next event into *e (position and created filled in). Returns
+  // false at the end; kCorruption if an event is malformed.
+  Result<bool> Next(EventView* e);
+  // Index (0-based) of the next event Next() returns.
+  uint32_t next_index() const { return index_; }
+
+ private:
+  CommitReader() = default;
+  std::string_view rest_;
+  std::string where_;
+  uint64_t first_position_ = 0;
+  int64_t created_ns_ = 0;
+  uint32_t count_ = 0;
+  uint32_t index_ = 0;
+};
+
+}  // namespace cairn::log

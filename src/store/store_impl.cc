@@ -1,0 +1,696 @@
+// Append (group commit) and read paths of the native engine.
+#include "src/store/store_impl.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/base/hash.h"
+#include "src/log/record.h"
+#include "src/store/head.h"
+
+namespace cairn {
+namespace {
+
+constexpr size_t kMaxBatchBytes = 8u << 20;  // a leader stops adding writers past this
+constexpr size_t kMaxTypeBytes = 65535;
+
+// Where a stop requested by a visitor is carried through Log::Scan.
+Status StopScan() { return Status(ErrorCode::kCancelled, "visitor stopped"); }
+bool IsStop(const Status& s) {
+  return s.code() == ErrorCode::kCancelled && s.message() == "visitor stopped";
+}
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    if (n == 2 && c < 0xc2) return false;  // overlong
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<RecordedEvent>> Store::ReadStream(std::string_view stream,
+                                                     const ReadStreamOptions& options) {
+  std::vector<RecordedEvent> out;
+  Status s = ReadStream(stream, options, [&](const EventView& e) {
+    out.push_back(e.ToRecorded());
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<RecordedEvent>> Store::ReadAll(const ReadAllOptions& options) {
+  std::vector<RecordedEvent> out;
+  Status s = ReadAll(options, [&](const EventView& e) {
+    out.push_back(e.ToRecorded());
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status StoreImpl::CheckOpen() const {
+  if (closed_.load()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+  return Status::OK();
+}
+
+Status StoreImpl::ValidateAppend(std::span<const StreamAppend> appends) const {
+  uint64_t total = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    const StreamAppend& a = appends[i];
+    const std::string& s = a.stream;
+    if (s.empty()) return Status::InvalidArgument("stream name is empty");
+    if (s.size() > options_.max_stream_name_bytes || s.size() > 65535) {
+      return Status::InvalidArgument("stream name of " + std::to_string(s.size()) +
+                                     " bytes exceeds max_stream_name_bytes (" +
+                                     std::to_string(options_.max_stream_name_bytes) + ")");
+    }
+    if (!ValidUtf8(s)) return Status::InvalidArgument("stream name is not valid UTF-8");
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == 0x7f) {
+        return Status::InvalidArgument("stream name '" + s + "' contains a control character");
+      }
+    }
+    if (s[0] == '$') {
+      return Status::InvalidArgument("stream name '" + s +
+                                     "': names starting with '$' are reserved for the system");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (appends[j].stream == s) {
+        return Status::InvalidArgument("stream '" + s + "' appears twice in one append");
+      }
+    }
+    for (size_t k = 0; k < a.events.size(); ++k) {
+      const EventData& e = a.events[k];
+      std::string where = "stream '" + s + "' event " + std::to_string(k);
+      if (e.type.empty()) return Status::InvalidArgument(where + ": event type is empty");
+      if (e.type.size() > kMaxTypeBytes) {
+        return Status::InvalidArgument(where + ": event type longer than 65535 bytes");
+      }
+      if (!ValidUtf8(e.type)) return Status::InvalidArgument(where + ": type is not UTF-8");
+      uint64_t size = e.type.size() + e.data.size() + e.metadata.size();
+      if (size > options_.max_event_bytes) {
+        return Status::InvalidArgument(where + ": " + std::to_string(size) +
+                                       " bytes exceeds max_event_bytes (" +
+                                       std::to_string(options_.max_event_bytes) + ")");
+      }
+      total += log::EncodedEventSize(s.size(), e.type.size(), e.data.size(), e.metadata.size());
+    }
+  }
+  if (total > options_.max_append_bytes) {
+    return Status::InvalidArgument("append of " + std::to_string(total) +
+                                   " bytes exceeds max_append_bytes (" +
+                                   std::to_string(options_.max_append_bytes) + ")");
+  }
+  return Status::OK();
+}
+
+Result<AppendResult> StoreImpl::Append(std::string_view stream, ExpectedRevision expected,
+                                       std::span<const EventData> events) {
+  StreamAppend one;
+  one.stream = std::string(stream);
+  one.expected = expected;
+  one.events.assign(events.begin(), events.end());
+  CAIRN_ASSIGN_OR_RETURN(auto results, AppendMulti(std::span<const StreamAppend>(&one, 1)));
+  return std::move(results[0]);
+}
+
+Result<std::vector<AppendResult>> StoreImpl::AppendMulti(std::span<const StreamAppend> appends) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) {
+    return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
+  }
+  if (appends.empty()) return Status::InvalidArgument("append names no stream");
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(appends));
+  Writer w;
+  w.appends = appends;
+  CAIRN_RETURN_IF_ERROR(RunQueue(&w));
+  if (!w.status.ok()) return w.status;
+  return std::move(w.results);
+}
+
+Status StoreImpl::RunQueue(Writer* w) {
+  std::unique_lock l(queue_mu_);
+  queue_.push_back(w);
+  while (!w->done && w != queue_.front()) w->cv.wait(l);
+  if (w->done) return Status::OK();
+  // This writer leads: take a batch from the front of the queue.
+  std::vector<Writer*> batch;
+  size_t bytes = 0;
+  for (Writer* q : queue_) {
+    if (q->checkpoint) {
+      if (batch.empty()) batch.push_back(q);
+      break;
+    }
+    for (const auto& a : q->appends) {
+      for (const auto& e : a.events) bytes += e.data.size() + e.metadata.size() + 64;
+    }
+    batch.push_back(q);
+    if (bytes > kMaxBatchBytes) break;
+  }
+  Status failed = failed_;
+  l.unlock();
+
+  if (batch[0]->checkpoint) {
+    std::unique_lock il(index_mu_);
+    if (!active_->empty()) FreezeLocked(log_->EndAddress());
+  } else if (!failed.ok()) {
+    for (Writer* q : batch) q->status = failed;
+  } else {
+    ProcessBatch(batch);
+  }
+  if (batch[0]->checkpoint) {
+    std::lock_guard fl(flush_mu_);
+    flush_cv_.notify_all();
+  }
+
+  l.lock();
+  for (Writer* q : batch) {
+    queue_.pop_front();
+    q->done = true;
+    if (q != w) q->cv.notify_one();
+  }
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  return Status::OK();
+}
+
+Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream,
+                                                        uint64_t snapshot) {
+  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  {
+    std::shared_lock l(index_mu_);
+    auto from_table = [&](const index::Memtable& t) -> std::optional<Last> {
+      const auto* v = t.Find(stream);
+      if (v == nullptr) return std::nullopt;
+      for (auto it = v->rbegin(); it != v->rend(); ++it) {
+        if (it->position < snapshot) return Last{it->revision, it->position};
+      }
+      return std::nullopt;
+    };
+    if (auto r = from_table(*active_)) return std::optional<Last>(*r);
+    for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it) {
+      if (auto r = from_table(*it->table)) return std::optional<Last>(*r);
+    }
+    runs = runs_;
+  }
+  uint64_t h = StreamHash(stream);
+  std::vector<EventView> events;
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    const index::IndexRun& run = **it;
+    uint64_t i = run.LowerBound(h, UINT64_MAX);
+    while (i > 0) {
+      index::IndexEntry e = run.At(--i);
+      if (e.hash != h) break;
+      if (e.position >= snapshot) continue;
+      // Confirm the stream name: another stream may share the hash.
+      CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
+      uint64_t first = events.empty() ? 0 : events[0].position.value();
+      if (e.position < first || e.position - first >= events.size()) {
+        return Status::Corruption(run.path() + ": entry for position " +
+                                  std::to_string(e.position) + " points to a record without it");
+      }
+      if (events[e.position - first].stream == stream) {
+        return std::optional<Last>(Last{e.revision, e.position});
+      }
+    }
+  }
+  return std::optional<Last>();
+}
+
+Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_view stream,
+                                                                   uint64_t first, size_t n) {
+  std::vector<std::pair<Uuid, uint64_t>> ids;
+  if (n == 0) return ids;
+  ReadStreamOptions ro;
+  ro.from = StreamRevision(first);
+  ro.max_count = n;
+  Status s = ReadStream(stream, ro, [&](const EventView& e) {
+    ids.emplace_back(e.id, e.position.value());
+    return true;
+  });
+  if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
+  return ids;
+}
+
+Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending>* pending,
+                              uint64_t* next_position, std::string* buf,
+                              std::vector<index::PositionEntry>* records,
+                              std::vector<std::pair<std::string_view, index::StreamEntry>>* entries) {
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  struct Part {
+    Pending state;
+    bool duplicate = false;
+    AppendResult result;
+  };
+  std::vector<Part> parts(w->appends.size());
+  size_t duplicates = 0, writes = 0;
+  for (size_t i = 0; i < w->appends.size(); ++i) {
+    const StreamAppend& a = w->appends[i];
+    Part& part = parts[i];
+    if (auto it = pending->find(a.stream); it != pending->end()) {
+      part.state = it->second;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(a.stream, snapshot));
+      if (last) {
+        part.state.last_revision = last->revision;
+        part.state.last_position = last->position;
+      }
+      part.state.first_pending_revision = last ? last->revision + 1 : 0;
+    }
+    const std::optional<uint64_t> cur = part.state.last_revision;
+    bool ok = false;
+    std::optional<uint64_t> implied_first;  // first revision the expectation implies
+    switch (a.expected.kind()) {
+      case ExpectedRevision::Kind::kAny:
+        ok = true;
+        break;
+      case ExpectedRevision::Kind::kNoStream:
+        ok = !cur.has_value();
+        implied_first = 0;
+        break;
+      case ExpectedRevision::Kind::kStreamExists:
+        ok = cur.has_value();
+        break;
+      case ExpectedRevision::Kind::kExact:
+        ok = cur.has_value() && *cur == a.expected.revision().value();
+        implied_first = a.expected.revision().value() + 1;
+        break;
+    }
+    // Idempotency: are these very events already stored where they belong?
+    const size_t n = a.events.size();
+    bool all_ids = n > 0;
+    for (const auto& e : a.events) all_ids = all_ids && e.id.has_value();
+    std::optional<uint64_t> check_first;
+    if (!ok && implied_first && cur && *cur >= *implied_first) check_first = implied_first;
+    if (ok && !implied_first && cur && *cur + 1 >= n) check_first = *cur + 1 - n;  // tail retry
+    if (check_first && all_ids) {
+      // (id, position) at revisions [check_first, check_first + n) that exist.
+      uint64_t stop = std::min<uint64_t>(*check_first + n, *cur + 1);
+      uint64_t stored_end = std::min(stop, part.state.first_pending_revision);
+      std::vector<std::pair<Uuid, uint64_t>> found;
+      if (*check_first < stored_end) {
+        CAIRN_ASSIGN_OR_RETURN(found, StoredIds(a.stream, *check_first, stored_end - *check_first));
+      }
+      for (uint64_t r = std::max(*check_first, part.state.first_pending_revision); r < stop; ++r) {
+        found.push_back(part.state.ids[r - part.state.first_pending_revision]);
+      }
+      size_t matching = 0;
+      while (matching < found.size() && matching < n &&
+             found[matching].first == *a.events[matching].id) {
+        ++matching;
+      }
+      if (matching == n) {
+        part.duplicate = true;
+        part.result.stream = a.stream;
+        part.result.revision = StreamRevision(*check_first + n - 1);
+        part.result.position = Position(found[n - 1].second);
+        part.result.duplicate = true;
+        ++duplicates;
+        continue;
+      }
+      if (!ok && matching > 0) {
+        return Status(ErrorCode::kIdempotencyConflict,
+                      "stream '" + a.stream + "': the first " + std::to_string(matching) +
+                          " of " + std::to_string(n) + " events are already stored from revision " +
+                          std::to_string(*check_first) + " but the rest are not");
+      }
+    }
+    if (!ok) return Status::WrongExpectedRevision({a.stream, a.expected.ToString(), cur});
+    if (n > 0) ++writes;
+  }
+  if (duplicates > 0 && writes > 0) {
+    return Status(ErrorCode::kIdempotencyConflict,
+                  "part of this multi-stream append is already stored and part is not");
+  }
+  // Every expectation holds: one record for all events of the call.
+  w->results.clear();
+  std::optional<log::CommitEncoder> enc;
+  const size_t record_start = buf->size();
+  const uint64_t first_position = *next_position;
+  if (writes > 0) enc.emplace(buf, first_position, env_->NowNanos());
+  for (size_t i = 0; i < w->appends.size(); ++i) {
+    const StreamAppend& a = w->appends[i];
+    Part& part = parts[i];
+    if (part.duplicate) {
+      w->results.push_back(part.result);
+      continue;
+    }
+    AppendResult r;
+    r.stream = a.stream;
+    if (a.events.empty()) {
+      if (part.state.last_revision) r.revision = StreamRevision(*part.state.last_revision);
+      r.position = Position(*next_position);
+      w->results.push_back(r);
+      continue;
+    }
+    Pending st = std::move(part.state);
+    uint64_t rev = st.last_revision ? *st.last_revision + 1 : 0;
+    for (const auto& e : a.events) {
+      Uuid id = e.id ? *e.id : Uuid::Random();
+      enc->AddEvent({a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata});
+      st.ids.emplace_back(id, *next_position);
+      st.last_revision = rev;
+      st.last_position = *next_position;
+      ++rev;
+      ++*next_position;
+    }
+    r.revision = StreamRevision(rev - 1);
+    r.position = Position(*next_position - 1);
+    w->results.push_back(r);
+    auto& slot = (*pending)[a.stream];
+    slot = std::move(st);
+    // The memtable keeps a view of the name: point it at the map's key.
+    std::string_view name = pending->find(a.stream)->first;
+    for (uint64_t p = r.position.value() + 1 - a.events.size(); p <= r.position.value(); ++p) {
+      entries->push_back({name, {r.revision->value() - (r.position.value() - p), p, 0}});
+    }
+  }
+  if (enc) {
+    enc->Finish();
+    records->push_back({first_position, record_start});  // relative; fixed after the write
+  }
+  return Status::OK();
+}
+
+void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
+  std::unordered_map<std::string, Pending> pending;
+  uint64_t next_position = visible_.load(std::memory_order_acquire);
+  const uint64_t start_position = next_position;
+  std::string buf;
+  std::vector<index::PositionEntry> records;
+  std::vector<std::pair<std::string_view, index::StreamEntry>> entries;
+  std::vector<Writer*> writing;
+  for (Writer* w : batch) {
+    // BuildWriter changes nothing of the batch unless every check passes.
+    size_t nrec = records.size();
+    w->status = BuildWriter(w, &pending, &next_position, &buf, &records, &entries);
+    if (!w->status.ok()) {
+      w->results.clear();
+    } else if (records.size() > nrec) {
+      writing.push_back(w);
+    }
+  }
+  if (buf.empty()) return;
+
+  auto fail_all = [&](const Status& s) {
+    for (Writer* w : writing) {
+      w->status = s;
+      w->results.clear();
+    }
+  };
+  Result<uint64_t> base = log_->PrepareWrite(buf.size(), start_position);
+  if (!base) return fail_all(base.error());
+  Status s = log_->Write(buf);
+  if (!s.ok()) return fail_all(s);  // the log was cut back: the store stays usable
+  if (options_.durability == Durability::kFsync) {
+    s = log_->Sync();
+    if (!s.ok()) {
+      Status cut = log_->TruncateTail(*base);
+      std::lock_guard l(queue_mu_);
+      failed_ = Status(ErrorCode::kFailedPrecondition,
+                       "store refuses writes after a failed fsync (" + s.message() +
+                           (cut.ok() ? "" : "; cutting the unsynced tail failed too") +
+                           "); reopen the store to recover");
+      return fail_all(s);
+    }
+  }
+  uint64_t end_address = *base + buf.size();
+  {
+    std::unique_lock l(index_mu_);
+    // Record addresses were relative to the buffer; entries need their record.
+    size_t rec = 0;
+    for (auto& r : records) {
+      r.address += *base;
+      positions_.Append(r);
+    }
+    for (auto& [stream, e] : entries) {
+      while (rec + 1 < records.size() && records[rec + 1].first_position <= e.position) ++rec;
+      e.address = records[rec].address;
+      active_->Add(stream, e);
+    }
+    log_->SetValidEnd(end_address);
+    if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
+  }
+  Publish(end_address, next_position);
+  if (frozen_pending_.load() > 0) {
+    std::lock_guard fl(flush_mu_);
+    flush_cv_.notify_all();
+  }
+}
+
+void StoreImpl::Publish(uint64_t end_address, uint64_t next_position) {
+  visible_.store(next_position, std::memory_order_release);
+  // Tell read-only processes how far the durable log reaches (no fsync:
+  // they share our page cache; after a crash recovery rewrites it).
+  (void)env_->WriteAt(dir_ + "/HEAD", 0, EncodeHead({end_address, next_position}));
+}
+
+void StoreImpl::FreezeLocked(uint64_t end_address) {
+  Frozen f;
+  f.table = active_;
+  f.end_position = visible_.load();
+  // The batch being published is already indexed: include it.
+  if (!active_->empty()) {
+    uint64_t max_pos = 0;
+    active_->ForEachStream([&](const std::string&, const std::vector<index::StreamEntry>& v) {
+      max_pos = std::max(max_pos, v.back().position + 1);
+    });
+    f.end_position = std::max(f.end_position, max_pos);
+  }
+  f.position_entries = positions_.size();
+  f.resume_address = end_address;
+  frozen_.push_back(std::move(f));
+  frozen_pending_.fetch_add(1);
+  active_ = std::make_shared<index::Memtable>();
+}
+
+Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events) const {
+  events->clear();
+  CAIRN_ASSIGN_OR_RETURN(std::string_view body, log_->Record(address));
+  std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                      std::to_string(log::AddressOffset(address));
+  CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+  events->reserve(reader.event_count());
+  EventView e;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+    if (!more) break;
+    events->push_back(e);
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& options,
+                             const EventVisitor& visit) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  if (options.max_count == 0) return Status::OK();
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  const bool fwd = options.direction == Direction::kForwards;
+  const uint64_t from = options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX);
+  const uint64_t h = StreamHash(stream);
+
+  // Candidate entries (hash matches or exact name), in read order. Runs may
+  // hold entries of other streams with the same hash; the log settles it.
+  // Collect at most what is needed per source, walking sources in order.
+  std::vector<index::StreamEntry> cand;
+  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  std::vector<std::shared_ptr<const index::Memtable>> tables;
+  {
+    std::shared_lock l(index_mu_);
+    runs = runs_;
+    for (const auto& f : frozen_) tables.push_back(f.table);
+    // The active memtable mutates: copy its entries for this stream now.
+    const auto* v = active_->Find(stream);
+    std::vector<index::StreamEntry> act;
+    if (v != nullptr) {
+      if (fwd) {
+        auto it = std::lower_bound(v->begin(), v->end(), from,
+                                   [](const index::StreamEntry& e, uint64_t r) {
+                                     return e.revision < r;
+                                   });
+        for (; it != v->end() && act.size() < options.max_count; ++it) act.push_back(*it);
+      } else {
+        auto it = std::upper_bound(v->begin(), v->end(), from,
+                                   [](uint64_t r, const index::StreamEntry& e) {
+                                     return r < e.revision;
+                                   });
+        while (it != v->begin() && act.size() < options.max_count) act.push_back(*--it);
+      }
+    }
+    cand = std::move(act);  // active entries, in read order
+  }
+  std::vector<index::StreamEntry> active_part = std::move(cand);
+  cand.clear();
+
+  uint64_t emitted = 0;
+  bool stop = false;
+  bool seen_stream = false;
+  std::vector<EventView> events;
+  uint64_t loaded = UINT64_MAX;
+  auto emit = [&](const index::StreamEntry& e, bool verify_name) -> Status {
+    if (e.position >= snapshot) return Status::OK();
+    if (e.address != loaded) {
+      CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
+      loaded = e.address;
+    }
+    uint64_t first = events.empty() ? 0 : events[0].position.value();
+    if (e.position < first || e.position - first >= events.size()) {
+      return Status::Corruption("index entry for position " + std::to_string(e.position) +
+                                " points to a record that does not hold it");
+    }
+    const EventView& ev = events[e.position - first];
+    if (ev.stream != stream) {
+      if (!verify_name) {
+        return Status::Corruption("index entry for stream '" + std::string(stream) +
+                                  "' position " + std::to_string(e.position) +
+                                  " points to an event of '" + std::string(ev.stream) + "'");
+      }
+      return Status::OK();  // a hash collision: another stream's entry
+    }
+    if (ev.revision.value() != e.revision) {
+      return Status::Corruption("index says revision " + std::to_string(e.revision) +
+                                " of '" + std::string(stream) + "' is at position " +
+                                std::to_string(e.position) + ", the log says revision " +
+                                std::to_string(ev.revision.value()));
+    }
+    seen_stream = true;
+    ++emitted;
+    if (!visit(ev) || emitted >= options.max_count) stop = true;
+    return Status::OK();
+  };
+  auto from_table = [&](const index::Memtable& t) -> Status {
+    const auto* v = t.Find(stream);
+    if (v == nullptr) return Status::OK();
+    if (fwd) {
+      auto it = std::lower_bound(v->begin(), v->end(), from,
+                                 [](const index::StreamEntry& e, uint64_t r) {
+                                   return e.revision < r;
+                                 });
+      for (; it != v->end() && !stop; ++it) CAIRN_RETURN_IF_ERROR(emit(*it, false));
+    } else {
+      auto it = std::upper_bound(v->begin(), v->end(), from,
+                                 [](uint64_t r, const index::StreamEntry& e) {
+                                   return r < e.revision;
+                                 });
+      while (it != v->begin() && !stop) CAIRN_RETURN_IF_ERROR(emit(*--it, false));
+    }
+    return Status::OK();
+  };
+  auto from_run = [&](const index::IndexRun& run) -> Status {
+    if (fwd) {
+      for (uint64_t i = run.LowerBound(h, from); i < run.count() && !stop; ++i) {
+        index::IndexEntry e = run.At(i);
+        if (e.hash != h) break;
+        CAIRN_RETURN_IF_ERROR(emit({e.revision, e.position, e.address}, true));
+      }
+    } else {
+      uint64_t i = from == UINT64_MAX ? run.LowerBound(h, UINT64_MAX) : run.LowerBound(h, from + 1);
+      while (i > 0 && !stop) {
+        index::IndexEntry e = run.At(--i);
+        if (e.hash != h) break;
+        CAIRN_RETURN_IF_ERROR(emit({e.revision, e.position, e.address}, true));
+      }
+    }
+    return Status::OK();
+  };
+  if (fwd) {
+    for (const auto& r : runs) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(from_run(*r));
+    }
+    for (const auto& t : tables) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(from_table(*t));
+    }
+    for (const auto& e : active_part) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(emit(e, false));
+    }
+  } else {
+    for (const auto& e : active_part) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(emit(e, false));
+    }
+    for (auto it = tables.rbegin(); it != tables.rend() && !stop; ++it) {
+      CAIRN_RETURN_IF_ERROR(from_table(**it));
+    }
+    for (auto it = runs.rbegin(); it != runs.rend() && !stop; ++it) {
+      CAIRN_RETURN_IF_ERROR(from_run(**it));
+    }
+  }
+  if (!seen_stream) {
+    CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
+    if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  if (snapshot == 0 || options.max_count == 0) return Status::OK();
+  uint64_t emitted = 0;
+  if (options.direction == Direction::kForwards) {
+    uint64_t from = options.from ? options.from->value() : 0;
+    if (from >= snapshot) return Status::OK();
+    uint64_t ord = positions_.Locate(from);
+    if (ord >= positions_.size()) return Status::Corruption("position index has no record for " +
+                                                            std::to_string(from));
+    uint64_t start = positions_.At(ord).address;
+    uint64_t end = log_->EndAddress();
+    Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
+      std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                          std::to_string(log::AddressOffset(address));
+      CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+      if (reader.first_position() >= snapshot) return StopScan();
+      EventView e;
+      for (;;) {
+        CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+        if (!more) break;
+        uint64_t p = e.position.value();
+        if (p < from) continue;
+        if (p >= snapshot) return StopScan();
+        ++emitted;
+        if (!visit(e) || emitted >= options.max_count) return StopScan();
+      }
+      return Status::OK();
+    });
+    return IsStop(s) ? Status::OK() : s;
+  }
+  uint64_t from = options.from ? std::min(options.from->value(), snapshot - 1) : snapshot - 1;
+  uint64_t ord = positions_.Locate(from);
+  std::vector<EventView> events;
+  while (ord < positions_.size()) {
+    CAIRN_RETURN_IF_ERROR(DecodeRecord(positions_.At(ord).address, &events));
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->position.value() > from) continue;
+      ++emitted;
+      if (!visit(*it) || emitted >= options.max_count) return Status::OK();
+    }
+    if (ord == 0) break;
+    --ord;
+  }
+  return Status::OK();
+}
+
+Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, visible_.load(std::memory_order_acquire)));
+  if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  return StreamInfo{std::string(stream), StreamRevision(last->revision), Position(last->position)};
+}
+
+Position StoreImpl::HeadPosition() {
+  if (options_.read_only && !closed_.load()) (void)RefreshFromWriter();
+  return Position(visible_.load(std::memory_order_acquire));
+}
+
+}  // namespace cairn

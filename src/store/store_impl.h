@@ -1,0 +1,148 @@
+#pragma once
+// StoreImpl: the native engine behind cairn::Store.
+//
+// Pieces: the Log (segment files of commit records), the PositionIndex
+// ($all position -> record), and the stream index (a mutable memtable,
+// frozen memtables awaiting their flush, and immutable run files).
+//
+// Appends go through a leader/follower queue (group commit): the writer at
+// the front of queue_ validates a batch of queued appends against the index,
+// assigns revisions and positions (the single sequencer), writes one buffer,
+// fdatasyncs once, indexes the batch and only then publishes `visible_`.
+// Readers take `visible_` as their snapshot and never wait for I/O of the
+// writer; they hold index_mu_ shared only while copying index entries.
+//
+// Lock order (never acquire in the other direction):
+//   queue_mu_  ->  index_mu_  ->  PositionIndex/Log internal locks
+//   flush_mu_  is a leaf lock; checkpoint_mu_ -> index_mu_.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cairn/store.h"
+#include "src/index/index_run.h"
+#include "src/index/manifest.h"
+#include "src/index/memtable.h"
+#include "src/index/position_index.h"
+#include "src/log/log.h"
+
+namespace cairn {
+
+class StoreImpl final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+  ~StoreImpl() override;
+
+  Result<AppendResult> Append(std::string_view stream, ExpectedRevision expected,
+                              std::span<const EventData> events) override;
+  Result<std::vector<AppendResult>> AppendMulti(std::span<const StreamAppend> appends) override;
+  Status ReadStream(std::string_view stream, const ReadStreamOptions& options,
+                    const EventVisitor& visit) override;
+  Status ReadAll(const ReadAllOptions& options, const EventVisitor& visit) override;
+  Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
+  Position HeadPosition() override;
+  Result<StoreStats> Stats() override;
+  Status Verify(VerifyReport* report) override;
+  Status Checkpoint() override;
+  Status Close() override;
+
+ private:
+  // One queued append call (single- or multi-stream) or a checkpoint barrier.
+  struct Writer {
+    std::span<const StreamAppend> appends;
+    std::vector<AppendResult> results;
+    Status status;
+    bool checkpoint = false;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  // What the batch being built knows of a stream beyond the index.
+  struct Pending {
+    std::optional<uint64_t> last_revision;  // state before/within the batch
+    uint64_t last_position = 0;
+    uint64_t first_pending_revision = 0;    // first revision appended in batch
+    std::vector<std::pair<Uuid, uint64_t>> ids;  // (id, position) appended in batch
+  };
+  // A memtable frozen at a batch boundary, waiting to be written as a run.
+  struct Frozen {
+    std::shared_ptr<const index::Memtable> table;
+    uint64_t end_position = 0;     // positions < this are in it or older runs
+    uint64_t position_entries = 0; // PositionIndex size at the freeze
+    uint64_t resume_address = 0;   // log address after the last record
+  };
+  // A located last event of a stream.
+  struct Last {
+    uint64_t revision = 0;
+    uint64_t position = 0;
+  };
+
+  StoreImpl(std::string dir, const StoreOptions& options, Env* env);
+  Status Recover();
+  // Indexes the records in [from, to) into the memtable and position index.
+  Status ReplayTail(uint64_t from, uint64_t to);
+  // Handles a bad frame found by recovery at `bad_address`: cuts a torn tail,
+  // or returns kCorruption when valid records follow (damage mid-log).
+  Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
+  Status DoCheckpoint();
+  Status RefreshFromWriter();
+  Status ValidateAppend(std::span<const StreamAppend> appends) const;
+  Status RunQueue(Writer* w);
+  void ProcessBatch(const std::vector<Writer*>& batch);
+  Status BuildWriter(Writer* w, std::unordered_map<std::string, Pending>* pending,
+                     uint64_t* next_position, std::string* buf,
+                     std::vector<index::PositionEntry>* records,
+                     std::vector<std::pair<std::string_view, index::StreamEntry>>* entries);
+  Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot);
+  // (id, position) stored at revisions [first, first+n) of `stream`.
+  Result<std::vector<std::pair<Uuid, uint64_t>>> StoredIds(std::string_view stream,
+                                                           uint64_t first, size_t n);
+  void Publish(uint64_t end_address, uint64_t next_position);
+  void FreezeLocked(uint64_t end_address);
+  void FlushLoop();
+  Status FlushOne();
+  Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
+  Status CheckOpen() const;
+
+  const std::string dir_;
+  const StoreOptions options_;
+  Env* const env_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<log::Log> log_;
+  index::PositionIndex positions_;
+  std::atomic<uint64_t> visible_{0};  // positions < visible_ are readable
+  std::atomic<bool> closed_{false};
+
+  mutable std::shared_mutex index_mu_;
+  std::shared_ptr<index::Memtable> active_;                // guarded by index_mu_
+  std::deque<Frozen> frozen_;                              // guarded by index_mu_
+  std::vector<std::shared_ptr<const index::IndexRun>> runs_;  // guarded by index_mu_
+  uint64_t active_first_entries_position_ = 0;             // guarded by index_mu_
+
+  std::mutex queue_mu_;
+  std::deque<Writer*> queue_;  // guarded by queue_mu_
+  Status failed_;              // guarded by queue_mu_; sticky after a failed fsync
+
+  std::mutex checkpoint_mu_;
+  index::Manifest manifest_;  // guarded by checkpoint_mu_
+
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;      // flusher waits for work / stop
+  std::condition_variable flush_done_cv_; // checkpoint waits for an empty frozen_
+  bool stop_flusher_ = false;             // guarded by flush_mu_
+  Status flush_error_;                    // guarded by flush_mu_
+  std::thread flusher_;
+  std::atomic<int> frozen_pending_{0};  // frozen memtables not yet flushed
+
+  uint64_t scanned_address_ = 0;  // reader processes: log indexed up to here
+  std::mutex refresh_mu_;         // reader processes: one refresh at a time
+};
+
+}  // namespace cairn
