@@ -35,8 +35,8 @@ class FaultWritableFile final : public WritableFile {
     return s;
   }
   Status Truncate(uint64_t size) override {
-    Status s = base_->Truncate(size);
-    return s;
+    if (env_->IsDown()) return Status::FromErrno(EIO, "truncate (injected)", base_->path());
+    return base_->Truncate(size);
   }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
@@ -70,6 +70,10 @@ void FaultInjectionEnv::ClearFaults() {
   std::lock_guard l(mu_);
   fail_append_at_ = fail_sync_at_ = tear_at_ = 0;
   down_ = false;
+}
+bool FaultInjectionEnv::IsDown() const {
+  std::lock_guard l(mu_);
+  return down_;
 }
 int FaultInjectionEnv::appends() const {
   std::lock_guard l(mu_);
@@ -168,6 +172,7 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
 }
 
 Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
+  if (IsDown()) return Status::FromErrno(EIO, "truncate (injected)", path);
   Status s = base_->TruncateFile(path, size);
   if (s.ok()) {
     std::lock_guard l(mu_);

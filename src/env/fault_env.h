@@ -36,6 +36,7 @@ class FaultInjectionEnv final : public Env {
   Status DropUnsyncedData();
   // Clears pending faults and the down flag (not the unsynced tracking).
   void ClearFaults();
+  bool IsDown() const;
   int appends() const;
   int syncs() const;
 

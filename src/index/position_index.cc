@@ -65,6 +65,8 @@ Status PositionIndex::Persist(uint64_t n) {
   }
   if (n == 0) return Status::OK();
   CAIRN_ASSIGN_OR_RETURN(auto f, env_->OpenWritable(path_));
+  // A failed earlier attempt may have left entries past the persisted ones.
+  CAIRN_RETURN_IF_ERROR(f->Truncate(kHeader + persisted() * kEntry));
   CAIRN_RETURN_IF_ERROR(f->Append(bytes));
   CAIRN_RETURN_IF_ERROR(f->Sync());
   CAIRN_RETURN_IF_ERROR(f->Close());

@@ -88,6 +88,8 @@ Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
   seg->path = SegmentPath(id);
   if (create) {
     CAIRN_ASSIGN_OR_RETURN(auto f, env_->OpenWritable(seg->path));
+    // An earlier failed attempt may have left bytes: start the file afresh.
+    CAIRN_RETURN_IF_ERROR(f->Truncate(0));
     CAIRN_RETURN_IF_ERROR(f->Append(EncodeSegmentHeader({id, first_position})));
     CAIRN_RETURN_IF_ERROR(f->Sync());
     CAIRN_RETURN_IF_ERROR(env_->SyncDir(dir_));
@@ -220,6 +222,7 @@ Status Log::TruncateTail(uint64_t address) {
 }
 
 Result<uint64_t> Log::PrepareWrite(size_t bytes, uint64_t next_position) {
+  if (!broken_.ok()) return broken_;
   uint64_t off = AddressOffset(write_address_);
   if (off > kSegmentHeaderSize && off + bytes > options_.segment_bytes) {
     uint32_t next = AddressSegment(write_address_) + 1;
@@ -236,6 +239,11 @@ Status Log::Write(std::string_view bytes) {
     // Leave no partial record behind: cut the file back to where it was.
     Status t = active_->Truncate(before);
     if (!t.ok()) {
+      // Bytes of a partial record may remain: writing after them would bury
+      // them mid-log. Refuse writes until reopened; recovery cuts the tail.
+      broken_ = Status(ErrorCode::kFailedPrecondition,
+                       "store refuses writes: a failed write left a partial record that could "
+                       "not be cut (" + t.message() + "); reopen the store to recover");
       return Status(s.code(), s.message() + "; and cutting the partial write failed: " +
                                   t.message());
     }

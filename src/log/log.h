@@ -101,6 +101,7 @@ class Log {
   std::vector<std::unique_ptr<Segment>> segments_;  // guarded by segments_mu_; index = id
   std::unique_ptr<WritableFile> active_;            // writer thread only
   uint64_t write_address_ = 0;                      // writer thread only
+  Status broken_;  // writer thread only: set when a failed write could not be cut back
 };
 
 }  // namespace cairn::log

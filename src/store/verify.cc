@@ -1,4 +1,6 @@
 // Verify: re-checks every record checksum and every index entry.
+#include <algorithm>
+
 #include "src/base/hash.h"
 #include "src/store/store_impl.h"
 
@@ -15,13 +17,23 @@ Status StoreImpl::Verify(VerifyReport* report) {
   // 1. The log: every record, in order, positions contiguous; the position
   //    index agrees record by record.
   uint64_t next = 0, ordinal = 0;
+  std::vector<uint64_t> bad_records;  // reported once; index entries to them are not
   const uint64_t records = positions_.size();
+  bool previous_clean = true;
   for (uint32_t seg = 0; seg <= log_->LastSegmentId(); ++seg) {
     std::string path = log_->SegmentPath(seg);
-    if (log_->SegmentFirstPosition(seg) != next) {
-      problem(path, 0, "segment starts at position " + std::to_string(log_->SegmentFirstPosition(seg)) +
-                           ", expected " + std::to_string(next));
+    uint64_t seg_first = log_->SegmentFirstPosition(seg);
+    if (seg_first != next) {
+      if (previous_clean) {
+        problem(path, 0, "segment starts at position " + std::to_string(seg_first) +
+                             ", expected " + std::to_string(next));
+      }
+      // Resynchronise on the segment header so one damaged record is
+      // reported once, not as a cascade.
+      next = seg_first;
+      ordinal = next < snapshot ? positions_.Locate(next) : records;
     }
+    previous_clean = true;
     uint64_t bad = 0;
     Status s = log_->Scan(
         log::MakeAddress(seg, log::kSegmentHeaderSize), log::MakeAddress(seg, UINT32_MAX),
@@ -65,6 +77,8 @@ Status StoreImpl::Verify(VerifyReport* report) {
     if (!s.ok()) {
       problem(path, log::AddressOffset(bad), s.message());
       if (bad == 0) return s;
+      bad_records.push_back(bad);
+      previous_clean = false;
     }
     if (seg == log_->LastSegmentId()) break;
   }
@@ -93,7 +107,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
       if (e.address != loaded) {
         Status s = DecodeRecord(e.address, &events);
         if (!s.ok()) {
-          problem(run->path(), off, "entry points to a bad record: " + s.message());
+          if (std::find(bad_records.begin(), bad_records.end(), e.address) == bad_records.end()) {
+            problem(run->path(), off, "entry points to a bad record: " + s.message());
+          }
           loaded = UINT64_MAX;
           continue;
         }
