@@ -1,5 +1,6 @@
 #include "src/index/index_run.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "src/base/coding.h"
@@ -16,36 +17,111 @@ uint64_t Blocks(uint64_t count) { return (count + kRunBlockEntries - 1) / kRunBl
 
 }  // namespace
 
-Status IndexRun::Write(Env* env, const std::string& path, const std::vector<IndexEntry>& sorted,
-                       const RunInfo& info) {
-  std::string out;
-  out.reserve(kRunHeaderSize + sorted.size() * kRunEntrySize + Blocks(sorted.size()) * 4 + 16);
+Result<std::unique_ptr<RunWriter>> RunWriter::Create(Env* env, const std::string& path,
+                                                     const RunInfo& info) {
+  std::unique_ptr<RunWriter> w(new RunWriter());
+  w->env_ = env;
+  w->path_ = path;
+  w->info_ = info;
+  std::string tmp = path + ".tmp";
+  (void)env->RemoveFile(tmp);
+  CAIRN_ASSIGN_OR_RETURN(w->file_, env->OpenWritable(tmp));
+  std::string& out = w->buf_;
   out.append(kMagic, 8);
   PutFixed32(&out, kVersion);
   PutFixed32(&out, kRunEntrySize);
-  PutFixed64(&out, sorted.size());
+  PutFixed64(&out, info.count);
   PutFixed64(&out, info.min_position);
   PutFixed64(&out, info.end_position);
   PutFixed64(&out, info.new_streams);
   out.append(kRunHeaderSize - 4 - out.size(), '\0');
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
-  for (const auto& e : sorted) {
-    PutFixed64(&out, e.hash);
-    PutFixed64(&out, e.revision);
-    PutFixed64(&out, e.position);
-    PutFixed64(&out, e.address);
+  return w;
+}
+
+Status RunWriter::Add(const IndexEntry& e) {
+  char entry[kRunEntrySize];
+  EncodeFixed64(entry, e.hash);
+  EncodeFixed64(entry + 8, e.revision);
+  EncodeFixed64(entry + 16, e.position);
+  EncodeFixed64(entry + 24, e.address);
+  buf_.append(entry, kRunEntrySize);
+  block_crc_ = crc32c::Extend(block_crc_, entry, kRunEntrySize);
+  if (++added_ % kRunBlockEntries == 0) {
+    PutFixed32(&crcs_, crc32c::Mask(block_crc_));
+    block_crc_ = 0;
   }
-  std::string crcs;
-  for (uint64_t b = 0; b < Blocks(sorted.size()); ++b) {
-    uint64_t first = b * kRunBlockEntries;
-    uint64_t n = std::min<uint64_t>(kRunBlockEntries, sorted.size() - first);
-    PutFixed32(&crcs, crc32c::Mask(crc32c::Value(
-                          out.data() + kRunHeaderSize + first * kRunEntrySize, n * kRunEntrySize)));
+  if (buf_.size() >= (1u << 20)) return FlushBuffer();
+  return Status::OK();
+}
+
+Status RunWriter::FlushBuffer() {
+  Status s = file_->Append(buf_);
+  buf_.clear();
+  return s;
+}
+
+Status RunWriter::Finish() {
+  if (added_ != info_.count) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  path_ + ": run writer got " + std::to_string(added_) + " entries, expected " +
+                      std::to_string(info_.count));
   }
-  out += crcs;
-  PutFixed32(&out, crc32c::Mask(crc32c::Value(crcs)));
-  out.append(kEndMagic, 8);
-  return env->WriteFileAtomic(path, out);
+  if (added_ % kRunBlockEntries != 0) PutFixed32(&crcs_, crc32c::Mask(block_crc_));
+  buf_ += crcs_;
+  PutFixed32(&buf_, crc32c::Mask(crc32c::Value(crcs_)));
+  buf_.append(kEndMagic, 8);
+  CAIRN_RETURN_IF_ERROR(FlushBuffer());
+  CAIRN_RETURN_IF_ERROR(file_->Sync());
+  CAIRN_RETURN_IF_ERROR(file_->Close());
+  CAIRN_RETURN_IF_ERROR(env_->RenameFile(path_ + ".tmp", path_));
+  auto slash = path_.find_last_of('/');
+  return env_->SyncDir(slash == std::string::npos ? "." : path_.substr(0, slash));
+}
+
+Status IndexRun::Write(Env* env, const std::string& path, const std::vector<IndexEntry>& sorted,
+                       const RunInfo& info) {
+  RunInfo i = info;
+  i.count = sorted.size();
+  CAIRN_ASSIGN_OR_RETURN(auto w, RunWriter::Create(env, path, i));
+  for (const auto& e : sorted) CAIRN_RETURN_IF_ERROR(w->Add(e));
+  return w->Finish();
+}
+
+Status IndexRun::Merge(Env* env, const std::string& path,
+                       const std::vector<std::shared_ptr<const IndexRun>>& runs) {
+  RunInfo info;
+  info.min_position = runs.front()->info().min_position;
+  info.end_position = runs.back()->info().end_position;
+  for (const auto& r : runs) {
+    info.count += r->count();
+    info.new_streams += r->info().new_streams;
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto w, RunWriter::Create(env, path, info));
+  // k-way merge with a small heap of (entry, run index, next ordinal).
+  struct Head {
+    IndexEntry e;
+    size_t run;
+    uint64_t next;
+  };
+  auto later = [](const Head& a, const Head& b) { return b.e < a.e; };
+  std::vector<Head> heap;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i]->count() > 0) heap.push_back({runs[i]->At(0), i, 1});
+  }
+  std::make_heap(heap.begin(), heap.end(), later);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Head& h = heap.back();
+    CAIRN_RETURN_IF_ERROR(w->Add(h.e));
+    if (h.next < runs[h.run]->count()) {
+      h.e = runs[h.run]->At(h.next++);
+      std::push_heap(heap.begin(), heap.end(), later);
+    } else {
+      heap.pop_back();
+    }
+  }
+  return w->Finish();
 }
 
 Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& path) {

@@ -27,11 +27,40 @@ struct RunInfo {
   uint64_t new_streams = 0;   // entries with revision 0 (streams created)
 };
 
+class IndexRun;
+
+// Streams sorted entries into a new run file: `<path>.tmp` is written,
+// fsynced and renamed to `path` by Finish. `info` (count included) must be
+// known up front; Finish fails if the count differs.
+class RunWriter {
+ public:
+  static Result<std::unique_ptr<RunWriter>> Create(Env* env, const std::string& path,
+                                                   const RunInfo& info);
+  Status Add(const IndexEntry& e);
+  Status Finish();
+
+ private:
+  RunWriter() = default;
+  Status FlushBuffer();
+  Env* env_ = nullptr;
+  std::string path_;
+  RunInfo info_;
+  std::unique_ptr<WritableFile> file_;
+  std::string buf_;
+  std::string crcs_;
+  uint64_t added_ = 0;
+  uint32_t block_crc_ = 0;
+};
+
 class IndexRun {
  public:
   // Writes `sorted` (ascending) to `path` durably (write, fsync, rename).
   static Status Write(Env* env, const std::string& path, const std::vector<IndexEntry>& sorted,
                       const RunInfo& info);
+  // Merges adjacent runs (oldest first, contiguous position ranges) into one
+  // new run file at `path`, streaming: memory stays small.
+  static Status Merge(Env* env, const std::string& path,
+                      const std::vector<std::shared_ptr<const IndexRun>>& runs);
   // Maps `path` and checks its header and trailer. kCorruption names the file.
   static Result<std::unique_ptr<IndexRun>> Open(Env* env, const std::string& path);
 

@@ -64,3 +64,37 @@ TEST_F(IndexRunTest, DamagedEntryIsFoundByVerifyAndHeaderByOpen) {
 
 }  // namespace
 }  // namespace cairn::index
+
+namespace cairn::index {
+namespace {
+
+TEST_F(IndexRunTest, MergeKeepsOrderAndCounts) {
+  std::vector<std::shared_ptr<const IndexRun>> runs;
+  for (uint64_t r = 0; r < 3; ++r) {
+    std::vector<IndexEntry> v;
+    for (uint64_t h = 0; h < 50; ++h) v.push_back({h * 7 % 50, r, r * 100 + h, r});
+    std::sort(v.begin(), v.end());
+    std::string path = dir_ + "/" + std::to_string(r) + ".run";
+    ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {0, r * 100, r * 100 + 50, 50}).ok());
+    runs.push_back(std::move(*IndexRun::Open(Env::Default(), path)));
+  }
+  std::string out = dir_ + "/merged.run";
+  ASSERT_TRUE(IndexRun::Merge(Env::Default(), out, runs).ok());
+  auto m = IndexRun::Open(Env::Default(), out);
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_EQ((*m)->count(), 150u);
+  EXPECT_EQ((*m)->info().min_position, 0u);
+  EXPECT_EQ((*m)->info().end_position, 250u);
+  EXPECT_EQ((*m)->info().new_streams, 150u);
+  for (uint64_t i = 1; i < 150; ++i) EXPECT_TRUE((*m)->At(i - 1) < (*m)->At(i)) << i;
+  uint64_t i = (*m)->LowerBound(7, 0);
+  EXPECT_EQ((*m)->At(i).revision, 0u);
+  EXPECT_EQ((*m)->At(i + 2).revision, 2u);
+  EXPECT_EQ((*m)->At(i + 2).position, 201u);
+  std::vector<std::string> problems;
+  (*m)->VerifyBlocks(&problems);
+  EXPECT_TRUE(problems.empty());
+}
+
+}  // namespace
+}  // namespace cairn::index

@@ -240,6 +240,7 @@ void StoreImpl::FlushLoop() {
     if (frozen_pending_.load() == 0 && stop_flusher_) return;
     fl.unlock();
     Status s = FlushOne();
+    if (s.ok()) s = MaybeCompact();
     fl.lock();
     flush_error_ = s;
     flush_done_cv_.notify_all();
@@ -286,6 +287,46 @@ Status StoreImpl::FlushOne() {
     frozen_.pop_front();
   }
   frozen_pending_.fetch_sub(1);
+  return Status::OK();
+}
+
+Status StoreImpl::MaybeCompact() {
+  std::lock_guard cl(checkpoint_mu_);
+  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  {
+    std::shared_lock l(index_mu_);
+    runs = runs_;
+  }
+  // Size-tiered: merge the newest runs once four of similar size pile up,
+  // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
+  const size_t n = runs.size();
+  if (n < 2) return Status::OK();
+  size_t first = n - 1;
+  while (first > 0 && runs[first - 1]->count() <= 2 * runs[first]->count()) --first;
+  if (n - first < 4) {
+    if (n <= 12) return Status::OK();
+    first = n - 2;  // too many runs of mixed sizes: fold the newest two
+  }
+  std::vector<std::shared_ptr<const index::IndexRun>> group(runs.begin() + first, runs.end());
+  index::Manifest m = manifest_;
+  uint64_t id = m.next_run_id++;
+  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
+  CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group));
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexRun> merged,
+                         index::IndexRun::Open(env_, path));
+  std::vector<uint64_t> old_ids(m.runs.begin() + first, m.runs.end());
+  m.runs.resize(first);
+  m.runs.push_back(id);
+  m.generation++;
+  CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
+  manifest_ = m;
+  {
+    std::unique_lock l(index_mu_);
+    runs_.resize(first);
+    runs_.push_back(std::move(merged));
+  }
+  // Readers still holding the old runs keep their mappings alive.
+  for (uint64_t old : old_ids) (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old));
   return Status::OK();
 }
 

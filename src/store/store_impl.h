@@ -108,6 +108,8 @@ class StoreImpl final : public Store {
   void FreezeLocked(uint64_t end_address);
   void FlushLoop();
   Status FlushOne();
+  // Merges the newest index runs when they pile up (size-tiered).
+  Status MaybeCompact();
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
   Status CheckOpen() const;
 
