@@ -24,6 +24,8 @@ class WritableFile {
   virtual Status Append(std::string_view data) = 0;
   // Makes every appended byte durable (fdatasync).
   virtual Status Sync() = 0;
+  // Overwrites bytes at `offset` (no fsync); for small fixed-size hint files.
+  virtual Status WriteAt(uint64_t offset, std::string_view data) = 0;
   // Cuts the file to `size` bytes (used to drop a torn tail after a failure).
   virtual Status Truncate(uint64_t size) = 0;
   virtual Status Close() = 0;

@@ -27,6 +27,10 @@ class FaultWritableFile final : public WritableFile {
     }
     return Status::OK();
   }
+  Status WriteAt(uint64_t offset, std::string_view data) override {
+    if (env_->IsDown()) return Status::FromErrno(EIO, "write (injected)", base_->path());
+    return base_->WriteAt(offset, data);
+  }
   Status Sync() override {
     int err = env_->NextSync();
     if (err != 0) return Status::FromErrno(err, "fdatasync (injected)", base_->path());

@@ -53,6 +53,11 @@ class PosixWritableFile final : public WritableFile {
     }
     return s;
   }
+  Status WriteAt(uint64_t offset, std::string_view data) override {
+    Status s = WriteAll(fd_, data.data(), data.size(), offset, path_);
+    if (s.ok() && offset + data.size() > size_) size_ = offset + data.size();
+    return s;
+  }
   Status Sync() override {
     if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync", path_);
     return Status::OK();

@@ -97,6 +97,7 @@ Status StoreImpl::Recover() {
   }
   CAIRN_RETURN_IF_ERROR(ReplayTail(from, to));
   if (!options_.read_only) {
+    CAIRN_ASSIGN_OR_RETURN(head_, env_->OpenWritable(dir_ + "/HEAD"));
     Publish(log_->EndAddress(), visible_.load());
   }
   return Status::OK();
@@ -362,6 +363,7 @@ Status StoreImpl::Close() {
     if (flusher_.joinable()) flusher_.join();
   }
   closed_.store(true);
+  head_.reset();
   log_.reset();
   lock_.reset();
   return s;

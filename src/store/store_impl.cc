@@ -138,49 +138,73 @@ Result<std::vector<AppendResult>> StoreImpl::AppendMulti(std::span<const StreamA
   return std::move(w.results);
 }
 
+void StoreImpl::Signal(Writer* w, Writer::State state) {
+  std::lock_guard l(w->mu);
+  w->state = state;
+  w->cv.notify_one();
+}
+
 Status StoreImpl::RunQueue(Writer* w) {
-  std::unique_lock l(queue_mu_);
-  queue_.push_back(w);
-  while (!w->done && w != queue_.front()) w->cv.wait(l);
-  if (w->done) return Status::OK();
-  // This writer leads: take a batch from the front of the queue.
-  std::vector<Writer*> batch;
-  size_t bytes = 0;
-  for (Writer* q : queue_) {
-    if (q->checkpoint) {
-      if (batch.empty()) batch.push_back(q);
-      break;
+  {
+    std::unique_lock l(queue_mu_);
+    queue_.push_back(w);
+    if (leader_active_) {
+      l.unlock();
+      std::unique_lock wl(w->mu);
+      w->cv.wait(wl, [&] { return w->state != Writer::kWaiting; });
+      if (w->state == Writer::kDone) return Status::OK();
+    } else {
+      leader_active_ = true;
     }
-    for (const auto& a : q->appends) {
-      for (const auto& e : a.events) bytes += e.data.size() + e.metadata.size() + 64;
+  }
+  // This writer leads until its own append is done.
+  for (;;) {
+    std::vector<Writer*> batch;
+    Status failed;
+    {
+      std::lock_guard l(queue_mu_);
+      size_t bytes = 0;
+      while (!queue_.empty()) {
+        Writer* q = queue_.front();
+        if (q->checkpoint && !batch.empty()) break;  // a barrier goes alone
+        queue_.pop_front();
+        batch.push_back(q);
+        if (q->checkpoint) break;
+        for (const auto& a : q->appends) {
+          for (const auto& e : a.events) bytes += e.data.size() + e.metadata.size() + 64;
+        }
+        if (bytes > kMaxBatchBytes) break;
+      }
+      failed = failed_;
     }
-    batch.push_back(q);
-    if (bytes > kMaxBatchBytes) break;
+    if (batch[0]->checkpoint) {
+      {
+        std::unique_lock il(index_mu_);
+        if (!active_->empty()) FreezeLocked(log_->EndAddress());
+      }
+      std::lock_guard fl(flush_mu_);
+      flush_cv_.notify_all();
+    } else if (!failed.ok()) {
+      for (Writer* q : batch) q->status = failed;
+    } else {
+      ProcessBatch(batch);
+    }
+    bool self_done = std::find(batch.begin(), batch.end(), w) != batch.end();
+    Writer* next_leader = nullptr;
+    {
+      std::lock_guard l(queue_mu_);
+      if (queue_.empty()) {
+        leader_active_ = false;
+      } else if (self_done) {
+        next_leader = queue_.front();  // hand over before waking the batch
+      }
+    }
+    if (next_leader != nullptr) Signal(next_leader, Writer::kLead);
+    for (Writer* q : batch) {
+      if (q != w) Signal(q, Writer::kDone);
+    }
+    if (self_done) return Status::OK();
   }
-  Status failed = failed_;
-  l.unlock();
-
-  if (batch[0]->checkpoint) {
-    std::unique_lock il(index_mu_);
-    if (!active_->empty()) FreezeLocked(log_->EndAddress());
-  } else if (!failed.ok()) {
-    for (Writer* q : batch) q->status = failed;
-  } else {
-    ProcessBatch(batch);
-  }
-  if (batch[0]->checkpoint) {
-    std::lock_guard fl(flush_mu_);
-    flush_cv_.notify_all();
-  }
-
-  l.lock();
-  for (Writer* q : batch) {
-    queue_.pop_front();
-    q->done = true;
-    if (q != w) q->cv.notify_one();
-  }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
-  return Status::OK();
 }
 
 Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream,
@@ -451,7 +475,7 @@ void StoreImpl::Publish(uint64_t end_address, uint64_t next_position) {
   visible_.store(next_position, std::memory_order_release);
   // Tell read-only processes how far the durable log reaches (no fsync:
   // they share our page cache; after a crash recovery rewrites it).
-  (void)env_->WriteAt(dir_ + "/HEAD", 0, EncodeHead({end_address, next_position}));
+  if (head_) (void)head_->WriteAt(0, EncodeHead({end_address, next_position}));
 }
 
 void StoreImpl::FreezeLocked(uint64_t end_address) {

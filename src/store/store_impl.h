@@ -5,8 +5,8 @@
 // ($all position -> record), and the stream index (a mutable memtable,
 // frozen memtables awaiting their flush, and immutable run files).
 //
-// Appends go through a leader/follower queue (group commit): the writer at
-// the front of queue_ validates a batch of queued appends against the index,
+// Appends go through a leader/follower queue (group commit): one queued
+// writer at a time leads; it validates a batch of queued appends against the index,
 // assigns revisions and positions (the single sequencer), writes one buffer,
 // fdatasyncs once, indexes the batch and only then publishes `visible_`.
 // Readers take `visible_` as their snapshot and never wait for I/O of the
@@ -57,13 +57,19 @@ class StoreImpl final : public Store {
  private:
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
   struct Writer {
+    enum State { kWaiting, kDone, kLead };
     std::span<const StreamAppend> appends;
     std::vector<AppendResult> results;
     Status status;
     bool checkpoint = false;
-    bool done = false;
+    // Set by the leader under `mu` (never queue_mu_, so waking a batch of
+    // followers does not contend on the queue).
+    std::mutex mu;
     std::condition_variable cv;
+    State state = kWaiting;  // guarded by mu
   };
+  // Wakes `w` with `state`; `w` may be destroyed as soon as this returns.
+  static void Signal(Writer* w, Writer::State state);
   // What the batch being built knows of a stream beyond the index.
   struct Pending {
     std::optional<uint64_t> last_revision;  // state before/within the batch
@@ -117,6 +123,7 @@ class StoreImpl final : public Store {
   const StoreOptions options_;
   Env* const env_;
   std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<WritableFile> head_;  // writer only: the HEAD hint file
   std::unique_ptr<log::Log> log_;
   index::PositionIndex positions_;
   std::atomic<uint64_t> visible_{0};  // positions < visible_ are readable
@@ -130,6 +137,7 @@ class StoreImpl final : public Store {
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;  // guarded by queue_mu_
+  bool leader_active_ = false; // guarded by queue_mu_
   Status failed_;              // guarded by queue_mu_; sticky after a failed fsync
 
   std::mutex checkpoint_mu_;
