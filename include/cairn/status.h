@@ -68,8 +68,9 @@ class [[nodiscard]] Status {
   // Builds the error of a failed expectation; the message names the stream,
   // the expectation and the revision found.
   static Status WrongExpectedRevision(RevisionConflict conflict);
-  // Maps an errno from a failed system call to kNoSpace or kIOError, naming
-  // the operation and the file.
+  // Maps an errno from a failed system call to kNoSpace (ENOSPC, EDQUOT),
+  // kNotFound (ENOENT) or kIOError (anything else), naming the operation
+  // and the file.
   static Status FromErrno(int err, std::string_view op, std::string_view path);
 
   bool ok() const { return rep_ == nullptr; }

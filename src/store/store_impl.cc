@@ -63,11 +63,11 @@ Status StoreImpl::CheckOpen() const {
   return Status::OK();
 }
 
-Status StoreImpl::ValidateAppend(std::span<const StreamAppend> appends) const {
+Status StoreImpl::ValidateAppend(std::span<const Part> appends) const {
   uint64_t total = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
-    const StreamAppend& a = appends[i];
-    const std::string& s = a.stream;
+    const Part& a = appends[i];
+    const std::string s(a.stream);
     if (s.empty()) return Status::InvalidArgument("stream name is empty");
     if (s.size() > options_.max_stream_name_bytes || s.size() > 65535) {
       return Status::InvalidArgument("stream name of " + std::to_string(s.size()) +
@@ -116,26 +116,29 @@ Status StoreImpl::ValidateAppend(std::span<const StreamAppend> appends) const {
 
 Result<AppendResult> StoreImpl::Append(std::string_view stream, ExpectedRevision expected,
                                        std::span<const EventData> events) {
-  StreamAppend one;
-  one.stream = std::string(stream);
-  one.expected = expected;
-  one.events.assign(events.begin(), events.end());
-  CAIRN_ASSIGN_OR_RETURN(auto results, AppendMulti(std::span<const StreamAppend>(&one, 1)));
+  Writer w;
+  w.appends.push_back({stream, expected, events});
+  CAIRN_ASSIGN_OR_RETURN(auto results, Submit(&w));
   return std::move(results[0]);
 }
 
 Result<std::vector<AppendResult>> StoreImpl::AppendMulti(std::span<const StreamAppend> appends) {
+  Writer w;
+  w.appends.reserve(appends.size());
+  for (const auto& a : appends) w.appends.push_back({a.stream, a.expected, a.events});
+  return Submit(&w);
+}
+
+Result<std::vector<AppendResult>> StoreImpl::Submit(Writer* w) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) {
     return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
   }
-  if (appends.empty()) return Status::InvalidArgument("append names no stream");
-  CAIRN_RETURN_IF_ERROR(ValidateAppend(appends));
-  Writer w;
-  w.appends = appends;
-  CAIRN_RETURN_IF_ERROR(RunQueue(&w));
-  if (!w.status.ok()) return w.status;
-  return std::move(w.results);
+  if (w->appends.empty()) return Status::InvalidArgument("append names no stream");
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends));
+  CAIRN_RETURN_IF_ERROR(RunQueue(w));
+  if (!w->status.ok()) return w->status;
+  return std::move(w->results);
 }
 
 void StoreImpl::Signal(Writer* w, Writer::State state) {
@@ -265,21 +268,21 @@ Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_
   return ids;
 }
 
-Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending>* pending,
+Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
                               uint64_t* next_position, std::string* buf,
                               std::vector<index::PositionEntry>* records,
                               std::vector<std::pair<std::string_view, index::StreamEntry>>* entries) {
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
-  struct Part {
+  struct Slot {
     Pending state;
     bool duplicate = false;
     AppendResult result;
   };
-  std::vector<Part> parts(w->appends.size());
+  std::vector<Slot> parts(w->appends.size());
   size_t duplicates = 0, writes = 0;
   for (size_t i = 0; i < w->appends.size(); ++i) {
-    const StreamAppend& a = w->appends[i];
-    Part& part = parts[i];
+    const Part& a = w->appends[i];
+    Slot& part = parts[i];
     if (auto it = pending->find(a.stream); it != pending->end()) {
       part.state = it->second;
     } else {
@@ -334,7 +337,7 @@ Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending
       }
       if (matching == n) {
         part.duplicate = true;
-        part.result.stream = a.stream;
+        part.result.stream = std::string(a.stream);
         part.result.revision = StreamRevision(*check_first + n - 1);
         part.result.position = Position(found[n - 1].second);
         part.result.duplicate = true;
@@ -343,12 +346,14 @@ Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending
       }
       if (!ok && matching > 0) {
         return Status(ErrorCode::kIdempotencyConflict,
-                      "stream '" + a.stream + "': the first " + std::to_string(matching) +
+                      "stream '" + std::string(a.stream) + "': the first " + std::to_string(matching) +
                           " of " + std::to_string(n) + " events are already stored from revision " +
                           std::to_string(*check_first) + " but the rest are not");
       }
     }
-    if (!ok) return Status::WrongExpectedRevision({a.stream, a.expected.ToString(), cur});
+    if (!ok) {
+      return Status::WrongExpectedRevision({std::string(a.stream), a.expected.ToString(), cur});
+    }
     if (n > 0) ++writes;
   }
   if (duplicates > 0 && writes > 0) {
@@ -362,14 +367,14 @@ Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending
   const uint64_t first_position = *next_position;
   if (writes > 0) enc.emplace(buf, first_position, env_->NowNanos());
   for (size_t i = 0; i < w->appends.size(); ++i) {
-    const StreamAppend& a = w->appends[i];
-    Part& part = parts[i];
+    const Part& a = w->appends[i];
+    Slot& part = parts[i];
     if (part.duplicate) {
       w->results.push_back(part.result);
       continue;
     }
     AppendResult r;
-    r.stream = a.stream;
+    r.stream = std::string(a.stream);
     if (a.events.empty()) {
       if (part.state.last_revision) r.revision = StreamRevision(*part.state.last_revision);
       r.position = Position(*next_position);
@@ -390,10 +395,11 @@ Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending
     r.revision = StreamRevision(rev - 1);
     r.position = Position(*next_position - 1);
     w->results.push_back(r);
-    auto& slot = (*pending)[a.stream];
-    slot = std::move(st);
-    // The memtable keeps a view of the name: point it at the map's key.
-    std::string_view name = pending->find(a.stream)->first;
+    auto slot = pending->find(a.stream);
+    if (slot == pending->end()) slot = pending->emplace(std::string(a.stream), Pending()).first;
+    slot->second = std::move(st);
+    // Index entries view the name: point them at the map's key.
+    std::string_view name = slot->first;
     for (uint64_t p = r.position.value() + 1 - a.events.size(); p <= r.position.value(); ++p) {
       entries->push_back({name, {r.revision->value() - (r.position.value() - p), p, 0}});
     }
@@ -406,7 +412,7 @@ Status StoreImpl::BuildWriter(Writer* w, std::unordered_map<std::string, Pending
 }
 
 void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
-  std::unordered_map<std::string, Pending> pending;
+  PendingMap pending;
   uint64_t next_position = visible_.load(std::memory_order_acquire);
   const uint64_t start_position = next_position;
   std::string buf;

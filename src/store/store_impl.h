@@ -56,9 +56,15 @@ class StoreImpl final : public Store {
 
  private:
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
+  // One stream's part of an append, borrowing the caller's events.
+  struct Part {
+    std::string_view stream;
+    ExpectedRevision expected = ExpectedRevision::Any();
+    std::span<const EventData> events;
+  };
   struct Writer {
     enum State { kWaiting, kDone, kLead };
-    std::span<const StreamAppend> appends;
+    std::vector<Part> appends;
     std::vector<AppendResult> results;
     Status status;
     bool checkpoint = false;
@@ -77,6 +83,11 @@ class StoreImpl final : public Store {
     uint64_t first_pending_revision = 0;    // first revision appended in batch
     std::vector<std::pair<Uuid, uint64_t>> ids;  // (id, position) appended in batch
   };
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using PendingMap = std::unordered_map<std::string, Pending, NameHash, std::equal_to<>>;
   // A memtable frozen at a batch boundary, waiting to be written as a run.
   struct Frozen {
     std::shared_ptr<const index::Memtable> table;
@@ -99,10 +110,12 @@ class StoreImpl final : public Store {
   Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
   Status DoCheckpoint();
   Status RefreshFromWriter();
-  Status ValidateAppend(std::span<const StreamAppend> appends) const;
+  Status ValidateAppend(std::span<const Part> appends) const;
+  // Validates, queues and waits for `w` (whose appends are set).
+  Result<std::vector<AppendResult>> Submit(Writer* w);
   Status RunQueue(Writer* w);
   void ProcessBatch(const std::vector<Writer*>& batch);
-  Status BuildWriter(Writer* w, std::unordered_map<std::string, Pending>* pending,
+  Status BuildWriter(Writer* w, PendingMap* pending,
                      uint64_t* next_position, std::string* buf,
                      std::vector<index::PositionEntry>* records,
                      std::vector<std::pair<std::string_view, index::StreamEntry>>* entries);

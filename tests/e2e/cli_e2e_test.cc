@@ -1,0 +1,525 @@
+// End-to-end tests of the `cairn` command: each test runs the real binary on
+// a fresh store directory and checks exact stdout, stderr and exit status.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/cli_runner.h"
+
+namespace cairn::e2e {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr char kId1[] = "6f1c2a3b-0000-4000-8000-000000000001";
+constexpr char kId2[] = "6f1c2a3b-0000-4000-8000-000000000002";
+
+// Replaces every "created" timestamp (after checking its RFC 3339 form) by
+// "T", so lines can be compared exactly.
+std::string MaskCreated(const std::string& text) {
+  static const std::regex kCreated(R"re("created":"([^"]*)")re");
+  static const std::regex kRfc3339(
+      R"re(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z)re");
+  for (std::sregex_iterator it(text.begin(), text.end(), kCreated), end;
+       it != end; ++it) {
+    EXPECT_TRUE(std::regex_match((*it)[1].str(), kRfc3339)) << (*it)[1];
+  }
+  return std::regex_replace(text, kCreated, R"("created":"T")");
+}
+
+// Parses the one JSON line of stderr; checks "message" is a non-empty string
+// and removes it, so the rest can be compared exactly.
+Json ErrorWithoutMessage(const RunResult& result) {
+  std::vector<std::string> lines = SplitLines(result.err);
+  EXPECT_EQ(lines.size(), 1u) << result.err;
+  if (lines.empty()) return Json();
+  Json error = Json::parse(lines[0], nullptr, false);
+  EXPECT_TRUE(error.is_object()) << result.err;
+  if (!error.is_object()) return Json();
+  EXPECT_TRUE(error["message"].is_string() &&
+              !error["message"].get<std::string>().empty())
+      << result.err;
+  error.erase("message");
+  return error;
+}
+
+std::string ErrorMessage(const RunResult& result) {
+  Json error = Json::parse(result.err, nullptr, false);
+  if (!error.is_object() || !error["message"].is_string()) return "";
+  return error["message"].get<std::string>();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  RunResult Append(const std::string& stream,
+                   std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"append", stream, "--type", "Happened"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli_.RunDb("db", args);
+  }
+
+  CliRunner cli_;
+};
+
+TEST_F(CliTest, AppendTwiceGivesRevisionsAndPositions) {
+  RunResult first = Append("s", {"--data", R"({"a":1})"});
+  EXPECT_EQ(first.exit_status, 0) << first.err;
+  EXPECT_EQ(first.out, "{\"stream\":\"s\",\"revision\":0,\"position\":0}\n");
+  EXPECT_EQ(first.err, "");
+  RunResult second = Append("s");
+  EXPECT_EQ(second.exit_status, 0) << second.err;
+  EXPECT_EQ(second.out, "{\"stream\":\"s\",\"revision\":1,\"position\":1}\n");
+  RunResult other = Append("t", {"--expect", "no-stream"});
+  EXPECT_EQ(other.exit_status, 0) << other.err;
+  EXPECT_EQ(other.out, "{\"stream\":\"t\",\"revision\":0,\"position\":2}\n");
+}
+
+TEST_F(CliTest, WrongExpectedRevisionExitsThreeWithConflict) {
+  ASSERT_EQ(Append("s").exit_status, 0);
+  ASSERT_EQ(Append("s").exit_status, 0);
+  RunResult result = Append("s", {"--expect", "5"});
+  EXPECT_EQ(result.exit_status, 3);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(ErrorWithoutMessage(result),
+            Json::parse(R"({"error":"wrong_expected_revision","stream":"s",)"
+                        R"("expected":"5","actual":1})"));
+}
+
+TEST_F(CliTest, ExpectationsOnMissingAndExistingStreams) {
+  RunResult exists = Append("s", {"--expect", "exists"});
+  EXPECT_EQ(exists.exit_status, 3);
+  EXPECT_EQ(ErrorWithoutMessage(exists),
+            Json::parse(R"({"error":"wrong_expected_revision","stream":"s",)"
+                        R"("expected":"exists","actual":null})"));
+  ASSERT_EQ(Append("s", {"--expect", "no-stream"}).exit_status, 0);
+  RunResult again = Append("s", {"--expect", "no-stream"});
+  EXPECT_EQ(again.exit_status, 3);
+  EXPECT_EQ(ErrorWithoutMessage(again),
+            Json::parse(R"({"error":"wrong_expected_revision","stream":"s",)"
+                        R"("expected":"no_stream","actual":0})"));
+  RunResult exact = Append("s", {"--expect", "0"});
+  EXPECT_EQ(exact.exit_status, 0) << exact.err;
+  EXPECT_EQ(exact.out, "{\"stream\":\"s\",\"revision\":1,\"position\":1}\n");
+}
+
+TEST_F(CliTest, AppendSameIdTwiceIsDuplicate) {
+  ASSERT_EQ(Append("s", {"--id", kId1}).exit_status, 0);
+  RunResult again = Append("s", {"--id", kId1});
+  EXPECT_EQ(again.exit_status, 0) << again.err;
+  EXPECT_EQ(again.out,
+            "{\"stream\":\"s\",\"revision\":0,\"position\":0,"
+            "\"duplicate\":true}\n");
+}
+
+TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message_prefix;
+  };
+  const Case cases[] = {
+      {{"--data", "{not json"}, "--data is not valid JSON: "},
+      {{"--metadata", "[1,"}, "--metadata is not valid JSON: "},
+      {{"--id", "not-a-uuid"}, "--id: "},
+      {{"--expect", "sometimes"}, "--expect: "},
+  };
+  for (const Case& c : cases) {
+    RunResult result = Append("s", c.flags);
+    EXPECT_EQ(result.exit_status, 2) << c.flags[0];
+    EXPECT_EQ(result.out, "");
+    EXPECT_EQ(ErrorWithoutMessage(result),
+              Json::parse(R"({"error":"invalid_argument"})"));
+    EXPECT_EQ(ErrorMessage(result).rfind(c.message_prefix, 0), 0u)
+        << ErrorMessage(result);
+  }
+  // Flags are checked before the store is opened: nothing was created.
+  EXPECT_FALSE(std::filesystem::exists(cli_.Path("db")));
+}
+
+TEST_F(CliTest, ParseErrorsAreUsageErrors) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--db", cli_.Path("db"), "append", "s"},  // --type missing
+      {"--db", cli_.Path("db"), "frobnicate"},
+      {"--db", cli_.Path("db")},
+      {"append", "s", "--type", "T"},  // --db missing
+      {"--db", cli_.Path("db"), "read", "s", "--limit", "many"},
+  };
+  for (const auto& args : cases) {
+    RunResult result = cli_.Run(args);
+    EXPECT_EQ(result.exit_status, 2) << args.back();
+    EXPECT_EQ(result.out, "");
+    EXPECT_EQ(ErrorWithoutMessage(result),
+              Json::parse(R"({"error":"invalid_argument"})"));
+  }
+}
+
+TEST_F(CliTest, HelpExitsZero) {
+  RunResult top = cli_.Run({"--help"});
+  EXPECT_EQ(top.exit_status, 0);
+  for (const char* command : {"append", "import", "export", "read", "read-all",
+                              "verify", "stats", "bench"}) {
+    EXPECT_NE(top.out.find(command), std::string::npos) << command;
+  }
+  RunResult sub = cli_.Run({"append", "--help"});
+  EXPECT_EQ(sub.exit_status, 0);
+  EXPECT_NE(sub.out.find("--expect"), std::string::npos) << sub.out;
+}
+
+TEST_F(CliTest, ReadPrintsEventsAsJsonLines) {
+  ASSERT_EQ(Append("s", {"--id", kId1, "--data", R"({ "b": 2, "a": [1, "x"] })",
+                         "--metadata", R"({"user":"ann"})"})
+                .exit_status,
+            0);
+  ASSERT_EQ(Append("s", {"--id", kId2}).exit_status, 0);
+  RunResult result = cli_.RunDb("db", {"read", "s"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(MaskCreated(result.out),
+            std::string("{\"stream\":\"s\",\"revision\":0,\"position\":0,") +
+                "\"id\":\"" + kId1 +
+                "\",\"type\":\"Happened\",\"created\":\"T\","
+                "\"data\":{\"b\":2,\"a\":[1,\"x\"]},"
+                "\"metadata\":{\"user\":\"ann\"}}\n"
+                "{\"stream\":\"s\",\"revision\":1,\"position\":1,\"id\":\"" +
+                kId2 +
+                "\",\"type\":\"Happened\",\"created\":\"T\","
+                "\"data\":{},\"metadata\":null}\n");
+}
+
+TEST_F(CliTest, ReadDirectionFromAndLimit) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Append("s", {"--data", std::to_string(i)}).exit_status, 0);
+    ASSERT_EQ(Append("t", {"--data", std::to_string(10 + i)}).exit_status, 0);
+  }
+  auto revisions = [](const RunResult& result, const char* key) {
+    std::vector<std::pair<uint64_t, Json>> out;
+    for (const std::string& line : SplitLines(result.out)) {
+      Json event = Json::parse(line);
+      out.emplace_back(event[key].get<uint64_t>(), event["data"]);
+    }
+    return out;
+  };
+  using Seen = std::vector<std::pair<uint64_t, Json>>;
+  RunResult last =
+      cli_.RunDb("db", {"read", "s", "--backwards", "--limit", "1"});
+  EXPECT_EQ(last.exit_status, 0) << last.err;
+  EXPECT_EQ(revisions(last, "revision"), (Seen{{2, 2}}));
+  RunResult middle =
+      cli_.RunDb("db", {"read", "s", "--from", "1", "--limit", "1"});
+  EXPECT_EQ(revisions(middle, "revision"), (Seen{{1, 1}}));
+  RunResult down =
+      cli_.RunDb("db", {"read", "s", "--from", "1", "--backwards"});
+  EXPECT_EQ(revisions(down, "revision"), (Seen{{1, 1}, {0, 0}}));
+  RunResult all_last =
+      cli_.RunDb("db", {"read-all", "--backwards", "--limit", "2"});
+  EXPECT_EQ(revisions(all_last, "position"), (Seen{{5, 12}, {4, 2}}));
+  RunResult all_from = cli_.RunDb("db", {"read-all", "--from", "3"});
+  EXPECT_EQ(revisions(all_from, "position"), (Seen{{3, 11}, {4, 2}, {5, 12}}));
+  // Global options may follow the subcommand.
+  RunResult after =
+      cli_.Run({"read", "t", "--limit", "1", "--db", cli_.Path("db")});
+  EXPECT_EQ(revisions(after, "revision"), (Seen{{0, 10}}));
+}
+
+TEST_F(CliTest, ReadMissingStreamExitsFour) {
+  ASSERT_EQ(Append("s").exit_status, 0);
+  RunResult result = cli_.RunDb("db", {"read", "nope"});
+  EXPECT_EQ(result.exit_status, 4);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(ErrorWithoutMessage(result),
+            Json::parse(R"({"error":"not_found"})"));
+}
+
+TEST_F(CliTest, ReadOnlyCommandsDoNotCreateAStore) {
+  for (const char* command : {"read-all", "export", "verify", "stats"}) {
+    RunResult result = cli_.RunDb("missing", {command});
+    EXPECT_EQ(result.exit_status, 4) << command;
+    EXPECT_EQ(ErrorWithoutMessage(result),
+              Json::parse(R"({"error":"not_found"})"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
+}
+
+TEST_F(CliTest, ImportExportRoundTrip) {
+  const std::string input =
+      std::string(R"({"stream":"order-1","type":"Created",)") +
+      R"("data":{"b":2,"a":[1,2.5,"x"]},"metadata":{"user":"ann"},"id":")" +
+      kId1 + "\"}\n" +
+      R"({"stream":"order-1","type":"Paid","data":{"amount":10},"id":")" +
+      kId2 + "\"}\n" + "\n" +
+      R"({"stream":"order-2","type":"Named","data":"plain","metadata":null})"
+      "\n" +
+      R"({"stream":"order-1","type":"Blob","content_type":"binary","data":"AAEC/w=="})"
+      "\n" +
+      R"({"stream":"order-2","type":"Empty"})"
+      "\n";
+  RunResult imported = cli_.RunDb("a", {"import"}, input);
+  EXPECT_EQ(imported.exit_status, 0) << imported.err;
+  EXPECT_EQ(imported.err, "");
+  EXPECT_EQ(imported.out,
+            "{\"imported\":5,\"lines\":6,\"batches\":4,\"last_position\":4}\n");
+
+  RunResult exported = cli_.RunDb("a", {"export"});
+  EXPECT_EQ(exported.exit_status, 0) << exported.err;
+  std::vector<std::string> lines = SplitLines(MaskCreated(exported.out));
+  ASSERT_EQ(lines.size(), 5u) << exported.out;
+  EXPECT_EQ(lines[0], std::string("{\"stream\":\"order-1\",\"revision\":0,") +
+                          "\"position\":0,\"id\":\"" + kId1 +
+                          "\",\"type\":\"Created\",\"created\":\"T\","
+                          "\"data\":{\"b\":2,\"a\":[1,2.5,\"x\"]},"
+                          "\"metadata\":{\"user\":\"ann\"}}");
+  // Empty metadata is omitted; JSON null metadata is kept.
+  EXPECT_EQ(Json::parse(lines[1]).count("metadata"), 0u);
+  EXPECT_EQ(Json::parse(lines[2])["metadata"], nullptr);
+  Json blob = Json::parse(lines[3]);
+  EXPECT_EQ(blob["content_type"], "binary");
+  EXPECT_EQ(blob["data"], "AAEC/w==");
+  EXPECT_EQ(Json::parse(lines[4])["data"], Json::object());
+
+  // Exported lines import into a fresh store that exports the same lines.
+  std::string export_file = cli_.Path("a.jsonl");
+  {
+    std::ofstream out(export_file);
+    out << exported.out;
+  }
+  RunResult reimported = cli_.RunDb("b", {"import", export_file});
+  EXPECT_EQ(reimported.exit_status, 0) << reimported.err;
+  EXPECT_EQ(reimported.out,
+            "{\"imported\":5,\"lines\":5,\"batches\":4,\"last_position\":4}\n");
+  RunResult exported_b = cli_.RunDb("b", {"export"});
+  EXPECT_EQ(exported_b.exit_status, 0) << exported_b.err;
+  EXPECT_EQ(MaskCreated(exported_b.out), MaskCreated(exported.out));
+
+  RunResult from = cli_.RunDb("b", {"export", "--from", "3"});
+  EXPECT_EQ(SplitLines(from.out).size(), 2u) << from.out;
+}
+
+TEST_F(CliTest, MalformedImportLineStopsAfterCommittingEarlierLines) {
+  const std::string input =
+      "{\"stream\":\"s\",\"type\":\"A\",\"data\":1}\n"
+      "{\"stream\":\"s\",\"type\":\"B\",\"data\":2}\n"
+      "{\"stream\":\"s\",\"type\":\n"
+      "{\"stream\":\"s\",\"type\":\"D\",\"data\":4}\n";
+  RunResult result = cli_.RunDb("db", {"import", "-"}, input);
+  EXPECT_EQ(result.exit_status, 1);
+  EXPECT_EQ(result.out,
+            "{\"imported\":2,\"lines\":3,\"batches\":1,\"last_position\":1,"
+            "\"stopped_at_line\":3}\n");
+  EXPECT_EQ(ErrorWithoutMessage(result),
+            Json::parse(R"({"error":"invalid_argument","line":3})"));
+  EXPECT_EQ(ErrorMessage(result).rfind("line 3: ", 0), 0u)
+      << ErrorMessage(result);
+
+  RunResult all = cli_.RunDb("db", {"read-all"});
+  EXPECT_EQ(all.exit_status, 0) << all.err;
+  std::vector<std::string> lines = SplitLines(all.out);
+  ASSERT_EQ(lines.size(), 2u) << all.out;
+  EXPECT_EQ(Json::parse(lines[0])["type"], "A");
+  EXPECT_EQ(Json::parse(lines[1])["type"], "B");
+}
+
+TEST_F(CliTest, RejectedBatchStopsImportAtItsFirstLine) {
+  const std::string input =
+      "{\"stream\":\"s\",\"type\":\"A\"}\n"
+      "{\"stream\":\"s\",\"type\":\"B\"}\n"
+      "{\"stream\":\"$reserved\",\"type\":\"C\"}\n"
+      "{\"stream\":\"s\",\"type\":\"D\"}\n";
+  RunResult result = cli_.RunDb("db", {"import"}, input);
+  EXPECT_EQ(result.exit_status, 1);
+  EXPECT_EQ(result.out,
+            "{\"imported\":2,\"lines\":4,\"batches\":1,\"last_position\":1,"
+            "\"stopped_at_line\":3}\n");
+  EXPECT_EQ(ErrorWithoutMessage(result),
+            Json::parse(R"({"error":"invalid_argument","line":3})"));
+  EXPECT_EQ(ErrorMessage(result).rfind(
+                "append of the batch starting at line 3 failed: ", 0),
+            0u)
+      << ErrorMessage(result);
+  EXPECT_EQ(SplitLines(cli_.RunDb("db", {"read-all"}).out).size(), 2u);
+}
+
+TEST_F(CliTest, ReimportWithIdsIsIdempotent) {
+  const std::string input =
+      std::string(R"({"stream":"s","type":"A","id":")") + kId1 + "\"}\n" +
+      R"({"stream":"s","type":"B","id":")" + kId2 + "\"}\n";
+  RunResult first = cli_.RunDb("db", {"import"}, input);
+  EXPECT_EQ(first.out,
+            "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":1}\n");
+  RunResult again = cli_.RunDb("db", {"import"}, input);
+  EXPECT_EQ(again.exit_status, 0) << again.err;
+  EXPECT_EQ(again.out,
+            "{\"imported\":0,\"lines\":2,\"batches\":1,\"last_position\":1,"
+            "\"duplicates\":2}\n");
+  EXPECT_EQ(SplitLines(cli_.RunDb("db", {"read-all"}).out).size(), 2u);
+}
+
+TEST_F(CliTest, ImportNamesWhatIsWrongWithALine) {
+  struct Case {
+    std::string line;
+    std::string message;
+  };
+  const Case cases[] = {
+      {R"({"stream":"s","type":"T","colour":"red"})",
+       "line 1: unknown field \"colour\""},
+      {R"({"stream":"s"})", "line 1: field \"type\" is missing"},
+      {R"({"stream":7,"type":"T"})",
+       "line 1: field \"stream\" must be a string, got number"},
+      {R"([1,2])", "line 1: expected a JSON object, got array"},
+      {R"({"stream":"s","type":"T","content_type":"binary","data":"@@"})",
+       "line 1: field \"data\" is not valid base64"},
+      {R"({"stream":"s","type":"T","content_type":"xml"})",
+       "line 1: field \"content_type\" must be \"json\" or \"binary\""},
+  };
+  for (const Case& c : cases) {
+    RunResult result = cli_.RunDb("db", {"import"}, c.line + "\n");
+    EXPECT_EQ(result.exit_status, 1) << c.line;
+    EXPECT_EQ(ErrorMessage(result), c.message) << c.line;
+  }
+  RunResult bad_id = cli_.RunDb("db", {"import"},
+                                R"({"stream":"s","type":"T","id":"xyz"})"
+                                "\n");
+  EXPECT_EQ(ErrorMessage(bad_id).rfind("line 1: field \"id\": ", 0), 0u)
+      << ErrorMessage(bad_id);
+  RunResult missing_file =
+      cli_.RunDb("db", {"import", cli_.Path("nope.jsonl")});
+  EXPECT_EQ(missing_file.exit_status, 4);
+  EXPECT_EQ(ErrorWithoutMessage(missing_file),
+            Json::parse(R"({"error":"not_found"})"));
+}
+
+TEST_F(CliTest, VerifyAndStatsOnAHealthyStore) {
+  ASSERT_EQ(Append("s").exit_status, 0);
+  ASSERT_EQ(Append("s").exit_status, 0);
+  ASSERT_EQ(Append("t").exit_status, 0);
+  RunResult verify = cli_.RunDb("db", {"verify"});
+  EXPECT_EQ(verify.exit_status, 0) << verify.err;
+  Json report = Json::parse(verify.out);
+  EXPECT_EQ(report["ok"], true);
+  EXPECT_EQ(report["events"], 3);
+  EXPECT_TRUE(report["records"].is_number_unsigned());
+  EXPECT_TRUE(report["index_entries"].is_number_unsigned());
+  EXPECT_EQ(report["problems"], Json::array());
+
+  RunResult stats = cli_.RunDb("db", {"stats"});
+  EXPECT_EQ(stats.exit_status, 0) << stats.err;
+  Json values = Json::parse(stats.out);
+  EXPECT_EQ(values["events"], 3);
+  EXPECT_EQ(values["streams"], 2);
+  EXPECT_EQ(values["read_only"], true);
+}
+
+// Read-only commands work while another process (an import fed through a
+// FIFO) holds the store's write lock; a second writer gets "locked".
+TEST_F(CliTest, ReadersWorkBesideARunningWriter) {
+  std::string fifo = cli_.Path("feed");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Open both ends first (close-on-exec) so the child's open never blocks.
+  int read_end = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(read_end, 0);
+  int feed = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(feed, 0);
+  pid_t writer = cli_.Start({"--db", cli_.Path("db"), "import"}, fifo, "w");
+  ::close(read_end);
+  // The stream change commits line 1; line 2 stays pending until EOF.
+  const std::string lines =
+      "{\"stream\":\"s\",\"type\":\"A\"}\n{\"stream\":\"t\",\"type\":\"B\"}\n";
+  // EXPECT, not ASSERT: the writer must be released below whatever happens.
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
+            static_cast<ssize_t>(lines.size()));
+
+  RunResult read;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    read = cli_.RunDb("db", {"read-all"});
+    if (read.exit_status == 0 && !read.out.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  RunResult stats = cli_.RunDb("db", {"stats"});
+  RunResult second_writer = Append("s");
+  ::close(feed);
+  RunResult done = cli_.Wait(writer, "w");
+
+  EXPECT_EQ(read.exit_status, 0) << read.err;
+  std::vector<std::string> seen = SplitLines(read.out);
+  ASSERT_EQ(seen.size(), 1u) << read.out;
+  EXPECT_EQ(Json::parse(seen[0])["type"], "A");
+  EXPECT_EQ(stats.exit_status, 0) << stats.err;
+  EXPECT_EQ(second_writer.exit_status, 1);
+  EXPECT_EQ(ErrorWithoutMessage(second_writer),
+            Json::parse(R"({"error":"locked"})"));
+  EXPECT_EQ(done.exit_status, 0) << done.err;
+  EXPECT_EQ(done.out,
+            "{\"imported\":2,\"lines\":2,\"batches\":2,\"last_position\":1}\n");
+}
+
+TEST_F(CliTest, BenchRunsNamedWorkloads) {
+  RunResult unknown = cli_.Run({"bench", "no-such-workload"});
+  EXPECT_EQ(unknown.exit_status, 2);
+  EXPECT_EQ(unknown.out, "");
+  EXPECT_EQ(ErrorWithoutMessage(unknown),
+            Json::parse(R"({"error":"invalid_argument"})"));
+
+  std::filesystem::create_directories(cli_.Path("bench"));
+  RunResult run = cli_.RunDb("bench", {"bench", "append-batch", "--events",
+                                       "100", "--no-sync", "--no-peers"});
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  std::vector<std::string> lines = SplitLines(run.out);
+  ASSERT_EQ(lines.size(), 1u) << run.out;
+  EXPECT_EQ(lines[0].rfind("workload=append-batch system=cairn durable=false "
+                           "events=100 ",
+                           0),
+            0u)
+      << lines[0];
+}
+
+// Flips one byte inside the stored data of the first event (found by a marker
+// in the store's files), then expects verify and reads to report corruption.
+TEST_F(CliTest, CorruptedRecordExitsSix) {
+  const std::string marker = "CORRUPTME-CORRUPTME";
+  ASSERT_EQ(Append("s", {"--data", "\"" + marker + "\""}).exit_status, 0);
+  ASSERT_EQ(Append("s").exit_status, 0);
+  ASSERT_EQ(Append("s").exit_status, 0);
+  bool flipped = false;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(cli_.Path("db"))) {
+    if (!entry.is_regular_file()) continue;
+    std::string bytes = ReadWholeFile(entry.path());
+    size_t at = bytes.find(marker);
+    if (at == std::string::npos) continue;
+    bytes[at + 3] ^= 0x20;
+    std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << bytes;
+    flipped = true;
+  }
+  ASSERT_TRUE(flipped) << "marker not found in the store's files";
+
+  RunResult verify = cli_.RunDb("db", {"verify"});
+  EXPECT_EQ(verify.exit_status, 6) << verify.out << verify.err;
+  if (!verify.out.empty()) {
+    Json report = Json::parse(verify.out);
+    EXPECT_EQ(report["ok"], false);
+    ASSERT_FALSE(report["problems"].empty());
+    EXPECT_TRUE(report["problems"][0]["file"].is_string());
+    EXPECT_TRUE(report["problems"][0]["offset"].is_number_unsigned());
+    EXPECT_TRUE(report["problems"][0]["what"].is_string());
+  } else {
+    EXPECT_EQ(ErrorWithoutMessage(verify),
+              Json::parse(R"({"error":"corruption"})"));
+  }
+  RunResult read = cli_.RunDb("db", {"read-all"});
+  EXPECT_EQ(read.exit_status, 6) << read.out << read.err;
+  EXPECT_EQ(read.out.find(marker), std::string::npos) << read.out;
+  EXPECT_EQ(ErrorWithoutMessage(read),
+            Json::parse(R"({"error":"corruption"})"));
+}
+
+}  // namespace
+}  // namespace cairn::e2e
