@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything Cairn needs to build, test and benchmark, from Debian's
+# archive only. Safe to run again.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential g++ cmake ninja-build pkg-config \
+  libgtest-dev libgmock-dev \
+  libsqlite3-dev nlohmann-json3-dev libcli11-dev \
+  >/dev/null
+echo "install-deps: ok"
