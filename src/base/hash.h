@@ -24,4 +24,19 @@ inline uint64_t StreamHash(std::string_view s) {
   return h;
 }
 
+// 64-bit key of an event id for the event-id index: the two halves of the
+// UUID mixed. Part of the index format, like StreamHash.
+inline uint64_t IdKey(const uint8_t* uuid16) {
+  uint64_t a = 0, b = 0;
+  for (int i = 0; i < 8; ++i) {
+    a |= static_cast<uint64_t>(uuid16[i]) << (8 * i);
+    b |= static_cast<uint64_t>(uuid16[8 + i]) << (8 * i);
+  }
+  uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ull);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
 }  // namespace cairn

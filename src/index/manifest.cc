@@ -13,9 +13,10 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kFixed = 8 + 4 + 4 + 8 * 5;
 }  // namespace
 
-std::string RunFileName(uint64_t id) {
+std::string RunFileName(uint64_t id, bool id_run) {
   char name[32];
-  std::snprintf(name, sizeof name, "%08llu.run", static_cast<unsigned long long>(id));
+  std::snprintf(name, sizeof name, id_run ? "%08llu.ids" : "%08llu.run",
+                static_cast<unsigned long long>(id));
   return name;
 }
 
@@ -29,6 +30,8 @@ std::string EncodeManifest(const Manifest& m) {
   PutFixed64(&out, m.resume_address);
   PutFixed64(&out, m.next_run_id);
   for (uint64_t r : m.runs) PutFixed64(&out, r);
+  PutFixed32(&out, static_cast<uint32_t>(m.id_runs.size()));
+  for (uint64_t r : m.id_runs) PutFixed64(&out, r);
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
   return out;
 }
@@ -40,7 +43,11 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
   }
   if (DecodeFixed32(d.data() + 8) != kVersion) return bad("unsupported manifest version");
   uint32_t nruns = DecodeFixed32(d.data() + 12);
-  if (d.size() != kFixed + 8ull * nruns + 4) return bad("manifest size does not match run count");
+  if (d.size() < kFixed + 8ull * nruns + 8) return bad("manifest size does not match run count");
+  uint32_t nids = DecodeFixed32(d.data() + kFixed + 8ull * nruns);
+  if (d.size() != kFixed + 8ull * nruns + 4 + 8ull * nids + 4) {
+    return bad("manifest size does not match run count");
+  }
   if (crc32c::Unmask(DecodeFixed32(d.data() + d.size() - 4)) !=
       crc32c::Value(d.data(), d.size() - 4)) {
     return bad("manifest checksum mismatch");
@@ -52,6 +59,8 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
   m.resume_address = DecodeFixed64(d.data() + 40);
   m.next_run_id = DecodeFixed64(d.data() + 48);
   for (uint32_t i = 0; i < nruns; ++i) m.runs.push_back(DecodeFixed64(d.data() + kFixed + 8 * i));
+  const char* ids = d.data() + kFixed + 8ull * nruns + 4;
+  for (uint32_t i = 0; i < nids; ++i) m.id_runs.push_back(DecodeFixed64(ids + 8 * i));
   return m;
 }
 

@@ -19,12 +19,14 @@ struct Manifest {
   uint64_t position_entries = 0; // valid entries of positions.idx
   uint64_t resume_address = 0;   // log address of the first unindexed record
   uint64_t next_run_id = 0;
-  std::vector<uint64_t> runs;    // run ids, oldest first
+  std::vector<uint64_t> runs;    // stream-index run ids, oldest first
+  std::vector<uint64_t> id_runs; // event-id run ids, oldest first
 };
 
 std::string EncodeManifest(const Manifest& m);
 // kCorruption naming `file` on a bad magic, version, size or checksum.
 Result<Manifest> DecodeManifest(std::string_view bytes, const std::string& file);
-std::string RunFileName(uint64_t id);
+// "NNNNNNNN.run" for stream-index runs, "NNNNNNNN.ids" for event-id runs.
+std::string RunFileName(uint64_t id, bool id_run = false);
 
 }  // namespace cairn::index

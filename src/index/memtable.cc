@@ -31,4 +31,12 @@ std::vector<IndexEntry> Memtable::Sorted() const {
   return out;
 }
 
+std::vector<IndexEntry> Memtable::SortedIds() const {
+  std::vector<IndexEntry> out;
+  out.reserve(ids_.size());
+  for (const auto& [key, e] : ids_) out.push_back({key, e.revision, e.position, e.address});
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace cairn::index

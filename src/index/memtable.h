@@ -19,6 +19,16 @@ namespace cairn::index {
 class Memtable {
  public:
   void Add(std::string_view stream, const StreamEntry& e);
+  // Records that the event with id key `id_key` (IdKey of its UUID) is `e`.
+  void AddId(uint64_t id_key, const StreamEntry& e) { ids_.emplace(id_key, e); }
+  // Calls f(entry) for every event recorded with `id_key`.
+  template <typename F>
+  void ForEachId(uint64_t id_key, F&& f) const {
+    auto [lo, hi] = ids_.equal_range(id_key);
+    for (auto it = lo; it != hi; ++it) f(it->second);
+  }
+  // All id entries as (id_key, revision, position, address), sorted.
+  std::vector<IndexEntry> SortedIds() const;
   // Entries of `stream` in revision order, or nullptr when it has none here.
   const std::vector<StreamEntry>* Find(std::string_view stream) const;
   uint64_t entries() const { return entries_; }
@@ -38,6 +48,7 @@ class Memtable {
     size_t operator()(std::string_view s) const;
   };
   std::unordered_map<std::string, std::vector<StreamEntry>, Hash, std::equal_to<>> map_;
+  std::unordered_multimap<uint64_t, StreamEntry> ids_;
   uint64_t entries_ = 0;
 };
 

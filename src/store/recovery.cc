@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "src/base/hash.h"
 #include "src/store/head.h"
 #include "src/store/store_impl.h"
 
@@ -65,20 +66,18 @@ Status StoreImpl::Recover() {
   lo.max_record_bytes = options_.max_append_bytes + 64;
   lo.read_only = options_.read_only;
   CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
+  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_));
   CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx",
                                         m.position_entries, options_.read_only));
-  for (uint64_t id : m.runs) {
-    CAIRN_ASSIGN_OR_RETURN(auto run,
-                           index::IndexRun::Open(env_, IndexDir(dir_) + "/" + index::RunFileName(id)));
-    runs_.push_back(std::move(run));
-  }
   if (!options_.read_only) {
     // Run files written after the last manifest are orphans of a crash.
     CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
     for (const auto& n : names) {
-      bool is_run = n.size() > 4 && n.substr(n.size() - 4) == ".run";
+      bool is_run = n.size() > 4 && (n.substr(n.size() - 4) == ".run" ||
+                                     n.substr(n.size() - 4) == ".ids");
       bool listed = false;
       for (uint64_t id : m.runs) listed = listed || n == index::RunFileName(id);
+      for (uint64_t id : m.id_runs) listed = listed || n == index::RunFileName(id, true);
       if ((is_run && !listed) || (n.size() > 4 && n.substr(n.size() - 4) == ".tmp")) {
         CAIRN_RETURN_IF_ERROR(env_->RemoveFile(IndexDir(dir_) + "/" + n));
       }
@@ -110,6 +109,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to) {
   uint64_t bad = 0;
   std::vector<std::pair<std::string, index::StreamEntry>> entries;
   std::vector<index::PositionEntry> records;
+  std::vector<uint64_t> id_keys;  // parallel to entries
   Status s = log_->Scan(
       from, to,
       [&](uint64_t address, std::string_view body, size_t framed) -> Status {
@@ -135,6 +135,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to) {
           CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
           if (!more) break;
           entries.push_back({std::string(e.stream), {e.revision.value(), e.position.value(), address}});
+          id_keys.push_back(IdKey(e.id.bytes().data()));
         }
         next += reader.event_count();
         end = address + framed;
@@ -153,7 +154,10 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to) {
   {
     std::unique_lock l(index_mu_);
     for (const auto& r : records) positions_.Append(r);
-    for (const auto& [stream, e] : entries) active_->Add(stream, e);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      active_->Add(entries[i].first, entries[i].second);
+      active_->AddId(id_keys[i], entries[i].second);
+    }
   }
   if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {
     log_->SetValidEnd(to);  // bytes past the writer's HEAD are not durable yet
@@ -213,18 +217,22 @@ Status StoreImpl::RefreshFromWriter() {
   }
   if (reload) {
     // The writer has checkpointed since: adopt its runs, drop our memtable.
-    CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
-    CAIRN_ASSIGN_OR_RETURN(auto m, index::DecodeManifest(mb, ManifestPath(dir_)));
-    std::vector<std::shared_ptr<const index::IndexRun>> runs;
-    for (uint64_t id : m.runs) {
-      CAIRN_ASSIGN_OR_RETURN(auto run, index::IndexRun::Open(env_, IndexDir(dir_) + "/" +
-                                                                       index::RunFileName(id)));
-      runs.push_back(std::move(run));
+    index::Manifest m;
+    CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
+    if (!has_manifest) m.indexed_through = 0;  // the writer has not checkpointed yet
+    RunList runs, id_runs;
+    if (has_manifest) {
+      CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
+      CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(mb, ManifestPath(dir_)));
+      if (m.generation == manifest_.generation) m.indexed_through = 0;  // nothing new
     }
     if (m.indexed_through > visible_.load()) {
+      CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs));
+      manifest_ = m;
       std::unique_lock l(index_mu_);
       CAIRN_RETURN_IF_ERROR(positions_.Reload(m.position_entries));
       runs_ = std::move(runs);
+      id_runs_ = std::move(id_runs);
       active_ = std::make_shared<index::Memtable>();
       visible_.store(m.indexed_through);
       scanned_address_ = m.resume_address;
@@ -232,6 +240,36 @@ Status StoreImpl::RefreshFromWriter() {
   }
   log_->SetValidEnd(head->end_address);
   return ReplayTail(scanned_address_, head->end_address);
+}
+
+Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs) {
+  // A read-only process may race the writer, which deletes the files of
+  // runs it has merged right after installing a new manifest: on a missing
+  // run, read the manifest again and retry.
+  for (int attempt = 0;; ++attempt) {
+    runs->clear();
+    id_runs->clear();
+    Status missing;
+    for (int kind = 0; kind < 2 && missing.ok(); ++kind) {
+      for (uint64_t id : kind == 0 ? m->runs : m->id_runs) {
+        std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, kind == 1);
+        auto run = index::IndexRun::Open(env_, path);
+        if (!run) {
+          if (run.error().code() != ErrorCode::kNotFound) return run.error();
+          missing = run.error();
+          break;
+        }
+        (kind == 0 ? runs : id_runs)->push_back(std::move(*run));
+      }
+    }
+    if (missing.ok()) return Status::OK();
+    if (!options_.read_only || attempt >= 20) {
+      return Status::Corruption("index run listed in " + ManifestPath(dir_) +
+                                " is missing: " + missing.message());
+    }
+    CAIRN_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(ManifestPath(dir_)));
+    CAIRN_ASSIGN_OR_RETURN(*m, index::DecodeManifest(bytes, ManifestPath(dir_)));
+  }
 }
 
 void StoreImpl::FlushLoop() {
@@ -261,7 +299,7 @@ Status StoreImpl::FlushOne() {
     f = frozen_.front();
   }
   index::Manifest m = manifest_;
-  std::shared_ptr<const index::IndexRun> run;
+  std::shared_ptr<const index::IndexRun> run, id_run;
   if (!f.table->empty()) {
     uint64_t id = m.next_run_id++;
     std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
@@ -274,6 +312,14 @@ Status StoreImpl::FlushOne() {
     CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
     CAIRN_ASSIGN_OR_RETURN(run, index::IndexRun::Open(env_, path));
     m.runs.push_back(id);
+    uint64_t ids_id = m.next_run_id++;
+    std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, true);
+    std::vector<index::IndexEntry> ids = f.table->SortedIds();
+    info.count = ids.size();
+    info.new_streams = 0;
+    CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, ids, info));
+    CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
+    m.id_runs.push_back(ids_id);
   }
   CAIRN_RETURN_IF_ERROR(positions_.Persist(f.position_entries - positions_.persisted()));
   m.generation++;
@@ -285,6 +331,7 @@ Status StoreImpl::FlushOne() {
   {
     std::unique_lock l(index_mu_);
     if (run) runs_.push_back(std::move(run));
+    if (id_run) id_runs_.push_back(std::move(id_run));
     frozen_.pop_front();
   }
   frozen_pending_.fetch_sub(1);
@@ -292,11 +339,16 @@ Status StoreImpl::FlushOne() {
 }
 
 Status StoreImpl::MaybeCompact() {
+  CAIRN_RETURN_IF_ERROR(CompactList(false));
+  return CompactList(true);
+}
+
+Status StoreImpl::CompactList(bool id_runs) {
   std::lock_guard cl(checkpoint_mu_);
-  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  RunList runs;
   {
     std::shared_lock l(index_mu_);
-    runs = runs_;
+    runs = id_runs ? id_runs_ : runs_;
   }
   // Size-tiered: merge the newest runs once four of similar size pile up,
   // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
@@ -308,26 +360,30 @@ Status StoreImpl::MaybeCompact() {
     if (n <= 12) return Status::OK();
     first = n - 2;  // too many runs of mixed sizes: fold the newest two
   }
-  std::vector<std::shared_ptr<const index::IndexRun>> group(runs.begin() + first, runs.end());
+  RunList group(runs.begin() + static_cast<std::ptrdiff_t>(first), runs.end());
   index::Manifest m = manifest_;
+  std::vector<uint64_t>& ids = id_runs ? m.id_runs : m.runs;
   uint64_t id = m.next_run_id++;
-  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
+  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, id_runs);
   CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group));
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexRun> merged,
                          index::IndexRun::Open(env_, path));
-  std::vector<uint64_t> old_ids(m.runs.begin() + first, m.runs.end());
-  m.runs.resize(first);
-  m.runs.push_back(id);
+  std::vector<uint64_t> old_ids(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
+  ids.resize(first);
+  ids.push_back(id);
   m.generation++;
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
   manifest_ = m;
   {
     std::unique_lock l(index_mu_);
-    runs_.resize(first);
-    runs_.push_back(std::move(merged));
+    RunList& live = id_runs ? id_runs_ : runs_;
+    live.resize(first);
+    live.push_back(std::move(merged));
   }
   // Readers still holding the old runs keep their mappings alive.
-  for (uint64_t old : old_ids) (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old));
+  for (uint64_t old : old_ids) {
+    (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old, id_runs));
+  }
   return Status::OK();
 }
 
@@ -388,12 +444,12 @@ Result<StoreStats> StoreImpl::Stats() {
     st.streams += r->info().new_streams;
     st.index_bytes += r->bytes();
   }
+  for (const auto& r : id_runs_) st.index_bytes += r->bytes();
   for (const auto& f : frozen_) count_new(*f.table);
   count_new(*active_);
   st.index_runs = runs_.size();
   st.index_bytes += positions_.file_bytes();
-  st.indexed_through = runs_.empty() && frozen_.empty() ? manifest_.indexed_through
-                                                        : manifest_.indexed_through;
+  st.indexed_through = manifest_.indexed_through;
   return st;
 }
 

@@ -253,6 +253,40 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
   return std::optional<Last>();
 }
 
+Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stream,
+                                                          const Uuid& id, uint64_t snapshot) {
+  const uint64_t key = IdKey(id.bytes().data());
+  std::vector<index::StreamEntry> candidates;
+  RunList runs;
+  {
+    std::shared_lock l(index_mu_);
+    auto collect = [&](const index::StreamEntry& e) { candidates.push_back(e); };
+    active_->ForEachId(key, collect);
+    for (const auto& f : frozen_) f.table->ForEachId(key, collect);
+    runs = id_runs_;
+  }
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    for (uint64_t i = (*it)->LowerBound(key, 0); i < (*it)->count(); ++i) {
+      index::IndexEntry e = (*it)->At(i);
+      if (e.hash != key) break;
+      candidates.push_back({e.revision, e.position, e.address});
+    }
+  }
+  std::vector<EventView> events;
+  for (const auto& c : candidates) {
+    if (c.position >= snapshot) continue;
+    CAIRN_RETURN_IF_ERROR(DecodeRecord(c.address, &events));
+    uint64_t first = events.empty() ? 0 : events[0].position.value();
+    if (c.position < first || c.position - first >= events.size()) {
+      return Status::Corruption("event-id index entry for position " + std::to_string(c.position) +
+                                " points to a record without it");
+    }
+    const EventView& ev = events[c.position - first];
+    if (ev.id == id && ev.stream == stream) return std::optional<Last>(Last{c.revision, c.position});
+  }
+  return std::optional<Last>();
+}
+
 Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_view stream,
                                                                    uint64_t first, size_t n) {
   std::vector<std::pair<Uuid, uint64_t>> ids;
@@ -271,7 +305,7 @@ Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_
 Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
                               uint64_t* next_position, std::string* buf,
                               std::vector<index::PositionEntry>* records,
-                              std::vector<std::pair<std::string_view, index::StreamEntry>>* entries) {
+                              std::vector<NewEntry>* entries) {
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   struct Slot {
     Pending state;
@@ -318,7 +352,17 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     for (const auto& e : a.events) all_ids = all_ids && e.id.has_value();
     std::optional<uint64_t> check_first;
     if (!ok && implied_first && cur && *cur >= *implied_first) check_first = implied_first;
-    if (ok && !implied_first && cur && *cur + 1 >= n) check_first = *cur + 1 - n;  // tail retry
+    if (ok && !implied_first && cur && all_ids) {
+      // Any / exists: where, if anywhere, is the first event's id stored?
+      const Uuid& first_id = *a.events[0].id;
+      for (size_t k = 0; k < part.state.ids.size() && !check_first; ++k) {
+        if (part.state.ids[k].first == first_id) check_first = part.state.first_pending_revision + k;
+      }
+      if (!check_first) {
+        CAIRN_ASSIGN_OR_RETURN(auto found, FindById(a.stream, first_id, snapshot));
+        if (found) check_first = found->revision;
+      }
+    }
     if (check_first && all_ids) {
       // (id, position) at revisions [check_first, check_first + n) that exist.
       uint64_t stop = std::min<uint64_t>(*check_first + n, *cur + 1);
@@ -344,7 +388,7 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
         ++duplicates;
         continue;
       }
-      if (!ok && matching > 0) {
+      if (matching > 0) {
         return Status(ErrorCode::kIdempotencyConflict,
                       "stream '" + std::string(a.stream) + "': the first " + std::to_string(matching) +
                           " of " + std::to_string(n) + " events are already stored from revision " +
@@ -400,8 +444,11 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     slot->second = std::move(st);
     // Index entries view the name: point them at the map's key.
     std::string_view name = slot->first;
-    for (uint64_t p = r.position.value() + 1 - a.events.size(); p <= r.position.value(); ++p) {
-      entries->push_back({name, {r.revision->value() - (r.position.value() - p), p, 0}});
+    const auto& ids = slot->second.ids;
+    for (size_t k = 0; k < a.events.size(); ++k) {
+      const auto& [id, p] = ids[ids.size() - a.events.size() + k];
+      entries->push_back(
+          {name, {r.revision->value() - (r.position.value() - p), p, 0}, IdKey(id.bytes().data())});
     }
   }
   if (enc) {
@@ -417,7 +464,7 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   const uint64_t start_position = next_position;
   std::string buf;
   std::vector<index::PositionEntry> records;
-  std::vector<std::pair<std::string_view, index::StreamEntry>> entries;
+  std::vector<NewEntry> entries;
   std::vector<Writer*> writing;
   for (Writer* w : batch) {
     // BuildWriter changes nothing of the batch unless every check passes.
@@ -462,10 +509,11 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       r.address += *base;
       positions_.Append(r);
     }
-    for (auto& [stream, e] : entries) {
-      while (rec + 1 < records.size() && records[rec + 1].first_position <= e.position) ++rec;
-      e.address = records[rec].address;
-      active_->Add(stream, e);
+    for (auto& n : entries) {
+      while (rec + 1 < records.size() && records[rec + 1].first_position <= n.e.position) ++rec;
+      n.e.address = records[rec].address;
+      active_->Add(n.stream, n.e);
+      active_->AddId(n.id_key, n.e);
     }
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
@@ -523,8 +571,12 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
                              const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  if (options.max_count == 0) return Status::OK();
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  if (options.max_count == 0) {
+    CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
+    if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
+    return Status::OK();
+  }
   const bool fwd = options.direction == Direction::kForwards;
   const uint64_t from = options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX);
   const uint64_t h = StreamHash(stream);

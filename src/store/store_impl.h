@@ -83,6 +83,12 @@ class StoreImpl final : public Store {
     uint64_t first_pending_revision = 0;    // first revision appended in batch
     std::vector<std::pair<Uuid, uint64_t>> ids;  // (id, position) appended in batch
   };
+  // An event of the batch being committed, for the memtable.
+  struct NewEntry {
+    std::string_view stream;
+    index::StreamEntry e;
+    uint64_t id_key = 0;
+  };
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
@@ -110,6 +116,13 @@ class StoreImpl final : public Store {
   Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
   Status DoCheckpoint();
   Status RefreshFromWriter();
+  // Opens the run files `m` lists; read-only processes re-read the manifest
+  // (updating *m) when the writer merged runs away meanwhile.
+  using RunList = std::vector<std::shared_ptr<const index::IndexRun>>;
+  Status LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs);
+  // (revision, position) of the event of `stream` whose id is `id`, if any.
+  Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id,
+                                       uint64_t snapshot);
   Status ValidateAppend(std::span<const Part> appends) const;
   // Validates, queues and waits for `w` (whose appends are set).
   Result<std::vector<AppendResult>> Submit(Writer* w);
@@ -118,7 +131,7 @@ class StoreImpl final : public Store {
   Status BuildWriter(Writer* w, PendingMap* pending,
                      uint64_t* next_position, std::string* buf,
                      std::vector<index::PositionEntry>* records,
-                     std::vector<std::pair<std::string_view, index::StreamEntry>>* entries);
+                     std::vector<NewEntry>* entries);
   Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot);
   // (id, position) stored at revisions [first, first+n) of `stream`.
   Result<std::vector<std::pair<Uuid, uint64_t>>> StoredIds(std::string_view stream,
@@ -129,6 +142,7 @@ class StoreImpl final : public Store {
   Status FlushOne();
   // Merges the newest index runs when they pile up (size-tiered).
   Status MaybeCompact();
+  Status CompactList(bool id_runs);
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
   Status CheckOpen() const;
 
@@ -145,7 +159,8 @@ class StoreImpl final : public Store {
   mutable std::shared_mutex index_mu_;
   std::shared_ptr<index::Memtable> active_;                // guarded by index_mu_
   std::deque<Frozen> frozen_;                              // guarded by index_mu_
-  std::vector<std::shared_ptr<const index::IndexRun>> runs_;  // guarded by index_mu_
+  std::vector<std::shared_ptr<const index::IndexRun>> runs_;     // guarded by index_mu_
+  std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;  // guarded by index_mu_
   uint64_t active_first_entries_position_ = 0;             // guarded by index_mu_
 
   std::mutex queue_mu_;

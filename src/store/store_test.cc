@@ -153,13 +153,46 @@ TEST_F(StoreTest, RetriedAppendIsIdempotent) {
   EXPECT_EQ(d2->revision->value(), 3u);
   EXPECT_EQ(d2->position.value(), 3u);
 
-  // Any: a retry landing on the tail is recognised.
-  std::vector<EventData> tail = {EvId("E", NthUuid(4))};
+  // Any: a retry is recognised by its ids wherever they are in the stream.
+  std::vector<EventData> tail = {EvId("E", NthUuid(4)), EvId("F", NthUuid(5))};
   ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), tail).has_value());
-  auto t2 = s->Append("acc", ExpectedRevision::Any(), tail);
+  ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), other).has_value());
+  auto t2 = s->Append("acc", ExpectedRevision::StreamExists(), tail);
   ASSERT_TRUE(t2.has_value());
   EXPECT_TRUE(t2->duplicate);
-  EXPECT_EQ(s->HeadPosition().value(), 6u);
+  EXPECT_EQ(t2->revision->value(), 6u);
+  EXPECT_EQ(t2->position.value(), 6u);
+  EXPECT_EQ(s->HeadPosition().value(), 8u);
+  // The same first id followed by a different second id: a partial overlap.
+  std::vector<EventData> half = {EvId("E", NthUuid(4)), EvId("G", NthUuid(6))};
+  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), half).error().code(),
+            ErrorCode::kIdempotencyConflict);
+  // The id lives in another stream: not a duplicate here.
+  ASSERT_TRUE(s->Append("other", ExpectedRevision::Any(), tail).has_value());
+  EXPECT_EQ(s->HeadPosition().value(), 10u);
+}
+
+TEST_F(StoreTest, AnyRetryIsFoundInPersistedRunsAfterReopen) {
+  StoreOptions o = Opts();
+  o.memtable_entries = 5;
+  std::vector<EventData> batch = {EvId("A", NthUuid(11)), EvId("B", NthUuid(12))};
+  {
+    auto s = OpenOrDie(dir_.path(), o);
+    ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), batch).has_value());
+    for (int i = 0; i < 50; ++i) {
+      std::vector<EventData> one = {Ev("X")};
+      ASSERT_TRUE(s->Append(i % 2 ? "acc" : "zzz", ExpectedRevision::Any(), one).has_value());
+    }
+    ASSERT_TRUE(s->Close().ok());
+  }
+  auto s = OpenOrDie(dir_.path(), o);
+  ASSERT_GE(s->Stats()->index_runs, 1u);
+  auto again = s->Append("acc", ExpectedRevision::Any(), batch);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->revision->value(), 1u);
+  EXPECT_EQ(again->position.value(), 1u);
+  EXPECT_EQ(s->HeadPosition().value(), 52u);
 }
 
 TEST_F(StoreTest, LimitsAreInvalidArgumentsNamingTheLimit) {
@@ -306,7 +339,7 @@ TEST_F(StoreTest, ManyFlushesStayFewRunsAndReadTheSame) {
   VerifyReport rep;
   ASSERT_TRUE(s->Verify(&rep).ok());
   EXPECT_TRUE(rep.problems.empty());
-  EXPECT_EQ(rep.index_entries_checked, 800u);  // 400 position entries + 400 run entries
+  EXPECT_EQ(rep.index_entries_checked, 1200u);  // 400 position + 400 stream-run + 400 id-run entries
 }
 
 TEST_F(StoreTest, ReopenWithoutCheckpointReplaysTail) {

@@ -88,13 +88,14 @@ Status StoreImpl::Verify(VerifyReport* report) {
                 std::to_string(snapshot) + " are acknowledged");
   }
   // 2. Index runs: block checksums, and each entry against the log.
-  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  std::vector<std::pair<std::shared_ptr<const index::IndexRun>, bool>> runs;  // (run, id run?)
   {
     std::shared_lock l(index_mu_);
-    runs = runs_;
+    for (const auto& r : runs_) runs.emplace_back(r, false);
+    for (const auto& r : id_runs_) runs.emplace_back(r, true);
   }
   std::vector<EventView> events;
-  for (const auto& run : runs) {
+  for (const auto& [run, id_run] : runs) {
     std::vector<std::string> block_problems;
     run->VerifyBlocks(&block_problems);
     for (auto& p : block_problems) problem(run->path(), 0, std::move(p));
@@ -122,7 +123,8 @@ Status StoreImpl::Verify(VerifyReport* report) {
         continue;
       }
       const EventView& ev = events[e.position - first];
-      if (StreamHash(ev.stream) != e.hash || ev.revision.value() != e.revision) {
+      uint64_t key = id_run ? IdKey(ev.id.bytes().data()) : StreamHash(ev.stream);
+      if (key != e.hash || ev.revision.value() != e.revision) {
         problem(run->path(), off, "entry (revision " + std::to_string(e.revision) +
                                       ") does not match the event at position " +
                                       std::to_string(e.position));
