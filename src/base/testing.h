@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,14 @@ inline std::string NthUuid(uint64_t n) {
   std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012llx",
                 static_cast<unsigned long long>(n));
   return buf;
+}
+
+// Abandons `p` as a crashed process would: never closed, never destroyed,
+// and still reachable, so LeakSanitizer does not report it.
+template <typename T>
+void AbandonAsCrashed(std::unique_ptr<T> p) {
+  static auto* abandoned = new std::vector<T*>();
+  abandoned->push_back(p.release());
 }
 
 }  // namespace cairn::testing

@@ -243,7 +243,7 @@ TEST(FaultCrashTest, CorruptionInUnindexedTailRefusesToOpen) {
       std::vector<EventData> one = {testing::Ev("T", std::string(100, 'x'))};
       ASSERT_TRUE((*store)->Append("s", ExpectedRevision::Any(), one));
     }
-    (void)store->release();  // "crash": no checkpoint, the tail stays unindexed
+    testing::AbandonAsCrashed(std::move(*store));  // no checkpoint: the tail stays unindexed
   }
   std::string seg = dir.path() + "/log/00000000.seg";
   std::string bytes = *Env::Default()->ReadFile(seg);

@@ -10,11 +10,10 @@
 //   - a call whose ids are all the caller's is a retry (duplicate, nothing
 //     written, the original result returned) when those ids are stored at
 //     the revisions the expectation implies (no-stream: from 0, exact N:
-//     from N+1) or, for any/exists, when they are the stream's last events
-//     (the engine's rule today; see AnyRetryAfterLaterAppendsIsADuplicate);
-//   - a failed no-stream/exact expectation whose first events match stored
-//     ids but not all of them is kIdempotencyConflict, as is a multi-stream
-//     call that is partly a retry and partly new;
+//     from N+1) or, for any/exists, from wherever the first id is stored;
+//   - kIdempotencyConflict when only some of those ids are stored there (for
+//     a failed no-stream/exact expectation, or any/exists whose first id is
+//     stored), and for a multi-stream call partly a retry and partly new;
 //   - otherwise a failed expectation is kWrongExpectedRevision naming the
 //     first failing stream; a call either writes everything or nothing.
 //
@@ -98,9 +97,12 @@ class Model {
           break;
       }
       std::optional<uint64_t> stored_from;  // revision where a stored copy starts
-      if (all_ids && cur && holds && !implied && *cur + 1 >= n &&
-          MatchingIds(a, *cur + 1 - n) == n) {
-        stored_from = *cur + 1 - n;
+      if (all_ids && cur && holds && !implied) {
+        // Any / exists: a retry wherever the first event's id is stored.
+        if (auto first = RevisionOfId(a.stream, *a.events[0].id)) {
+          if (MatchingIds(a, *first) < n) return Fail(ErrorCode::kIdempotencyConflict);
+          stored_from = first;
+        }
       }
       if (all_ids && cur && !holds && implied && *cur >= *implied) {
         size_t m = MatchingIds(a, *implied);
@@ -212,6 +214,16 @@ class Model {
     Outcome o;
     o.code = code;
     return o;
+  }
+
+  // The revision of `stream` whose event has `id`, if any. Ids the tests
+  // choose are unique, so there is at most one.
+  std::optional<uint64_t> RevisionOfId(const std::string& stream, const Uuid& id) const {
+    const std::vector<uint64_t>& p = streams_.at(stream);
+    for (uint64_t r = 0; r < p.size(); ++r) {
+      if (all_[p[r]].id && *all_[p[r]].id == id) return r;
+    }
+    return std::nullopt;
   }
 
   // How many leading events of `a` carry the ids stored from `first` on.

@@ -189,9 +189,8 @@ TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
 
 // Found while writing the model: store.h says a retried append whose events
 // are all stored is a duplicate, but with Any (or StreamExists) the engine
-// looks only at the stream's last events: once anything was appended after
-// them, the retry writes the same ids a second time. The model test retries
-// Any/exists appends only while they are the tail until this is settled.
+// looked only at the stream's last events: once anything was appended after
+// them, the retry wrote the same ids a second time.
 TEST(RegressionTest, AnyRetryAfterLaterAppendsIsADuplicate) {
   TempDir dir;
   StoreOptions o;
@@ -211,9 +210,8 @@ TEST(RegressionTest, AnyRetryAfterLaterAppendsIsADuplicate) {
 }
 
 // Found while writing the model: store.h promises kNotFound for a read of a
-// stream with no events, but a read with max_count 0 returns OK before the
-// stream is looked up. The model test draws max_count 0 only for streams
-// that exist until this is settled.
+// stream with no events, but a read with max_count 0 returned OK before the
+// stream was looked up.
 TEST(RegressionTest, ZeroCountReadOfMissingStreamIsNotFound) {
   TempDir dir;
   StoreOptions o;
