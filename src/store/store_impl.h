@@ -161,7 +161,6 @@ class StoreImpl final : public Store {
   std::deque<Frozen> frozen_;                              // guarded by index_mu_
   std::vector<std::shared_ptr<const index::IndexRun>> runs_;     // guarded by index_mu_
   std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;  // guarded by index_mu_
-  uint64_t active_first_entries_position_ = 0;             // guarded by index_mu_
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;  // guarded by queue_mu_

@@ -1,0 +1,358 @@
+// Read paths of the native engine: stream and $all reads, stream and
+// event-id lookups. Readers take `visible_` as their snapshot and hold
+// index_mu_ shared only while copying entries (see store_impl.h).
+#include <algorithm>
+
+#include "src/base/hash.h"
+#include "src/log/record.h"
+#include "src/store/store_impl.h"
+
+namespace cairn {
+namespace {
+
+// Where a stop requested by a visitor is carried through Log::Scan.
+Status StopScan() { return Status(ErrorCode::kCancelled, "visitor stopped"); }
+bool IsStop(const Status& s) {
+  return s.code() == ErrorCode::kCancelled && s.message() == "visitor stopped";
+}
+
+}  // namespace
+
+Result<std::vector<RecordedEvent>> Store::ReadStream(std::string_view stream,
+                                                     const ReadStreamOptions& options) {
+  std::vector<RecordedEvent> out;
+  Status s = ReadStream(stream, options, [&](const EventView& e) {
+    out.push_back(e.ToRecorded());
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<RecordedEvent>> Store::ReadAll(const ReadAllOptions& options) {
+  std::vector<RecordedEvent> out;
+  Status s = ReadAll(options, [&](const EventView& e) {
+    out.push_back(e.ToRecorded());
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream,
+                                                        uint64_t snapshot) {
+  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  {
+    std::shared_lock l(index_mu_);
+    auto from_table = [&](const index::Memtable& t) -> std::optional<Last> {
+      const auto* v = t.Find(stream);
+      if (v == nullptr) return std::nullopt;
+      for (auto it = v->rbegin(); it != v->rend(); ++it) {
+        if (it->position < snapshot) return Last{it->revision, it->position};
+      }
+      return std::nullopt;
+    };
+    if (auto r = from_table(*active_)) return std::optional<Last>(*r);
+    for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it) {
+      if (auto r = from_table(*it->table)) return std::optional<Last>(*r);
+    }
+    runs = runs_;
+  }
+  uint64_t h = StreamHash(stream);
+  std::vector<EventView> events;
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    const index::IndexRun& run = **it;
+    uint64_t i = run.LowerBound(h, UINT64_MAX);
+    while (i > 0) {
+      index::IndexEntry e = run.At(--i);
+      if (e.hash != h) break;
+      if (e.position >= snapshot) continue;
+      // Confirm the stream name: another stream may share the hash.
+      CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
+      uint64_t first = events.empty() ? 0 : events[0].position.value();
+      if (e.position < first || e.position - first >= events.size()) {
+        return Status::Corruption(run.path() + ": entry for position " +
+                                  std::to_string(e.position) + " points to a record without it");
+      }
+      if (events[e.position - first].stream == stream) {
+        return std::optional<Last>(Last{e.revision, e.position});
+      }
+    }
+  }
+  return std::optional<Last>();
+}
+
+Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stream,
+                                                          const Uuid& id, uint64_t snapshot) {
+  const uint64_t key = IdKey(id.bytes().data());
+  std::vector<index::StreamEntry> candidates;
+  RunList runs;
+  {
+    std::shared_lock l(index_mu_);
+    auto collect = [&](const index::StreamEntry& e) { candidates.push_back(e); };
+    active_->ForEachId(key, collect);
+    for (const auto& f : frozen_) f.table->ForEachId(key, collect);
+    runs = id_runs_;
+  }
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    for (uint64_t i = (*it)->LowerBound(key, 0); i < (*it)->count(); ++i) {
+      index::IndexEntry e = (*it)->At(i);
+      if (e.hash != key) break;
+      candidates.push_back({e.revision, e.position, e.address});
+    }
+  }
+  std::vector<EventView> events;
+  for (const auto& c : candidates) {
+    if (c.position >= snapshot) continue;
+    CAIRN_RETURN_IF_ERROR(DecodeRecord(c.address, &events));
+    uint64_t first = events.empty() ? 0 : events[0].position.value();
+    if (c.position < first || c.position - first >= events.size()) {
+      return Status::Corruption("event-id index entry for position " + std::to_string(c.position) +
+                                " points to a record without it");
+    }
+    const EventView& ev = events[c.position - first];
+    if (ev.id == id && ev.stream == stream) return std::optional<Last>(Last{c.revision, c.position});
+  }
+  return std::optional<Last>();
+}
+
+Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_view stream,
+                                                                   uint64_t first, size_t n) {
+  std::vector<std::pair<Uuid, uint64_t>> ids;
+  if (n == 0) return ids;
+  ReadStreamOptions ro;
+  ro.from = StreamRevision(first);
+  ro.max_count = n;
+  Status s = ReadStream(stream, ro, [&](const EventView& e) {
+    ids.emplace_back(e.id, e.position.value());
+    return true;
+  });
+  if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
+  return ids;
+}
+
+Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events) const {
+  events->clear();
+  CAIRN_ASSIGN_OR_RETURN(std::string_view body, log_->Record(address));
+  std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                      std::to_string(log::AddressOffset(address));
+  CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+  events->reserve(reader.event_count());
+  EventView e;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+    if (!more) break;
+    events->push_back(e);
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& options,
+                             const EventVisitor& visit) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  if (options.max_count == 0) {
+    CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
+    if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
+    return Status::OK();
+  }
+  const bool fwd = options.direction == Direction::kForwards;
+  const uint64_t from = options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX);
+  const uint64_t h = StreamHash(stream);
+
+  // Candidate entries (hash matches or exact name), in read order. Runs may
+  // hold entries of other streams with the same hash; the log settles it.
+  // Collect at most what is needed per source, walking sources in order.
+  std::vector<index::StreamEntry> cand;
+  std::vector<std::shared_ptr<const index::IndexRun>> runs;
+  std::vector<std::shared_ptr<const index::Memtable>> tables;
+  {
+    std::shared_lock l(index_mu_);
+    runs = runs_;
+    for (const auto& f : frozen_) tables.push_back(f.table);
+    // The active memtable mutates: copy its entries for this stream now.
+    const auto* v = active_->Find(stream);
+    std::vector<index::StreamEntry> act;
+    if (v != nullptr) {
+      if (fwd) {
+        auto it = std::lower_bound(v->begin(), v->end(), from,
+                                   [](const index::StreamEntry& e, uint64_t r) {
+                                     return e.revision < r;
+                                   });
+        for (; it != v->end() && act.size() < options.max_count; ++it) act.push_back(*it);
+      } else {
+        auto it = std::upper_bound(v->begin(), v->end(), from,
+                                   [](uint64_t r, const index::StreamEntry& e) {
+                                     return r < e.revision;
+                                   });
+        while (it != v->begin() && act.size() < options.max_count) act.push_back(*--it);
+      }
+    }
+    cand = std::move(act);  // active entries, in read order
+  }
+  std::vector<index::StreamEntry> active_part = std::move(cand);
+  cand.clear();
+
+  uint64_t emitted = 0;
+  bool stop = false;
+  bool seen_stream = false;
+  std::vector<EventView> events;
+  uint64_t loaded = UINT64_MAX;
+  auto emit = [&](const index::StreamEntry& e, bool verify_name) -> Status {
+    if (e.position >= snapshot) return Status::OK();
+    if (e.address != loaded) {
+      CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
+      loaded = e.address;
+    }
+    uint64_t first = events.empty() ? 0 : events[0].position.value();
+    if (e.position < first || e.position - first >= events.size()) {
+      return Status::Corruption("index entry for position " + std::to_string(e.position) +
+                                " points to a record that does not hold it");
+    }
+    const EventView& ev = events[e.position - first];
+    if (ev.stream != stream) {
+      if (!verify_name) {
+        return Status::Corruption("index entry for stream '" + std::string(stream) +
+                                  "' position " + std::to_string(e.position) +
+                                  " points to an event of '" + std::string(ev.stream) + "'");
+      }
+      return Status::OK();  // a hash collision: another stream's entry
+    }
+    if (ev.revision.value() != e.revision) {
+      return Status::Corruption("index says revision " + std::to_string(e.revision) +
+                                " of '" + std::string(stream) + "' is at position " +
+                                std::to_string(e.position) + ", the log says revision " +
+                                std::to_string(ev.revision.value()));
+    }
+    seen_stream = true;
+    ++emitted;
+    if (!visit(ev) || emitted >= options.max_count) stop = true;
+    return Status::OK();
+  };
+  auto from_table = [&](const index::Memtable& t) -> Status {
+    const auto* v = t.Find(stream);
+    if (v == nullptr) return Status::OK();
+    if (fwd) {
+      auto it = std::lower_bound(v->begin(), v->end(), from,
+                                 [](const index::StreamEntry& e, uint64_t r) {
+                                   return e.revision < r;
+                                 });
+      for (; it != v->end() && !stop; ++it) CAIRN_RETURN_IF_ERROR(emit(*it, false));
+    } else {
+      auto it = std::upper_bound(v->begin(), v->end(), from,
+                                 [](uint64_t r, const index::StreamEntry& e) {
+                                   return r < e.revision;
+                                 });
+      while (it != v->begin() && !stop) CAIRN_RETURN_IF_ERROR(emit(*--it, false));
+    }
+    return Status::OK();
+  };
+  auto from_run = [&](const index::IndexRun& run) -> Status {
+    if (fwd) {
+      for (uint64_t i = run.LowerBound(h, from); i < run.count() && !stop; ++i) {
+        index::IndexEntry e = run.At(i);
+        if (e.hash != h) break;
+        CAIRN_RETURN_IF_ERROR(emit({e.revision, e.position, e.address}, true));
+      }
+    } else {
+      uint64_t i = from == UINT64_MAX ? run.LowerBound(h, UINT64_MAX) : run.LowerBound(h, from + 1);
+      while (i > 0 && !stop) {
+        index::IndexEntry e = run.At(--i);
+        if (e.hash != h) break;
+        CAIRN_RETURN_IF_ERROR(emit({e.revision, e.position, e.address}, true));
+      }
+    }
+    return Status::OK();
+  };
+  if (fwd) {
+    for (const auto& r : runs) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(from_run(*r));
+    }
+    for (const auto& t : tables) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(from_table(*t));
+    }
+    for (const auto& e : active_part) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(emit(e, false));
+    }
+  } else {
+    for (const auto& e : active_part) {
+      if (!stop) CAIRN_RETURN_IF_ERROR(emit(e, false));
+    }
+    for (auto it = tables.rbegin(); it != tables.rend() && !stop; ++it) {
+      CAIRN_RETURN_IF_ERROR(from_table(**it));
+    }
+    for (auto it = runs.rbegin(); it != runs.rend() && !stop; ++it) {
+      CAIRN_RETURN_IF_ERROR(from_run(**it));
+    }
+  }
+  if (!seen_stream) {
+    CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
+    if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  if (snapshot == 0 || options.max_count == 0) return Status::OK();
+  uint64_t emitted = 0;
+  if (options.direction == Direction::kForwards) {
+    uint64_t from = options.from ? options.from->value() : 0;
+    if (from >= snapshot) return Status::OK();
+    uint64_t ord = positions_.Locate(from);
+    if (ord >= positions_.size()) return Status::Corruption("position index has no record for " +
+                                                            std::to_string(from));
+    uint64_t start = positions_.At(ord).address;
+    uint64_t end = log_->EndAddress();
+    Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
+      std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                          std::to_string(log::AddressOffset(address));
+      CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+      if (reader.first_position() >= snapshot) return StopScan();
+      EventView e;
+      for (;;) {
+        CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+        if (!more) break;
+        uint64_t p = e.position.value();
+        if (p < from) continue;
+        if (p >= snapshot) return StopScan();
+        ++emitted;
+        if (!visit(e) || emitted >= options.max_count) return StopScan();
+      }
+      return Status::OK();
+    });
+    return IsStop(s) ? Status::OK() : s;
+  }
+  uint64_t from = options.from ? std::min(options.from->value(), snapshot - 1) : snapshot - 1;
+  uint64_t ord = positions_.Locate(from);
+  std::vector<EventView> events;
+  while (ord < positions_.size()) {
+    CAIRN_RETURN_IF_ERROR(DecodeRecord(positions_.At(ord).address, &events));
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->position.value() > from) continue;
+      ++emitted;
+      if (!visit(*it) || emitted >= options.max_count) return Status::OK();
+    }
+    if (ord == 0) break;
+    --ord;
+  }
+  return Status::OK();
+}
+
+Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, visible_.load(std::memory_order_acquire)));
+  if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  return StreamInfo{std::string(stream), StreamRevision(last->revision), Position(last->position)};
+}
+
+Position StoreImpl::HeadPosition() {
+  if (options_.read_only && !closed_.load()) (void)RefreshFromWriter();
+  return Position(visible_.load(std::memory_order_acquire));
+}
+
+}  // namespace cairn
