@@ -32,6 +32,10 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
   if (options.max_stream_name_bytes == 0 || options.max_stream_name_bytes > 65535) {
     return Status::InvalidArgument("max_stream_name_bytes must be in 1..65535");
   }
+  if (options.segment_bytes + options.max_append_bytes + 64 >= (1ull << 32)) {
+    // Log offsets are 32-bit: a segment plus one largest record must fit.
+    return Status::InvalidArgument("segment_bytes + max_append_bytes must stay below 4 GiB");
+  }
   if (options.memtable_entries == 0) {
     return Status::InvalidArgument("memtable_entries must be positive");
   }
@@ -63,7 +67,9 @@ Status StoreImpl::Recover() {
   }
   log::LogOptions lo;
   lo.segment_bytes = options_.segment_bytes;
-  lo.max_record_bytes = options_.max_append_bytes + 64;
+  // Frames are bounded by their segment, not by this process's options: a
+  // reader opened with smaller limits must still read the writer's records.
+  lo.max_record_bytes = UINT32_MAX;
   lo.read_only = options_.read_only;
   CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
   CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_));
@@ -87,14 +93,18 @@ Status StoreImpl::Recover() {
   visible_.store(m.indexed_through);
   uint64_t from = m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
   uint64_t to = log_->EndAddress();
+  bool durable_to = false;
   if (options_.read_only) {
     // Index only what the writer has made durable.
     auto head = env_->ReadFile(dir_ + "/HEAD");
     if (head) {
-      if (auto h = DecodeHead(*head)) to = std::min(to, h->end_address);
+      if (auto h = DecodeHead(*head); h && h->end_address <= to) {
+        to = h->end_address;
+        durable_to = true;
+      }
     }
   }
-  CAIRN_RETURN_IF_ERROR(ReplayTail(from, to));
+  CAIRN_RETURN_IF_ERROR(ReplayTail(from, to, durable_to));
   if (!options_.read_only) {
     CAIRN_ASSIGN_OR_RETURN(head_, env_->OpenWritable(dir_ + "/HEAD"));
     Publish(log_->EndAddress(), visible_.load());
@@ -102,7 +112,7 @@ Status StoreImpl::Recover() {
   return Status::OK();
 }
 
-Status StoreImpl::ReplayTail(uint64_t from, uint64_t to) {
+Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
   uint64_t next = visible_.load();
   uint32_t seg = log::AddressSegment(from);
   uint64_t end = from;
@@ -144,9 +154,10 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to) {
       &bad);
   if (!s.ok()) {
     if (bad == 0) return s;  // a grammar error inside a record whose checksum holds
-    if (options_.read_only && log::AddressSegment(bad) == log::AddressSegment(to) &&
-        to != log_->EndAddress()) {
-      return s;  // below the writer's HEAD every record must be whole
+    if (durable_to) {  // below the writer's HEAD every record must be whole
+      return Status::Corruption(s.message() +
+                                "; it lies below the durable end the writer recorded in HEAD: "
+                                "the log is damaged in the middle (run `cairn verify`)");
     }
     CAIRN_RETURN_IF_ERROR(CutTornTail(s, bad, next));
     end = bad;
@@ -177,7 +188,7 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
   for (size_t i = 1; i + log::kFrameHeaderSize < tail.size(); ++i) {
     std::string_view body;
     size_t framed = 0;
-    if (log::CheckFrame(tail.substr(i), options_.max_append_bytes + 64, &body, &framed) !=
+    if (log::CheckFrame(tail.substr(i), UINT32_MAX, &body, &framed) !=
         log::FrameState::kOk) {
       continue;
     }
@@ -239,7 +250,7 @@ Status StoreImpl::RefreshFromWriter() {
     }
   }
   log_->SetValidEnd(head->end_address);
-  return ReplayTail(scanned_address_, head->end_address);
+  return ReplayTail(scanned_address_, head->end_address, /*durable_to=*/true);
 }
 
 Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs) {

@@ -110,7 +110,9 @@ class StoreImpl final : public Store {
   StoreImpl(std::string dir, const StoreOptions& options, Env* env);
   Status Recover();
   // Indexes the records in [from, to) into the memtable and position index.
-  Status ReplayTail(uint64_t from, uint64_t to);
+  // `durable_to`: everything below `to` is known durable (a reader following
+  // HEAD), so a bad frame there is corruption, never a torn tail.
+  Status ReplayTail(uint64_t from, uint64_t to, bool durable_to);
   // Handles a bad frame found by recovery at `bad_address`: cuts a torn tail,
   // or returns kCorruption when valid records follow (damage mid-log).
   Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);

@@ -225,5 +225,32 @@ TEST(RegressionTest, ZeroCountReadOfMissingStreamIsNotFound) {
   EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
 }
 
+// Found in review: a read-only handle mapped segments with a length taken
+// from its own options; a writer with larger segments grew the file past
+// the reader's map, and reading there would fault. Segments are now mapped
+// with the whole 32-bit offset range reserved.
+TEST(RegressionTest, ReaderWithSmallerSegmentOptionReadsALargerSegment) {
+  TempDir dir;
+  StoreOptions w;
+  w.durability = Durability::kNoSyncUnsafe;
+  w.segment_bytes = 64ull << 20;
+  auto writer = OpenOrDie(dir.path(), w);
+  ASSERT_NE(writer, nullptr);
+  StoreOptions r = w;
+  r.read_only = true;
+  r.segment_bytes = 4096;
+  r.max_append_bytes = 4096;
+  auto reader = OpenOrDie(dir.path(), r);
+  ASSERT_NE(reader, nullptr);
+  std::vector<EventData> big = {Ev("Big", std::string(3 << 20, 'x'))};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(writer->Append("s", ExpectedRevision::Any(), big).has_value());
+  }
+  auto all = reader->ReadAll(ReadAllOptions{});
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[3].data.size(), 3u << 20);
+}
+
 }  // namespace
 }  // namespace cairn
