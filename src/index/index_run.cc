@@ -15,6 +15,19 @@ constexpr uint32_t kVersion = 1;
 
 uint64_t Blocks(uint64_t count) { return (count + kRunBlockEntries - 1) / kRunBlockEntries; }
 
+uint64_t BloomBytes(uint64_t keys) { return std::max<uint64_t>(8, (keys * kBloomBitsPerKey + 7) / 8); }
+
+// Double hashing over an already well-mixed 64-bit hash.
+template <typename F>
+void BloomProbes(uint64_t hash, uint64_t bits, F&& f) {
+  uint64_t h = hash;
+  const uint64_t delta = (hash >> 33) | (hash << 31) | 1;
+  for (uint32_t i = 0; i < kBloomProbes; ++i) {
+    f(h % bits);
+    h += delta;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RunWriter>> RunWriter::Create(Env* env, const std::string& path,
@@ -34,8 +47,10 @@ Result<std::unique_ptr<RunWriter>> RunWriter::Create(Env* env, const std::string
   PutFixed64(&out, info.min_position);
   PutFixed64(&out, info.end_position);
   PutFixed64(&out, info.new_streams);
+  PutFixed64(&out, info.distinct_keys);
   out.append(kRunHeaderSize - 4 - out.size(), '\0');
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
+  w->bloom_.assign(BloomBytes(info.distinct_keys), 0);
   return w;
 }
 
@@ -47,6 +62,10 @@ Status RunWriter::Add(const IndexEntry& e) {
   EncodeFixed64(entry + 24, e.address);
   buf_.append(entry, kRunEntrySize);
   block_crc_ = crc32c::Extend(block_crc_, entry, kRunEntrySize);
+  if (added_ == 0 || e.hash != last_hash_) {
+    BloomProbes(e.hash, bloom_.size() * 8, [&](uint64_t bit) { bloom_[bit / 8] |= 1 << (bit % 8); });
+    last_hash_ = e.hash;
+  }
   if (++added_ % kRunBlockEntries == 0) {
     PutFixed32(&crcs_, crc32c::Mask(block_crc_));
     block_crc_ = 0;
@@ -70,6 +89,9 @@ Status RunWriter::Finish() {
   if (added_ % kRunBlockEntries != 0) PutFixed32(&crcs_, crc32c::Mask(block_crc_));
   buf_ += crcs_;
   PutFixed32(&buf_, crc32c::Mask(crc32c::Value(crcs_)));
+  std::string_view bloom(reinterpret_cast<const char*>(bloom_.data()), bloom_.size());
+  buf_ += bloom;
+  PutFixed32(&buf_, crc32c::Mask(crc32c::Value(bloom)));
   buf_.append(kEndMagic, 8);
   CAIRN_RETURN_IF_ERROR(FlushBuffer());
   CAIRN_RETURN_IF_ERROR(file_->Sync());
@@ -83,6 +105,10 @@ Status IndexRun::Write(Env* env, const std::string& path, const std::vector<Inde
                        const RunInfo& info) {
   RunInfo i = info;
   i.count = sorted.size();
+  i.distinct_keys = 0;
+  for (size_t k = 0; k < sorted.size(); ++k) {
+    if (k == 0 || sorted[k].hash != sorted[k - 1].hash) ++i.distinct_keys;
+  }
   CAIRN_ASSIGN_OR_RETURN(auto w, RunWriter::Create(env, path, i));
   for (const auto& e : sorted) CAIRN_RETURN_IF_ERROR(w->Add(e));
   return w->Finish();
@@ -96,6 +122,7 @@ Status IndexRun::Merge(Env* env, const std::string& path,
   for (const auto& r : runs) {
     info.count += r->count();
     info.new_streams += r->info().new_streams;
+    info.distinct_keys += r->info().distinct_keys;
   }
   CAIRN_ASSIGN_OR_RETURN(auto w, RunWriter::Create(env, path, info));
   // k-way merge with a small heap of (entry, run index, next ordinal).
@@ -144,8 +171,10 @@ Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& pa
   run->info_.min_position = DecodeFixed64(d.data() + 24);
   run->info_.end_position = DecodeFixed64(d.data() + 32);
   run->info_.new_streams = DecodeFixed64(d.data() + 40);
+  run->info_.distinct_keys = DecodeFixed64(d.data() + 48);
+  const uint64_t bloom_bytes = BloomBytes(run->info_.distinct_keys);
   uint64_t expect = kRunHeaderSize + run->info_.count * kRunEntrySize +
-                    Blocks(run->info_.count) * 4 + 4 + 8;
+                    Blocks(run->info_.count) * 4 + 4 + bloom_bytes + 4 + 8;
   if (d.size() != expect) {
     return bad("index run size " + std::to_string(d.size()) + " does not match its " +
                    std::to_string(run->info_.count) + " entries",
@@ -160,6 +189,13 @@ Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& pa
       crc32c::Value(d.data() + crc_off, crc_len)) {
     return bad("index run block checksum table mismatch", crc_off);
   }
+  uint64_t bloom_off = crc_off + crc_len + 4;
+  if (crc32c::Unmask(DecodeFixed32(d.data() + bloom_off + bloom_bytes)) !=
+      crc32c::Value(d.data() + bloom_off, bloom_bytes)) {
+    return bad("index run Bloom filter checksum mismatch", bloom_off);
+  }
+  run->bloom_ = reinterpret_cast<const uint8_t*>(d.data() + bloom_off);
+  run->bloom_bits_ = bloom_bytes * 8;
   run->entries_ = d.data() + kRunHeaderSize;
   return run;
 }
@@ -167,6 +203,14 @@ Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& pa
 IndexEntry IndexRun::At(uint64_t i) const {
   const char* p = entries_ + i * kRunEntrySize;
   return {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16), DecodeFixed64(p + 24)};
+}
+
+bool IndexRun::MayContain(uint64_t hash) const {
+  bool all = true;
+  BloomProbes(hash, bloom_bits_, [&](uint64_t bit) {
+    all = all && (bloom_[bit / 8] & (1 << (bit % 8))) != 0;
+  });
+  return all;
 }
 
 uint64_t IndexRun::LowerBound(uint64_t hash, uint64_t revision) const {

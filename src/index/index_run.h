@@ -25,7 +25,11 @@ struct RunInfo {
   uint64_t min_position = 0;  // first position covered
   uint64_t end_position = 0;  // one past the last position covered
   uint64_t new_streams = 0;   // entries with revision 0 (streams created)
+  uint64_t distinct_keys = 0; // distinct hashes (upper bound in merged runs); sizes the Bloom filter
 };
+
+constexpr uint32_t kBloomBitsPerKey = 10;  // ~1% false positives with 7 probes
+constexpr uint32_t kBloomProbes = 7;
 
 class IndexRun;
 
@@ -50,6 +54,8 @@ class RunWriter {
   std::string crcs_;
   uint64_t added_ = 0;
   uint32_t block_crc_ = 0;
+  std::vector<uint8_t> bloom_;  // bits of the Bloom filter over distinct hashes
+  uint64_t last_hash_ = 0;
 };
 
 class IndexRun {
@@ -71,6 +77,8 @@ class IndexRun {
   // First i with entry(i) >= (hash, revision, 0); count() when none.
   uint64_t LowerBound(uint64_t hash, uint64_t revision) const;
   uint64_t count() const { return info_.count; }
+  // False when no entry has `hash` (Bloom filter; ~1% false positives).
+  bool MayContain(uint64_t hash) const;
   // Recomputes every block checksum; appends problems to `problems`.
   void VerifyBlocks(std::vector<std::string>* problems) const;
 
@@ -79,6 +87,8 @@ class IndexRun {
   std::unique_ptr<MappedFile> map_;
   RunInfo info_;
   const char* entries_ = nullptr;
+  const uint8_t* bloom_ = nullptr;
+  uint64_t bloom_bits_ = 0;
 };
 
 }  // namespace cairn::index

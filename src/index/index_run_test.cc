@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "src/base/hash.h"
+
 namespace cairn::index {
 namespace {
 
@@ -67,6 +69,29 @@ TEST_F(IndexRunTest, DamagedEntryIsFoundByVerifyAndHeaderByOpen) {
 
 namespace cairn::index {
 namespace {
+
+TEST_F(IndexRunTest, BloomFilterHasNoFalseNegativesAndFewFalsePositives) {
+  std::vector<IndexEntry> v;
+  for (uint64_t k = 0; k < 5000; ++k) {
+    uint64_t h = StreamHash("present-" + std::to_string(k));
+    v.push_back({h, 0, k, 0});
+    v.push_back({h, 1, k + 5000, 0});
+  }
+  std::sort(v.begin(), v.end());
+  std::string path = dir_ + "/bloom.run";
+  ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {0, 0, 10000, 5000}).ok());
+  auto run = IndexRun::Open(Env::Default(), path);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ((*run)->info().distinct_keys, 5000u);
+  for (uint64_t k = 0; k < 5000; ++k) {
+    ASSERT_TRUE((*run)->MayContain(StreamHash("present-" + std::to_string(k)))) << k;
+  }
+  int false_positives = 0;
+  for (uint64_t k = 0; k < 10000; ++k) {
+    false_positives += (*run)->MayContain(StreamHash("absent-" + std::to_string(k))) ? 1 : 0;
+  }
+  EXPECT_LT(false_positives, 300);  // 10 bits per key: ~1% expected, 3% allowed
+}
 
 TEST_F(IndexRunTest, MergeKeepsOrderAndCounts) {
   std::vector<std::shared_ptr<const IndexRun>> runs;

@@ -62,6 +62,7 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
   std::vector<EventView> events;
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     const index::IndexRun& run = **it;
+    if (!run.MayContain(h)) continue;  // most runs never saw this stream
     uint64_t i = run.LowerBound(h, UINT64_MAX);
     while (i > 0) {
       index::IndexEntry e = run.At(--i);
@@ -95,6 +96,7 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stre
     runs = id_runs_;
   }
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    if (!(*it)->MayContain(key)) continue;
     for (uint64_t i = (*it)->LowerBound(key, 0); i < (*it)->count(); ++i) {
       index::IndexEntry e = (*it)->At(i);
       if (e.hash != key) break;
@@ -249,6 +251,7 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
     return Status::OK();
   };
   auto from_run = [&](const index::IndexRun& run) -> Status {
+    if (!run.MayContain(h)) return Status::OK();
     if (fwd) {
       for (uint64_t i = run.LowerBound(h, from); i < run.count() && !stop; ++i) {
         index::IndexEntry e = run.At(i);
