@@ -125,24 +125,50 @@ Status IndexRun::Merge(Env* env, const std::string& path,
     info.distinct_keys += r->info().distinct_keys;
   }
   CAIRN_ASSIGN_OR_RETURN(auto w, RunWriter::Create(env, path, info));
-  // k-way merge with a small heap of (entry, run index, next ordinal).
-  struct Head {
-    IndexEntry e;
-    size_t run;
-    uint64_t next;
+  // Inputs are read with buffered pread, not through their maps: a merge of
+  // gigabytes must not pull every input page into this process's RSS.
+  struct Cursor {
+    std::unique_ptr<RandomAccessFile> file;
+    std::string scratch;
+    std::string_view buf;
+    uint64_t offset = kRunHeaderSize;  // next file offset to read
+    uint64_t left = 0;                 // entries not yet read from the file
+    IndexEntry head;
   };
-  auto later = [](const Head& a, const Head& b) { return b.e < a.e; };
-  std::vector<Head> heap;
+  auto advance = [](Cursor* c) -> Result<bool> {
+    if (c->buf.empty()) {
+      if (c->left == 0) return false;
+      size_t n = static_cast<size_t>(std::min<uint64_t>(c->left, 32768)) * kRunEntrySize;
+      c->scratch.resize(n);
+      CAIRN_RETURN_IF_ERROR(c->file->Read(c->offset, n, c->scratch.data(), &c->buf));
+      if (c->buf.size() != n) {
+        return Status::Corruption(c->file->path() + " offset " + std::to_string(c->offset) +
+                                  ": index run shorter than its header says");
+      }
+      c->offset += n;
+      c->left -= n / kRunEntrySize;
+    }
+    const char* p = c->buf.data();
+    c->head = {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16), DecodeFixed64(p + 24)};
+    c->buf.remove_prefix(kRunEntrySize);
+    return true;
+  };
+  std::vector<Cursor> cursors(runs.size());
+  std::vector<size_t> heap;  // indexes into cursors, min-heap on head
+  auto later = [&](size_t a, size_t b) { return cursors[b].head < cursors[a].head; };
   for (size_t i = 0; i < runs.size(); ++i) {
-    if (runs[i]->count() > 0) heap.push_back({runs[i]->At(0), i, 1});
+    CAIRN_ASSIGN_OR_RETURN(cursors[i].file, env->OpenRandomAccess(runs[i]->path()));
+    cursors[i].left = runs[i]->count();
+    CAIRN_ASSIGN_OR_RETURN(bool has, advance(&cursors[i]));
+    if (has) heap.push_back(i);
   }
   std::make_heap(heap.begin(), heap.end(), later);
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), later);
-    Head& h = heap.back();
-    CAIRN_RETURN_IF_ERROR(w->Add(h.e));
-    if (h.next < runs[h.run]->count()) {
-      h.e = runs[h.run]->At(h.next++);
+    size_t i = heap.back();
+    CAIRN_RETURN_IF_ERROR(w->Add(cursors[i].head));
+    CAIRN_ASSIGN_OR_RETURN(bool more, advance(&cursors[i]));
+    if (more) {
       std::push_heap(heap.begin(), heap.end(), later);
     } else {
       heap.pop_back();
