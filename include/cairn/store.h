@@ -47,6 +47,11 @@ struct StoreOptions {
   // Index entries kept in memory before they are written to an index run
   // file. Bounds memory: ~48 bytes per entry. Default 1,048,576.
   uint64_t memtable_entries = 1ull << 20;
+  // Index entries allowed to wait in memory for their checkpoint (frozen
+  // memtables) before appends wait for the flusher. Bounds memory when
+  // checkpoints fall behind or fail; appends fail with the checkpoint's
+  // error once two retries in a row have failed. Default 4,194,304.
+  uint64_t max_unflushed_entries = 4ull << 20;
   // Env for all I/O; nullptr means Env::Default(). Must outlive the Store.
   Env* env = nullptr;
 };

@@ -32,7 +32,7 @@ class FaultWritableFile final : public WritableFile {
     return base_->WriteAt(offset, data);
   }
   Status Sync() override {
-    int err = env_->NextSync();
+    int err = env_->NextSync(base_->path());
     if (err != 0) return Status::FromErrno(err, "fdatasync (injected)", base_->path());
     Status s = base_->Sync();
     if (s.ok()) env_->OnSynced(base_->path(), base_->Size());
@@ -74,6 +74,7 @@ void FaultInjectionEnv::ClearFaults() {
   std::lock_guard l(mu_);
   fail_append_at_ = fail_sync_at_ = tear_at_ = 0;
   down_ = false;
+  fail_syncs_of_.clear();
 }
 bool FaultInjectionEnv::IsDown() const {
   std::lock_guard l(mu_);
@@ -107,10 +108,19 @@ FaultInjectionEnv::AppendFault FaultInjectionEnv::NextAppend(int* err, size_t* k
   return AppendFault::kNone;
 }
 
-int FaultInjectionEnv::NextSync() {
+void FaultInjectionEnv::FailSyncsOf(const std::string& part, int err) {
+  std::lock_guard l(mu_);
+  fail_syncs_of_ = part;
+  fail_syncs_of_err_ = err;
+}
+
+int FaultInjectionEnv::NextSync(const std::string& path) {
   std::lock_guard l(mu_);
   ++syncs_;
   if (down_) return EIO;
+  if (!fail_syncs_of_.empty() && path.find(fail_syncs_of_) != std::string::npos) {
+    return fail_syncs_of_err_;
+  }
   if (fail_sync_at_ > 0 && --fail_sync_at_ == 0) return fail_sync_err_;
   return 0;
 }
@@ -142,6 +152,9 @@ Status FaultInjectionEnv::WriteFileAtomic(const std::string& path, std::string_v
     ++syncs_;
     if (fail_sync_at_ > 0 && --fail_sync_at_ == 0) {
       return Status::FromErrno(fail_sync_err_, "fdatasync (injected)", path);
+    }
+    if (!fail_syncs_of_.empty() && path.find(fail_syncs_of_) != std::string::npos) {
+      return Status::FromErrno(fail_syncs_of_err_, "fdatasync (injected)", path);
     }
   }
   Status s = base_->WriteFileAtomic(path, data);

@@ -29,6 +29,9 @@ class FaultInjectionEnv final : public Env {
   // treated as durable (they reached the platter), and fails with EIO; from
   // then on every write and sync fails, as on a machine going down.
   void TearAppendAt(int n, size_t keep);
+  // Every Sync of a file whose path contains `part` fails with `err` until
+  // ClearFaults (a persistently failing disk region).
+  void FailSyncsOf(const std::string& part, int err);
   // Every write and sync fails with EIO (true) or works again (false).
   void SetDown(bool down);
   // Power loss: truncates every file written through this Env to the size
@@ -75,7 +78,7 @@ class FaultInjectionEnv final : public Env {
   // Decides the fate of one append: returns the fault and its errno/keep.
   AppendFault NextAppend(int* err, size_t* keep);
   // Returns 0 or the errno the next sync must fail with.
-  int NextSync();
+  int NextSync(const std::string& path = "");
   void OnSynced(const std::string& path, uint64_t size);
   void OnDurableSize(const std::string& path, uint64_t size);
 
@@ -89,6 +92,8 @@ class FaultInjectionEnv final : public Env {
   int tear_at_ = 0;                               // guarded by mu_
   size_t tear_keep_ = 0;                          // guarded by mu_
   bool down_ = false;                             // guarded by mu_
+  std::string fail_syncs_of_;                     // guarded by mu_
+  int fail_syncs_of_err_ = 0;                     // guarded by mu_
 };
 
 }  // namespace cairn

@@ -115,7 +115,8 @@ Status IndexRun::Write(Env* env, const std::string& path, const std::vector<Inde
 }
 
 Status IndexRun::Merge(Env* env, const std::string& path,
-                       const std::vector<std::shared_ptr<const IndexRun>>& runs) {
+                       const std::vector<std::shared_ptr<const IndexRun>>& runs,
+                       const std::atomic<bool>* cancel) {
   RunInfo info;
   info.min_position = runs.front()->info().min_position;
   info.end_position = runs.back()->info().end_position;
@@ -163,7 +164,12 @@ Status IndexRun::Merge(Env* env, const std::string& path,
     if (has) heap.push_back(i);
   }
   std::make_heap(heap.begin(), heap.end(), later);
+  uint64_t merged = 0;
   while (!heap.empty()) {
+    if (cancel != nullptr && (++merged & 0xffff) == 0 && cancel->load()) {
+      (void)env->RemoveFile(path + ".tmp");
+      return Status(ErrorCode::kCancelled, "merge into " + path + " cancelled");
+    }
     std::pop_heap(heap.begin(), heap.end(), later);
     size_t i = heap.back();
     CAIRN_RETURN_IF_ERROR(w->Add(cursors[i].head));

@@ -5,6 +5,7 @@
 //
 // Thread safety: immutable after Open; safe for concurrent readers.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,8 +66,11 @@ class IndexRun {
                       const RunInfo& info);
   // Merges adjacent runs (oldest first, contiguous position ranges) into one
   // new run file at `path`, streaming: memory stays small.
+  // `cancel` (optional) is polled: when set, the merge stops with kCancelled
+  // and leaves no file behind.
   static Status Merge(Env* env, const std::string& path,
-                      const std::vector<std::shared_ptr<const IndexRun>>& runs);
+                      const std::vector<std::shared_ptr<const IndexRun>>& runs,
+                      const std::atomic<bool>* cancel = nullptr);
   // Maps `path` and checks its header and trailer. kCorruption names the file.
   static Result<std::unique_ptr<IndexRun>> Open(Env* env, const std::string& path);
 

@@ -76,6 +76,8 @@ class Log {
   // cut back so no partial record remains (or the error says it could not).
   Status Write(std::string_view bytes);
   Status Sync();
+  // Writer: non-OK once a failed write could not be cut back.
+  const Status& broken() const { return broken_; }
 
   // Reader processes: maps segments created since Open. Returns the path of
   // a problem, if any.

@@ -1,19 +1,15 @@
-// Opening, recovery, index checkpoints and closing of the native engine.
+// Opening and recovery of the native engine; read-only processes following
+// a writer; stats.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "src/base/hash.h"
 #include "src/store/head.h"
+#include "src/store/paths.h"
 #include "src/store/store_impl.h"
 
 namespace cairn {
-namespace {
-
-std::string IndexDir(const std::string& dir) { return dir + "/index"; }
-std::string ManifestPath(const std::string& dir) { return dir + "/index/MANIFEST"; }
-
-}  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
   return StoreImpl::Open(dir, options);
@@ -44,6 +40,7 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
   CAIRN_RETURN_IF_ERROR(store->Recover());
   if (!options.read_only) {
     store->flusher_ = std::thread([s = store.get()] { s->FlushLoop(); });
+    store->compactor_ = std::thread([s = store.get()] { s->CompactLoop(); });
   }
   return std::unique_ptr<Store>(std::move(store));
 }
@@ -281,159 +278,6 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs) 
     CAIRN_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(ManifestPath(dir_)));
     CAIRN_ASSIGN_OR_RETURN(*m, index::DecodeManifest(bytes, ManifestPath(dir_)));
   }
-}
-
-void StoreImpl::FlushLoop() {
-  std::unique_lock fl(flush_mu_);
-  for (;;) {
-    flush_cv_.wait(fl, [&] { return stop_flusher_ || frozen_pending_.load() > 0; });
-    if (frozen_pending_.load() == 0 && stop_flusher_) return;
-    fl.unlock();
-    Status s = FlushOne();
-    if (s.ok()) s = MaybeCompact();
-    fl.lock();
-    flush_error_ = s;
-    flush_done_cv_.notify_all();
-    if (!s.ok()) {
-      if (stop_flusher_) return;
-      flush_cv_.wait_for(fl, std::chrono::milliseconds(200));  // retry later (disk full?)
-    }
-  }
-}
-
-Status StoreImpl::FlushOne() {
-  std::lock_guard cl(checkpoint_mu_);
-  Frozen f;
-  {
-    std::shared_lock l(index_mu_);
-    if (frozen_.empty()) return Status::OK();
-    f = frozen_.front();
-  }
-  index::Manifest m = manifest_;
-  std::shared_ptr<const index::IndexRun> run, id_run;
-  if (!f.table->empty()) {
-    uint64_t id = m.next_run_id++;
-    std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
-    std::vector<index::IndexEntry> sorted = f.table->Sorted();
-    index::RunInfo info;
-    info.count = sorted.size();
-    info.min_position = m.indexed_through;
-    info.end_position = f.end_position;
-    for (const auto& e : sorted) info.new_streams += e.revision == 0 ? 1 : 0;
-    CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
-    CAIRN_ASSIGN_OR_RETURN(run, index::IndexRun::Open(env_, path));
-    m.runs.push_back(id);
-    uint64_t ids_id = m.next_run_id++;
-    std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, true);
-    std::vector<index::IndexEntry> ids = f.table->SortedIds();
-    info.count = ids.size();
-    info.new_streams = 0;
-    CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, ids, info));
-    CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
-    m.id_runs.push_back(ids_id);
-  }
-  CAIRN_RETURN_IF_ERROR(positions_.Persist(f.position_entries - positions_.persisted()));
-  m.generation++;
-  m.indexed_through = f.end_position;
-  m.position_entries = f.position_entries;
-  m.resume_address = f.resume_address;
-  CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
-  manifest_ = m;
-  {
-    std::unique_lock l(index_mu_);
-    if (run) runs_.push_back(std::move(run));
-    if (id_run) id_runs_.push_back(std::move(id_run));
-    frozen_.pop_front();
-  }
-  frozen_pending_.fetch_sub(1);
-  return Status::OK();
-}
-
-Status StoreImpl::MaybeCompact() {
-  CAIRN_RETURN_IF_ERROR(CompactList(false));
-  return CompactList(true);
-}
-
-Status StoreImpl::CompactList(bool id_runs) {
-  std::lock_guard cl(checkpoint_mu_);
-  RunList runs;
-  {
-    std::shared_lock l(index_mu_);
-    runs = id_runs ? id_runs_ : runs_;
-  }
-  // Size-tiered: merge the newest runs once four of similar size pile up,
-  // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
-  const size_t n = runs.size();
-  if (n < 2) return Status::OK();
-  size_t first = n - 1;
-  while (first > 0 && runs[first - 1]->count() <= 2 * runs[first]->count()) --first;
-  if (n - first < 4) {
-    if (n <= 12) return Status::OK();
-    first = n - 2;  // too many runs of mixed sizes: fold the newest two
-  }
-  RunList group(runs.begin() + static_cast<std::ptrdiff_t>(first), runs.end());
-  index::Manifest m = manifest_;
-  std::vector<uint64_t>& ids = id_runs ? m.id_runs : m.runs;
-  uint64_t id = m.next_run_id++;
-  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, id_runs);
-  CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group));
-  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexRun> merged,
-                         index::IndexRun::Open(env_, path));
-  std::vector<uint64_t> old_ids(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
-  ids.resize(first);
-  ids.push_back(id);
-  m.generation++;
-  CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
-  manifest_ = m;
-  {
-    std::unique_lock l(index_mu_);
-    RunList& live = id_runs ? id_runs_ : runs_;
-    live.resize(first);
-    live.push_back(std::move(merged));
-  }
-  // Readers still holding the old runs keep their mappings alive.
-  for (uint64_t old : old_ids) {
-    (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old, id_runs));
-  }
-  return Status::OK();
-}
-
-Status StoreImpl::DoCheckpoint() {
-  Writer w;
-  w.checkpoint = true;
-  CAIRN_RETURN_IF_ERROR(RunQueue(&w));
-  std::unique_lock fl(flush_mu_);
-  flush_cv_.notify_all();
-  flush_done_cv_.wait(fl, [&] { return frozen_pending_.load() == 0 || !flush_error_.ok(); });
-  return frozen_pending_.load() == 0 ? Status::OK() : flush_error_;
-}
-
-Status StoreImpl::Checkpoint() {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
-  if (options_.read_only) return Status(ErrorCode::kReadOnly, "checkpoint of a read-only store");
-  return DoCheckpoint();
-}
-
-Status StoreImpl::Close() {
-  if (closed_.load()) return Status::OK();
-  Status s;
-  if (!options_.read_only) {
-    std::unique_lock l(queue_mu_);
-    bool failed = !failed_.ok();
-    l.unlock();
-    if (!failed) s = DoCheckpoint();
-    {
-      std::lock_guard fl(flush_mu_);
-      stop_flusher_ = true;
-      flush_cv_.notify_all();
-    }
-    if (flusher_.joinable()) flusher_.join();
-  }
-  closed_.store(true);
-  head_.reset();
-  log_.reset();
-  lock_.reset();
-  return s;
 }
 
 Result<StoreStats> StoreImpl::Stats() {

@@ -160,8 +160,10 @@ Status StoreImpl::RunQueue(Writer* w) {
       }
       std::lock_guard fl(flush_mu_);
       flush_cv_.notify_all();
-    } else if (!failed.ok()) {
+    } else if (!failed.ok() || !(failed = log_->broken()).ok()) {
       for (Writer* q : batch) q->status = failed;
+    } else if (Status room = WaitForFlushRoom(); !room.ok()) {
+      for (Writer* q : batch) q->status = room;
     } else {
       ProcessBatch(batch);
     }
@@ -428,6 +430,7 @@ void StoreImpl::FreezeLocked(uint64_t end_address) {
   f.position_entries = positions_.size();
   f.resume_address = end_address;
   frozen_.push_back(std::move(f));
+  frozen_entries_.fetch_add(frozen_.back().table->entries());
   frozen_pending_.fetch_add(1);
   active_ = std::make_shared<index::Memtable>();
 }

@@ -15,6 +15,9 @@
 // Lock order (never acquire in the other direction):
 //   queue_mu_  ->  index_mu_  ->  PositionIndex/Log internal locks
 //   flush_mu_  is a leaf lock; checkpoint_mu_ -> index_mu_.
+// Threads: callers (appends, reads), the flusher (memtable -> run files and
+// MANIFEST) and the compactor (merges runs without holding checkpoint_mu_
+// during the merge itself).
 
 #include <atomic>
 #include <condition_variable>
@@ -141,6 +144,10 @@ class StoreImpl final : public Store {
   void Publish(uint64_t end_address, uint64_t next_position);
   void FreezeLocked(uint64_t end_address);
   void FlushLoop();
+  void CompactLoop();
+  // Write backpressure: waits while max_unflushed_entries index entries
+  // await their checkpoint; fails when checkpoints keep failing.
+  Status WaitForFlushRoom();
   Status FlushOne();
   // Merges the newest index runs when they pile up (size-tiered).
   Status MaybeCompact();
@@ -177,8 +184,14 @@ class StoreImpl final : public Store {
   std::condition_variable flush_done_cv_; // checkpoint waits for an empty frozen_
   bool stop_flusher_ = false;             // guarded by flush_mu_
   Status flush_error_;                    // guarded by flush_mu_
+  std::condition_variable compact_cv_;    // compactor waits for work / stop
+  bool compact_requested_ = false;        // guarded by flush_mu_
+  std::atomic<bool> stop_compaction_{false};
   std::thread flusher_;
+  std::thread compactor_;
   std::atomic<int> frozen_pending_{0};  // frozen memtables not yet flushed
+  std::atomic<uint64_t> frozen_entries_{0};  // their index entries
+  uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
 
   uint64_t scanned_address_ = 0;  // reader processes: log indexed up to here
   std::mutex refresh_mu_;         // reader processes: one refresh at a time

@@ -174,6 +174,44 @@ TEST(FaultCrashTest, DiskFullFailsOneAppendAndTheStoreRecovers) {
   }
 }
 
+TEST(FaultCrashTest, FailingCheckpointsBoundMemoryAndAppendsResumeWhenTheyWork) {
+  testing::TempDir dir;
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;
+  o.env = &env;
+  o.memtable_entries = 4;
+  o.max_unflushed_entries = 8;
+  auto store = Store::Open(dir.path(), o);
+  ASSERT_TRUE(store.has_value());
+  env.FailSyncsOf("/index/", EIO);  // checkpoints fail; the log still works
+  uint64_t acked = 0;
+  Status refused;
+  for (int i = 0; i < 40 && refused.ok(); ++i) {
+    std::vector<EventData> one = {testing::Ev("T")};
+    auto r = (*store)->Append("s", ExpectedRevision::Any(), one);
+    if (r) {
+      ++acked;
+    } else {
+      refused = r.error();
+    }
+  }
+  ASSERT_FALSE(refused.ok()) << "appends never waited for the failing checkpoints";
+  EXPECT_EQ(refused.code(), ErrorCode::kIOError);
+  EXPECT_EQ(refused.message().rfind("append refused: index checkpoints keep failing", 0), 0u)
+      << refused.message();
+  // Frozen memtables hold at most max_unflushed_entries, plus the active one.
+  EXPECT_LE(acked, 8u + 4u);
+  env.ClearFaults();  // the disk works again: the flusher's retry succeeds
+  std::vector<EventData> one = {testing::Ev("T")};
+  auto r = (*store)->Append("s", ExpectedRevision::Any(), one);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->position.value(), acked);
+  ASSERT_TRUE((*store)->Close().ok());
+  auto again = Store::Open(dir.path(), o);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ((*again)->ReadStream("s", ReadStreamOptions{})->size(), acked + 1);
+}
+
 TEST(FaultCrashTest, GarbageTailIsCutOnOpen) {
   testing::TempDir dir;
   std::vector<Acked> acked;

@@ -1,0 +1,216 @@
+// Index checkpoints (memtable -> run files + MANIFEST), size-tiered merges of
+// runs on their own thread, write backpressure, and closing.
+#include <algorithm>
+#include <chrono>
+
+#include "src/base/check.h"
+#include "src/store/paths.h"
+#include "src/store/store_impl.h"
+
+namespace cairn {
+
+void StoreImpl::FlushLoop() {
+  std::unique_lock fl(flush_mu_);
+  for (;;) {
+    flush_cv_.wait(fl, [&] { return stop_flusher_ || frozen_pending_.load() > 0; });
+    if (frozen_pending_.load() == 0 && stop_flusher_) return;
+    fl.unlock();
+    Status s = FlushOne();
+    fl.lock();
+    flush_error_ = s;
+    ++flush_attempts_;
+    flush_done_cv_.notify_all();
+    if (s.ok()) {
+      compact_requested_ = true;
+      compact_cv_.notify_all();
+    } else {
+      if (stop_flusher_) return;
+      flush_cv_.wait_for(fl, std::chrono::milliseconds(200));  // retry later (disk full?)
+    }
+  }
+}
+
+void StoreImpl::CompactLoop() {
+  std::unique_lock fl(flush_mu_);
+  for (;;) {
+    compact_cv_.wait(fl, [&] { return stop_flusher_ || compact_requested_; });
+    if (stop_flusher_) return;
+    compact_requested_ = false;
+    fl.unlock();
+    Status s = MaybeCompact();
+    fl.lock();
+    if (!s.ok() && s.code() != ErrorCode::kCancelled) {
+      compact_requested_ = true;  // retry after a pause (disk full?)
+      compact_cv_.wait_for(fl, std::chrono::milliseconds(500));
+    }
+  }
+}
+
+Status StoreImpl::WaitForFlushRoom() {
+  if (frozen_entries_.load() < options_.max_unflushed_entries) return Status::OK();
+  // Memory is bounded: wait for the flusher. It retries a failed checkpoint
+  // every 200 ms; refuse the append once two more attempts have failed.
+  std::unique_lock fl(flush_mu_);
+  const uint64_t start = flush_attempts_;
+  flush_done_cv_.wait(fl, [&] {
+    return frozen_entries_.load() < options_.max_unflushed_entries || stop_flusher_ ||
+           (flush_attempts_ >= start + 2 && !flush_error_.ok());
+  });
+  if (frozen_entries_.load() < options_.max_unflushed_entries) return Status::OK();
+  Status e = flush_error_.ok() ? Status::IOError("store is closing") : flush_error_;
+  return Status(e.code(), "append refused: index checkpoints keep failing and " +
+                              std::to_string(frozen_entries_.load()) +
+                              " index entries wait in memory (max_unflushed_entries): " +
+                              e.message());
+}
+
+Status StoreImpl::FlushOne() {
+  std::lock_guard cl(checkpoint_mu_);
+  Frozen f;
+  {
+    std::shared_lock l(index_mu_);
+    if (frozen_.empty()) return Status::OK();
+    f = frozen_.front();
+  }
+  index::Manifest m = manifest_;
+  std::shared_ptr<const index::IndexRun> run, id_run;
+  if (!f.table->empty()) {
+    index::RunInfo info;
+    info.min_position = m.indexed_through;
+    info.end_position = f.end_position;
+    uint64_t id = m.next_run_id++;
+    std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
+    std::vector<index::IndexEntry> sorted = f.table->Sorted();
+    for (const auto& e : sorted) info.new_streams += e.revision == 0 ? 1 : 0;
+    CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
+    CAIRN_ASSIGN_OR_RETURN(run, index::IndexRun::Open(env_, path));
+    m.runs.push_back(id);
+    uint64_t ids_id = m.next_run_id++;
+    std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, true);
+    info.new_streams = 0;
+    CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, f.table->SortedIds(), info));
+    CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
+    m.id_runs.push_back(ids_id);
+  }
+  CAIRN_RETURN_IF_ERROR(positions_.Persist(f.position_entries - positions_.persisted()));
+  m.generation++;
+  m.indexed_through = f.end_position;
+  m.position_entries = f.position_entries;
+  m.resume_address = f.resume_address;
+  CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
+  manifest_ = m;
+  {
+    std::unique_lock l(index_mu_);
+    if (run) runs_.push_back(std::move(run));
+    if (id_run) id_runs_.push_back(std::move(id_run));
+    frozen_.pop_front();
+  }
+  frozen_entries_.fetch_sub(f.table->entries());
+  frozen_pending_.fetch_sub(1);
+  return Status::OK();
+}
+
+Status StoreImpl::MaybeCompact() {
+  CAIRN_RETURN_IF_ERROR(CompactList(false));
+  return CompactList(true);
+}
+
+Status StoreImpl::CompactList(bool id_runs) {
+  RunList group;
+  std::vector<uint64_t> group_ids;
+  uint64_t id = 0;
+  {
+    std::lock_guard cl(checkpoint_mu_);
+    RunList runs;
+    {
+      std::shared_lock l(index_mu_);
+      runs = id_runs ? id_runs_ : runs_;
+    }
+    // Size-tiered: merge the newest runs once four of similar size pile up,
+    // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
+    const size_t n = runs.size();
+    if (n < 2) return Status::OK();
+    size_t first = n - 1;
+    while (first > 0 && runs[first - 1]->count() <= 2 * runs[first]->count()) --first;
+    if (n - first < 4) {
+      if (n <= 12) return Status::OK();
+      first = n - 2;  // too many runs of mixed sizes: fold the newest two
+    }
+    group.assign(runs.begin() + static_cast<std::ptrdiff_t>(first), runs.end());
+    const auto& ids = id_runs ? manifest_.id_runs : manifest_.runs;
+    group_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
+    id = manifest_.next_run_id++;  // reserved; written with the next manifest
+  }
+  // The merge runs without locks: flushes go on appending newer runs.
+  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, id_runs);
+  CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group, &stop_compaction_));
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexRun> merged,
+                         index::IndexRun::Open(env_, path));
+  {
+    std::lock_guard cl(checkpoint_mu_);
+    index::Manifest m = manifest_;
+    std::vector<uint64_t>& ids = id_runs ? m.id_runs : m.runs;
+    auto at = std::find(ids.begin(), ids.end(), group_ids.front());
+    CAIRN_CHECK(at != ids.end() && static_cast<size_t>(ids.end() - at) >= group_ids.size() &&
+                std::equal(group_ids.begin(), group_ids.end(), at));
+    const auto pos = at - ids.begin();
+    ids.erase(at, at + static_cast<std::ptrdiff_t>(group_ids.size()));
+    ids.insert(ids.begin() + pos, id);
+    m.generation++;
+    CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
+    manifest_ = m;
+    std::unique_lock l(index_mu_);
+    RunList& live = id_runs ? id_runs_ : runs_;
+    CAIRN_CHECK(live.size() >= static_cast<size_t>(pos) + group.size() && live[pos] == group[0]);
+    live.erase(live.begin() + pos, live.begin() + pos + static_cast<std::ptrdiff_t>(group.size()));
+    live.insert(live.begin() + pos, std::move(merged));
+  }
+  // Readers still holding the old runs keep their mappings alive.
+  for (uint64_t old : group_ids) {
+    (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old, id_runs));
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::DoCheckpoint() {
+  Writer w;
+  w.checkpoint = true;
+  CAIRN_RETURN_IF_ERROR(RunQueue(&w));
+  std::unique_lock fl(flush_mu_);
+  flush_cv_.notify_all();
+  flush_done_cv_.wait(fl, [&] { return frozen_pending_.load() == 0 || !flush_error_.ok(); });
+  return frozen_pending_.load() == 0 ? Status::OK() : flush_error_;
+}
+
+Status StoreImpl::Checkpoint() {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return Status(ErrorCode::kReadOnly, "checkpoint of a read-only store");
+  return DoCheckpoint();
+}
+
+Status StoreImpl::Close() {
+  if (closed_.load()) return Status::OK();
+  Status s;
+  if (!options_.read_only) {
+    std::unique_lock l(queue_mu_);
+    bool failed = !failed_.ok();
+    l.unlock();
+    if (!failed) s = DoCheckpoint();
+    stop_compaction_.store(true);
+    {
+      std::lock_guard fl(flush_mu_);
+      stop_flusher_ = true;
+      flush_cv_.notify_all();
+      compact_cv_.notify_all();
+    }
+    if (flusher_.joinable()) flusher_.join();
+    if (compactor_.joinable()) compactor_.join();
+  }
+  closed_.store(true);
+  head_.reset();
+  log_.reset();
+  lock_.reset();
+  return s;
+}
+
+}  // namespace cairn
