@@ -72,9 +72,11 @@ class Env {
       const std::string& path) = 0;
   // Maps `path` read-only. `length` 0 maps the current size; a larger length
   // reserves address space for a file that grows (bytes past the end of the
-  // file must not be touched).
+  // file must not be touched). `random_access` tells the OS not to read ahead
+  // or map neighbouring pages (index lookups), keeping resident pages few.
   virtual Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path,
-                                                      uint64_t length = 0) = 0;
+                                                      uint64_t length = 0,
+                                                      bool random_access = false) = 0;
   // Writes `data` to `path` atomically and durably: temp file, fsync, rename,
   // fsync of the directory.
   virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;

@@ -47,9 +47,9 @@ class FaultInjectionEnv final : public Env {
   Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) override {
     return base_->OpenRandomAccess(path);
   }
-  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path,
-                                              uint64_t length) override {
-    return base_->MapFile(path, length);
+  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, uint64_t length,
+                                              bool random_access) override {
+    return base_->MapFile(path, length, random_access);
   }
   Status WriteFileAtomic(const std::string& path, std::string_view data) override;
   Result<std::string> ReadFile(const std::string& path) override { return base_->ReadFile(path); }

@@ -167,7 +167,8 @@ class PosixEnv final : public Env {
     return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
   }
 
-  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, uint64_t length) override {
+  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, uint64_t length,
+                                              bool random_access) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open", path);
     struct stat st;
@@ -185,6 +186,7 @@ class PosixEnv final : public Env {
         ::close(fd);
         return Status::FromErrno(err, "mmap", path);
       }
+      if (random_access) (void)::madvise(base, size, MADV_RANDOM);  // advice only
     }
     ::close(fd);
     return std::unique_ptr<MappedFile>(new PosixMappedFile(path, base, size));

@@ -184,7 +184,7 @@ Status IndexRun::Merge(Env* env, const std::string& path,
 }
 
 Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& path) {
-  CAIRN_ASSIGN_OR_RETURN(auto map, env->MapFile(path));
+  CAIRN_ASSIGN_OR_RETURN(auto map, env->MapFile(path, 0, /*random_access=*/true));
   std::unique_ptr<IndexRun> run(new IndexRun(std::move(map)));
   std::string_view d = run->map_->data();
   auto bad = [&](const std::string& what, uint64_t off) {

@@ -36,7 +36,7 @@ Status PositionIndex::Open(Env* env, const std::string& path, uint64_t count, bo
   if (!read_only && size > kHeader + count * kEntry) {
     CAIRN_RETURN_IF_ERROR(env->TruncateFile(path, kHeader + count * kEntry));
   }
-  CAIRN_ASSIGN_OR_RETURN(auto map, env->MapFile(path));
+  CAIRN_ASSIGN_OR_RETURN(auto map, env->MapFile(path, 0, /*random_access=*/true));
   if (std::memcmp(map->data().data(), kMagic, 8) != 0) {
     return Status::Corruption(path + " offset 0: not a Cairn position index (bad magic)");
   }
@@ -70,7 +70,7 @@ Status PositionIndex::Persist(uint64_t n) {
   CAIRN_RETURN_IF_ERROR(f->Append(bytes));
   CAIRN_RETURN_IF_ERROR(f->Sync());
   CAIRN_RETURN_IF_ERROR(f->Close());
-  CAIRN_ASSIGN_OR_RETURN(auto map, env_->MapFile(path_));
+  CAIRN_ASSIGN_OR_RETURN(auto map, env_->MapFile(path_, 0, /*random_access=*/true));
   std::unique_lock l(mu_);
   map_ = std::move(map);
   file_count_ += n;
@@ -81,7 +81,7 @@ Status PositionIndex::Persist(uint64_t n) {
 Status PositionIndex::Reload(uint64_t count) {
   std::shared_ptr<MappedFile> map;
   if (count > 0) {
-    CAIRN_ASSIGN_OR_RETURN(auto m, env_->MapFile(path_));
+    CAIRN_ASSIGN_OR_RETURN(auto m, env_->MapFile(path_, 0, /*random_access=*/true));
     if (m->data().size() < kHeader + count * kEntry) {
       return Status::Corruption(path_ + ": shorter than the manifest's " +
                                 std::to_string(count) + " entries");

@@ -31,8 +31,9 @@ class HookEnv final : public Env {
   Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& p) override {
     return base_->OpenRandomAccess(p);
   }
-  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& p, uint64_t n) override {
-    return base_->MapFile(p, n);
+  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& p, uint64_t n,
+                                              bool random) override {
+    return base_->MapFile(p, n, random);
   }
   Status WriteFileAtomic(const std::string& p, std::string_view d) override {
     return base_->WriteFileAtomic(p, d);
