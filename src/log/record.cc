@@ -62,7 +62,8 @@ void CommitEncoder::AddEvent(const EventToEncode& e) {
   out_->append(reinterpret_cast<const char*>(e.id->bytes().data()), 16);
   PutFixed16(out_, static_cast<uint16_t>(e.type.size()));
   out_->append(e.type);
-  out_->push_back(static_cast<char>(e.content_type));
+  out_->push_back(static_cast<char>(static_cast<uint8_t>(e.content_type) |
+                                    (e.caller_id ? kCallerIdFlag : 0)));
   PutFixed32(out_, static_cast<uint32_t>(e.data.size()));
   out_->append(e.data);
   PutFixed32(out_, static_cast<uint32_t>(e.metadata.size()));
@@ -137,6 +138,8 @@ Result<bool> CommitReader::Next(EventView* e) {
     return Status::Corruption(where_ + ": event " + std::to_string(index_) +
                               " of the commit record is truncated");
   }
+  last_caller_id_ = (content & kCallerIdFlag) != 0;
+  content &= static_cast<uint8_t>(~kCallerIdFlag);
   if (content != static_cast<uint8_t>(ContentType::kJson) &&
       content != static_cast<uint8_t>(ContentType::kBinary)) {
     return Status::Corruption(where_ + ": event " + std::to_string(index_) +

@@ -48,7 +48,12 @@ struct EventToEncode {
   ContentType content_type;
   std::string_view data;
   std::string_view metadata;
+  bool caller_id = false;  // the id came from the caller (indexed for retries)
 };
+
+// High bit of an event's content-type byte: the id was supplied by the
+// caller, so the event-id index keeps it (engine-made ids cannot be retried).
+constexpr uint8_t kCallerIdFlag = 0x80;
 
 // Appends a framed commit record to `out`. Call BeginCommit, AddEvent for
 // each event, then FinishCommit.
@@ -90,6 +95,8 @@ class CommitReader {
   Result<bool> Next(EventView* e);
   // Index (0-based) of the next event Next() returns.
   uint32_t next_index() const { return index_; }
+  // Whether the event last returned by Next() carries a caller-supplied id.
+  bool last_caller_id() const { return last_caller_id_; }
 
  private:
   CommitReader() = default;
@@ -99,6 +106,7 @@ class CommitReader {
   int64_t created_ns_ = 0;
   uint32_t count_ = 0;
   uint32_t index_ = 0;
+  bool last_caller_id_ = false;
 };
 
 }  // namespace cairn::log

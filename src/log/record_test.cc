@@ -11,7 +11,8 @@ std::string OneRecord(uint64_t first_position) {
   Uuid a = *Uuid::Parse("00000000-0000-4000-8000-000000000001");
   Uuid b = *Uuid::Parse("00000000-0000-4000-8000-000000000002");
   enc.AddEvent({"acc-1", 0, &a, "Opened", ContentType::kJson, "{\"x\":1}", ""});
-  enc.AddEvent({"acc-2", 7, &b, "Moved", ContentType::kBinary, std::string("\0\1", 2), "{}"});
+  enc.AddEvent({"acc-2", 7, &b, "Moved", ContentType::kBinary, std::string("\0\1", 2), "{}",
+                /*caller_id=*/true});
   enc.Finish();
   return buf;
 }
@@ -34,7 +35,9 @@ TEST(RecordTest, EncodeDecodeRoundTrip) {
   EXPECT_EQ(e.type, "Opened");
   EXPECT_EQ(e.data, "{\"x\":1}");
   EXPECT_EQ(e.created_ns, 1234567890);
+  EXPECT_FALSE(r->last_caller_id());
   ASSERT_TRUE(*r->Next(&e));
+  EXPECT_TRUE(r->last_caller_id());
   EXPECT_EQ(e.stream, "acc-2");
   EXPECT_EQ(e.revision.value(), 7u);
   EXPECT_EQ(e.position.value(), 101u);

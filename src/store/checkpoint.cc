@@ -85,12 +85,15 @@ Status StoreImpl::FlushOne() {
     CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
     CAIRN_ASSIGN_OR_RETURN(run, index::IndexRun::Open(env_, path));
     m.runs.push_back(id);
-    uint64_t ids_id = m.next_run_id++;
-    std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, true);
-    info.new_streams = 0;
-    CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, f.table->SortedIds(), info));
-    CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
-    m.id_runs.push_back(ids_id);
+    std::vector<index::IndexEntry> ids = f.table->SortedIds();
+    if (!ids.empty()) {  // only caller-supplied ids are indexed
+      uint64_t ids_id = m.next_run_id++;
+      std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, true);
+      info.new_streams = 0;
+      CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, ids, info));
+      CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
+      m.id_runs.push_back(ids_id);
+    }
   }
   CAIRN_RETURN_IF_ERROR(positions_.Persist(f.position_entries - positions_.persisted()));
   m.generation++;

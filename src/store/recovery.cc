@@ -117,6 +117,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
   std::vector<std::pair<std::string, index::StreamEntry>> entries;
   std::vector<index::PositionEntry> records;
   std::vector<uint64_t> id_keys;  // parallel to entries
+  std::vector<bool> caller_ids;   // parallel to entries: index the id?
   Status s = log_->Scan(
       from, to,
       [&](uint64_t address, std::string_view body, size_t framed) -> Status {
@@ -142,7 +143,8 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
           CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
           if (!more) break;
           entries.push_back({std::string(e.stream), {e.revision.value(), e.position.value(), address}});
-          id_keys.push_back(IdKey(e.id.bytes().data()));
+          id_keys.push_back(reader.last_caller_id() ? IdKey(e.id.bytes().data()) : 0);
+          caller_ids.push_back(reader.last_caller_id());
         }
         next += reader.event_count();
         end = address + framed;
@@ -164,7 +166,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
     for (const auto& r : records) positions_.Append(r);
     for (size_t i = 0; i < entries.size(); ++i) {
       active_->Add(entries[i].first, entries[i].second);
-      active_->AddId(id_keys[i], entries[i].second);
+      if (caller_ids[i]) active_->AddId(id_keys[i], entries[i].second);
     }
   }
   if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {

@@ -312,7 +312,8 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     uint64_t rev = st.last_revision ? *st.last_revision + 1 : 0;
     for (const auto& e : a.events) {
       Uuid id = e.id ? *e.id : Uuid::Random();
-      enc->AddEvent({a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata});
+      enc->AddEvent({a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata,
+                     e.id.has_value()});
       st.ids.emplace_back(id, *next_position);
       st.last_revision = rev;
       st.last_position = *next_position;
@@ -330,8 +331,8 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     const auto& ids = slot->second.ids;
     for (size_t k = 0; k < a.events.size(); ++k) {
       const auto& [id, p] = ids[ids.size() - a.events.size() + k];
-      entries->push_back(
-          {name, {r.revision->value() - (r.position.value() - p), p, 0}, IdKey(id.bytes().data())});
+      entries->push_back({name, {r.revision->value() - (r.position.value() - p), p, 0},
+                          IdKey(id.bytes().data()), a.events[k].id.has_value()});
     }
   }
   if (enc) {
@@ -396,7 +397,7 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       while (rec + 1 < records.size() && records[rec + 1].first_position <= n.e.position) ++rec;
       n.e.address = records[rec].address;
       active_->Add(n.stream, n.e);
-      active_->AddId(n.id_key, n.e);
+      if (n.index_id) active_->AddId(n.id_key, n.e);
     }
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);

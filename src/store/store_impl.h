@@ -91,6 +91,7 @@ class StoreImpl final : public Store {
     std::string_view stream;
     index::StreamEntry e;
     uint64_t id_key = 0;
+    bool index_id = false;  // the caller supplied the id: index it for retries
   };
   struct NameHash {
     using is_transparent = void;
