@@ -21,13 +21,26 @@ const std::vector<StreamEntry>* Memtable::Find(std::string_view stream) const {
 }
 
 std::vector<IndexEntry> Memtable::Sorted() const {
+  // Each stream's entries are already in revision order: sort the streams
+  // by hash and concatenate, instead of sorting every entry.
+  std::vector<std::pair<uint64_t, const std::vector<StreamEntry>*>> streams;
+  streams.reserve(map_.size());
+  for (const auto& [name, v] : map_) streams.emplace_back(StreamHash(name), &v);
+  std::sort(streams.begin(), streams.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<IndexEntry> out;
   out.reserve(entries_);
-  for (const auto& [name, v] : map_) {
-    uint64_t h = StreamHash(name);
-    for (const auto& e : v) out.push_back({h, e.revision, e.position, e.address});
+  for (size_t i = 0; i < streams.size(); ++i) {
+    size_t group_start = out.size();
+    uint64_t h = streams[i].first;
+    for (const auto& e : *streams[i].second) out.push_back({h, e.revision, e.position, e.address});
+    if (i > 0 && streams[i - 1].first == h) {
+      // Two streams share the hash (rare): order their entries together.
+      size_t j = group_start;
+      while (j > 0 && out[j - 1].hash == h) --j;
+      std::sort(out.begin() + static_cast<std::ptrdiff_t>(j), out.end());
+    }
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

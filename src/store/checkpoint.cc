@@ -37,7 +37,13 @@ void StoreImpl::CompactLoop() {
     if (stop_flusher_) return;
     compact_requested_ = false;
     fl.unlock();
-    Status s = MaybeCompact();
+    Status s;
+    // Merge until no tier is full: flushes may have piled up meanwhile.
+    for (bool merged = true; merged && s.ok() && !stop_compaction_.load();) {
+      auto r = MaybeCompact();
+      s = r.status();
+      merged = r.has_value() && *r;
+    }
     fl.lock();
     if (!s.ok() && s.code() != ErrorCode::kCancelled) {
       compact_requested_ = true;  // retry after a pause (disk full?)
@@ -113,12 +119,13 @@ Status StoreImpl::FlushOne() {
   return Status::OK();
 }
 
-Status StoreImpl::MaybeCompact() {
-  CAIRN_RETURN_IF_ERROR(CompactList(false));
-  return CompactList(true);
+Result<bool> StoreImpl::MaybeCompact() {
+  CAIRN_ASSIGN_OR_RETURN(bool a, CompactList(false));
+  CAIRN_ASSIGN_OR_RETURN(bool b, CompactList(true));
+  return a || b;
 }
 
-Status StoreImpl::CompactList(bool id_runs) {
+Result<bool> StoreImpl::CompactList(bool id_runs) {
   RunList group;
   std::vector<uint64_t> group_ids;
   uint64_t id = 0;
@@ -132,11 +139,11 @@ Status StoreImpl::CompactList(bool id_runs) {
     // Size-tiered: merge the newest runs once four of similar size pile up,
     // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
     const size_t n = runs.size();
-    if (n < 2) return Status::OK();
+    if (n < 2) return false;
     size_t first = n - 1;
     while (first > 0 && runs[first - 1]->count() <= 2 * runs[first]->count()) --first;
     if (n - first < 4) {
-      if (n <= 12) return Status::OK();
+      if (n <= 12) return false;
       first = n - 2;  // too many runs of mixed sizes: fold the newest two
     }
     group.assign(runs.begin() + static_cast<std::ptrdiff_t>(first), runs.end());
@@ -172,7 +179,7 @@ Status StoreImpl::CompactList(bool id_runs) {
   for (uint64_t old : group_ids) {
     (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old, id_runs));
   }
-  return Status::OK();
+  return true;
 }
 
 Status StoreImpl::DoCheckpoint() {

@@ -346,9 +346,14 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   PendingMap pending;
   uint64_t next_position = visible_.load(std::memory_order_acquire);
   const uint64_t start_position = next_position;
-  std::string buf;
+  // Buffers kept across batches (only the leader touches them): allocating
+  // a fresh multi-megabyte buffer per batch costs page faults every time.
+  std::string& buf = batch_buf_;
+  if (buf.capacity() > (32u << 20)) std::string().swap(buf);  // after a huge append
+  buf.clear();
   std::vector<index::PositionEntry> records;
-  std::vector<NewEntry> entries;
+  std::vector<NewEntry>& entries = batch_entries_;
+  entries.clear();
   std::vector<Writer*> writing;
   for (Writer* w : batch) {
     // BuildWriter changes nothing of the batch unless every check passes.

@@ -151,8 +151,9 @@ class StoreImpl final : public Store {
   Status WaitForFlushRoom();
   Status FlushOne();
   // Merges the newest index runs when they pile up (size-tiered).
-  Status MaybeCompact();
-  Status CompactList(bool id_runs);
+  // Whether a merge was done.
+  Result<bool> MaybeCompact();
+  Result<bool> CompactList(bool id_runs);
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
   Status CheckOpen() const;
 
@@ -175,6 +176,8 @@ class StoreImpl final : public Store {
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;  // guarded by queue_mu_
   bool leader_active_ = false; // guarded by queue_mu_
+  std::string batch_buf_;                // used by the current leader only
+  std::vector<NewEntry> batch_entries_;  // used by the current leader only
   Status failed_;              // guarded by queue_mu_; sticky after a failed fsync
 
   std::mutex checkpoint_mu_;
