@@ -16,6 +16,27 @@ bool IsStop(const Status& s) {
   return s.code() == ErrorCode::kCancelled && s.message() == "visitor stopped";
 }
 
+// Appends to *out, in read order, at most `max` entries of `v` (revision
+// order) from revision `from` on, upwards when `fwd`, else downwards,
+// leaving out entries at or past `snapshot` (not yet visible to this read).
+void CopyRange(const std::vector<index::StreamEntry>* v, bool fwd, uint64_t from, uint64_t max,
+               uint64_t snapshot, std::vector<index::StreamEntry>* out) {
+  if (v == nullptr) return;
+  auto by_revision = [](const index::StreamEntry& e, uint64_t r) { return e.revision < r; };
+  if (fwd) {
+    auto it = std::lower_bound(v->begin(), v->end(), from, by_revision);
+    for (; it != v->end() && out->size() < max; ++it) {
+      if (it->position < snapshot) out->push_back(*it);
+    }
+  } else {
+    // First entry past `from` (UINT64_MAX means the end), then walk down.
+    auto it = from == UINT64_MAX ? v->end() : std::lower_bound(v->begin(), v->end(), from + 1, by_revision);
+    while (it != v->begin() && out->size() < max) {
+      if ((--it)->position < snapshot) out->push_back(*it);
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::vector<RecordedEvent>> Store::ReadStream(std::string_view stream,
@@ -166,35 +187,16 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
   // Candidate entries (hash matches or exact name), in read order. Runs may
   // hold entries of other streams with the same hash; the log settles it.
   // Collect at most what is needed per source, walking sources in order.
-  std::vector<index::StreamEntry> cand;
   std::vector<std::shared_ptr<const index::IndexRun>> runs;
   std::vector<std::shared_ptr<const index::Memtable>> tables;
+  std::vector<index::StreamEntry> active_part;  // in read order
   {
     std::shared_lock l(index_mu_);
     runs = runs_;
     for (const auto& f : frozen_) tables.push_back(f.table);
     // The active memtable mutates: copy its entries for this stream now.
-    const auto* v = active_->Find(stream);
-    std::vector<index::StreamEntry> act;
-    if (v != nullptr) {
-      if (fwd) {
-        auto it = std::lower_bound(v->begin(), v->end(), from,
-                                   [](const index::StreamEntry& e, uint64_t r) {
-                                     return e.revision < r;
-                                   });
-        for (; it != v->end() && act.size() < options.max_count; ++it) act.push_back(*it);
-      } else {
-        auto it = std::upper_bound(v->begin(), v->end(), from,
-                                   [](uint64_t r, const index::StreamEntry& e) {
-                                     return r < e.revision;
-                                   });
-        while (it != v->begin() && act.size() < options.max_count) act.push_back(*--it);
-      }
-    }
-    cand = std::move(act);  // active entries, in read order
+    CopyRange(active_->Find(stream), fwd, from, options.max_count, snapshot, &active_part);
   }
-  std::vector<index::StreamEntry> active_part = std::move(cand);
-  cand.clear();
 
   uint64_t emitted = 0;
   bool stop = false;
@@ -233,20 +235,11 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
     return Status::OK();
   };
   auto from_table = [&](const index::Memtable& t) -> Status {
-    const auto* v = t.Find(stream);
-    if (v == nullptr) return Status::OK();
-    if (fwd) {
-      auto it = std::lower_bound(v->begin(), v->end(), from,
-                                 [](const index::StreamEntry& e, uint64_t r) {
-                                   return e.revision < r;
-                                 });
-      for (; it != v->end() && !stop; ++it) CAIRN_RETURN_IF_ERROR(emit(*it, false));
-    } else {
-      auto it = std::upper_bound(v->begin(), v->end(), from,
-                                 [](uint64_t r, const index::StreamEntry& e) {
-                                   return r < e.revision;
-                                 });
-      while (it != v->begin() && !stop) CAIRN_RETURN_IF_ERROR(emit(*--it, false));
+    std::vector<index::StreamEntry> part;
+    CopyRange(t.Find(stream), fwd, from, options.max_count, snapshot, &part);
+    for (const auto& e : part) {
+      if (stop) break;
+      CAIRN_RETURN_IF_ERROR(emit(e, false));
     }
     return Status::OK();
   };
