@@ -17,6 +17,7 @@ struct IndexEntry {
   friend bool operator<(const IndexEntry& a, const IndexEntry& b) {
     return std::tie(a.hash, a.revision, a.position) < std::tie(b.hash, b.revision, b.position);
   }
+  friend bool operator==(const IndexEntry& a, const IndexEntry& b) = default;
 };
 
 // A stream's entry without its hash (the memtable keys by stream name).

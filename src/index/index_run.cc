@@ -11,7 +11,9 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'D', 'X'};
 constexpr char kEndMagic[8] = {'C', 'A', 'I', 'R', 'N', 'E', 'N', 'D'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;       // written
+constexpr uint32_t kOldestVersion = 1;  // still read
+constexpr uint64_t kBlockBytes = kRunBlockEntries * kRunEntrySize;
 
 uint64_t Blocks(uint64_t count) { return (count + kRunBlockEntries - 1) / kRunBlockEntries; }
 
@@ -62,6 +64,10 @@ Status RunWriter::Add(const IndexEntry& e) {
   EncodeFixed64(entry + 24, e.address);
   buf_.append(entry, kRunEntrySize);
   block_crc_ = crc32c::Extend(block_crc_, entry, kRunEntrySize);
+  if (added_ % kRunBlockEntries == 0) {
+    PutFixed64(&fences_, e.hash);
+    PutFixed64(&fences_, e.revision);
+  }
   if (added_ == 0 || e.hash != last_hash_) {
     BloomProbes(e.hash, bloom_.size() * 8, [&](uint64_t bit) { bloom_[bit / 8] |= 1 << (bit % 8); });
     last_hash_ = e.hash;
@@ -89,6 +95,8 @@ Status RunWriter::Finish() {
   if (added_ % kRunBlockEntries != 0) PutFixed32(&crcs_, crc32c::Mask(block_crc_));
   buf_ += crcs_;
   PutFixed32(&buf_, crc32c::Mask(crc32c::Value(crcs_)));
+  buf_ += fences_;
+  PutFixed32(&buf_, crc32c::Mask(crc32c::Value(fences_)));
   std::string_view bloom(reinterpret_cast<const char*>(bloom_.data()), bloom_.size());
   buf_ += bloom;
   PutFixed32(&buf_, crc32c::Mask(crc32c::Value(bloom)));
@@ -184,57 +192,144 @@ Status IndexRun::Merge(Env* env, const std::string& path,
 }
 
 Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& path) {
-  CAIRN_ASSIGN_OR_RETURN(auto map, env->MapFile(path, 0, /*random_access=*/true));
-  std::unique_ptr<IndexRun> run(new IndexRun(std::move(map)));
-  std::string_view d = run->map_->data();
+  std::unique_ptr<IndexRun> run(new IndexRun());
+  CAIRN_ASSIGN_OR_RETURN(run->file_, env->OpenRandomAccess(path));
+  CAIRN_ASSIGN_OR_RETURN(run->bytes_, run->file_->Size());
   auto bad = [&](const std::string& what, uint64_t off) {
     return Status::Corruption(path + " offset " + std::to_string(off) + ": " + what);
   };
-  if (d.size() < kRunHeaderSize + 12) return bad("index run file truncated", 0);
-  if (std::memcmp(d.data(), kMagic, 8) != 0) return bad("not a Cairn index run (bad magic)", 0);
-  if (crc32c::Unmask(DecodeFixed32(d.data() + kRunHeaderSize - 4)) !=
-      crc32c::Value(d.data(), kRunHeaderSize - 4)) {
+  const uint64_t size = run->bytes_;
+  if (size < kRunHeaderSize + 12) return bad("index run file truncated", 0);
+  char header[kRunHeaderSize];
+  std::string_view h;
+  CAIRN_RETURN_IF_ERROR(run->file_->Read(0, kRunHeaderSize, header, &h));
+  if (h.size() != kRunHeaderSize) return bad("index run file truncated", 0);
+  if (std::memcmp(h.data(), kMagic, 8) != 0) return bad("not a Cairn index run (bad magic)", 0);
+  if (crc32c::Unmask(DecodeFixed32(h.data() + kRunHeaderSize - 4)) !=
+      crc32c::Value(h.data(), kRunHeaderSize - 4)) {
     return bad("index run header checksum mismatch", 0);
   }
-  if (DecodeFixed32(d.data() + 8) != kVersion || DecodeFixed32(d.data() + 12) != kRunEntrySize) {
-    return bad("unsupported index run version or entry size", 8);
+  run->version_ = DecodeFixed32(h.data() + 8);
+  if (run->version_ < kOldestVersion || run->version_ > kVersion ||
+      DecodeFixed32(h.data() + 12) != kRunEntrySize) {
+    return bad("unsupported index run version " + std::to_string(run->version_) +
+                   " or entry size",
+               8);
   }
-  run->info_.count = DecodeFixed64(d.data() + 16);
-  run->info_.min_position = DecodeFixed64(d.data() + 24);
-  run->info_.end_position = DecodeFixed64(d.data() + 32);
-  run->info_.new_streams = DecodeFixed64(d.data() + 40);
-  run->info_.distinct_keys = DecodeFixed64(d.data() + 48);
-  const uint64_t bloom_bytes = BloomBytes(run->info_.distinct_keys);
-  uint64_t expect = kRunHeaderSize + run->info_.count * kRunEntrySize +
-                    Blocks(run->info_.count) * 4 + 4 + bloom_bytes + 4 + 8;
-  if (d.size() != expect) {
-    return bad("index run size " + std::to_string(d.size()) + " does not match its " +
-                   std::to_string(run->info_.count) + " entries",
+  RunInfo& info = run->info_;
+  info.count = DecodeFixed64(h.data() + 16);
+  info.min_position = DecodeFixed64(h.data() + 24);
+  info.end_position = DecodeFixed64(h.data() + 32);
+  info.new_streams = DecodeFixed64(h.data() + 40);
+  info.distinct_keys = DecodeFixed64(h.data() + 48);
+  const uint64_t blocks = Blocks(info.count);
+  const uint64_t bloom_bytes = BloomBytes(info.distinct_keys);
+  const uint64_t fence_bytes = run->version_ >= 2 ? blocks * 16 + 4 : 0;
+  const uint64_t crc_off = kRunHeaderSize + info.count * kRunEntrySize;
+  const uint64_t expect = crc_off + blocks * 4 + 4 + fence_bytes + bloom_bytes + 4 + 8;
+  if (info.count > size || size != expect) {
+    return bad("index run size " + std::to_string(size) + " does not match its " +
+                   std::to_string(info.count) + " entries",
                0);
   }
-  if (std::memcmp(d.data() + d.size() - 8, kEndMagic, 8) != 0) {
-    return bad("index run trailer magic missing", d.size() - 8);
+  // Everything after the entries in one read.
+  std::string tail(size - crc_off, '\0');
+  std::string_view t;
+  CAIRN_RETURN_IF_ERROR(run->file_->Read(crc_off, tail.size(), tail.data(), &t));
+  if (t.size() != tail.size()) return bad("index run file truncated", crc_off);
+  if (std::memcmp(t.data() + t.size() - 8, kEndMagic, 8) != 0) {
+    return bad("index run trailer magic missing", size - 8);
   }
-  uint64_t crc_off = kRunHeaderSize + run->info_.count * kRunEntrySize;
-  uint64_t crc_len = Blocks(run->info_.count) * 4;
-  if (crc32c::Unmask(DecodeFixed32(d.data() + crc_off + crc_len)) !=
-      crc32c::Value(d.data() + crc_off, crc_len)) {
+  const char* p = t.data();
+  if (crc32c::Unmask(DecodeFixed32(p + blocks * 4)) != crc32c::Value(p, blocks * 4)) {
     return bad("index run block checksum table mismatch", crc_off);
   }
-  uint64_t bloom_off = crc_off + crc_len + 4;
-  if (crc32c::Unmask(DecodeFixed32(d.data() + bloom_off + bloom_bytes)) !=
-      crc32c::Value(d.data() + bloom_off, bloom_bytes)) {
+  run->block_crcs_.resize(blocks);
+  for (uint64_t b = 0; b < blocks; ++b) run->block_crcs_[b] = crc32c::Unmask(DecodeFixed32(p + b * 4));
+  p += blocks * 4 + 4;
+  if (run->version_ >= 2) {
+    if (crc32c::Unmask(DecodeFixed32(p + blocks * 16)) != crc32c::Value(p, blocks * 16)) {
+      return bad("index run fence table mismatch", crc_off + blocks * 4 + 4);
+    }
+    run->fences_.resize(blocks);
+    for (uint64_t b = 0; b < blocks; ++b) {
+      run->fences_[b] = {DecodeFixed64(p + b * 16), DecodeFixed64(p + b * 16 + 8)};
+    }
+    p += blocks * 16 + 4;
+  }
+  const uint64_t bloom_off = crc_off + static_cast<uint64_t>(p - t.data());
+  if (crc32c::Unmask(DecodeFixed32(p + bloom_bytes)) != crc32c::Value(p, bloom_bytes)) {
     return bad("index run Bloom filter checksum mismatch", bloom_off);
   }
-  run->bloom_ = reinterpret_cast<const uint8_t*>(d.data() + bloom_off);
+  run->bloom_.assign(reinterpret_cast<const uint8_t*>(p),
+                     reinterpret_cast<const uint8_t*>(p) + bloom_bytes);
   run->bloom_bits_ = bloom_bytes * 8;
-  run->entries_ = d.data() + kRunHeaderSize;
+  if (run->version_ < 2) CAIRN_RETURN_IF_ERROR(run->BuildFencesFromEntries());
   return run;
 }
 
-IndexEntry IndexRun::At(uint64_t i) const {
-  const char* p = entries_ + i * kRunEntrySize;
-  return {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16), DecodeFixed64(p + 24)};
+Status IndexRun::BuildFencesFromEntries() {
+  fences_.clear();
+  fences_.reserve(block_crcs_.size());
+  return Scan([&](uint64_t i, const IndexEntry& e) {
+    if (i % kRunBlockEntries == 0) fences_.push_back({e.hash, e.revision});
+    return true;
+  });
+}
+
+uint64_t IndexRun::resident_bytes() const {
+  return block_crcs_.size() * sizeof(uint32_t) + fences_.size() * sizeof(Fence) + bloom_.size();
+}
+
+Status IndexRun::BlockCorrupt(uint64_t b) const {
+  return Status::Corruption(path() + " offset " +
+                            std::to_string(kRunHeaderSize + b * kBlockBytes) +
+                            ": index block checksum mismatch");
+}
+
+Result<uint64_t> IndexRun::ReadBlock(uint64_t b, char* buf) const {
+  const uint64_t first = b * kRunBlockEntries;
+  const uint64_t n = std::min<uint64_t>(kRunBlockEntries, info_.count - first);
+  std::string_view got;
+  CAIRN_RETURN_IF_ERROR(
+      file_->Read(kRunHeaderSize + first * kRunEntrySize, n * kRunEntrySize, buf, &got));
+  if (got.size() != n * kRunEntrySize || crc32c::Value(got.data(), got.size()) != block_crcs_[b]) {
+    return BlockCorrupt(b);
+  }
+  if (got.data() != buf) std::memcpy(buf, got.data(), got.size());
+  return n;
+}
+
+Status IndexRun::Scan(const std::function<bool(uint64_t, const IndexEntry&)>& visit) const {
+  constexpr uint64_t kChunkBlocks = 256;  // 1 MiB per read
+  std::string chunk;
+  for (uint64_t b0 = 0; b0 < block_crcs_.size(); b0 += kChunkBlocks) {
+    const uint64_t first = b0 * kRunBlockEntries;
+    const uint64_t n = std::min<uint64_t>(kChunkBlocks * kRunBlockEntries, info_.count - first);
+    chunk.resize(n * kRunEntrySize);
+    std::string_view got;
+    CAIRN_RETURN_IF_ERROR(
+        file_->Read(kRunHeaderSize + first * kRunEntrySize, chunk.size(), chunk.data(), &got));
+    if (got.size() != chunk.size()) {
+      return Status::Corruption(path() + " offset " +
+                                std::to_string(kRunHeaderSize + first * kRunEntrySize) +
+                                ": index run shorter than its header says");
+    }
+    for (uint64_t k = 0; k < n; k += kRunBlockEntries) {
+      const uint64_t b = b0 + k / kRunBlockEntries;
+      const uint64_t m = std::min<uint64_t>(kRunBlockEntries, n - k);
+      if (crc32c::Value(got.data() + k * kRunEntrySize, m * kRunEntrySize) != block_crcs_[b]) {
+        return BlockCorrupt(b);
+      }
+    }
+    for (uint64_t k = 0; k < n; ++k) {
+      const char* q = got.data() + k * kRunEntrySize;
+      IndexEntry e{DecodeFixed64(q), DecodeFixed64(q + 8), DecodeFixed64(q + 16),
+                   DecodeFixed64(q + 24)};
+      if (!visit(first + k, e)) return Status::OK();
+    }
+  }
+  return Status::OK();
 }
 
 bool IndexRun::MayContain(uint64_t hash) const {
@@ -245,11 +340,28 @@ bool IndexRun::MayContain(uint64_t hash) const {
   return all;
 }
 
-uint64_t IndexRun::LowerBound(uint64_t hash, uint64_t revision) const {
-  uint64_t lo = 0, hi = info_.count;
+Status RunReader::Load(uint64_t block) {
+  if (block == block_) return Status::OK();
+  block_ = UINT64_MAX;
+  CAIRN_ASSIGN_OR_RETURN(block_count_, run_.ReadBlock(block, buf_));
+  block_ = block;
+  return Status::OK();
+}
+
+Result<uint64_t> RunReader::LowerBound(uint64_t hash, uint64_t revision) {
+  // Blocks whose first key is below the target: the answer is in the last
+  // of them, or is the first entry of the block after it.
+  const auto& f = run_.fences_;
+  auto below = std::partition_point(f.begin(), f.end(), [&](const IndexRun::Fence& x) {
+    return x.hash < hash || (x.hash == hash && x.revision < revision);
+  });
+  if (below == f.begin()) return uint64_t{0};
+  const uint64_t b = static_cast<uint64_t>(below - f.begin()) - 1;
+  CAIRN_RETURN_IF_ERROR(Load(b));
+  uint64_t lo = 0, hi = block_count_;
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    const char* p = entries_ + mid * kRunEntrySize;
+    const char* p = buf_ + mid * kRunEntrySize;
     uint64_t h = DecodeFixed64(p), r = DecodeFixed64(p + 8);
     if (h < hash || (h == hash && r < revision)) {
       lo = mid + 1;
@@ -257,21 +369,14 @@ uint64_t IndexRun::LowerBound(uint64_t hash, uint64_t revision) const {
       hi = mid;
     }
   }
-  return lo;
+  return b * kRunBlockEntries + lo;
 }
 
-void IndexRun::VerifyBlocks(std::vector<std::string>* problems) const {
-  const char* crcs = entries_ + info_.count * kRunEntrySize;
-  for (uint64_t b = 0; b < Blocks(info_.count); ++b) {
-    uint64_t first = b * kRunBlockEntries;
-    uint64_t n = std::min<uint64_t>(kRunBlockEntries, info_.count - first);
-    uint32_t want = crc32c::Unmask(DecodeFixed32(crcs + b * 4));
-    if (crc32c::Value(entries_ + first * kRunEntrySize, n * kRunEntrySize) != want) {
-      problems->push_back(path() + " offset " +
-                          std::to_string(kRunHeaderSize + first * kRunEntrySize) +
-                          ": index block checksum mismatch");
-    }
-  }
+Result<IndexEntry> RunReader::At(uint64_t i) {
+  CAIRN_RETURN_IF_ERROR(Load(i / kRunBlockEntries));
+  const char* p = buf_ + (i % kRunBlockEntries) * kRunEntrySize;
+  return IndexEntry{DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16),
+                    DecodeFixed64(p + 24)};
 }
 
 }  // namespace cairn::index

@@ -1,11 +1,16 @@
 #pragma once
 // IndexRun: an immutable, sorted file of stream-index entries covering one
-// range of positions (format: docs/format/index.md). Memory-mapped: the OS
-// pages it in and out, so the index never has to fit in RAM.
+// range of positions (format: docs/format/index.md). Never mapped: Open keeps
+// the block checksums, the fences (first key of each block) and the Bloom
+// filter in memory; a lookup preads the one 4 KiB block that can hold its
+// key and checks the block's CRC. So resident memory is ~0.16 bytes per
+// entry plus the filter, however large the run.
 //
-// Thread safety: immutable after Open; safe for concurrent readers.
+// Thread safety: immutable after Open; safe for concurrent readers. A
+// RunReader is one thread's cursor.
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -57,6 +62,7 @@ class RunWriter {
   uint32_t block_crc_ = 0;
   std::vector<uint8_t> bloom_;  // bits of the Bloom filter over distinct hashes
   uint64_t last_hash_ = 0;
+  std::string fences_;
 };
 
 class IndexRun {
@@ -71,28 +77,62 @@ class IndexRun {
   static Status Merge(Env* env, const std::string& path,
                       const std::vector<std::shared_ptr<const IndexRun>>& runs,
                       const std::atomic<bool>* cancel = nullptr);
-  // Maps `path` and checks its header and trailer. kCorruption names the file.
+  // Opens `path` and checks its header, checksum table, fences and filter.
+  // kCorruption names the file and offset.
   static Result<std::unique_ptr<IndexRun>> Open(Env* env, const std::string& path);
 
   const RunInfo& info() const { return info_; }
-  const std::string& path() const { return map_->path(); }
-  uint64_t bytes() const { return map_->data().size(); }
-  IndexEntry At(uint64_t i) const;
-  // First i with entry(i) >= (hash, revision, 0); count() when none.
-  uint64_t LowerBound(uint64_t hash, uint64_t revision) const;
+  const std::string& path() const { return file_->path(); }
+  uint64_t bytes() const { return bytes_; }
   uint64_t count() const { return info_.count; }
+  uint32_t version() const { return version_; }
+  // Heap bytes this run keeps (fences, checksums, filter).
+  uint64_t resident_bytes() const;
   // False when no entry has `hash` (Bloom filter; ~1% false positives).
   bool MayContain(uint64_t hash) const;
-  // Recomputes every block checksum; appends problems to `problems`.
-  void VerifyBlocks(std::vector<std::string>* problems) const;
+  // Visits every entry in order, reading the file sequentially and checking
+  // each block's CRC (kCorruption names the block's offset). visit returns
+  // false to stop.
+  Status Scan(const std::function<bool(uint64_t index, const IndexEntry& e)>& visit) const;
 
  private:
-  explicit IndexRun(std::unique_ptr<MappedFile> map) : map_(std::move(map)) {}
-  std::unique_ptr<MappedFile> map_;
+  friend class RunReader;
+  struct Fence {
+    uint64_t hash;
+    uint64_t revision;
+  };
+  IndexRun() = default;
+  Status BuildFencesFromEntries();  // version 1 files
+  // Reads block `b` into `buf` (kRunBlockEntries * kRunEntrySize bytes at
+  // most) and checks its CRC. Returns the entries in it.
+  Result<uint64_t> ReadBlock(uint64_t b, char* buf) const;
+  Status BlockCorrupt(uint64_t b) const;
+
+  std::unique_ptr<RandomAccessFile> file_;
   RunInfo info_;
-  const char* entries_ = nullptr;
-  const uint8_t* bloom_ = nullptr;
+  uint32_t version_ = 0;
+  uint64_t bytes_ = 0;
+  std::vector<uint32_t> block_crcs_;  // unmasked
+  std::vector<Fence> fences_;         // first key of each block
+  std::vector<uint8_t> bloom_;
   uint64_t bloom_bits_ = 0;
+};
+
+// One lookup's cursor over a run: keeps the last block read so neighbouring
+// entries cost no further read.
+class RunReader {
+ public:
+  explicit RunReader(const IndexRun& run) : run_(run) {}
+  // First i with entry(i) >= (hash, revision, 0); count() when none.
+  Result<uint64_t> LowerBound(uint64_t hash, uint64_t revision);
+  Result<IndexEntry> At(uint64_t i);
+
+ private:
+  Status Load(uint64_t block);
+  const IndexRun& run_;
+  uint64_t block_ = UINT64_MAX;
+  uint64_t block_count_ = 0;
+  char buf_[kRunBlockEntries * kRunEntrySize];
 };
 
 }  // namespace cairn::index

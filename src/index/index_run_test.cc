@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
+#include "src/base/crc32c.h"
 #include "src/base/hash.h"
 
 namespace cairn::index {
@@ -31,15 +34,74 @@ TEST_F(IndexRunTest, WriteOpenLookup) {
   ASSERT_TRUE(run.has_value()) << run.error().ToString();
   EXPECT_EQ((*run)->count(), 900u);
   EXPECT_EQ((*run)->info().new_streams, 300u);
-  uint64_t i = (*run)->LowerBound(500, 1);
-  EXPECT_EQ((*run)->At(i).hash, 500u);
-  EXPECT_EQ((*run)->At(i).revision, 1u);
-  EXPECT_EQ((*run)->At(i).position, 151u);
-  EXPECT_EQ((*run)->LowerBound(5, 0), 0u);
-  EXPECT_EQ((*run)->LowerBound(99999, 0), 900u);
-  std::vector<std::string> problems;
-  (*run)->VerifyBlocks(&problems);
-  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ((*run)->version(), 2u);
+  RunReader reader(**run);
+  uint64_t i = *reader.LowerBound(500, 1);
+  EXPECT_EQ(reader.At(i)->hash, 500u);
+  EXPECT_EQ(reader.At(i)->revision, 1u);
+  EXPECT_EQ(reader.At(i)->position, 151u);
+  EXPECT_EQ(*reader.LowerBound(5, 0), 0u);
+  EXPECT_EQ(*reader.LowerBound(99999, 0), 900u);
+  uint64_t scanned = 0;
+  ASSERT_TRUE((*run)->Scan([&](uint64_t k, const IndexEntry& e) {
+                      EXPECT_EQ(e, v[k]);
+                      ++scanned;
+                      return true;
+                    }).ok());
+  EXPECT_EQ(scanned, 900u);
+  // Resident: fences, checksums and filter only (8 blocks here).
+  EXPECT_EQ((*run)->resident_bytes(), 8 * 16 + 8 * 4 + (300 * 10 + 7) / 8);
+}
+
+TEST_F(IndexRunTest, LowerBoundMatchesAFullSearchAcrossBlockBoundaries) {
+  // Keys repeat across block edges (the same hash spans blocks) so the fence
+  // search must land on the right block, not just a block with the hash.
+  std::vector<IndexEntry> v;
+  uint64_t pos = 0;
+  for (uint64_t h = 1; h <= 40; ++h) {
+    for (uint64_t r = 0; r < h * 5; ++r) v.push_back({h * 2, r, pos++, 0});
+  }
+  std::string path = dir_ + "/edges.run";
+  ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {v.size(), 0, pos, 40}).ok());
+  auto run = IndexRun::Open(Env::Default(), path);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  for (uint64_t h = 0; h <= 82; ++h) {
+    for (uint64_t r : {uint64_t{0}, uint64_t{1}, uint64_t{63}, uint64_t{127}, uint64_t{128},
+                       uint64_t{199}, uint64_t{500}, UINT64_MAX}) {
+      RunReader reader(**run);
+      IndexEntry probe{h, r, 0, 0};
+      uint64_t want = static_cast<uint64_t>(std::lower_bound(v.begin(), v.end(), probe) - v.begin());
+      auto got = reader.LowerBound(h, r);
+      ASSERT_TRUE(got.has_value()) << got.error().ToString();
+      ASSERT_EQ(*got, want) << "hash " << h << " revision " << r;
+      if (want < v.size()) {
+        ASSERT_EQ(*reader.At(want), v[want]);
+      }
+    }
+  }
+}
+
+TEST_F(IndexRunTest, VersionOneRunsWithoutFencesAreStillRead) {
+  std::vector<IndexEntry> v;
+  for (uint64_t h = 0; h < 1000; ++h) v.push_back({h * 3, 0, h, h});
+  std::string path = dir_ + "/v1.run";
+  ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {v.size(), 0, 1000, 1000}).ok());
+  // Rewrite as version 1: drop the fence table, set the version, re-sum the header.
+  std::string b = *Env::Default()->ReadFile(path);
+  const size_t blocks = 8;
+  const size_t fences_at = kRunHeaderSize + v.size() * kRunEntrySize + blocks * 4 + 4;
+  b.erase(fences_at, blocks * 16 + 4);
+  b[8] = 1;
+  uint32_t crc = crc32c::Mask(crc32c::Value(b.data(), kRunHeaderSize - 4));
+  std::memcpy(&b[kRunHeaderSize - 4], &crc, 4);
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, b).ok());
+  auto run = IndexRun::Open(Env::Default(), path);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ((*run)->version(), 1u);
+  RunReader reader(**run);
+  EXPECT_EQ(*reader.LowerBound(2997, 0), 999u);
+  EXPECT_EQ(*reader.LowerBound(1500, 0), 500u);
+  EXPECT_EQ(reader.At(500)->address, 500u);
 }
 
 TEST_F(IndexRunTest, DamagedEntryIsFoundByVerifyAndHeaderByOpen) {
@@ -52,11 +114,20 @@ TEST_F(IndexRunTest, DamagedEntryIsFoundByVerifyAndHeaderByOpen) {
   ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
   auto run = IndexRun::Open(Env::Default(), path);
   ASSERT_TRUE(run.has_value());
-  std::vector<std::string> problems;
-  (*run)->VerifyBlocks(&problems);
-  ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0], path + " offset " + std::to_string(kRunHeaderSize + 128 * kRunEntrySize) +
-                             ": index block checksum mismatch");
+  const std::string want = path + " offset " +
+                           std::to_string(kRunHeaderSize + 128 * kRunEntrySize) +
+                           ": index block checksum mismatch";
+  Status scanned = (*run)->Scan([](uint64_t, const IndexEntry&) { return true; });
+  EXPECT_EQ(scanned.code(), ErrorCode::kCorruption);
+  EXPECT_EQ(scanned.message(), want);
+  // A lookup that lands in the damaged block gets the same error, never the entry.
+  RunReader reader(**run);
+  auto found = reader.LowerBound(150, 0);
+  ASSERT_FALSE(found.has_value());
+  EXPECT_EQ(found.error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(found.error().message(), want);
+  // Lookups in the intact first block still work.
+  EXPECT_EQ(*reader.LowerBound(20, 0), 20u);
   bytes[20] ^= 1;  // header
   ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
   auto bad = IndexRun::Open(Env::Default(), path);
@@ -111,14 +182,13 @@ TEST_F(IndexRunTest, MergeKeepsOrderAndCounts) {
   EXPECT_EQ((*m)->info().min_position, 0u);
   EXPECT_EQ((*m)->info().end_position, 250u);
   EXPECT_EQ((*m)->info().new_streams, 150u);
-  for (uint64_t i = 1; i < 150; ++i) EXPECT_TRUE((*m)->At(i - 1) < (*m)->At(i)) << i;
-  uint64_t i = (*m)->LowerBound(7, 0);
-  EXPECT_EQ((*m)->At(i).revision, 0u);
-  EXPECT_EQ((*m)->At(i + 2).revision, 2u);
-  EXPECT_EQ((*m)->At(i + 2).position, 201u);
-  std::vector<std::string> problems;
-  (*m)->VerifyBlocks(&problems);
-  EXPECT_TRUE(problems.empty());
+  RunReader reader(**m);
+  for (uint64_t i = 1; i < 150; ++i) EXPECT_TRUE(*reader.At(i - 1) < *reader.At(i)) << i;
+  uint64_t i = *reader.LowerBound(7, 0);
+  EXPECT_EQ(reader.At(i)->revision, 0u);
+  EXPECT_EQ(reader.At(i + 2)->revision, 2u);
+  EXPECT_EQ(reader.At(i + 2)->position, 201u);
+  EXPECT_TRUE((*m)->Scan([](uint64_t, const IndexEntry&) { return true; }).ok());
 }
 
 }  // namespace

@@ -84,9 +84,10 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     const index::IndexRun& run = **it;
     if (!run.MayContain(h)) continue;  // most runs never saw this stream
-    uint64_t i = run.LowerBound(h, UINT64_MAX);
+    index::RunReader reader(run);
+    CAIRN_ASSIGN_OR_RETURN(uint64_t i, reader.LowerBound(h, UINT64_MAX));
     while (i > 0) {
-      index::IndexEntry e = run.At(--i);
+      CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(--i));
       if (e.hash != h) break;
       if (e.position >= snapshot) continue;
       // Confirm the stream name: another stream may share the hash.
@@ -118,8 +119,10 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stre
   }
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     if (!(*it)->MayContain(key)) continue;
-    for (uint64_t i = (*it)->LowerBound(key, 0); i < (*it)->count(); ++i) {
-      index::IndexEntry e = (*it)->At(i);
+    index::RunReader reader(**it);
+    CAIRN_ASSIGN_OR_RETURN(uint64_t start, reader.LowerBound(key, 0));
+    for (uint64_t i = start; i < (*it)->count(); ++i) {
+      CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(i));
       if (e.hash != key) break;
       candidates.push_back({e.revision, e.position, e.address});
     }
@@ -245,16 +248,19 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
   };
   auto from_run = [&](const index::IndexRun& run) -> Status {
     if (!run.MayContain(h)) return Status::OK();
+    index::RunReader reader(run);
     if (fwd) {
-      for (uint64_t i = run.LowerBound(h, from); i < run.count() && !stop; ++i) {
-        index::IndexEntry e = run.At(i);
+      CAIRN_ASSIGN_OR_RETURN(uint64_t start, reader.LowerBound(h, from));
+      for (uint64_t i = start; i < run.count() && !stop; ++i) {
+        CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(i));
         if (e.hash != h) break;
         CAIRN_RETURN_IF_ERROR(emit({e.revision, e.position, e.address}, true));
       }
     } else {
-      uint64_t i = from == UINT64_MAX ? run.LowerBound(h, UINT64_MAX) : run.LowerBound(h, from + 1);
+      CAIRN_ASSIGN_OR_RETURN(uint64_t i,
+                             reader.LowerBound(h, from == UINT64_MAX ? UINT64_MAX : from + 1));
       while (i > 0 && !stop) {
-        index::IndexEntry e = run.At(--i);
+        CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(--i));
         if (e.hash != h) break;
         CAIRN_RETURN_IF_ERROR(emit({e.revision, e.position, e.address}, true));
       }

@@ -96,13 +96,8 @@ Status StoreImpl::Verify(VerifyReport* report) {
   }
   std::vector<EventView> events;
   for (const auto& [run, id_run] : runs) {
-    std::vector<std::string> block_problems;
-    run->VerifyBlocks(&block_problems);
-    for (auto& p : block_problems) problem(run->path(), 0, std::move(p));
-    if (!block_problems.empty()) continue;
     uint64_t loaded = UINT64_MAX;
-    for (uint64_t i = 0; i < run->count(); ++i) {
-      index::IndexEntry e = run->At(i);
+    Status scanned = run->Scan([&](uint64_t i, const index::IndexEntry& e) {
       ++report->index_entries_checked;
       uint64_t off = index::kRunHeaderSize + i * index::kRunEntrySize;
       if (e.address != loaded) {
@@ -112,7 +107,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
             problem(run->path(), off, "entry points to a bad record: " + s.message());
           }
           loaded = UINT64_MAX;
-          continue;
+          return true;
         }
         loaded = e.address;
       }
@@ -120,7 +115,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
       if (e.position < first || e.position - first >= events.size()) {
         problem(run->path(), off, "entry for position " + std::to_string(e.position) +
                                       " points to a record without it");
-        continue;
+        return true;
       }
       const EventView& ev = events[e.position - first];
       uint64_t key = id_run ? IdKey(ev.id.bytes().data()) : StreamHash(ev.stream);
@@ -129,7 +124,10 @@ Status StoreImpl::Verify(VerifyReport* report) {
                                       ") does not match the event at position " +
                                       std::to_string(e.position));
       }
-    }
+      return true;
+    });
+    // A damaged block stops the scan of this run; its message names the offset.
+    if (!scanned.ok()) problem(run->path(), 0, scanned.message());
   }
   return Status::OK();
 }
