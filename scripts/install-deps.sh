@@ -9,6 +9,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ cmake ninja-build pkg-config \
   libgtest-dev libgmock-dev \
-  libsqlite3-dev nlohmann-json3-dev libcli11-dev \
+  libsqlite3-dev nlohmann-json3-dev libcli11-dev libre2-dev \
   >/dev/null
 echo "install-deps: ok"

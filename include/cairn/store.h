@@ -17,6 +17,7 @@
 
 #include "cairn/env.h"
 #include "cairn/status.h"
+#include "cairn/subscription.h"
 #include "cairn/types.h"
 
 namespace cairn {
@@ -91,7 +92,10 @@ struct ReadAllOptions {
   Direction direction = Direction::kForwards;
   // First position to return (inclusive). nullopt: start or end.
   std::optional<Position> from;
+  // Counts events returned (those passing `filter`), not events scanned.
   uint64_t max_count = UINT64_MAX;
+  // Only events passing this filter are returned (see subscription.h).
+  EventFilter filter;
 };
 
 struct StreamInfo {
@@ -163,6 +167,11 @@ class Store {
   // Reads $all, a consistent snapshot. An empty store yields no events.
   virtual Status ReadAll(const ReadAllOptions& options, const EventVisitor& visit) = 0;
   Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options);
+
+  // A catch-up subscription (see subscription.h): history from
+  // options.after (or the end), then live. kInvalidArgument for a bad
+  // filter or an empty name where one is needed.
+  virtual Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) = 0;
 
   // Last revision and position of a stream; kNotFound when absent.
   virtual Result<StreamInfo> GetStreamInfo(std::string_view stream) = 0;

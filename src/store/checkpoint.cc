@@ -217,6 +217,8 @@ Status StoreImpl::Close() {
     if (compactor_.joinable()) compactor_.join();
   }
   closed_.store(true);
+  WakeHeadWaiters();
+  StopFollower();
   head_.reset();
   log_.reset();
   lock_.reset();

@@ -6,6 +6,7 @@
 #include "src/base/hash.h"
 #include "src/log/record.h"
 #include "src/store/store_impl.h"
+#include "src/store/filter.h"
 
 namespace cairn {
 namespace {
@@ -295,38 +296,46 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
   return Status::OK();
 }
 
+Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& visit) {
+  if (from >= snapshot) return Status::OK();
+  uint64_t ord = positions_.Locate(from);
+  if (ord >= positions_.size()) {
+    return Status::Corruption("position index has no record for " + std::to_string(from));
+  }
+  uint64_t start = positions_.At(ord).address;
+  uint64_t end = log_->EndAddress();
+  Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
+    std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                        std::to_string(log::AddressOffset(address));
+    CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+    if (reader.first_position() >= snapshot) return StopScan();
+    EventView e;
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+      if (!more) break;
+      uint64_t p = e.position.value();
+      if (p < from) continue;
+      if (p >= snapshot) return StopScan();
+      if (!visit(e)) return StopScan();
+    }
+    return Status::OK();
+  });
+  return IsStop(s) ? Status::OK() : s;
+}
+
 Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   if (snapshot == 0 || options.max_count == 0) return Status::OK();
   uint64_t emitted = 0;
   if (options.direction == Direction::kForwards) {
-    uint64_t from = options.from ? options.from->value() : 0;
-    if (from >= snapshot) return Status::OK();
-    uint64_t ord = positions_.Locate(from);
-    if (ord >= positions_.size()) return Status::Corruption("position index has no record for " +
-                                                            std::to_string(from));
-    uint64_t start = positions_.At(ord).address;
-    uint64_t end = log_->EndAddress();
-    Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
-      std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
-                          std::to_string(log::AddressOffset(address));
-      CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
-      if (reader.first_position() >= snapshot) return StopScan();
-      EventView e;
-      for (;;) {
-        CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
-        if (!more) break;
-        uint64_t p = e.position.value();
-        if (p < from) continue;
-        if (p >= snapshot) return StopScan();
-        ++emitted;
-        if (!visit(e) || emitted >= options.max_count) return StopScan();
-      }
-      return Status::OK();
+    return ScanAll(options.from ? options.from->value() : 0, snapshot, [&](const EventView& e) {
+      if (!matcher->Matches(e.stream, e.type)) return true;
+      ++emitted;
+      return visit(e) && emitted < options.max_count;
     });
-    return IsStop(s) ? Status::OK() : s;
   }
   uint64_t from = options.from ? std::min(options.from->value(), snapshot - 1) : snapshot - 1;
   uint64_t ord = positions_.Locate(from);
@@ -335,6 +344,7 @@ Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& vis
     CAIRN_RETURN_IF_ERROR(DecodeRecord(positions_.At(ord).address, &events));
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
       if (it->position.value() > from) continue;
+      if (!matcher->Matches(it->stream, it->type)) continue;
       ++emitted;
       if (!visit(*it) || emitted >= options.max_count) return Status::OK();
     }

@@ -415,7 +415,10 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
 }
 
 void StoreImpl::Publish(uint64_t end_address, uint64_t next_position) {
-  visible_.store(next_position, std::memory_order_release);
+  visible_.store(next_position, std::memory_order_seq_cst);
+  // Pairs with WaitForHead: it counts itself in head_waiters_ before it
+  // checks visible_, so either it sees the new head or we see it waiting.
+  if (head_waiters_.load(std::memory_order_seq_cst) > 0) WakeHeadWaiters();
   // Tell read-only processes how far the durable log reaches (no fsync:
   // they share our page cache; after a crash recovery rewrites it).
   if (head_) (void)head_->WriteAt(0, EncodeHead({end_address, next_position}));

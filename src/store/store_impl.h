@@ -20,6 +20,7 @@
 // during the merge itself).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -50,12 +51,25 @@ class StoreImpl final : public Store {
   Status ReadStream(std::string_view stream, const ReadStreamOptions& options,
                     const EventVisitor& visit) override;
   Status ReadAll(const ReadAllOptions& options, const EventVisitor& visit) override;
+  Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
   Position HeadPosition() override;
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
   Status Checkpoint() override;
   Status Close() override;
+
+ // For subscriptions (src/store/subscription.cc).
+  // Visits every event at positions [from, snapshot) of $all in order;
+  // visit returns false to stop.
+  Status ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& visit);
+  // Waits until events at or past `head` are visible, `deadline` passes,
+  // `*cancelled` is set or the store closes. Costs no CPU while waiting.
+  void WaitForHead(uint64_t head, std::chrono::steady_clock::time_point deadline,
+                   const std::atomic<bool>* cancelled);
+  // Wakes every WaitForHead (after a publish, a cancel or Close).
+  void WakeHeadWaiters();
+  bool closed() const { return closed_.load(); }
 
  private:
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
@@ -196,6 +210,20 @@ class StoreImpl final : public Store {
   std::atomic<int> frozen_pending_{0};  // frozen memtables not yet flushed
   std::atomic<uint64_t> frozen_entries_{0};  // their index entries
   uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
+
+  // Subscriptions waiting for new events: head_waiters_ counts them so a
+  // commit only takes head_mu_ when someone waits.
+  std::mutex head_mu_;
+  std::condition_variable head_cv_;
+  std::atomic<int> head_waiters_{0};
+  // Reader processes: a thread watching HEAD (inotify) while subscriptions
+  // wait, so they learn of the writer's commits without polling.
+  void FollowLoop();
+  Status StartFollower();
+  void StopFollower();
+  std::mutex follower_mu_;
+  std::thread follower_;   // guarded by follower_mu_
+  int follower_stop_fd_ = -1;  // eventfd; guarded by follower_mu_
 
   uint64_t scanned_address_ = 0;  // reader processes: log indexed up to here
   std::mutex refresh_mu_;         // reader processes: one refresh at a time

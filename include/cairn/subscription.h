@@ -1,0 +1,129 @@
+#pragma once
+// Event filters for $all reads, and catch-up subscriptions.
+//
+// A subscription reads history from where it starts, then follows the log
+// live: there is no gap and no duplicate at the switch, because live events
+// are read from the same log by position, never copied into a separate
+// feed. A subscription never holds up writers or other subscriptions: it
+// reads at its own pace, one bounded page at a time; when it falls more than
+// `max_lag_events` behind the head after having caught up, it says so
+// (kFellBehind), keeps reading history and says kCaughtUp again when it is
+// back at the head. Waiting costs no CPU: a waiting subscription sleeps on a
+// condition variable woken by the commit that publishes new events (in a
+// read-only process, by an inotify watch on the writer's HEAD file).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/status.h"
+#include "cairn/types.h"
+
+namespace cairn {
+
+// Which events pass. Every non-empty criterion must hold (AND); within one
+// list any entry may match (OR). An empty filter passes everything.
+// Regexes use RE2 syntax (linear time, no backtracking blow-ups) and pass
+// when they match anywhere in the text (anchor with ^ and $ for a full
+// match). An invalid regex is kInvalidArgument naming it.
+struct EventFilter {
+  std::vector<std::string> stream_prefixes;
+  std::string stream_regex;
+  // Category: the stream name's part before its first '-' ("account" for
+  // "account-123"). A stream without '-' belongs to no category.
+  std::vector<std::string> categories;
+  std::vector<std::string> type_prefixes;
+  std::string type_regex;
+  std::vector<std::string> types;  // exact event types
+
+  bool empty() const {
+    return stream_prefixes.empty() && stream_regex.empty() && categories.empty() &&
+           type_prefixes.empty() && type_regex.empty() && types.empty();
+  }
+};
+
+// The category of a stream name, or "" when it has none.
+std::string_view CategoryOf(std::string_view stream);
+
+struct SubscribeOptions {
+  enum class Target : uint8_t { kAll, kStream, kCategory, kEventType };
+  Target target = Target::kAll;
+  // The stream (kStream), category (kCategory) or event type (kEventType).
+  std::string name;
+  // $all (and category / event type) subscriptions: events at positions
+  // after this one. A stream subscription: revisions after this one.
+  // nullopt: from the very beginning (unless from_end).
+  std::optional<uint64_t> after;
+  // Start at the current head: only events appended from now on.
+  bool from_end = false;
+  // Further narrows which events are delivered (any target).
+  EventFilter filter;
+  // A filtered subscription reports a kCheckpoint after scanning this many
+  // events without delivering one, so a resumed subscriber need not scan
+  // them again. 0 disables periodic checkpoints.
+  uint64_t checkpoint_interval = 1024;
+  // Events read per page (the subscription's buffer bound, also capped at
+  // 4 MiB of event bytes).
+  uint64_t page_events = 1024;
+  // After catching up, a subscription further behind the head than this
+  // reports kFellBehind, reads history, and reports kCaughtUp again.
+  uint64_t max_lag_events = 65536;
+
+  static SubscribeOptions All() { return {}; }
+  static SubscribeOptions Stream(std::string stream) {
+    SubscribeOptions o;
+    o.target = Target::kStream;
+    o.name = std::move(stream);
+    return o;
+  }
+  static SubscribeOptions Category(std::string category) {
+    SubscribeOptions o;
+    o.target = Target::kCategory;
+    o.name = std::move(category);
+    return o;
+  }
+  static SubscribeOptions EventType(std::string type) {
+    SubscribeOptions o;
+    o.target = Target::kEventType;
+    o.name = std::move(type);
+    return o;
+  }
+};
+
+struct SubscriptionMessage {
+  enum class Kind : uint8_t {
+    kEvent,       // `event` holds the next event
+    kCaughtUp,    // history is delivered; following live from here
+    kFellBehind,  // lagging more than max_lag_events: reading history again
+    kCheckpoint,  // nothing passed the filter up to `position` (inclusive)
+  };
+  Kind kind = Kind::kEvent;
+  RecordedEvent event;
+  // kCheckpoint: the last position scanned (resume with after = position).
+  // kCaughtUp / kFellBehind: the head at that moment ($all positions below
+  // it have all been considered for kCaughtUp).
+  Position position;
+};
+
+// A catch-up subscription. Next() is called by one thread at a time;
+// Cancel() from any thread. A Subscription must be destroyed before its
+// Store is closed.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // The next message. Waits up to `timeout` for new events once live and
+  // returns nullopt when none came. kCancelled after Cancel();
+  // kFailedPrecondition once the store is closed; read errors (kCorruption,
+  // kIOError) as they happen (the subscription may be retried from the
+  // last position it delivered).
+  virtual Result<std::optional<SubscriptionMessage>> Next(std::chrono::milliseconds timeout) = 0;
+  // Makes a waiting and every later Next() return kCancelled, promptly.
+  virtual void Cancel() = 0;
+  // Position ($all targets) or revision (stream) of the last event
+  // delivered or scanned; nullopt before any.
+  virtual std::optional<uint64_t> last() const = 0;
+};
+
+}  // namespace cairn

@@ -1,0 +1,267 @@
+// Catch-up subscriptions (include/cairn/subscription.h) and the waiting
+// they rely on: commits wake waiting subscriptions through head_cv_; in a
+// read-only process a follower thread watches the writer's HEAD file with
+// inotify and refreshes the index before waking them.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include "src/store/filter.h"
+#include "src/store/store_impl.h"
+
+namespace cairn {
+
+void StoreImpl::WakeHeadWaiters() {
+  { std::lock_guard l(head_mu_); }
+  head_cv_.notify_all();
+}
+
+void StoreImpl::WaitForHead(uint64_t head, std::chrono::steady_clock::time_point deadline,
+                            const std::atomic<bool>* cancelled) {
+  std::unique_lock l(head_mu_);
+  head_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  while (visible_.load(std::memory_order_seq_cst) <= head && !closed_.load() &&
+         !(cancelled != nullptr && cancelled->load())) {
+    if (head_cv_.wait_until(l, deadline) == std::cv_status::timeout) break;
+  }
+  head_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+Status StoreImpl::StartFollower() {
+  std::lock_guard l(follower_mu_);
+  if (follower_.joinable()) return Status::OK();
+  int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (ifd < 0) return Status::IOError(std::string("inotify_init1: ") + std::strerror(errno));
+  // The directory, not HEAD itself: HEAD may not exist yet.
+  if (inotify_add_watch(ifd, dir_.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) <
+      0) {
+    int e = errno;
+    ::close(ifd);
+    return Status::IOError("inotify watch on " + dir_ + ": " + std::strerror(e));
+  }
+  int efd = eventfd(0, EFD_CLOEXEC);
+  if (efd < 0) {
+    int e = errno;
+    ::close(ifd);
+    return Status::IOError(std::string("eventfd: ") + std::strerror(e));
+  }
+  follower_stop_fd_ = efd;
+  follower_ = std::thread([this, ifd, efd] {
+    char buf[4096];
+    for (;;) {
+      pollfd fds[2] = {{ifd, POLLIN, 0}, {efd, POLLIN, 0}};
+      // The timeout is a safety net only (a missed event costs <= 1 s).
+      int n = ::poll(fds, 2, 1000);
+      if (n < 0 && errno != EINTR) break;
+      if (fds[1].revents != 0) break;
+      while (::read(ifd, buf, sizeof buf) > 0) {
+      }
+      if (head_waiters_.load() > 0 && !closed_.load()) {
+        (void)RefreshFromWriter();
+        WakeHeadWaiters();
+      }
+    }
+    ::close(ifd);
+  });
+  return Status::OK();
+}
+
+void StoreImpl::StopFollower() {
+  std::lock_guard l(follower_mu_);
+  if (!follower_.joinable()) return;
+  uint64_t one = 1;
+  (void)!::write(follower_stop_fd_, &one, sizeof one);
+  follower_.join();
+  ::close(follower_stop_fd_);
+  follower_stop_fd_ = -1;
+}
+
+namespace {
+
+constexpr uint64_t kPageBytes = 4ull << 20;
+
+class SubscriptionImpl final : public Subscription {
+ public:
+  SubscriptionImpl(StoreImpl* store, SubscribeOptions options,
+                   std::unique_ptr<EventMatcher> matcher)
+      : store_(store), options_(std::move(options)), matcher_(std::move(matcher)) {
+    if (options_.after) {
+      next_ = *options_.after + 1;
+      last_ = options_.after;
+    }
+    resolve_end_ = options_.from_end;
+  }
+
+  ~SubscriptionImpl() override { Cancel(); }
+
+  void Cancel() override {
+    cancelled_.store(true);
+    store_->WakeHeadWaiters();
+  }
+
+  std::optional<uint64_t> last() const override { return last_; }
+
+  Result<std::optional<SubscriptionMessage>> Next(std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (cancelled_.load()) return Status(ErrorCode::kCancelled, "subscription cancelled");
+      if (store_->closed()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+      if (!pending_.empty()) {
+        std::optional<SubscriptionMessage> m(std::move(pending_.front()));
+        pending_.pop_front();
+        return m;
+      }
+      const uint64_t head = store_->HeadPosition().value();
+      if (resolve_end_) {
+        CAIRN_RETURN_IF_ERROR(ResolveEnd(head));
+        resolve_end_ = false;
+      }
+      if (stream_target()) {
+        CAIRN_RETURN_IF_ERROR(FillFromStream(head));
+      } else {
+        if (caught_up_ && head > next_ && head - next_ > options_.max_lag_events) {
+          caught_up_ = false;
+          return Marker(SubscriptionMessage::Kind::kFellBehind, head);
+        }
+        CAIRN_RETURN_IF_ERROR(FillFromAll(head));
+      }
+      if (!pending_.empty()) continue;
+      if (!caught_up_) {
+        caught_up_ = true;
+        return Marker(SubscriptionMessage::Kind::kCaughtUp, head);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::optional<SubscriptionMessage>();
+      store_->WaitForHead(head, deadline, &cancelled_);
+    }
+  }
+
+ private:
+  bool stream_target() const { return options_.target == SubscribeOptions::Target::kStream; }
+
+  static std::optional<SubscriptionMessage> Marker(SubscriptionMessage::Kind kind, uint64_t p) {
+    SubscriptionMessage m;
+    m.kind = kind;
+    m.position = Position(p);
+    return m;
+  }
+
+  Status ResolveEnd(uint64_t head) {
+    if (!stream_target()) {
+      next_ = head;
+      if (head > 0) last_ = head - 1;
+      return Status::OK();
+    }
+    auto info = store_->GetStreamInfo(options_.name);
+    if (!info) {
+      if (info.error().code() != ErrorCode::kNotFound) return info.error();
+      next_ = 0;
+      return Status::OK();
+    }
+    next_ = info->last_revision.value() + 1;
+    last_ = info->last_revision.value();
+    return Status::OK();
+  }
+
+  void Push(const EventView& e) {
+    SubscriptionMessage m;
+    m.kind = SubscriptionMessage::Kind::kEvent;
+    m.event = e.ToRecorded();
+    m.position = e.position;
+    pending_.push_back(std::move(m));
+  }
+
+  Status FillFromAll(uint64_t head) {
+    if (next_ >= head) return Status::OK();
+    uint64_t bytes = 0, pushed = 0;
+    const bool filtered = !matcher_->passes_all();
+    Status s = store_->ScanAll(next_, head, [&](const EventView& e) {
+      next_ = e.position.value() + 1;
+      last_ = e.position.value();
+      if (matcher_->Matches(e.stream, e.type)) {
+        Push(e);
+        ++pushed;
+        bytes += e.data.size() + e.metadata.size() + e.stream.size() + e.type.size();
+        since_checkpoint_ = 0;
+        return pushed < options_.page_events && bytes < kPageBytes;
+      }
+      if (filtered && options_.checkpoint_interval > 0 &&
+          ++since_checkpoint_ >= options_.checkpoint_interval) {
+        since_checkpoint_ = 0;
+        if (pushed == 0) {
+          SubscriptionMessage m;
+          m.kind = SubscriptionMessage::Kind::kCheckpoint;
+          m.position = e.position;
+          pending_.push_back(std::move(m));
+          return false;
+        }
+      }
+      return true;
+    });
+    return s;
+  }
+
+  Status FillFromStream(uint64_t head) {
+    (void)head;
+    ReadStreamOptions ro;
+    ro.from = StreamRevision(next_);
+    ro.max_count = options_.page_events;
+    uint64_t bytes = 0;
+    Status s = store_->ReadStream(options_.name, ro, [&](const EventView& e) {
+      next_ = e.revision.value() + 1;
+      last_ = e.revision.value();
+      if (matcher_->Matches(e.stream, e.type)) Push(e);
+      bytes += e.data.size() + e.metadata.size();
+      return bytes < kPageBytes;
+    });
+    if (s.code() == ErrorCode::kNotFound) return Status::OK();  // not created yet
+    return s;
+  }
+
+  StoreImpl* const store_;
+  const SubscribeOptions options_;
+  const std::unique_ptr<EventMatcher> matcher_;
+  std::atomic<bool> cancelled_{false};
+  std::deque<SubscriptionMessage> pending_;
+  uint64_t next_ = 0;  // next position ($all targets) or revision (stream)
+  std::optional<uint64_t> last_;
+  uint64_t since_checkpoint_ = 0;
+  bool caught_up_ = false;
+  bool resolve_end_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOptions& options) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  using Target = SubscribeOptions::Target;
+  EventFilter filter = options.filter;
+  switch (options.target) {
+    case Target::kAll:
+      break;
+    case Target::kStream:
+      if (options.name.empty()) return Status::InvalidArgument("stream subscription needs a stream name");
+      break;
+    case Target::kCategory:
+      if (options.name.empty() || options.name.find('-') != std::string::npos) {
+        return Status::InvalidArgument("category '" + options.name +
+                                       "' must be non-empty and contain no '-'");
+      }
+      filter.categories.push_back(options.name);
+      break;
+    case Target::kEventType:
+      if (options.name.empty()) return Status::InvalidArgument("event type subscription needs a type");
+      filter.types.push_back(options.name);
+      break;
+  }
+  if (options.page_events == 0) return Status::InvalidArgument("page_events must be positive");
+  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(filter));
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(StartFollower());
+  return std::unique_ptr<Subscription>(new SubscriptionImpl(this, options, std::move(matcher)));
+}
+
+}  // namespace cairn
