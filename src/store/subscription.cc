@@ -122,7 +122,7 @@ class SubscriptionImpl final : public Subscription {
         resolve_end_ = false;
       }
       if (stream_target()) {
-        CAIRN_RETURN_IF_ERROR(FillFromStream(head));
+        CAIRN_RETURN_IF_ERROR(FillFromStream());
       } else {
         if (caught_up_ && head > next_ && head - next_ > options_.max_lag_events) {
           caught_up_ = false;
@@ -205,21 +205,27 @@ class SubscriptionImpl final : public Subscription {
     return s;
   }
 
-  Status FillFromStream(uint64_t head) {
-    (void)head;
-    ReadStreamOptions ro;
-    ro.from = StreamRevision(next_);
-    ro.max_count = options_.page_events;
-    uint64_t bytes = 0;
-    Status s = store_->ReadStream(options_.name, ro, [&](const EventView& e) {
-      next_ = e.revision.value() + 1;
-      last_ = e.revision.value();
-      if (matcher_->Matches(e.stream, e.type)) Push(e);
-      bytes += e.data.size() + e.metadata.size();
-      return bytes < kPageBytes;
-    });
-    if (s.code() == ErrorCode::kNotFound) return Status::OK();  // not created yet
-    return s;
+  // Reads pages of the stream until something passes the filter or the
+  // stream's end (as of now) is reached.
+  Status FillFromStream() {
+    for (;;) {
+      ReadStreamOptions ro;
+      ro.from = StreamRevision(next_);
+      ro.max_count = options_.page_events;
+      uint64_t bytes = 0, read = 0;
+      Status s = store_->ReadStream(options_.name, ro, [&](const EventView& e) {
+        ++read;
+        next_ = e.revision.value() + 1;
+        last_ = e.revision.value();
+        if (matcher_->Matches(e.stream, e.type)) Push(e);
+        bytes += e.data.size() + e.metadata.size();
+        return bytes < kPageBytes;
+      });
+      if (s.code() == ErrorCode::kNotFound) return Status::OK();  // not created yet
+      CAIRN_RETURN_IF_ERROR(s);
+      const bool full = read >= options_.page_events || bytes >= kPageBytes;
+      if (!pending_.empty() || !full) return Status::OK();
+    }
   }
 
   StoreImpl* const store_;

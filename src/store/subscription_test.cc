@@ -87,6 +87,18 @@ TEST_F(SubscriptionTest, StreamHistoryThenCaughtUpThenLive) {
   EXPECT_EQ(sub->last(), std::optional<uint64_t>(3));  // revision of D
 }
 
+// Regression: a filtered stream subscription whose first page held no match
+// reported kCaughtUp and waited, missing the matches further on.
+TEST_F(SubscriptionTest, FilteredStreamSubscriptionReadsPastPagesWithoutAMatch) {
+  for (int i = 0; i < 5; ++i) Add("mixed-1", "Skip");
+  Add("mixed-1", "Keep");
+  SubscribeOptions o = SubscribeOptions::Stream("mixed-1");
+  o.filter.types = {"Keep"};
+  o.page_events = 2;
+  auto sub = Sub(o);
+  EXPECT_EQ(TakeN(sub.get(), 2), (std::vector<std::string>{"E:mixed-1/Keep@5", "C@6"}));
+}
+
 TEST_F(SubscriptionTest, StreamThatDoesNotExistYetIsFollowedOnceCreated) {
   auto sub = Sub(SubscribeOptions::Stream("late-1"));
   EXPECT_EQ(Describe(Take(sub.get())), "C@0");
