@@ -59,6 +59,7 @@ std::unique_ptr<Command> AddImportCommand(CLI::App& app);
 std::unique_ptr<Command> AddExportCommand(CLI::App& app);
 std::unique_ptr<Command> AddReadCommand(CLI::App& app);
 std::unique_ptr<Command> AddReadAllCommand(CLI::App& app);
+std::unique_ptr<Command> AddTailCommand(CLI::App& app);
 std::unique_ptr<Command> AddVerifyCommand(CLI::App& app);
 std::unique_ptr<Command> AddStatsCommand(CLI::App& app);
 std::unique_ptr<Command> AddBenchCommand(CLI::App& app);

@@ -37,6 +37,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddExportCommand(app));
   commands.push_back(AddReadCommand(app));
   commands.push_back(AddReadAllCommand(app));
+  commands.push_back(AddTailCommand(app));
   commands.push_back(AddVerifyCommand(app));
   commands.push_back(AddStatsCommand(app));
   commands.push_back(AddBenchCommand(app));

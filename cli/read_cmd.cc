@@ -1,6 +1,8 @@
 // `cairn read STREAM [--from REV] [--backwards] [--limit N]` and
-// `cairn read-all [--from POS] [--backwards] [--limit N]`: print events as
-// JSON lines (cli/json_codec.h), empty metadata as null. Read-only opens.
+// `cairn read-all [--from POS] [--backwards] [--limit N] [filter flags]`:
+// print events as JSON lines (cli/json_codec.h), empty metadata as null.
+// read-all's filter flags are those of cli/filter_flags.h; --limit counts
+// the events printed, not those skipped by the filter. Read-only opens.
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +12,7 @@
 
 #include "cairn/store.h"
 #include "cli/command.h"
+#include "cli/filter_flags.h"
 #include "cli/json_codec.h"
 #include "cli/output.h"
 
@@ -80,6 +83,7 @@ class ReadAllCommand : public Command {
  public:
   explicit ReadAllCommand(CLI::App* app) : Command(app) {
     flags_.Add(app, "First position to return (inclusive)");
+    filter_.Add(app);
   }
 
   int Run(const GlobalOptions& global) override {
@@ -91,6 +95,7 @@ class ReadAllCommand : public Command {
     options.direction = flags_.direction();
     if (flags_.from.has_value()) options.from = Position(*flags_.from);
     options.max_count = flags_.max_count();
+    options.filter = filter_.ToFilter();
     return PrintEvents([&](const EventVisitor& visit) {
       return store->ReadAll(options, visit);
     });
@@ -98,6 +103,7 @@ class ReadAllCommand : public Command {
 
  private:
   ReadFlags flags_;
+  FilterFlags filter_;
 };
 
 }  // namespace

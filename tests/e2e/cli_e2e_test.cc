@@ -3,12 +3,15 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -167,12 +170,25 @@ TEST_F(CliTest, HelpExitsZero) {
   RunResult top = cli_.Run({"--help"});
   EXPECT_EQ(top.exit_status, 0);
   for (const char* command : {"append", "import", "export", "read", "read-all",
-                              "verify", "stats", "bench"}) {
+                              "tail", "verify", "stats", "bench"}) {
     EXPECT_NE(top.out.find(command), std::string::npos) << command;
   }
   RunResult sub = cli_.Run({"append", "--help"});
   EXPECT_EQ(sub.exit_status, 0);
   EXPECT_NE(sub.out.find("--expect"), std::string::npos) << sub.out;
+  RunResult read_all = cli_.Run({"read-all", "--help"});
+  EXPECT_EQ(read_all.exit_status, 0);
+  RunResult tail = cli_.Run({"tail", "--help"});
+  EXPECT_EQ(tail.exit_status, 0);
+  for (const char* flag : {"--stream-prefix", "--stream-regex", "--category",
+                           "--type-prefix", "--type-regex", "--type"}) {
+    EXPECT_NE(read_all.out.find(flag), std::string::npos) << flag;
+    EXPECT_NE(tail.out.find(flag), std::string::npos) << flag;
+  }
+  for (const char* flag :
+       {"--all", "--from", "--from-end", "--until-caught-up"}) {
+    EXPECT_NE(tail.out.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST_F(CliTest, ReadPrintsEventsAsJsonLines) {
@@ -519,6 +535,333 @@ TEST_F(CliTest, CorruptedRecordExitsSix) {
   EXPECT_EQ(read.out.find(marker), std::string::npos) << read.out;
   EXPECT_EQ(ErrorWithoutMessage(read),
             Json::parse(R"({"error":"corruption"})"));
+}
+
+// ---- Filtered read-all and tail -------------------------------------------
+
+// One event of the filter and tail tests. The event at position P has the id
+// FilterId(P) and the data {"n":P}, so its whole read line is known.
+struct FilterEvent {
+  const char* stream;
+  uint64_t revision;
+  const char* type;
+};
+
+// Imported by SeedFilterStore(); the index is the position.
+constexpr FilterEvent kFilterSeed[] = {
+    {"account-1", 0, "Opened"},     {"account-2", 0, "Opened"},
+    {"order-1", 0, "OrderPlaced"},  {"account-1", 1, "Deposited"},
+    {"audit", 0, "AccountChecked"}, {"account-1", 2, "Withdrawn"},
+    {"order-2", 0, "OrderPlaced"},  {"account-2", 1, "Deposited"},
+    {"account-10", 0, "Opened"},
+};
+constexpr uint64_t kFilterSeedSize = std::size(kFilterSeed);
+
+std::string FilterId(uint64_t position) {
+  char id[40];
+  std::snprintf(id, sizeof id, "6f1c2a3b-0000-4000-8000-0000000001%02d",
+                static_cast<int>(position));
+  return id;
+}
+
+// The exact read/tail line of `event` at `position`, "created" masked.
+std::string FilterLine(const FilterEvent& event, uint64_t position) {
+  return "{\"stream\":\"" + std::string(event.stream) +
+         "\",\"revision\":" + std::to_string(event.revision) +
+         ",\"position\":" + std::to_string(position) + ",\"id\":\"" +
+         FilterId(position) + "\",\"type\":\"" + event.type +
+         "\",\"created\":\"T\",\"data\":{\"n\":" + std::to_string(position) +
+         "},\"metadata\":null}\n";
+}
+
+// The lines of the seed events at `positions`, in the order given.
+std::string SeedLines(const std::vector<uint64_t>& positions) {
+  std::string out;
+  for (uint64_t p : positions) out += FilterLine(kFilterSeed[p], p);
+  return out;
+}
+
+class FilterTest : public CliTest {
+ protected:
+  void SetUp() override {
+    std::string input;
+    for (uint64_t p = 0; p < kFilterSeedSize; ++p) {
+      input += "{\"stream\":\"" + std::string(kFilterSeed[p].stream) +
+               "\",\"type\":\"" + kFilterSeed[p].type + "\",\"id\":\"" +
+               FilterId(p) + "\",\"data\":{\"n\":" + std::to_string(p) + "}}\n";
+    }
+    RunResult imported = cli_.RunDb("db", {"import"}, input);
+    ASSERT_EQ(imported.exit_status, 0) << imported.err;
+  }
+
+  // Appends `event` as position `position` through `cairn append`.
+  void AppendLive(const FilterEvent& event, uint64_t position) {
+    RunResult result =
+        cli_.RunDb("db", {"append", event.stream, "--type", event.type, "--id",
+                          FilterId(position), "--data",
+                          "{\"n\":" + std::to_string(position) + "}"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    ASSERT_EQ(result.out,
+              "{\"stream\":\"" + std::string(event.stream) +
+                  "\",\"revision\":" + std::to_string(event.revision) +
+                  ",\"position\":" + std::to_string(position) + "}\n");
+  }
+
+  // Starts `cairn --db db tail args...` under `name`, stdin /dev/null.
+  pid_t StartTail(const std::vector<std::string>& args,
+                  const std::string& name) {
+    std::vector<std::string> full = {"--db", cli_.Path("db"), "tail"};
+    full.insert(full.end(), args.begin(), args.end());
+    return cli_.Start(full, "/dev/null", name);
+  }
+
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<uint64_t> positions;
+  };
+
+  // Runs each case (`cairn --db db <args>`) and expects exit 0, no stderr
+  // and exactly the seed lines of its positions.
+  void ExpectLines(const std::vector<Case>& cases) {
+    for (const Case& c : cases) {
+      std::string shown;
+      for (const std::string& arg : c.args) shown += arg + " ";
+      RunResult result = cli_.RunDb("db", c.args);
+      EXPECT_EQ(result.exit_status, 0) << shown << result.err;
+      EXPECT_EQ(result.err, "") << shown;
+      EXPECT_EQ(MaskCreated(result.out), SeedLines(c.positions)) << shown;
+    }
+  }
+};
+
+constexpr auto kGenerous = std::chrono::seconds(60);
+
+TEST_F(FilterTest, ReadAllFiltersByEachFlag) {
+  ExpectLines({
+      {{"read-all"}, {0, 1, 2, 3, 4, 5, 6, 7, 8}},
+      {{"read-all", "--stream-prefix", "account-1"}, {0, 3, 5, 8}},
+      {{"read-all", "--stream-prefix", "order", "--stream-prefix", "audit"},
+       {2, 4, 6}},
+      // Partial match unless anchored.
+      {{"read-all", "--stream-regex", "-1"}, {0, 2, 3, 5, 8}},
+      {{"read-all", "--stream-regex", "^account-\\d$"}, {0, 1, 3, 5, 7}},
+      // The category is the part before the first '-': "audit" has none.
+      {{"read-all", "--category", "account"}, {0, 1, 3, 5, 7, 8}},
+      {{"read-all", "--category", "order", "--category", "audit"}, {2, 6}},
+      {{"read-all", "--type-prefix", "Order"}, {2, 6}},
+      {{"read-all", "--type-prefix", "De", "--type-prefix", "With"}, {3, 5, 7}},
+      {{"read-all", "--type-regex", "^O"}, {0, 1, 2, 6, 8}},
+      {{"read-all", "--type", "Opened"}, {0, 1, 8}},
+      {{"read-all", "--type", "Opened", "--type", "Withdrawn"}, {0, 1, 5, 8}},
+      {{"read-all", "--type", "Nope"}, {}},
+  });
+}
+
+TEST_F(FilterTest, ReadAllCombinesFiltersAndReadsBackwardsWithLimit) {
+  ExpectLines({
+      // Every flag given must hold.
+      {{"read-all", "--category", "account", "--type-prefix", "De"}, {3, 7}},
+      {{"read-all", "--stream-prefix", "account", "--stream-regex", "-1",
+        "--type", "Opened", "--type", "Deposited"},
+       {0, 3, 8}},
+      {{"read-all", "--category", "order", "--type-regex", "Placed$",
+        "--stream-regex", "2$"},
+       {6}},
+      {{"read-all", "--category", "account", "--type", "OrderPlaced"}, {}},
+      // --limit counts printed events, not scanned ones.
+      {{"read-all", "--category", "account", "--backwards", "--limit", "2"},
+       {8, 7}},
+      {{"read-all", "--type", "Opened", "--backwards", "--limit", "2"}, {8, 1}},
+      {{"read-all", "--category", "order", "--backwards", "--from", "5"}, {2}},
+      {{"read-all", "--category", "account", "--from", "2", "--limit", "2"},
+       {3, 5}},
+      {{"read-all", "--type-prefix", "O", "--from", "3", "--backwards",
+        "--limit", "5"},
+       {2, 1, 0}},
+  });
+}
+
+TEST_F(FilterTest, InvalidFiltersAreInvalidArgument) {
+  struct Bad {
+    std::vector<std::string> flags;
+    std::string named;  // what the message must name
+  };
+  const Bad cases[] = {
+      {{"--stream-regex", "acc(ount"}, "acc(ount"},
+      {{"--type-regex", "[Open"}, "[Open"},
+      {{"--category", "account-1"}, "account-1"},
+  };
+  for (const Bad& c : cases) {
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"read-all"},
+          std::vector<std::string>{"tail", "--all", "--until-caught-up"}}) {
+      args.insert(args.end(), c.flags.begin(), c.flags.end());
+      RunResult result = cli_.RunDb("db", args);
+      EXPECT_EQ(result.exit_status, 1) << args[0] << " " << c.named;
+      EXPECT_EQ(result.out, "") << args[0] << " " << c.named;
+      EXPECT_EQ(ErrorWithoutMessage(result),
+                Json::parse(R"({"error":"invalid_argument"})"));
+      EXPECT_NE(ErrorMessage(result).find("'" + c.named + "'"),
+                std::string::npos)
+          << ErrorMessage(result);
+    }
+  }
+}
+
+TEST_F(FilterTest, TailUntilCaughtUpPrintsTheHistoryOfEachTarget) {
+  ExpectLines({
+      // A stream: --from is a revision, exclusive.
+      {{"tail", "account-1", "--until-caught-up"}, {0, 3, 5}},
+      {{"tail", "account-1", "--from", "0", "--until-caught-up"}, {3, 5}},
+      {{"tail", "account-1", "--from", "2", "--until-caught-up"}, {}},
+      {{"tail", "account-1", "--from-end", "--until-caught-up"}, {}},
+      {{"tail", "account-1", "--type", "Deposited", "--until-caught-up"}, {3}},
+      {{"tail", "no-such-stream", "--until-caught-up"}, {}},
+      // $all: --from is a position, exclusive.
+      {{"tail", "--all", "--until-caught-up"}, {0, 1, 2, 3, 4, 5, 6, 7, 8}},
+      {{"tail", "--all", "--from", "4", "--until-caught-up"}, {5, 6, 7, 8}},
+      {{"tail", "--all", "--from-end", "--until-caught-up"}, {}},
+      {{"tail", "--all", "--stream-prefix", "order", "--until-caught-up"},
+       {2, 6}},
+      {{"tail", "--all", "--type-regex", "ed$", "--from", "5",
+        "--until-caught-up"},
+       {6, 7, 8}},
+      // A category, and several categories.
+      {{"tail", "--category", "account", "--until-caught-up"},
+       {0, 1, 3, 5, 7, 8}},
+      {{"tail", "--category", "account", "--from", "3", "--until-caught-up"},
+       {5, 7, 8}},
+      {{"tail", "--category", "order", "--category", "account", "--from", "4",
+        "--until-caught-up"},
+       {5, 6, 7, 8}},
+      {{"tail", "--category", "account", "--type", "Opened", "--from", "0",
+        "--until-caught-up"},
+       {1, 8}},
+      // An event type, and several types.
+      {{"tail", "--type", "Opened", "--until-caught-up"}, {0, 1, 8}},
+      {{"tail", "--type", "Opened", "--from", "0", "--until-caught-up"},
+       {1, 8}},
+      {{"tail", "--type", "Opened", "--from-end", "--until-caught-up"}, {}},
+      {{"tail", "--type", "OrderPlaced", "--type", "Withdrawn",
+        "--until-caught-up"},
+       {2, 5, 6}},
+  });
+}
+
+TEST_F(FilterTest, TailUsageErrorsAndMissingStore) {
+  const std::vector<std::vector<std::string>> usage = {
+      {"tail", "--until-caught-up"},  // nothing to follow
+      {"tail", "--stream-prefix", "account", "--until-caught-up"},
+      {"tail", "account-1", "--all", "--until-caught-up"},
+      {"tail", "--all", "--from", "1", "--from-end", "--until-caught-up"},
+      {"tail", "--all", "--stream-regex", "a", "--stream-regex", "b"},
+      {"tail", "--all", "--from", "soon"},
+      {"read-all", "--type-regex", "a", "--type-regex", "b"},
+  };
+  for (const auto& args : usage) {
+    RunResult result = cli_.RunDb("db", args);
+    EXPECT_EQ(result.exit_status, 2) << args[1];
+    EXPECT_EQ(result.out, "");
+    EXPECT_EQ(ErrorWithoutMessage(result),
+              Json::parse(R"({"error":"invalid_argument"})"));
+  }
+  RunResult missing =
+      cli_.RunDb("missing", {"tail", "--all", "--until-caught-up"});
+  EXPECT_EQ(missing.exit_status, 4);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_EQ(ErrorWithoutMessage(missing),
+            Json::parse(R"({"error":"not_found"})"));
+  EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
+}
+
+// A tail without --until-caught-up prints history, then each event appended
+// by other processes (`cairn append`, each taking the write lock in turn),
+// and exits 0 on SIGINT.
+TEST_F(FilterTest, TailFollowsLiveAppendsAndExitsZeroOnSigint) {
+  pid_t tail = StartTail({"account-1", "--from", "0"}, "tail");
+  ChildGuard guard(tail);
+  std::string history = cli_.WaitForLines(tail, "tail", 2, kGenerous);
+  EXPECT_EQ(MaskCreated(history), SeedLines({3, 5}));
+
+  const FilterEvent live[] = {
+      {"account-1", 3, "Closed"},
+      {"account-2", 2, "Closed"},  // another stream: not printed
+      {"account-1", 4, "Reopened"},
+  };
+  for (uint64_t i = 0; i < std::size(live); ++i) {
+    AppendLive(live[i], kFilterSeedSize + i);
+  }
+  const std::string expected = SeedLines({3, 5}) +
+                               FilterLine(live[0], kFilterSeedSize) +
+                               FilterLine(live[2], kFilterSeedSize + 2);
+  std::string seen = cli_.WaitForLines(tail, "tail", 4, kGenerous);
+  EXPECT_EQ(MaskCreated(seen), expected);
+
+  ASSERT_EQ(::kill(tail, SIGINT), 0);
+  RunResult done = cli_.Wait(tail, "tail");
+  guard.Release();
+  EXPECT_EQ(done.exit_status, 0) << done.err;
+  EXPECT_EQ(done.err, "");
+  EXPECT_EQ(MaskCreated(done.out), expected);
+}
+
+// A category tail beside a writer that keeps the store open (an import fed
+// through a FIFO) sees each batch the writer commits, and exits 0 on SIGTERM.
+TEST_F(FilterTest, TailBesideARunningWriterExitsZeroOnSigterm) {
+  pid_t tail = StartTail({"--category", "order"}, "tail");
+  ChildGuard tail_guard(tail);
+  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 2, kGenerous)),
+            SeedLines({2, 6}));
+
+  std::string fifo = cli_.Path("feed");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  int read_end = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(read_end, 0);
+  int feed = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(feed, 0);
+  pid_t writer = cli_.Start({"--db", cli_.Path("db"), "import"}, fifo, "w");
+  ChildGuard writer_guard(writer);
+  ::close(read_end);
+
+  const FilterEvent live[] = {
+      {"order-3", 0, "OrderPlaced"},
+      {"account-3", 0, "Opened"},  // another category: not printed
+      {"order-3", 1, "OrderShipped"},
+  };
+  auto import_line = [](const FilterEvent& event, uint64_t position) {
+    return "{\"stream\":\"" + std::string(event.stream) + "\",\"type\":\"" +
+           event.type + "\",\"id\":\"" + FilterId(position) +
+           "\",\"data\":{\"n\":" + std::to_string(position) + "}}\n";
+  };
+  // The stream change at the second line commits the first; the writer
+  // still holds the store open.
+  std::string lines = import_line(live[0], kFilterSeedSize) +
+                      import_line(live[1], kFilterSeedSize + 1);
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
+            static_cast<ssize_t>(lines.size()));
+  std::string expected =
+      SeedLines({2, 6}) + FilterLine(live[0], kFilterSeedSize);
+  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 3, kGenerous)),
+            expected);
+
+  // The last line commits at end of input, and the writer exits.
+  lines = import_line(live[2], kFilterSeedSize + 2);
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
+            static_cast<ssize_t>(lines.size()));
+  ::close(feed);
+  RunResult written = cli_.Wait(writer, "w");
+  writer_guard.Release();
+  EXPECT_EQ(written.exit_status, 0) << written.err;
+  expected += FilterLine(live[2], kFilterSeedSize + 2);
+  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 4, kGenerous)),
+            expected);
+
+  ASSERT_EQ(::kill(tail, SIGTERM), 0);
+  RunResult done = cli_.Wait(tail, "tail");
+  tail_guard.Release();
+  EXPECT_EQ(done.exit_status, 0) << done.err;
+  EXPECT_EQ(done.err, "");
+  EXPECT_EQ(MaskCreated(done.out), expected);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "tests/e2e/cli_runner.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -105,6 +108,36 @@ RunResult CliRunner::Wait(pid_t pid, const std::string& name) const {
   result.out = ReadWholeFile(Path(name + ".stdout"));
   result.err = ReadWholeFile(Path(name + ".stderr"));
   return result;
+}
+
+std::string CliRunner::WaitForLines(pid_t pid, const std::string& name,
+                                    size_t lines,
+                                    std::chrono::seconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::string out = ReadWholeFile(Path(name + ".stdout"));
+    if (static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) >=
+        lines) {
+      return out;
+    }
+    // WNOWAIT: look without reaping, so Wait() still collects the status.
+    siginfo_t info{};
+    bool exited = ::waitid(P_PID, static_cast<id_t>(pid), &info,
+                           WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                  info.si_pid == pid;
+    if (exited || std::chrono::steady_clock::now() >= deadline) {
+      return ReadWholeFile(Path(name + ".stdout"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+ChildGuard::~ChildGuard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
 }
 
 RunResult CliRunner::Run(const std::vector<std::string>& args,

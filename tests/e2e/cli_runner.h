@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,12 @@ class CliRunner {
               const std::string& stdin_path, const std::string& name) const;
   // Waits for the process `pid` started under `name` and collects its output.
   RunResult Wait(pid_t pid, const std::string& name) const;
+  // Polls the stdout of `pid` (started under `name`) until it holds at least
+  // `lines` complete lines, the process has exited, or `timeout` passed;
+  // returns the stdout read last. A generous timeout only bounds how long a
+  // broken build makes the test wait; it is never what the test checks.
+  std::string WaitForLines(pid_t pid, const std::string& name, size_t lines,
+                           std::chrono::seconds timeout) const;
 
   // Runs `cairn --db <Path(db)> args...`.
   RunResult RunDb(const std::string& db, const std::vector<std::string>& args,
@@ -48,6 +56,21 @@ class CliRunner {
 
  private:
   std::string dir_;
+};
+
+// Kills (SIGKILL) and reaps a started child on destruction unless released,
+// so a test that fails while a follower runs leaves no process behind.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ~ChildGuard();
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  // The child will be (or was) reaped by CliRunner::Wait.
+  void Release() { pid_ = -1; }
+
+ private:
+  pid_t pid_;
 };
 
 // Reads a whole file; empty when it cannot be read.
