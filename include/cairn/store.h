@@ -168,6 +168,20 @@ class Store {
   virtual Status ReadAll(const ReadAllOptions& options, const EventVisitor& visit) = 0;
   Result<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options);
 
+  // Events of a category (streams named "<category>-..."; kInvalidArgument
+  // for an empty category or one containing '-') or of an event type, in
+  // $all order, through the engine's category/type index: the cost grows
+  // with the events returned, not with the size of $all. `options` as for
+  // ReadAll (from is a position; the filter narrows further).
+  virtual Status ReadCategory(std::string_view category, const ReadAllOptions& options,
+                              const EventVisitor& visit) = 0;
+  Result<std::vector<RecordedEvent>> ReadCategory(std::string_view category,
+                                                  const ReadAllOptions& options);
+  virtual Status ReadEventType(std::string_view type, const ReadAllOptions& options,
+                               const EventVisitor& visit) = 0;
+  Result<std::vector<RecordedEvent>> ReadEventType(std::string_view type,
+                                                   const ReadAllOptions& options);
+
   // A catch-up subscription (see subscription.h): history from
   // options.after (or the end), then live. kInvalidArgument for a bad
   // filter or an empty name where one is needed.

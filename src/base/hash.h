@@ -5,6 +5,7 @@
 // (docs/format/index.md): never change it without a format version bump.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace cairn {
@@ -37,6 +38,24 @@ inline uint64_t IdKey(const uint8_t* uuid16) {
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   return h;
+}
+
+// Tags of the category/type index (docs/format/index.md): "C" 0x1f category
+// and "T" 0x1f type; the index key is StreamHash(tag).
+inline std::string CategoryTag(std::string_view category) {
+  std::string t("C\x1f");
+  t.append(category);
+  return t;
+}
+inline std::string TypeTag(std::string_view type) {
+  std::string t("T\x1f");
+  t.append(type);
+  return t;
+}
+// The stream name's part before its first '-', or "" when it has none.
+inline std::string_view StreamCategory(std::string_view stream) {
+  size_t dash = stream.find('-');
+  return dash == std::string_view::npos ? std::string_view() : stream.substr(0, dash);
 }
 
 }  // namespace cairn

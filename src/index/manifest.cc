@@ -9,15 +9,25 @@
 namespace cairn::index {
 namespace {
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'M', 'A', 'N'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kFixed = 8 + 4 + 4 + 8 * 5;
 }  // namespace
 
-std::string RunFileName(uint64_t id, bool id_run) {
+std::string RunFileName(uint64_t id, RunKind kind) {
+  static const char* const kFormats[] = {"%08llu.run", "%08llu.ids", "%08llu.tag"};
   char name[32];
-  std::snprintf(name, sizeof name, id_run ? "%08llu.ids" : "%08llu.run",
+  std::snprintf(name, sizeof name, kFormats[static_cast<int>(kind)],
                 static_cast<unsigned long long>(id));
   return name;
+}
+
+std::vector<uint64_t>& RunIds(Manifest& m, RunKind kind) {
+  switch (kind) {
+    case RunKind::kIds: return m.id_runs;
+    case RunKind::kTags: return m.tag_runs;
+    case RunKind::kStream: break;
+  }
+  return m.runs;
 }
 
 std::string EncodeManifest(const Manifest& m) {
@@ -32,6 +42,8 @@ std::string EncodeManifest(const Manifest& m) {
   for (uint64_t r : m.runs) PutFixed64(&out, r);
   PutFixed32(&out, static_cast<uint32_t>(m.id_runs.size()));
   for (uint64_t r : m.id_runs) PutFixed64(&out, r);
+  PutFixed32(&out, static_cast<uint32_t>(m.tag_runs.size()));
+  for (uint64_t r : m.tag_runs) PutFixed64(&out, r);
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
   return out;
 }
@@ -41,13 +53,21 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
   if (d.size() < kFixed + 4 || std::memcmp(d.data(), kMagic, 8) != 0) {
     return bad("not a Cairn index manifest (bad magic or truncated)");
   }
-  if (DecodeFixed32(d.data() + 8) != kVersion) return bad("unsupported manifest version");
+  const uint32_t version = DecodeFixed32(d.data() + 8);
+  if (version < 1 || version > kVersion) {
+    return bad("unsupported manifest version " + std::to_string(version));
+  }
   uint32_t nruns = DecodeFixed32(d.data() + 12);
   if (d.size() < kFixed + 8ull * nruns + 8) return bad("manifest size does not match run count");
   uint32_t nids = DecodeFixed32(d.data() + kFixed + 8ull * nruns);
-  if (d.size() != kFixed + 8ull * nruns + 4 + 8ull * nids + 4) {
-    return bad("manifest size does not match run count");
+  uint64_t tags_at = kFixed + 8ull * nruns + 4 + 8ull * nids;
+  uint32_t ntags = 0;
+  if (version >= 2) {
+    if (d.size() < tags_at + 8) return bad("manifest size does not match run count");
+    ntags = DecodeFixed32(d.data() + tags_at);
   }
+  const uint64_t want = tags_at + (version >= 2 ? 4 + 8ull * ntags : 0) + 4;
+  if (d.size() != want) return bad("manifest size does not match run count");
   if (crc32c::Unmask(DecodeFixed32(d.data() + d.size() - 4)) !=
       crc32c::Value(d.data(), d.size() - 4)) {
     return bad("manifest checksum mismatch");
@@ -61,6 +81,9 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
   for (uint32_t i = 0; i < nruns; ++i) m.runs.push_back(DecodeFixed64(d.data() + kFixed + 8 * i));
   const char* ids = d.data() + kFixed + 8ull * nruns + 4;
   for (uint32_t i = 0; i < nids; ++i) m.id_runs.push_back(DecodeFixed64(ids + 8 * i));
+  const char* tags = d.data() + tags_at + 4;
+  for (uint32_t i = 0; i < ntags; ++i) m.tag_runs.push_back(DecodeFixed64(tags + 8 * i));
+  m.tags_built = version >= 2;
   return m;
 }
 

@@ -21,12 +21,20 @@ struct Manifest {
   uint64_t next_run_id = 0;
   std::vector<uint64_t> runs;    // stream-index run ids, oldest first
   std::vector<uint64_t> id_runs; // event-id run ids, oldest first
+  std::vector<uint64_t> tag_runs; // category/type run ids, oldest first
+  // False for a version 1 manifest: the tag index must be built from the log.
+  bool tags_built = true;
 };
+
+enum class RunKind : uint8_t { kStream, kIds, kTags };
 
 std::string EncodeManifest(const Manifest& m);
 // kCorruption naming `file` on a bad magic, version, size or checksum.
 Result<Manifest> DecodeManifest(std::string_view bytes, const std::string& file);
-// "NNNNNNNN.run" for stream-index runs, "NNNNNNNN.ids" for event-id runs.
-std::string RunFileName(uint64_t id, bool id_run = false);
+// "NNNNNNNN.run" (stream index), ".ids" (event ids) or ".tag" (categories
+// and types).
+std::string RunFileName(uint64_t id, RunKind kind = RunKind::kStream);
+// The manifest's list of runs of `kind`.
+std::vector<uint64_t>& RunIds(Manifest& m, RunKind kind);
 
 }  // namespace cairn::index

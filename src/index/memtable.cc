@@ -44,6 +44,28 @@ std::vector<IndexEntry> Memtable::Sorted() const {
   return out;
 }
 
+void Memtable::AddTag(std::string_view tag, const StreamEntry& e) {
+  auto it = tags_.find(tag);
+  if (it == tags_.end()) it = tags_.emplace(std::string(tag), std::vector<StreamEntry>()).first;
+  it->second.push_back(e);
+  ++entries_;
+}
+
+const std::vector<StreamEntry>* Memtable::FindTag(std::string_view tag) const {
+  auto it = tags_.find(tag);
+  return it == tags_.end() ? nullptr : &it->second;
+}
+
+std::vector<IndexEntry> Memtable::SortedTags() const {
+  std::vector<IndexEntry> out;
+  for (const auto& [tag, v] : tags_) {
+    const uint64_t h = StreamHash(tag);
+    for (const auto& e : v) out.push_back({h, e.position, e.position, e.address});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<IndexEntry> Memtable::SortedIds() const {
   std::vector<IndexEntry> out;
   out.reserve(ids_.size());

@@ -29,8 +29,15 @@ class Memtable {
   }
   // All id entries as (id_key, revision, position, address), sorted.
   std::vector<IndexEntry> SortedIds() const;
+  // Records that the event `e` carries `tag` (CategoryTag / TypeTag).
+  void AddTag(std::string_view tag, const StreamEntry& e);
+  // Entries carrying `tag` in position order, or nullptr.
+  const std::vector<StreamEntry>* FindTag(std::string_view tag) const;
+  // All tag entries as (StreamHash(tag), position, position, address), sorted.
+  std::vector<IndexEntry> SortedTags() const;
   // Entries of `stream` in revision order, or nullptr when it has none here.
   const std::vector<StreamEntry>* Find(std::string_view stream) const;
+  // Stream and tag entries (what bounds the memtable's memory).
   uint64_t entries() const { return entries_; }
   size_t streams() const { return map_.size(); }
   bool empty() const { return entries_ == 0; }
@@ -49,6 +56,7 @@ class Memtable {
   };
   std::unordered_map<std::string, std::vector<StreamEntry>, Hash, std::equal_to<>> map_;
   std::unordered_multimap<uint64_t, StreamEntry> ids_;
+  std::unordered_map<std::string, std::vector<StreamEntry>, Hash, std::equal_to<>> tags_;
   uint64_t entries_ = 0;
 };
 

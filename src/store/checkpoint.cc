@@ -79,7 +79,7 @@ Status StoreImpl::FlushOne() {
     f = frozen_.front();
   }
   index::Manifest m = manifest_;
-  std::shared_ptr<const index::IndexRun> run, id_run;
+  std::shared_ptr<const index::IndexRun> run, id_run, tag_run;
   if (!f.table->empty()) {
     index::RunInfo info;
     info.min_position = m.indexed_through;
@@ -94,11 +94,20 @@ Status StoreImpl::FlushOne() {
     std::vector<index::IndexEntry> ids = f.table->SortedIds();
     if (!ids.empty()) {  // only caller-supplied ids are indexed
       uint64_t ids_id = m.next_run_id++;
-      std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, true);
+      std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, index::RunKind::kIds);
       info.new_streams = 0;
       CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, ids, info));
       CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
       m.id_runs.push_back(ids_id);
+    }
+    std::vector<index::IndexEntry> tags = f.table->SortedTags();
+    if (!tags.empty()) {
+      uint64_t tag_id = m.next_run_id++;
+      std::string tag_path = IndexDir(dir_) + "/" + index::RunFileName(tag_id, index::RunKind::kTags);
+      info.new_streams = 0;
+      CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, tag_path, tags, info));
+      CAIRN_ASSIGN_OR_RETURN(tag_run, index::IndexRun::Open(env_, tag_path));
+      m.tag_runs.push_back(tag_id);
     }
   }
   CAIRN_RETURN_IF_ERROR(positions_.Persist(f.position_entries - positions_.persisted()));
@@ -112,6 +121,7 @@ Status StoreImpl::FlushOne() {
     std::unique_lock l(index_mu_);
     if (run) runs_.push_back(std::move(run));
     if (id_run) id_runs_.push_back(std::move(id_run));
+    if (tag_run) tag_runs_.push_back(std::move(tag_run));
     frozen_.pop_front();
   }
   frozen_entries_.fetch_sub(f.table->entries());
@@ -120,12 +130,24 @@ Status StoreImpl::FlushOne() {
 }
 
 Result<bool> StoreImpl::MaybeCompact() {
-  CAIRN_ASSIGN_OR_RETURN(bool a, CompactList(false));
-  CAIRN_ASSIGN_OR_RETURN(bool b, CompactList(true));
-  return a || b;
+  bool merged = false;
+  for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
+    CAIRN_ASSIGN_OR_RETURN(bool m, CompactList(kind));
+    merged = merged || m;
+  }
+  return merged;
 }
 
-Result<bool> StoreImpl::CompactList(bool id_runs) {
+StoreImpl::RunList& StoreImpl::LiveRuns(index::RunKind kind) {
+  switch (kind) {
+    case index::RunKind::kIds: return id_runs_;
+    case index::RunKind::kTags: return tag_runs_;
+    case index::RunKind::kStream: break;
+  }
+  return runs_;
+}
+
+Result<bool> StoreImpl::CompactList(index::RunKind kind) {
   RunList group;
   std::vector<uint64_t> group_ids;
   uint64_t id = 0;
@@ -134,7 +156,7 @@ Result<bool> StoreImpl::CompactList(bool id_runs) {
     RunList runs;
     {
       std::shared_lock l(index_mu_);
-      runs = id_runs ? id_runs_ : runs_;
+      runs = LiveRuns(kind);
     }
     // Size-tiered: merge the newest runs once four of similar size pile up,
     // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
@@ -147,19 +169,19 @@ Result<bool> StoreImpl::CompactList(bool id_runs) {
       first = n - 2;  // too many runs of mixed sizes: fold the newest two
     }
     group.assign(runs.begin() + static_cast<std::ptrdiff_t>(first), runs.end());
-    const auto& ids = id_runs ? manifest_.id_runs : manifest_.runs;
+    const auto& ids = index::RunIds(manifest_, kind);
     group_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
     id = manifest_.next_run_id++;  // reserved; written with the next manifest
   }
   // The merge runs without locks: flushes go on appending newer runs.
-  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, id_runs);
+  std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, kind);
   CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group, &stop_compaction_));
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexRun> merged,
                          index::IndexRun::Open(env_, path));
   {
     std::lock_guard cl(checkpoint_mu_);
     index::Manifest m = manifest_;
-    std::vector<uint64_t>& ids = id_runs ? m.id_runs : m.runs;
+    std::vector<uint64_t>& ids = index::RunIds(m, kind);
     auto at = std::find(ids.begin(), ids.end(), group_ids.front());
     CAIRN_CHECK(at != ids.end() && static_cast<size_t>(ids.end() - at) >= group_ids.size() &&
                 std::equal(group_ids.begin(), group_ids.end(), at));
@@ -170,14 +192,14 @@ Result<bool> StoreImpl::CompactList(bool id_runs) {
     CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
     manifest_ = m;
     std::unique_lock l(index_mu_);
-    RunList& live = id_runs ? id_runs_ : runs_;
+    RunList& live = LiveRuns(kind);
     CAIRN_CHECK(live.size() >= static_cast<size_t>(pos) + group.size() && live[pos] == group[0]);
     live.erase(live.begin() + pos, live.begin() + pos + static_cast<std::ptrdiff_t>(group.size()));
     live.insert(live.begin() + pos, std::move(merged));
   }
   // Readers still holding the old runs keep their mappings alive.
   for (uint64_t old : group_ids) {
-    (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old, id_runs));
+    (void)env_->RemoveFile(IndexDir(dir_) + "/" + index::RunFileName(old, kind));
   }
   return true;
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "src/base/hash.h"
+
 namespace cairn {
 namespace {
 
@@ -26,10 +28,7 @@ Result<std::unique_ptr<re2::RE2>> CompileRegex(const std::string& pattern, const
 
 }  // namespace
 
-std::string_view CategoryOf(std::string_view stream) {
-  size_t dash = stream.find('-');
-  return dash == std::string_view::npos ? std::string_view() : stream.substr(0, dash);
-}
+std::string_view CategoryOf(std::string_view stream) { return StreamCategory(stream); }
 
 EventMatcher::~EventMatcher() = default;
 

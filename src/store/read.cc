@@ -338,15 +338,21 @@ Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& vis
     });
   }
   uint64_t from = options.from ? std::min(options.from->value(), snapshot - 1) : snapshot - 1;
+  return ScanAllBackwards(from, [&](const EventView& e) {
+    if (!matcher->Matches(e.stream, e.type)) return true;
+    ++emitted;
+    return visit(e) && emitted < options.max_count;
+  });
+}
+
+Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
   uint64_t ord = positions_.Locate(from);
   std::vector<EventView> events;
   while (ord < positions_.size()) {
     CAIRN_RETURN_IF_ERROR(DecodeRecord(positions_.At(ord).address, &events));
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
       if (it->position.value() > from) continue;
-      if (!matcher->Matches(it->stream, it->type)) continue;
-      ++emitted;
-      if (!visit(*it) || emitted >= options.max_count) return Status::OK();
+      if (!visit(*it)) return Status::OK();
     }
     if (ord == 0) break;
     --ord;

@@ -69,21 +69,31 @@ Status StoreImpl::Recover() {
   lo.max_record_bytes = UINT32_MAX;
   lo.read_only = options_.read_only;
   CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
-  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_));
+  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_, &tag_runs_));
   CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx",
                                         m.position_entries, options_.read_only));
   if (!options_.read_only) {
     // Run files written after the last manifest are orphans of a crash.
     CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
     for (const auto& n : names) {
-      bool is_run = n.size() > 4 && (n.substr(n.size() - 4) == ".run" ||
-                                     n.substr(n.size() - 4) == ".ids");
+      std::string ext = n.size() > 4 ? n.substr(n.size() - 4) : "";
+      bool is_run = ext == ".run" || ext == ".ids" || ext == ".tag";
       bool listed = false;
-      for (uint64_t id : m.runs) listed = listed || n == index::RunFileName(id);
-      for (uint64_t id : m.id_runs) listed = listed || n == index::RunFileName(id, true);
+      for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
+        for (uint64_t id : index::RunIds(m, kind)) {
+          listed = listed || n == index::RunFileName(id, kind);
+        }
+      }
       if ((is_run && !listed) || (n.size() > 4 && n.substr(n.size() - 4) == ".tmp")) {
         CAIRN_RETURN_IF_ERROR(env_->RemoveFile(IndexDir(dir_) + "/" + n));
       }
+    }
+  }
+  if (!m.tags_built) {
+    if (options_.read_only) {
+      tags_ready_ = false;  // the writer builds it; until then tag reads scan $all
+    } else {
+      CAIRN_RETURN_IF_ERROR(BuildTagIndex(&m));
     }
   }
   manifest_ = m;
@@ -118,6 +128,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
   std::vector<index::PositionEntry> records;
   std::vector<uint64_t> id_keys;  // parallel to entries
   std::vector<bool> caller_ids;   // parallel to entries: index the id?
+  std::vector<std::string> types; // parallel to entries
   Status s = log_->Scan(
       from, to,
       [&](uint64_t address, std::string_view body, size_t framed) -> Status {
@@ -145,6 +156,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
           entries.push_back({std::string(e.stream), {e.revision.value(), e.position.value(), address}});
           id_keys.push_back(reader.last_caller_id() ? IdKey(e.id.bytes().data()) : 0);
           caller_ids.push_back(reader.last_caller_id());
+          types.emplace_back(e.type);
         }
         next += reader.event_count();
         end = address + framed;
@@ -167,6 +179,10 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
     for (size_t i = 0; i < entries.size(); ++i) {
       active_->Add(entries[i].first, entries[i].second);
       if (caller_ids[i]) active_->AddId(id_keys[i], entries[i].second);
+      if (std::string_view c = StreamCategory(entries[i].first); !c.empty()) {
+        active_->AddTag(CategoryTag(c), entries[i].second);
+      }
+      active_->AddTag(TypeTag(types[i]), entries[i].second);
     }
   }
   if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {
@@ -230,19 +246,21 @@ Status StoreImpl::RefreshFromWriter() {
     index::Manifest m;
     CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
     if (!has_manifest) m.indexed_through = 0;  // the writer has not checkpointed yet
-    RunList runs, id_runs;
+    RunList runs, id_runs, tag_runs;
     if (has_manifest) {
       CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
       CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(mb, ManifestPath(dir_)));
       if (m.generation == manifest_.generation) m.indexed_through = 0;  // nothing new
     }
     if (m.indexed_through > visible_.load()) {
-      CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs));
+      CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
       manifest_ = m;
       std::unique_lock l(index_mu_);
       CAIRN_RETURN_IF_ERROR(positions_.Reload(m.position_entries));
       runs_ = std::move(runs);
       id_runs_ = std::move(id_runs);
+      tag_runs_ = std::move(tag_runs);
+      tags_ready_ = m.tags_built;
       active_ = std::make_shared<index::Memtable>();
       visible_.store(m.indexed_through);
       scanned_address_ = m.resume_address;
@@ -252,27 +270,42 @@ Status StoreImpl::RefreshFromWriter() {
   return ReplayTail(scanned_address_, head->end_address, /*durable_to=*/true);
 }
 
-Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs) {
+Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs,
+                           RunList* tag_runs) {
   // A read-only process may race the writer, which deletes the files of
   // runs it has merged right after installing a new manifest: on a missing
   // run, read the manifest again and retry.
   for (int attempt = 0;; ++attempt) {
     runs->clear();
     id_runs->clear();
+    tag_runs->clear();
     Status missing;
-    for (int kind = 0; kind < 2 && missing.ok(); ++kind) {
-      for (uint64_t id : kind == 0 ? m->runs : m->id_runs) {
-        std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, kind == 1);
+    bool tag_missing = false;
+    for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
+      RunList* out = kind == index::RunKind::kStream ? runs
+                     : kind == index::RunKind::kIds  ? id_runs
+                                                     : tag_runs;
+      for (uint64_t id : index::RunIds(*m, kind)) {
+        std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, kind);
         auto run = index::IndexRun::Open(env_, path);
         if (!run) {
           if (run.error().code() != ErrorCode::kNotFound) return run.error();
           missing = run.error();
+          tag_missing = kind == index::RunKind::kTags;
           break;
         }
-        (kind == 0 ? runs : id_runs)->push_back(std::move(*run));
+        out->push_back(std::move(*run));
       }
+      if (!missing.ok()) break;
     }
     if (missing.ok()) return Status::OK();
+    if (tag_missing && !options_.read_only) {
+      // Derived data: the writer rebuilds the whole tag index from the log.
+      tag_runs->clear();
+      m->tag_runs.clear();
+      m->tags_built = false;
+      return Status::OK();
+    }
     if (!options_.read_only || attempt >= 20) {
       return Status::Corruption("index run listed in " + ManifestPath(dir_) +
                                 " is missing: " + missing.message());
@@ -302,6 +335,7 @@ Result<StoreStats> StoreImpl::Stats() {
     st.index_bytes += r->bytes();
   }
   for (const auto& r : id_runs_) st.index_bytes += r->bytes();
+  for (const auto& r : tag_runs_) st.index_bytes += r->bytes();
   for (const auto& f : frozen_) count_new(*f.table);
   count_new(*active_);
   st.index_runs = runs_.size();

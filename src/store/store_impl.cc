@@ -332,7 +332,7 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     for (size_t k = 0; k < a.events.size(); ++k) {
       const auto& [id, p] = ids[ids.size() - a.events.size() + k];
       entries->push_back({name, {r.revision->value() - (r.position.value() - p), p, 0},
-                          IdKey(id.bytes().data()), a.events[k].id.has_value()});
+                          a.events[k].type, IdKey(id.bytes().data()), a.events[k].id.has_value()});
     }
   }
   if (enc) {
@@ -403,6 +403,10 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       n.e.address = records[rec].address;
       active_->Add(n.stream, n.e);
       if (n.index_id) active_->AddId(n.id_key, n.e);
+      if (std::string_view c = StreamCategory(n.stream); !c.empty()) {
+        active_->AddTag(CategoryTag(c), n.e);
+      }
+      active_->AddTag(TypeTag(n.type), n.e);
     }
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);

@@ -51,6 +51,10 @@ class StoreImpl final : public Store {
   Status ReadStream(std::string_view stream, const ReadStreamOptions& options,
                     const EventVisitor& visit) override;
   Status ReadAll(const ReadAllOptions& options, const EventVisitor& visit) override;
+  Status ReadCategory(std::string_view category, const ReadAllOptions& options,
+                      const EventVisitor& visit) override;
+  Status ReadEventType(std::string_view type, const ReadAllOptions& options,
+                       const EventVisitor& visit) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
   Position HeadPosition() override;
@@ -63,6 +67,8 @@ class StoreImpl final : public Store {
   // Visits every event at positions [from, snapshot) of $all in order;
   // visit returns false to stop.
   Status ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& visit);
+  // Visits every event at positions `from` down to 0, newest first.
+  Status ScanAllBackwards(uint64_t from, const EventVisitor& visit);
   // Waits until events at or past `head` are visible, `deadline` passes,
   // `*cancelled` is set or the store closes. Costs no CPU while waiting.
   void WaitForHead(uint64_t head, std::chrono::steady_clock::time_point deadline,
@@ -70,6 +76,13 @@ class StoreImpl final : public Store {
   // Wakes every WaitForHead (after a publish, a cancel or Close).
   void WakeHeadWaiters();
   bool closed() const { return closed_.load(); }
+  // Events carrying `tag` (CategoryTag / TypeTag) at positions [from,
+  // snapshot) forwards, or (from down to 0] backwards, in $all order, through
+  // the tag index (a filtered scan of $all while the index is not built, in
+  // a read-only process opening a store whose writer has not built it).
+  // Applies `matcher` too; visit returns false to stop.
+  Status ReadTagged(const std::string& tag, bool forwards, uint64_t from, uint64_t snapshot,
+                    const class EventMatcher* matcher, const EventVisitor& visit);
 
  private:
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
@@ -104,6 +117,7 @@ class StoreImpl final : public Store {
   struct NewEntry {
     std::string_view stream;
     index::StreamEntry e;
+    std::string_view type;  // the caller's event type (for the tag index)
     uint64_t id_key = 0;
     bool index_id = false;  // the caller supplied the id: index it for retries
   };
@@ -139,7 +153,12 @@ class StoreImpl final : public Store {
   // Opens the run files `m` lists; read-only processes re-read the manifest
   // (updating *m) when the writer merged runs away meanwhile.
   using RunList = std::vector<std::shared_ptr<const index::IndexRun>>;
-  Status LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs);
+  Status LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, RunList* tag_runs);
+  // Writer: builds the whole tag index from the indexed part of the log
+  // (a version 1 store, or a tag run file that was deleted) and installs it
+  // in *m and the MANIFEST.
+  Status BuildTagIndex(index::Manifest* m);
+  RunList& LiveRuns(index::RunKind kind);
   // (revision, position) of the event of `stream` whose id is `id`, if any.
   Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id,
                                        uint64_t snapshot);
@@ -167,7 +186,7 @@ class StoreImpl final : public Store {
   // Merges the newest index runs when they pile up (size-tiered).
   // Whether a merge was done.
   Result<bool> MaybeCompact();
-  Result<bool> CompactList(bool id_runs);
+  Result<bool> CompactList(index::RunKind kind);
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
   Status CheckOpen() const;
 
@@ -186,6 +205,8 @@ class StoreImpl final : public Store {
   std::deque<Frozen> frozen_;                              // guarded by index_mu_
   std::vector<std::shared_ptr<const index::IndexRun>> runs_;     // guarded by index_mu_
   std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;  // guarded by index_mu_
+  std::vector<std::shared_ptr<const index::IndexRun>> tag_runs_;  // guarded by index_mu_
+  bool tags_ready_ = true;  // guarded by index_mu_; false: tag reads scan $all
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;  // guarded by queue_mu_

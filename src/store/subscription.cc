@@ -11,6 +11,7 @@
 #include <cstring>
 #include <deque>
 
+#include "src/base/hash.h"
 #include "src/store/filter.h"
 #include "src/store/store_impl.h"
 
@@ -95,6 +96,8 @@ class SubscriptionImpl final : public Subscription {
       last_ = options_.after;
     }
     resolve_end_ = options_.from_end;
+    if (options_.target == SubscribeOptions::Target::kCategory) tag_ = CategoryTag(options_.name);
+    if (options_.target == SubscribeOptions::Target::kEventType) tag_ = TypeTag(options_.name);
   }
 
   ~SubscriptionImpl() override { Cancel(); }
@@ -128,7 +131,7 @@ class SubscriptionImpl final : public Subscription {
           caught_up_ = false;
           return Marker(SubscriptionMessage::Kind::kFellBehind, head);
         }
-        CAIRN_RETURN_IF_ERROR(FillFromAll(head));
+        CAIRN_RETURN_IF_ERROR(tag_.empty() ? FillFromAll(head) : FillFromTag(head));
       }
       if (!pending_.empty()) continue;
       if (!caught_up_) {
@@ -173,6 +176,30 @@ class SubscriptionImpl final : public Subscription {
     m.event = e.ToRecorded();
     m.position = e.position;
     pending_.push_back(std::move(m));
+  }
+
+  // Category and event-type targets read through the tag index: the cost
+  // follows the events delivered, not the size of $all.
+  Status FillFromTag(uint64_t head) {
+    if (next_ >= head) return Status::OK();
+    uint64_t bytes = 0, pushed = 0;
+    bool full = false;
+    CAIRN_RETURN_IF_ERROR(store_->ReadTagged(tag_, true, next_, head, matcher_.get(),
+                                             [&](const EventView& e) {
+                                               next_ = e.position.value() + 1;
+                                               last_ = e.position.value();
+                                               Push(e);
+                                               ++pushed;
+                                               bytes += e.data.size() + e.metadata.size();
+                                               full = pushed >= options_.page_events ||
+                                                      bytes >= kPageBytes;
+                                               return !full;
+                                             }));
+    if (!full) {
+      next_ = head;  // everything below head was considered
+      last_ = head - 1;
+    }
+    return Status::OK();
   }
 
   Status FillFromAll(uint64_t head) {
@@ -238,6 +265,7 @@ class SubscriptionImpl final : public Subscription {
   uint64_t since_checkpoint_ = 0;
   bool caught_up_ = false;
   bool resolve_end_ = false;
+  std::string tag_;  // category / event-type targets: the tag index key
 };
 
 }  // namespace

@@ -88,14 +88,15 @@ Status StoreImpl::Verify(VerifyReport* report) {
                 std::to_string(snapshot) + " are acknowledged");
   }
   // 2. Index runs: block checksums, and each entry against the log.
-  std::vector<std::pair<std::shared_ptr<const index::IndexRun>, bool>> runs;  // (run, id run?)
+  std::vector<std::pair<std::shared_ptr<const index::IndexRun>, index::RunKind>> runs;
   {
     std::shared_lock l(index_mu_);
-    for (const auto& r : runs_) runs.emplace_back(r, false);
-    for (const auto& r : id_runs_) runs.emplace_back(r, true);
+    for (const auto& r : runs_) runs.emplace_back(r, index::RunKind::kStream);
+    for (const auto& r : id_runs_) runs.emplace_back(r, index::RunKind::kIds);
+    for (const auto& r : tag_runs_) runs.emplace_back(r, index::RunKind::kTags);
   }
   std::vector<EventView> events;
-  for (const auto& [run, id_run] : runs) {
+  for (const auto& [run, kind] : runs) {
     uint64_t loaded = UINT64_MAX;
     Status scanned = run->Scan([&](uint64_t i, const index::IndexEntry& e) {
       ++report->index_entries_checked;
@@ -118,8 +119,23 @@ Status StoreImpl::Verify(VerifyReport* report) {
         return true;
       }
       const EventView& ev = events[e.position - first];
-      uint64_t key = id_run ? IdKey(ev.id.bytes().data()) : StreamHash(ev.stream);
-      if (key != e.hash || ev.revision.value() != e.revision) {
+      bool good = false;
+      switch (kind) {
+        case index::RunKind::kStream:
+          good = e.hash == StreamHash(ev.stream) && e.revision == ev.revision.value();
+          break;
+        case index::RunKind::kIds:
+          good = e.hash == IdKey(ev.id.bytes().data()) && e.revision == ev.revision.value();
+          break;
+        case index::RunKind::kTags: {
+          std::string_view c = StreamCategory(ev.stream);
+          good = e.revision == e.position &&
+                 (e.hash == StreamHash(TypeTag(ev.type)) ||
+                  (!c.empty() && e.hash == StreamHash(CategoryTag(c))));
+          break;
+        }
+      }
+      if (!good) {
         problem(run->path(), off, "entry (revision " + std::to_string(e.revision) +
                                       ") does not match the event at position " +
                                       std::to_string(e.position));

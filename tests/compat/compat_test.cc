@@ -84,5 +84,47 @@ TEST(CompatTest, V1GoldenStoreReadsBackExactly) {
   EXPECT_EQ(dup->position.value(), 1u);
 }
 
+// A version 1 store has no category/type index: a writer builds it at open
+// (and writes a version 2 manifest); a reader answers from a scan meanwhile.
+TEST(CompatTest, V1GoldenStoreGetsItsTagIndex) {
+  testing::TempDir tmp;
+  std::filesystem::copy(CAIRN_GOLDEN_DIR, tmp.Sub("store"),
+                        std::filesystem::copy_options::recursive);
+  std::vector<uint64_t> all, golden1;
+  for (int i = 0; i < kEvents; ++i) {
+    all.push_back(static_cast<uint64_t>(i));
+    if (i % 3 == 1) golden1.push_back(static_cast<uint64_t>(i));
+  }
+  auto positions = [](const Result<std::vector<RecordedEvent>>& r) {
+    std::vector<uint64_t> out;
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    if (r.has_value()) {
+      for (const auto& e : *r) out.push_back(e.position.value());
+    }
+    return out;
+  };
+  {
+    StoreOptions ro = GoldenOptions();
+    ro.read_only = true;
+    auto reader = Store::Open(tmp.Sub("store"), ro);
+    ASSERT_TRUE(reader.has_value()) << reader.error().ToString();
+    EXPECT_EQ(positions((*reader)->ReadCategory("golden", {})), all);
+    EXPECT_EQ(positions((*reader)->ReadEventType("Golden1", {})), golden1);
+  }
+  auto store = Store::Open(tmp.Sub("store"), GoldenOptions());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  EXPECT_EQ(positions((*store)->ReadCategory("golden", {})), all);
+  EXPECT_EQ(positions((*store)->ReadEventType("Golden1", {})), golden1);
+  VerifyReport report;
+  ASSERT_TRUE((*store)->Verify(&report).ok());
+  EXPECT_TRUE(report.problems.empty());
+  // The golden's indexed part is now in .tag runs named by a v2 manifest.
+  int tags = 0;
+  for (const auto& f : std::filesystem::directory_iterator(tmp.Sub("store/index"))) {
+    tags += f.path().extension() == ".tag" ? 1 : 0;
+  }
+  EXPECT_GT(tags, 0);
+}
+
 }  // namespace
 }  // namespace cairn

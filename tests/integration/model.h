@@ -54,6 +54,7 @@ struct Outcome {
 class Model {
  public:
   uint64_t size() const { return all_.size(); }
+  const ModelEvent& At(uint64_t position) const { return all_[position]; }
   size_t stream_count() const { return streams_.size(); }
 
   std::optional<uint64_t> LastRevision(const std::string& stream) const {

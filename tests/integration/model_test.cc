@@ -31,6 +31,8 @@
 namespace cairn {
 namespace {
 
+const char* const kTypes[] = {"Opened", "Deposited", "Withdrawn", "Renamed", "Überwiesen"};
+
 using testing::TempDir;
 
 // What a run does. One seed decides the rest.
@@ -161,7 +163,6 @@ class ModelRun {
   }
 
   EventData NewEvent(const std::string& stream, bool with_id) {
-    static const char* kTypes[] = {"Opened", "Deposited", "Withdrawn", "Renamed", "Überwiesen"};
     EventData e;
     if (with_id) e.id = NewId();
     e.type = kTypes[rng_() % std::size(kTypes)];
@@ -390,6 +391,27 @@ class ModelRun {
         ReadText(who + " read $all", o.direction,
                  o.from ? std::optional(o.from->value()) : std::nullopt, o.max_count);
     Trace(what);
+    if (Chance(30)) {
+      // The same read through the category / event-type index.
+      const bool by_category = Chance(50);
+      const std::string name =
+          by_category ? (Chance(80) ? std::string("acct") : std::string("Ünïcode"))
+                      : std::string(kTypes[rng_() % std::size(kTypes)]);
+      ReadAllOptions unlimited = o;
+      unlimited.max_count = UINT64_MAX;
+      std::vector<uint64_t> tagged;
+      for (uint64_t p : model_.AllRead(unlimited)) {
+        if (tagged.size() >= o.max_count) break;
+        const ModelEvent& e = model_.At(p);
+        const bool has = by_category ? e.stream.rfind(name + "-", 0) == 0 : e.type == name;
+        if (has) tagged.push_back(p);
+      }
+      what += by_category ? " via category " + name : " via type " + name;
+      Trace(what);
+      auto got = by_category ? s->ReadCategory(name, o) : s->ReadEventType(name, o);
+      ASSERT_TRUE(got.has_value()) << what << ": " << got.error().ToString();
+      return CheckEvents(*got, tagged, what);
+    }
     if (Chance(25) && !want.empty()) {
       // The visitor form, stopped early by the visitor.
       const size_t stop_after = Pick(1, want.size());
