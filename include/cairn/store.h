@@ -116,6 +116,34 @@ struct StoreStats {
   bool read_only = false;
 };
 
+// A stream's metadata: one JSON object per stream, kept as the events of
+// the system stream "$$<stream>" (event type "$metadata"), so it is
+// versioned like any stream. Recognized keys use KurrentDB's names:
+//   "$maxCount" (events kept: the newest N), "$maxAge" (seconds since an
+//   event was written), "$tb" (truncate before: revisions below it).
+// Every other key is the application's and is kept as given. Retention is
+// applied at read time to stream, category and event-type reads (not to
+// $all, which shows every stored event until a scavenge removes it).
+struct StreamMetadata {
+  std::optional<uint64_t> max_count;
+  std::optional<uint64_t> max_age_seconds;
+  std::optional<uint64_t> truncate_before;
+  // A JSON object holding every other key ("{}" when none).
+  std::string custom = "{}";
+
+  // The JSON document: custom keys plus the recognized ones.
+  std::string ToJson() const;
+  // kInvalidArgument naming the key: not an object, or a recognized key that
+  // is not a non-negative integer ($maxCount must be at least 1).
+  static Result<StreamMetadata> Parse(std::string_view json);
+};
+
+struct StreamMetadataResult {
+  StreamMetadata metadata;
+  // Revision of the metadata in "$$<stream>"; nullopt when never set.
+  std::optional<StreamRevision> revision;
+};
+
 // One problem found by Verify: which file, at which offset, what is wrong.
 struct VerifyProblem {
   std::string file;
@@ -187,7 +215,29 @@ class Store {
   // filter or an empty name where one is needed.
   virtual Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) = 0;
 
-  // Last revision and position of a stream; kNotFound when absent.
+  // The stream's metadata (defaults and revision nullopt when never set).
+  // kStreamDeleted for a tombstoned stream.
+  virtual Result<StreamMetadataResult> GetStreamMetadata(std::string_view stream) = 0;
+  // Writes the stream's metadata if `expected` holds for the metadata's own
+  // revision (NoStream when never set). Takes effect for reads at once.
+  // Returns the append to "$$<stream>".
+  virtual Result<AppendResult> SetStreamMetadata(std::string_view stream,
+                                                 ExpectedRevision expected,
+                                                 const StreamMetadata& metadata) = 0;
+  // Soft delete: if `expected` holds for the stream, its events become
+  // invisible (reads say kNotFound; metadata "$tb" is set past the last
+  // revision, other metadata is kept). Appending with NoStream or Any
+  // recreates it; revisions continue after the old last one. kNotFound when
+  // the stream does not exist. Returns the metadata append.
+  virtual Result<AppendResult> DeleteStream(std::string_view stream, ExpectedRevision expected) = 0;
+  // Hard delete: if `expected` holds, appends a tombstone ("$streamDeleted",
+  // revision StreamRevision::kTombstone). From then on reads, appends and
+  // metadata writes of the stream fail with kStreamDeleted, forever.
+  virtual Result<AppendResult> TombstoneStream(std::string_view stream,
+                                               ExpectedRevision expected) = 0;
+
+  // Last revision and position of a stream; kNotFound when absent or soft
+  // deleted, kStreamDeleted when tombstoned.
   virtual Result<StreamInfo> GetStreamInfo(std::string_view stream) = 0;
 
   // Number of events visible in $all (the next position to be assigned).

@@ -18,6 +18,9 @@ namespace cairn {
 // 0-based index of an event within its stream; contiguous per stream.
 class StreamRevision {
  public:
+  // The revision of a tombstone (the "$streamDeleted" event a hard delete
+  // appends), as in KurrentDB: INT64_MAX.
+  static constexpr uint64_t kTombstone = 0x7fffffffffffffffull;
   constexpr StreamRevision() = default;
   constexpr explicit StreamRevision(uint64_t v) : value_(v) {}
   constexpr uint64_t value() const { return value_; }

@@ -6,6 +6,7 @@
 //
 // Thread-safe: all state is guarded by mu_.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,8 @@ class FaultInjectionEnv final : public Env {
   // Clears pending faults and the down flag (not the unsynced tracking).
   void ClearFaults();
   bool IsDown() const;
+  // Moves the wall clock (NowNanos) forward by `ns` (tests of time rules).
+  void AdvanceClock(int64_t ns) { clock_offset_ns_ += ns; }
   int appends() const;
   int syncs() const;
 
@@ -69,7 +72,7 @@ class FaultInjectionEnv final : public Env {
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     return base_->LockFile(path);
   }
-  int64_t NowNanos() override { return base_->NowNanos(); }
+  int64_t NowNanos() override { return base_->NowNanos() + clock_offset_ns_.load(); }
   int64_t MonotonicNanos() override { return base_->MonotonicNanos(); }
 
  private:
@@ -94,6 +97,7 @@ class FaultInjectionEnv final : public Env {
   bool down_ = false;                             // guarded by mu_
   std::string fail_syncs_of_;                     // guarded by mu_
   int fail_syncs_of_err_ = 0;                     // guarded by mu_
+  std::atomic<int64_t> clock_offset_ns_{0};
 };
 
 }  // namespace cairn

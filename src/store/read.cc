@@ -150,10 +150,12 @@ Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_
   ReadStreamOptions ro;
   ro.from = StreamRevision(first);
   ro.max_count = n;
-  Status s = ReadStream(stream, ro, [&](const EventView& e) {
-    ids.emplace_back(e.id, e.position.value());
-    return true;
-  });
+  // Retention does not matter here: a retry is compared with what is stored.
+  Status s = ReadStreamRaw(stream, ro, visible_.load(std::memory_order_acquire),
+                           [&](const EventView& e) {
+                             ids.emplace_back(e.id, e.position.value());
+                             return true;
+                           });
   if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
   return ids;
 }
@@ -179,6 +181,40 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
+  if (r.tombstoned) {
+    return Status(ErrorCode::kStreamDeleted,
+                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
+  }
+  if (!r.last || r.soft_deleted) {
+    return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  }
+  if (options.max_count == 0) return Status::OK();
+  const bool fwd = options.direction == Direction::kForwards;
+  ReadStreamOptions o = options;
+  if (fwd) {
+    o.from = StreamRevision(std::max(options.from ? options.from->value() : 0, r.first_visible));
+  } else if (options.from && options.from->value() < r.first_visible) {
+    return Status::OK();  // everything at or before `from` is truncated
+  }
+  if (r.first_visible == 0 && r.min_created_ns == INT64_MIN) {
+    return ReadStreamRaw(stream, o, snapshot, visit);  // no retention: the plain read
+  }
+  // Retention: skip what "$maxAge" hides (so max_count counts visible events)
+  // and stop below the first visible revision.
+  o.max_count = r.min_created_ns == INT64_MIN ? options.max_count : UINT64_MAX;
+  uint64_t emitted = 0;
+  Status s = ReadStreamRaw(stream, o, snapshot, [&](const EventView& e) {
+    if (e.revision.value() < r.first_visible) return false;
+    if (e.created_ns < r.min_created_ns) return true;
+    ++emitted;
+    return visit(e) && emitted < options.max_count;
+  });
+  return s.code() == ErrorCode::kNotFound ? Status::OK() : s;
+}
+
+Status StoreImpl::ReadStreamRaw(std::string_view stream, const ReadStreamOptions& options,
+                                uint64_t snapshot, const EventVisitor& visit) {
   if (options.max_count == 0) {
     CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
     if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
@@ -363,7 +399,16 @@ Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
 Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, visible_.load(std::memory_order_acquire)));
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
+  if (r.tombstoned) {
+    return Status(ErrorCode::kStreamDeleted,
+                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
+  }
+  if (!r.last || r.soft_deleted) {
+    return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
   if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
   return StreamInfo{std::string(stream), StreamRevision(last->revision), Position(last->position)};
 }

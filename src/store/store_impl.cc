@@ -36,7 +36,7 @@ Status StoreImpl::CheckOpen() const {
   return Status::OK();
 }
 
-Status StoreImpl::ValidateAppend(std::span<const Part> appends) const {
+Status StoreImpl::ValidateAppend(std::span<const Part> appends, bool system) const {
   uint64_t total = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
     const Part& a = appends[i];
@@ -53,7 +53,7 @@ Status StoreImpl::ValidateAppend(std::span<const Part> appends) const {
         return Status::InvalidArgument("stream name '" + s + "' contains a control character");
       }
     }
-    if (s[0] == '$') {
+    if (s[0] == '$' && !system) {
       return Status::InvalidArgument("stream name '" + s +
                                      "': names starting with '$' are reserved for the system");
     }
@@ -70,6 +70,10 @@ Status StoreImpl::ValidateAppend(std::span<const Part> appends) const {
         return Status::InvalidArgument(where + ": event type longer than 65535 bytes");
       }
       if (!ValidUtf8(e.type)) return Status::InvalidArgument(where + ": type is not UTF-8");
+      if (e.type[0] == '$' && !system) {
+        return Status::InvalidArgument(where + ": event type '" + e.type +
+                                       "': types starting with '$' are reserved for the system");
+      }
       uint64_t size = e.type.size() + e.data.size() + e.metadata.size();
       if (size > options_.max_event_bytes) {
         return Status::InvalidArgument(where + ": " + std::to_string(size) +
@@ -102,13 +106,20 @@ Result<std::vector<AppendResult>> StoreImpl::AppendMulti(std::span<const StreamA
   return Submit(&w);
 }
 
+Result<std::vector<AppendResult>> StoreImpl::SubmitSystem(std::vector<Part> parts) {
+  Writer w;
+  w.system = true;
+  w.appends = std::move(parts);
+  return Submit(&w);
+}
+
 Result<std::vector<AppendResult>> StoreImpl::Submit(Writer* w) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) {
     return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
   }
   if (w->appends.empty()) return Status::InvalidArgument("append names no stream");
-  CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends));
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends, w->system));
   CAIRN_RETURN_IF_ERROR(RunQueue(w));
   if (!w->status.ok()) return w->status;
   return std::move(w->results);
@@ -142,10 +153,11 @@ Status StoreImpl::RunQueue(Writer* w) {
       size_t bytes = 0;
       while (!queue_.empty()) {
         Writer* q = queue_.front();
-        if (q->checkpoint && !batch.empty()) break;  // a barrier goes alone
+        // A barrier or a system append goes alone.
+        if ((q->checkpoint || q->system) && !batch.empty()) break;
         queue_.pop_front();
         batch.push_back(q);
-        if (q->checkpoint) break;
+        if (q->checkpoint || q->system) break;
         for (const auto& a : q->appends) {
           for (const auto& e : a.events) bytes += e.data.size() + e.metadata.size() + 64;
         }
@@ -211,6 +223,22 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
       part.state.first_pending_revision = last ? last->revision + 1 : 0;
     }
     const std::optional<uint64_t> cur = part.state.last_revision;
+    if (cur && *cur == StreamRevision::kTombstone) {
+      return Status(ErrorCode::kStreamDeleted, "stream '" + std::string(a.stream) +
+                                                   "' is deleted (tombstoned): it can never be "
+                                                   "written again");
+    }
+    // A soft-deleted stream (every revision below its "$tb") counts as
+    // absent for no-stream / exists; its revisions continue.
+    bool soft_deleted = false;
+    uint64_t tb = 0;
+    if (cur && a.stream[0] != '$' &&
+        (a.expected.kind() == ExpectedRevision::Kind::kNoStream ||
+                a.expected.kind() == ExpectedRevision::Kind::kStreamExists)) {
+      CAIRN_ASSIGN_OR_RETURN(auto meta, MetadataAt(a.stream, snapshot));
+      tb = meta.metadata.truncate_before.value_or(0);
+      soft_deleted = tb > *cur;
+    }
     bool ok = false;
     std::optional<uint64_t> implied_first;  // first revision the expectation implies
     switch (a.expected.kind()) {
@@ -218,11 +246,11 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
         ok = true;
         break;
       case ExpectedRevision::Kind::kNoStream:
-        ok = !cur.has_value();
-        implied_first = 0;
+        ok = !cur.has_value() || soft_deleted;
+        implied_first = tb;
         break;
       case ExpectedRevision::Kind::kStreamExists:
-        ok = cur.has_value();
+        ok = cur.has_value() && !soft_deleted;
         break;
       case ExpectedRevision::Kind::kExact:
         ok = cur.has_value() && *cur == a.expected.revision().value();
@@ -309,7 +337,8 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
       continue;
     }
     Pending st = std::move(part.state);
-    uint64_t rev = st.last_revision ? *st.last_revision + 1 : 0;
+    uint64_t rev = a.tombstone ? StreamRevision::kTombstone
+                               : st.last_revision ? *st.last_revision + 1 : 0;
     for (const auto& e : a.events) {
       Uuid id = e.id ? *e.id : Uuid::Random();
       enc->AddEvent({a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata,

@@ -57,6 +57,11 @@ class StoreImpl final : public Store {
                        const EventVisitor& visit) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
+  Result<StreamMetadataResult> GetStreamMetadata(std::string_view stream) override;
+  Result<AppendResult> SetStreamMetadata(std::string_view stream, ExpectedRevision expected,
+                                         const StreamMetadata& metadata) override;
+  Result<AppendResult> DeleteStream(std::string_view stream, ExpectedRevision expected) override;
+  Result<AppendResult> TombstoneStream(std::string_view stream, ExpectedRevision expected) override;
   Position HeadPosition() override;
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
@@ -83,6 +88,9 @@ class StoreImpl final : public Store {
   // Applies `matcher` too; visit returns false to stop.
   Status ReadTagged(const std::string& tag, bool forwards, uint64_t from, uint64_t snapshot,
                     const class EventMatcher* matcher, const EventVisitor& visit);
+  // ReadTagged without stream retention.
+  Status ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t from, uint64_t snapshot,
+                       const class EventMatcher* matcher, const EventVisitor& visit);
 
  private:
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
@@ -91,6 +99,7 @@ class StoreImpl final : public Store {
     std::string_view stream;
     ExpectedRevision expected = ExpectedRevision::Any();
     std::span<const EventData> events;
+    bool tombstone = false;  // the one event gets revision StreamRevision::kTombstone
   };
   struct Writer {
     enum State { kWaiting, kDone, kLead };
@@ -98,6 +107,10 @@ class StoreImpl final : public Store {
     std::vector<AppendResult> results;
     Status status;
     bool checkpoint = false;
+    // Engine-made appends to system streams ("$$<stream>" metadata,
+    // tombstones): '$' names allowed; committed in a batch of their own so
+    // no other append of the batch validates against stale metadata.
+    bool system = false;
     // Set by the leader under `mu` (never queue_mu_, so waking a batch of
     // followers does not contend on the queue).
     std::mutex mu;
@@ -162,7 +175,25 @@ class StoreImpl final : public Store {
   // (revision, position) of the event of `stream` whose id is `id`, if any.
   Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id,
                                        uint64_t snapshot);
-  Status ValidateAppend(std::span<const Part> appends) const;
+  Status ValidateAppend(std::span<const Part> appends, bool system) const;
+  // What reads may show of a stream (metadata retention, deletes).
+  struct Retention {
+    std::optional<uint64_t> last;  // last revision stored (tombstone included)
+    bool tombstoned = false;
+    bool soft_deleted = false;      // every stored revision is below "$tb"
+    uint64_t first_visible = 0;     // "$tb", "$maxCount"
+    int64_t min_created_ns = INT64_MIN;  // "$maxAge"
+    bool Visible(uint64_t revision, int64_t created_ns) const {
+      return !tombstoned && revision >= first_visible && created_ns >= min_created_ns;
+    }
+  };
+  Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot);
+  Result<StreamMetadataResult> MetadataAt(std::string_view stream, uint64_t snapshot);
+  // The index read behind ReadStream, without retention.
+  Status ReadStreamRaw(std::string_view stream, const ReadStreamOptions& options,
+                       uint64_t snapshot, const EventVisitor& visit);
+  // Submits an engine-made append (Writer::system).
+  Result<std::vector<AppendResult>> SubmitSystem(std::vector<Part> parts);
   // Validates, queues and waits for `w` (whose appends are set).
   Result<std::vector<AppendResult>> Submit(Writer* w);
   Status RunQueue(Writer* w);

@@ -1,6 +1,7 @@
 // The category / event-type index (docs/format/index.md, ".tag" runs):
 // reads through it, and building it from the log when it is missing.
 #include <algorithm>
+#include <unordered_map>
 
 #include "src/base/hash.h"
 #include "src/log/record.h"
@@ -99,6 +100,31 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
                              const EventVisitor& visit) {
   if (snapshot == 0 || (forwards && from >= snapshot)) return Status::OK();
   if (!forwards) from = std::min(from, snapshot - 1);
+  // Stream metadata retention and deletes hide events here too: one lookup
+  // per distinct stream of the read.
+  std::unordered_map<std::string, Retention> retention;
+  Status retention_error;
+  const EventVisitor& outer = visit;
+  auto visible_visit = [&](const EventView& e) -> bool {
+    if (!e.stream.empty() && e.stream[0] == '$') return outer(e);  // system streams
+    auto it = retention.find(std::string(e.stream));
+    if (it == retention.end()) {
+      auto r = RetentionOf(e.stream, snapshot);
+      if (!r) {
+        retention_error = r.error();
+        return false;
+      }
+      it = retention.emplace(std::string(e.stream), *r).first;
+    }
+    return !it->second.Visible(e.revision.value(), e.created_ns) || outer(e);
+  };
+  Status s = ReadTaggedRaw(tag, forwards, from, snapshot, matcher, visible_visit);
+  return retention_error.ok() ? s : retention_error;
+}
+
+Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t from,
+                                uint64_t snapshot, const EventMatcher* matcher,
+                                const EventVisitor& visit) {
   RunList runs;
   std::vector<std::shared_ptr<const index::Memtable>> tables;
   std::vector<index::StreamEntry> active;

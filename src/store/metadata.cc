@@ -1,0 +1,214 @@
+// Stream metadata ("$$<stream>" system streams), retention at read time,
+// soft delete and tombstones (include/cairn/store.h).
+#include <nlohmann/json.hpp>
+
+#include "src/store/store_impl.h"
+
+namespace cairn {
+namespace {
+
+constexpr const char* kMaxCount = "$maxCount";
+constexpr const char* kMaxAge = "$maxAge";
+constexpr const char* kTruncateBefore = "$tb";
+constexpr const char* kMetadataType = "$metadata";
+constexpr const char* kTombstoneType = "$streamDeleted";
+
+std::string MetaStream(std::string_view stream) { return "$$" + std::string(stream); }
+
+Status NotFound(std::string_view stream) {
+  return Status::NotFound("stream '" + std::string(stream) + "' not found");
+}
+
+Status Deleted(std::string_view stream) {
+  return Status(ErrorCode::kStreamDeleted,
+                "stream '" + std::string(stream) + "' is deleted (tombstoned)");
+}
+
+}  // namespace
+
+std::string StreamMetadata::ToJson() const {
+  nlohmann::json j = nlohmann::json::parse(custom, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) j = nlohmann::json::object();
+  if (max_count) j[kMaxCount] = *max_count;
+  if (max_age_seconds) j[kMaxAge] = *max_age_seconds;
+  if (truncate_before) j[kTruncateBefore] = *truncate_before;
+  return j.dump();
+}
+
+Result<StreamMetadata> StreamMetadata::Parse(std::string_view json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument("stream metadata is not valid JSON");
+  if (!j.is_object()) return Status::InvalidArgument("stream metadata must be a JSON object");
+  StreamMetadata m;
+  for (const char* key : {kMaxCount, kMaxAge, kTruncateBefore}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_number_unsigned()) {
+      return Status::InvalidArgument(std::string("stream metadata key '") + key +
+                                     "' must be a non-negative integer");
+    }
+    uint64_t v = it->get<uint64_t>();
+    if (key == kMaxCount) {
+      if (v == 0) return Status::InvalidArgument("stream metadata key '$maxCount' must be at least 1");
+      m.max_count = v;
+    } else if (key == kMaxAge) {
+      m.max_age_seconds = v;
+    } else {
+      m.truncate_before = v;
+    }
+    j.erase(it);
+  }
+  m.custom = j.dump();
+  return m;
+}
+
+Result<StreamMetadataResult> StoreImpl::MetadataAt(std::string_view stream, uint64_t snapshot) {
+  StreamMetadataResult out;
+  ReadStreamOptions o;
+  o.direction = Direction::kBackwards;
+  o.max_count = 1;
+  std::string data;
+  uint64_t revision = 0;
+  bool found = false;
+  const std::string meta = MetaStream(stream);
+  Status s = ReadStreamRaw(meta, o, snapshot, [&](const EventView& e) {
+    data.assign(e.data);
+    revision = e.revision.value();
+    found = true;
+    return false;
+  });
+  if (s.code() == ErrorCode::kNotFound) return out;
+  CAIRN_RETURN_IF_ERROR(s);
+  if (!found) return out;
+  auto parsed = StreamMetadata::Parse(data);
+  if (!parsed) {
+    return Status::Corruption("metadata of stream '" + std::string(stream) + "' (" + meta +
+                              " revision " + std::to_string(revision) +
+                              ") is unreadable: " + parsed.error().message());
+  }
+  out.metadata = std::move(*parsed);
+  out.revision = StreamRevision(revision);
+  return out;
+}
+
+Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uint64_t snapshot) {
+  Retention r;
+  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
+  if (!last) return r;
+  r.last = last->revision;
+  if (last->revision == StreamRevision::kTombstone) {
+    r.tombstoned = true;
+    return r;
+  }
+  if (!stream.empty() && stream[0] == '$') return r;  // system streams have no metadata
+  CAIRN_ASSIGN_OR_RETURN(auto meta, MetadataAt(stream, snapshot));
+  const StreamMetadata& m = meta.metadata;
+  r.first_visible = m.truncate_before.value_or(0);
+  r.soft_deleted = r.first_visible > last->revision;
+  if (m.max_count && last->revision + 1 > *m.max_count) {
+    r.first_visible = std::max(r.first_visible, last->revision + 1 - *m.max_count);
+  }
+  if (m.max_age_seconds) {
+    const int64_t age_ns =
+        *m.max_age_seconds > static_cast<uint64_t>(INT64_MAX / 1000000000)
+            ? INT64_MAX
+            : static_cast<int64_t>(*m.max_age_seconds) * 1000000000;
+    r.min_created_ns = env_->NowNanos() - age_ns;
+  }
+  return r;
+}
+
+Result<StreamMetadataResult> StoreImpl::GetStreamMetadata(std::string_view stream) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
+  if (r.tombstoned) return Deleted(stream);
+  return MetadataAt(stream, snapshot);
+}
+
+Result<AppendResult> StoreImpl::SetStreamMetadata(std::string_view stream,
+                                                  ExpectedRevision expected,
+                                                  const StreamMetadata& metadata) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
+  auto custom = StreamMetadata::Parse(metadata.custom);
+  if (!custom) return Status::InvalidArgument("custom metadata: " + custom.error().message());
+  if (custom->max_count || custom->max_age_seconds || custom->truncate_before) {
+    return Status::InvalidArgument(
+        "custom metadata must not hold $maxCount, $maxAge or $tb: use the typed fields");
+  }
+  if (metadata.max_count && *metadata.max_count == 0) {
+    return Status::InvalidArgument("stream metadata key '$maxCount' must be at least 1");
+  }
+  EventData e;
+  e.type = kMetadataType;
+  e.data = metadata.ToJson();
+  const std::string meta = MetaStream(stream);
+  // The empty part on the stream itself fails the write when it is tombstoned.
+  std::vector<Part> parts = {{stream, ExpectedRevision::Any(), {}},
+                             {meta, expected, {&e, 1}}};
+  CAIRN_ASSIGN_OR_RETURN(auto results, SubmitSystem(std::move(parts)));
+  return std::move(results[1]);
+}
+
+Result<AppendResult> StoreImpl::DeleteStream(std::string_view stream, ExpectedRevision expected) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) {
+    return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
+  }
+  std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
+  // The metadata written depends on the last revision read here: pin both
+  // with exact expectations and retry when a concurrent append moved them.
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+    CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
+    if (r.tombstoned) return Deleted(stream);
+    const bool exists = r.last && !r.soft_deleted;
+    if (expected.kind() == ExpectedRevision::Kind::kExact &&
+        (!exists || *r.last != expected.revision().value())) {
+      return Status::WrongExpectedRevision(
+          {std::string(stream), expected.ToString(), exists ? r.last : std::nullopt});
+    }
+    if (expected.kind() == ExpectedRevision::Kind::kNoStream && exists) {
+      return Status::WrongExpectedRevision({std::string(stream), expected.ToString(), r.last});
+    }
+    if (!exists) return NotFound(stream);
+    CAIRN_ASSIGN_OR_RETURN(auto meta, MetadataAt(stream, snapshot));
+    StreamMetadata m = meta.metadata;
+    m.truncate_before = *r.last + 1;
+    EventData e;
+    e.type = kMetadataType;
+    e.data = m.ToJson();
+    std::vector<Part> parts = {
+        {stream, ExpectedRevision::Exact(StreamRevision(*r.last)), {}},
+        {MetaStream(stream),
+         meta.revision ? ExpectedRevision::Exact(*meta.revision) : ExpectedRevision::NoStream(),
+         {&e, 1}}};
+    auto results = SubmitSystem(std::move(parts));
+    if (results) return std::move((*results)[1]);
+    if (results.error().code() != ErrorCode::kWrongExpectedRevision || attempt >= 20) {
+      return results.error();
+    }
+    // Someone appended or changed the metadata meanwhile: look again.
+  }
+}
+
+Result<AppendResult> StoreImpl::TombstoneStream(std::string_view stream,
+                                                ExpectedRevision expected) {
+  std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
+  EventData e;
+  e.type = kTombstoneType;
+  e.data = "{}";
+  Part p{stream, expected, {&e, 1}};
+  p.tombstone = true;
+  CAIRN_ASSIGN_OR_RETURN(auto results, SubmitSystem({p}));
+  return std::move(results[0]);
+}
+
+}  // namespace cairn
