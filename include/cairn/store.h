@@ -144,6 +144,29 @@ struct StreamMetadataResult {
   std::optional<StreamRevision> revision;
 };
 
+enum class StreamState : uint8_t { kLive, kSoftDeleted, kTombstoned };
+
+struct ListStreamsOptions {
+  // Only streams whose name starts with this. A prefix containing '-'
+  // names a category and only walks that category's streams.
+  std::string prefix;
+  // Paging: streams created after this position (the `created` of the last
+  // stream of the previous page). nullopt: from the first stream.
+  std::optional<Position> after;
+  uint64_t limit = 1000;
+  // Include soft-deleted and tombstoned streams.
+  bool include_deleted = true;
+};
+
+struct StreamSummary {
+  std::string stream;
+  Position created;              // position of its first event (the paging key)
+  StreamRevision last_revision;  // StreamRevision::kTombstone when tombstoned
+  Position last_position;
+  uint64_t event_count = 0;      // events visible to reads (retention applied)
+  StreamState state = StreamState::kLive;
+};
+
 // One problem found by Verify: which file, at which offset, what is wrong.
 struct VerifyProblem {
   std::string file;
@@ -235,6 +258,17 @@ class Store {
   // metadata writes of the stream fail with kStreamDeleted, forever.
   virtual Result<AppendResult> TombstoneStream(std::string_view stream,
                                                ExpectedRevision expected) = 0;
+
+  // Streams in creation order (see ListStreamsOptions). Streams that were
+  // tombstoned without ever holding an event are not listed.
+  virtual Result<std::vector<StreamSummary>> ListStreams(const ListStreamsOptions& options) = 0;
+  // Events stored in $all (every event, system events included).
+  virtual Result<uint64_t> CountAll() = 0;
+  // Events of a stream visible to reads; kNotFound / kStreamDeleted as for
+  // ReadStream.
+  virtual Result<uint64_t> CountStream(std::string_view stream) = 0;
+  // Events of a category visible to reads (through the category index).
+  virtual Result<uint64_t> CountCategory(std::string_view category) = 0;
 
   // Last revision and position of a stream; kNotFound when absent or soft
   // deleted, kStreamDeleted when tombstoned.

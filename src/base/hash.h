@@ -52,6 +52,15 @@ inline std::string TypeTag(std::string_view type) {
   t.append(type);
   return t;
 }
+// Creation tags: the first event (revision 0) of every stream carries
+// "S" 0x1f, and "N" 0x1f category when its name has a category, so streams
+// can be listed in creation order, store-wide or per category.
+inline std::string StreamsTag() { return std::string("S\x1f"); }
+inline std::string CategoryStreamsTag(std::string_view category) {
+  std::string t("N\x1f");
+  t.append(category);
+  return t;
+}
 // The stream name's part before its first '-', or "" when it has none.
 inline std::string_view StreamCategory(std::string_view stream) {
   size_t dash = stream.find('-');

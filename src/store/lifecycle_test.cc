@@ -2,6 +2,8 @@
 // through the public Store API.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "cairn/store.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
@@ -271,6 +273,76 @@ TEST_F(LifecycleTest, StreamSubscriptionOfATombstonedStreamEndsWithStreamDeleted
   }
   ASSERT_FALSE(m.has_value());
   EXPECT_EQ(m.error().code(), ErrorCode::kStreamDeleted);
+}
+
+std::string Describe(const std::vector<StreamSummary>& v) {
+  std::string out;
+  for (const auto& x : v) {
+    const char* state = x.state == StreamState::kLive          ? "live"
+                        : x.state == StreamState::kSoftDeleted ? "soft"
+                                                               : "tomb";
+    out += x.stream + "@" + std::to_string(x.created.value()) + ":" + state + ":" +
+           std::to_string(x.event_count) + " ";
+  }
+  return out;
+}
+
+TEST_F(LifecycleTest, ListStreamsInCreationOrderWithPrefixPagingAndStates) {
+  Add("acct-1", 3);   // positions 0-2
+  Add("order-1", 1);  // 3
+  Add("acct-2", 2);   // 4-5
+  Add("plain", 1);    // 6
+  Add("acct-3", 2);   // 7-8
+  Add("acct-4", 1);   // 9
+  ASSERT_TRUE(store_->SetStreamMetadata("acct-1", ExpectedRevision::Any(), Meta(2, std::nullopt)).has_value());
+  ASSERT_TRUE(store_->TombstoneStream("acct-3", ExpectedRevision::Any()).has_value());
+  ASSERT_TRUE(store_->DeleteStream("acct-4", ExpectedRevision::Any()).has_value());
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ListStreamsOptions all;
+    EXPECT_EQ(Describe(*store_->ListStreams(all)),
+              "acct-1@0:live:2 order-1@3:live:1 acct-2@4:live:2 plain@6:live:1 acct-3@7:tomb:0 "
+              "acct-4@9:soft:0 ");
+    ListStreamsOptions page;
+    page.limit = 2;
+    auto first = store_->ListStreams(page);
+    EXPECT_EQ(Describe(*first), "acct-1@0:live:2 order-1@3:live:1 ");
+    page.after = first->back().created;
+    EXPECT_EQ(Describe(*store_->ListStreams(page)), "acct-2@4:live:2 plain@6:live:1 ");
+    for (std::string prefix : {"acct-", "ac"}) {
+      ListStreamsOptions p;
+      p.prefix = prefix;
+      EXPECT_EQ(Describe(*store_->ListStreams(p)),
+                "acct-1@0:live:2 acct-2@4:live:2 acct-3@7:tomb:0 acct-4@9:soft:0 ")
+          << prefix;
+      p.include_deleted = false;
+      EXPECT_EQ(Describe(*store_->ListStreams(p)), "acct-1@0:live:2 acct-2@4:live:2 ") << prefix;
+    }
+    ListStreamsOptions one;
+    one.prefix = "acct-2";
+    auto x = store_->ListStreams(one);
+    ASSERT_EQ(x->size(), 1u);
+    EXPECT_EQ((*x)[0].last_revision, StreamRevision(1));
+    EXPECT_EQ((*x)[0].last_position, Position(5));
+    EXPECT_EQ(*store_->CountAll(), 13u);  // 10 events, 2 metadata events, 1 tombstone
+    EXPECT_EQ(*store_->CountStream("acct-1"), 2u);
+    EXPECT_EQ(*store_->CountStream("order-1"), 1u);
+    EXPECT_EQ(store_->CountStream("acct-3").error().code(), ErrorCode::kStreamDeleted);
+    EXPECT_EQ(store_->CountStream("acct-4").error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(*store_->CountCategory("acct"), 4u);  // acct-1: 2 visible, acct-2: 2
+    EXPECT_EQ(*store_->CountCategory("none"), 0u);
+    if (round == 0) {
+      Reopen();  // everything in runs
+    } else if (round == 1) {
+      // The creation tags come back when the tag index is rebuilt.
+      ASSERT_TRUE(store_->Close().ok());
+      store_.reset();
+      for (const auto& f : std::filesystem::directory_iterator(dir_.Sub("index"))) {
+        if (f.path().extension() == ".tag") std::filesystem::remove(f.path());
+      }
+      Open();
+    }
+  }
 }
 
 }  // namespace

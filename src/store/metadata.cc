@@ -96,6 +96,7 @@ Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uin
   CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
   if (!last) return r;
   r.last = last->revision;
+  r.last_position = last->position;
   if (last->revision == StreamRevision::kTombstone) {
     r.tombstoned = true;
     return r;

@@ -179,10 +179,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
     for (size_t i = 0; i < entries.size(); ++i) {
       active_->Add(entries[i].first, entries[i].second);
       if (caller_ids[i]) active_->AddId(id_keys[i], entries[i].second);
-      if (std::string_view c = StreamCategory(entries[i].first); !c.empty()) {
-        active_->AddTag(CategoryTag(c), entries[i].second);
-      }
-      active_->AddTag(TypeTag(types[i]), entries[i].second);
+      AddTags(active_.get(), entries[i].first, types[i], entries[i].second);
     }
   }
   if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {

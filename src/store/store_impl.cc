@@ -432,10 +432,7 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       n.e.address = records[rec].address;
       active_->Add(n.stream, n.e);
       if (n.index_id) active_->AddId(n.id_key, n.e);
-      if (std::string_view c = StreamCategory(n.stream); !c.empty()) {
-        active_->AddTag(CategoryTag(c), n.e);
-      }
-      active_->AddTag(TypeTag(n.type), n.e);
+      AddTags(active_.get(), n.stream, n.type, n.e);
     }
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);

@@ -62,6 +62,10 @@ class StoreImpl final : public Store {
                                          const StreamMetadata& metadata) override;
   Result<AppendResult> DeleteStream(std::string_view stream, ExpectedRevision expected) override;
   Result<AppendResult> TombstoneStream(std::string_view stream, ExpectedRevision expected) override;
+  Result<std::vector<StreamSummary>> ListStreams(const ListStreamsOptions& options) override;
+  Result<uint64_t> CountAll() override;
+  Result<uint64_t> CountStream(std::string_view stream) override;
+  Result<uint64_t> CountCategory(std::string_view category) override;
   Position HeadPosition() override;
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
@@ -172,6 +176,12 @@ class StoreImpl final : public Store {
   // in *m and the MANIFEST.
   Status BuildTagIndex(index::Manifest* m);
   RunList& LiveRuns(index::RunKind kind);
+  // The tags of one event (docs/format/index.md): type, category, creation.
+  static void AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
+                      const index::StreamEntry& e);
+  // The same as (hash, position) entries, for building runs from the log.
+  static void TagEntries(std::string_view stream, std::string_view type, uint64_t revision,
+                         uint64_t position, uint64_t address, std::vector<index::IndexEntry>* out);
   // (revision, position) of the event of `stream` whose id is `id`, if any.
   Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id,
                                        uint64_t snapshot);
@@ -179,6 +189,7 @@ class StoreImpl final : public Store {
   // What reads may show of a stream (metadata retention, deletes).
   struct Retention {
     std::optional<uint64_t> last;  // last revision stored (tombstone included)
+    uint64_t last_position = 0;
     bool tombstoned = false;
     bool soft_deleted = false;      // every stored revision is below "$tb"
     uint64_t first_visible = 0;     // "$tb", "$maxCount"
@@ -188,6 +199,8 @@ class StoreImpl final : public Store {
     }
   };
   Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot);
+  // Events of `stream` that reads show under `r`.
+  Result<uint64_t> VisibleCount(std::string_view stream, const Retention& r, uint64_t snapshot);
   Result<StreamMetadataResult> MetadataAt(std::string_view stream, uint64_t snapshot);
   // The index read behind ReadStream, without retention.
   Status ReadStreamRaw(std::string_view stream, const ReadStreamOptions& options,

@@ -15,7 +15,13 @@ namespace {
 // Whether `e` carries `tag` (the index is keyed by hash: confirm).
 bool HasTag(const std::string& tag, const EventView& e) {
   std::string_view name = std::string_view(tag).substr(2);
-  return tag[0] == 'C' ? StreamCategory(e.stream) == name : e.type == name;
+  switch (tag[0]) {
+    case 'C': return StreamCategory(e.stream) == name;
+    case 'T': return e.type == name;
+    case 'S': return e.revision.value() == 0;
+    case 'N': return e.revision.value() == 0 && StreamCategory(e.stream) == name;
+  }
+  return false;
 }
 
 Status CheckCategory(std::string_view category) {
@@ -27,6 +33,32 @@ Status CheckCategory(std::string_view category) {
 }
 
 }  // namespace
+
+void StoreImpl::AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
+                        const index::StreamEntry& e) {
+  const std::string_view c = StreamCategory(stream);
+  if (!c.empty()) table->AddTag(CategoryTag(c), e);
+  table->AddTag(TypeTag(type), e);
+  if (e.revision == 0) {
+    table->AddTag(StreamsTag(), e);
+    if (!c.empty()) table->AddTag(CategoryStreamsTag(c), e);
+  }
+}
+
+void StoreImpl::TagEntries(std::string_view stream, std::string_view type, uint64_t revision,
+                           uint64_t position, uint64_t address,
+                           std::vector<index::IndexEntry>* out) {
+  const std::string_view c = StreamCategory(stream);
+  auto add = [&](const std::string& tag) {
+    out->push_back({StreamHash(tag), position, position, address});
+  };
+  if (!c.empty()) add(CategoryTag(c));
+  add(TypeTag(type));
+  if (revision == 0) {
+    add(StreamsTag());
+    if (!c.empty()) add(CategoryStreamsTag(c));
+  }
+}
 
 Status StoreImpl::BuildTagIndex(index::Manifest* m) {
   std::vector<index::IndexEntry> chunk;
@@ -58,11 +90,7 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
           for (;;) {
             CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
             if (!more) break;
-            const uint64_t p = e.position.value();
-            chunk.push_back({StreamHash(TypeTag(e.type)), p, p, address});
-            if (std::string_view c = StreamCategory(e.stream); !c.empty()) {
-              chunk.push_back({StreamHash(CategoryTag(c)), p, p, address});
-            }
+            TagEntries(e.stream, e.type, e.revision.value(), e.position.value(), address, &chunk);
           }
           next = reader.first_position() + reader.event_count();
           if (chunk.size() >= options_.memtable_entries) return flush(next);

@@ -129,9 +129,12 @@ Status StoreImpl::Verify(VerifyReport* report) {
           break;
         case index::RunKind::kTags: {
           std::string_view c = StreamCategory(ev.stream);
+          const bool first = ev.revision.value() == 0;
           good = e.revision == e.position &&
                  (e.hash == StreamHash(TypeTag(ev.type)) ||
-                  (!c.empty() && e.hash == StreamHash(CategoryTag(c))));
+                  (!c.empty() && e.hash == StreamHash(CategoryTag(c))) ||
+                  (first && e.hash == StreamHash(StreamsTag())) ||
+                  (first && !c.empty() && e.hash == StreamHash(CategoryStreamsTag(c))));
           break;
         }
       }

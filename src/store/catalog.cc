@@ -1,0 +1,96 @@
+// Listing streams (through the creation tags of the tag index) and counting
+// events (include/cairn/store.h).
+#include "src/base/hash.h"
+#include "src/store/filter.h"
+#include "src/store/store_impl.h"
+
+namespace cairn {
+
+Result<uint64_t> StoreImpl::VisibleCount(std::string_view stream, const Retention& r,
+                                         uint64_t snapshot) {
+  if (!r.last || r.tombstoned || r.soft_deleted) return uint64_t{0};
+  if (r.min_created_ns == INT64_MIN) return *r.last + 1 - std::min(r.first_visible, *r.last + 1);
+  // "$maxAge": only the events themselves say which are young enough.
+  ReadStreamOptions o;
+  o.from = StreamRevision(r.first_visible);
+  uint64_t n = 0;
+  CAIRN_RETURN_IF_ERROR(ReadStreamRaw(stream, o, snapshot, [&](const EventView& e) {
+    n += e.created_ns >= r.min_created_ns ? 1 : 0;
+    return true;
+  }));
+  return n;
+}
+
+Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptions& options) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  std::vector<StreamSummary> out;
+  if (options.limit == 0) return out;
+  const std::string_view category = StreamCategory(options.prefix);
+  const std::string tag = category.empty() ? StreamsTag() : CategoryStreamsTag(category);
+  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(EventFilter{}));
+  Status error;
+  const uint64_t from = options.after ? options.after->value() + 1 : 0;
+  Status s = ReadTaggedRaw(tag, /*forwards=*/true, from, snapshot, matcher.get(),
+                           [&](const EventView& e) {
+    if (e.stream.empty() || e.stream[0] == '$') return true;  // system streams
+    if (e.stream.substr(0, options.prefix.size()) != options.prefix) return true;
+    auto r = RetentionOf(e.stream, snapshot);
+    if (!r) {
+      error = r.error();
+      return false;
+    }
+    StreamSummary sum;
+    sum.state = r->tombstoned     ? StreamState::kTombstoned
+                : r->soft_deleted ? StreamState::kSoftDeleted
+                                  : StreamState::kLive;
+    if (sum.state != StreamState::kLive && !options.include_deleted) return true;
+    auto count = VisibleCount(e.stream, *r, snapshot);
+    if (!count) {
+      error = count.error();
+      return false;
+    }
+    sum.stream = std::string(e.stream);
+    sum.created = e.position;
+    sum.last_revision = StreamRevision(r->last.value_or(0));
+    sum.last_position = Position(r->last_position);
+    sum.event_count = *count;
+    out.push_back(std::move(sum));
+    return out.size() < options.limit;
+  });
+  CAIRN_RETURN_IF_ERROR(error);
+  CAIRN_RETURN_IF_ERROR(s);
+  return out;
+}
+
+Result<uint64_t> StoreImpl::CountAll() {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  return HeadPosition().value();
+}
+
+Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
+  if (r.tombstoned) {
+    return Status(ErrorCode::kStreamDeleted,
+                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
+  }
+  if (!r.last || r.soft_deleted) {
+    return Status::NotFound("stream '" + std::string(stream) + "' not found");
+  }
+  return VisibleCount(stream, r, snapshot);
+}
+
+Result<uint64_t> StoreImpl::CountCategory(std::string_view category) {
+  uint64_t n = 0;
+  CAIRN_RETURN_IF_ERROR(ReadCategory(category, ReadAllOptions{}, [&](const EventView&) {
+    ++n;
+    return true;
+  }));
+  return n;
+}
+
+}  // namespace cairn
