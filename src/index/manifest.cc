@@ -44,6 +44,8 @@ std::string EncodeManifest(const Manifest& m) {
   for (uint64_t r : m.id_runs) PutFixed64(&out, r);
   PutFixed32(&out, static_cast<uint32_t>(m.tag_runs.size()));
   for (uint64_t r : m.tag_runs) PutFixed64(&out, r);
+  PutFixed64(&out, m.log_generation);
+  PutFixed64(&out, m.scavenged_events);
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
   return out;
 }
@@ -66,7 +68,7 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
     if (d.size() < tags_at + 8) return bad("manifest size does not match run count");
     ntags = DecodeFixed32(d.data() + tags_at);
   }
-  const uint64_t want = tags_at + (version >= 2 ? 4 + 8ull * ntags : 0) + 4;
+  const uint64_t want = tags_at + (version >= 2 ? 4 + 8ull * ntags + 16 : 0) + 4;
   if (d.size() != want) return bad("manifest size does not match run count");
   if (crc32c::Unmask(DecodeFixed32(d.data() + d.size() - 4)) !=
       crc32c::Value(d.data(), d.size() - 4)) {
@@ -84,6 +86,10 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
   const char* tags = d.data() + tags_at + 4;
   for (uint32_t i = 0; i < ntags; ++i) m.tag_runs.push_back(DecodeFixed64(tags + 8 * i));
   m.tags_built = version >= 2;
+  if (version >= 2) {
+    m.log_generation = DecodeFixed64(tags + 8ull * ntags);
+    m.scavenged_events = DecodeFixed64(tags + 8ull * ntags + 8);
+  }
   return m;
 }
 

@@ -24,6 +24,11 @@ struct Manifest {
   std::vector<uint64_t> tag_runs; // category/type run ids, oldest first
   // False for a version 1 manifest: the tag index must be built from the log.
   bool tags_built = true;
+  // +1 at every scavenge that rewrote segments: a read-only process whose
+  // segment maps predate it must reopen.
+  uint64_t log_generation = 0;
+  // Events removed by scavenges (CountAll = head position - this).
+  uint64_t scavenged_events = 0;
 };
 
 enum class RunKind : uint8_t { kStream, kIds, kTags };

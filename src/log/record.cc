@@ -1,5 +1,6 @@
 #include "src/log/record.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "src/base/coding.h"
@@ -44,18 +45,20 @@ size_t EncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata
   return 2 + stream + 8 + 16 + 2 + type + 1 + 4 + data + 4 + metadata;
 }
 
-CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns)
-    : out_(out), start_(out->size()) {
+CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns,
+                             bool sparse)
+    : out_(out), start_(out->size()), first_position_(first_position), sparse_(sparse) {
   out_->append(kFrameHeaderSize, '\0');
   out_->push_back(static_cast<char>(kRecordCommit));
-  out_->push_back('\0');  // flags
+  out_->push_back(static_cast<char>(sparse ? kFlagSparse : 0));  // flags
   PutFixed16(out_, 0);    // reserved
   PutFixed32(out_, 0);    // event count, patched in Finish
   PutFixed64(out_, first_position);
   PutFixed64(out_, static_cast<uint64_t>(created_ns));
 }
 
-void CommitEncoder::AddEvent(const EventToEncode& e) {
+void CommitEncoder::AddEvent(const EventToEncode& e, uint64_t position) {
+  if (sparse_) PutFixed32(out_, static_cast<uint32_t>(position - first_position_));
   PutFixed16(out_, static_cast<uint16_t>(e.stream.size()));
   out_->append(e.stream);
   PutFixed64(out_, e.revision);
@@ -109,6 +112,11 @@ Result<CommitReader> CommitReader::Open(std::string_view body, const std::string
   if (type != kRecordCommit) {
     return Status::Corruption(where + ": unknown record type " + std::to_string(type));
   }
+  if ((flags & ~kFlagSparse) != 0) {
+    return Status::Corruption(where + ": unknown commit flags " + std::to_string(flags));
+  }
+  r.sparse_ = (flags & kFlagSparse) != 0;
+  r.next_min_position_ = r.first_position_;
   r.created_ns_ = static_cast<int64_t>(created);
   r.rest_ = body.substr(kCommitFixedSize);
   r.where_ = where;
@@ -124,6 +132,20 @@ Result<bool> CommitReader::Next(EventView* e) {
     return false;
   }
   Decoder d(rest_);
+  uint64_t position = first_position_ + index_;
+  if (sparse_) {
+    uint32_t delta = 0;
+    if (!d.GetU32(&delta)) {
+      return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+                                " of the commit record is truncated");
+    }
+    position = first_position_ + delta;
+    if (position < next_min_position_ || (index_ == 0 && delta != 0)) {
+      return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+                                " of a sparse record is out of position order");
+    }
+    next_min_position_ = position + 1;
+  }
   uint16_t stream_len = 0, type_len = 0;
   uint64_t revision = 0;
   uint8_t content = 0;
@@ -150,11 +172,23 @@ Result<bool> CommitReader::Next(EventView* e) {
   e->id = Uuid(idb);
   e->revision = StreamRevision(revision);
   e->content_type = static_cast<ContentType>(content);
-  e->position = Position(first_position_ + index_);
+  e->position = Position(position);
   e->created_ns = created_ns_;
   rest_ = rest_.substr(rest_.size() - d.remaining());
   ++index_;
   return true;
+}
+
+const EventView* FindAt(const std::vector<EventView>& events, uint64_t position) {
+  if (events.empty()) return nullptr;
+  const uint64_t first = events[0].position.value();
+  if (position >= first && position - first < events.size() &&
+      events[position - first].position.value() == position) {
+    return &events[position - first];  // dense record: direct
+  }
+  auto it = std::lower_bound(events.begin(), events.end(), position,
+                             [](const EventView& e, uint64_t p) { return e.position.value() < p; });
+  return it != events.end() && it->position.value() == position ? &*it : nullptr;
 }
 
 }  // namespace cairn::log

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cairn/status.h"
 #include "cairn/types.h"
@@ -20,6 +21,8 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kSegmentHeaderSize = 32;
 constexpr size_t kFrameHeaderSize = 8;  // u32 body length, u32 masked crc
 constexpr uint8_t kRecordCommit = 1;
+// Commit flag: each event carries its position (delta from first_pos).
+constexpr uint8_t kFlagSparse = 0x01;
 // Fixed part of a commit body: type, flags, reserved u16, event count u32,
 // first position u64, created u64.
 constexpr size_t kCommitFixedSize = 24;
@@ -60,15 +63,19 @@ constexpr uint8_t kCallerIdFlag = 0x80;
 class CommitEncoder {
  public:
   // Starts a record at the end of `out` (which must outlive the encoder).
-  CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns);
-  void AddEvent(const EventToEncode& e);
+  // `sparse`: events carry explicit positions (AddEvent's `position`).
+  CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns,
+                bool sparse = false);
+  void AddEvent(const EventToEncode& e, uint64_t position = 0);
   // Writes the length, count and checksum; returns the framed size.
   size_t Finish();
 
  private:
   std::string* out_;
   size_t start_;
+  uint64_t first_position_ = 0;
   uint32_t count_ = 0;
+  bool sparse_ = false;
 };
 
 // Exact encoded size of one event inside a commit body.
@@ -89,6 +96,7 @@ class CommitReader {
   static Result<CommitReader> Open(std::string_view body, const std::string& where);
   uint64_t first_position() const { return first_position_; }
   uint32_t event_count() const { return count_; }
+  bool sparse() const { return sparse_; }
   int64_t created_ns() const { return created_ns_; }
   // Decodes the next event into *e (position and created filled in). Returns
   // false at the end; kCorruption if an event is malformed.
@@ -106,7 +114,13 @@ class CommitReader {
   int64_t created_ns_ = 0;
   uint32_t count_ = 0;
   uint32_t index_ = 0;
+  uint64_t next_min_position_ = 0;  // sparse: positions strictly increase
   bool last_caller_id_ = false;
+  bool sparse_ = false;
 };
+
+// The event at `position` in `events` (one decoded record, sorted by
+// position; sparse records skip positions), or nullptr.
+const EventView* FindAt(const std::vector<EventView>& events, uint64_t position);
 
 }  // namespace cairn::log

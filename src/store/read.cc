@@ -93,12 +93,12 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
       if (e.position >= snapshot) continue;
       // Confirm the stream name: another stream may share the hash.
       CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
-      uint64_t first = events.empty() ? 0 : events[0].position.value();
-      if (e.position < first || e.position - first >= events.size()) {
+      const EventView* at = log::FindAt(events, e.position);
+      if (at == nullptr) {
         return Status::Corruption(run.path() + ": entry for position " +
                                   std::to_string(e.position) + " points to a record without it");
       }
-      if (events[e.position - first].stream == stream) {
+      if (at->stream == stream) {
         return std::optional<Last>(Last{e.revision, e.position});
       }
     }
@@ -132,12 +132,12 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stre
   for (const auto& c : candidates) {
     if (c.position >= snapshot) continue;
     CAIRN_RETURN_IF_ERROR(DecodeRecord(c.address, &events));
-    uint64_t first = events.empty() ? 0 : events[0].position.value();
-    if (c.position < first || c.position - first >= events.size()) {
+    const EventView* at = log::FindAt(events, c.position);
+    if (at == nullptr) {
       return Status::Corruption("event-id index entry for position " + std::to_string(c.position) +
                                 " points to a record without it");
     }
-    const EventView& ev = events[c.position - first];
+    const EventView& ev = *at;
     if (ev.id == id && ev.stream == stream) return std::optional<Last>(Last{c.revision, c.position});
   }
   return std::optional<Last>();
@@ -249,12 +249,12 @@ Status StoreImpl::ReadStreamRaw(std::string_view stream, const ReadStreamOptions
       CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
       loaded = e.address;
     }
-    uint64_t first = events.empty() ? 0 : events[0].position.value();
-    if (e.position < first || e.position - first >= events.size()) {
+    const EventView* at = log::FindAt(events, e.position);
+    if (at == nullptr) {
       return Status::Corruption("index entry for position " + std::to_string(e.position) +
                                 " points to a record that does not hold it");
     }
-    const EventView& ev = events[e.position - first];
+    const EventView& ev = *at;
     if (ev.stream != stream) {
       if (!verify_name) {
         return Status::Corruption("index entry for stream '" + std::string(stream) +

@@ -91,13 +91,13 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
             CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
             if (!more) break;
             TagEntries(e.stream, e.type, e.revision.value(), e.position.value(), address, &chunk);
+            next = e.position.value() + 1;  // scavenged records may skip positions
           }
-          next = reader.first_position() + reader.event_count();
           if (chunk.size() >= options_.memtable_entries) return flush(next);
           return Status::OK();
         });
     CAIRN_RETURN_IF_ERROR(s);
-    if (next != m->indexed_through) {
+    if (next > m->indexed_through) {
       return Status::Corruption(ManifestPath(dir_) + ": the log below resume_address ends at position " +
                                 std::to_string(next) + ", the manifest says " +
                                 std::to_string(m->indexed_through));
@@ -188,12 +188,12 @@ Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t 
       CAIRN_RETURN_IF_ERROR(DecodeRecord(address, &events));
       loaded = address;
     }
-    uint64_t first = events.empty() ? 0 : events[0].position.value();
-    if (position < first || position - first >= events.size()) {
+    const EventView* at = log::FindAt(events, position);
+    if (at == nullptr) {
       return Status::Corruption("tag index entry for position " + std::to_string(position) +
                                 " points to a record without it");
     }
-    const EventView& e = events[position - first];
+    const EventView& e = *at;
     if (HasTag(tag, e) && matcher->Matches(e.stream, e.type) && !visit(e)) stop = true;
     return Status::OK();
   };

@@ -20,9 +20,14 @@ Status StoreImpl::Verify(VerifyReport* report) {
   std::vector<uint64_t> bad_records;  // reported once; index entries to them are not
   const uint64_t records = positions_.size();
   bool previous_clean = true;
+  bool scavenged = false;  // the segment before held sparse records
   for (uint32_t seg = 0; seg <= log_->LastSegmentId(); ++seg) {
     std::string path = log_->SegmentPath(seg);
     uint64_t seg_first = log_->SegmentFirstPosition(seg);
+    // A scavenged segment may have lost its last events: the next segment
+    // then starts past where its records ended.
+    if (scavenged && seg_first > next) next = seg_first;
+    scavenged = false;
     if (seg_first != next) {
       if (previous_clean) {
         problem(path, 0, "segment starts at position " + std::to_string(seg_first) +
@@ -46,7 +51,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
             return Status::OK();
           }
           if (reader->first_position() >= snapshot) return Status::OK();
-          if (reader->first_position() != next) {
+          const bool sparse = reader->sparse();
+          scavenged = scavenged || sparse;
+          if (sparse ? reader->first_position() < next : reader->first_position() != next) {
             problem(path, off, "record starts at position " + std::to_string(reader->first_position()) +
                                    ", expected " + std::to_string(next));
           }
@@ -59,6 +66,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
             }
             if (!*more) break;
             ++report->events_checked;
+            next = e.position.value() + 1;
           }
           if (ordinal < records) {
             index::PositionEntry pe = positions_.At(ordinal);
@@ -70,7 +78,6 @@ Status StoreImpl::Verify(VerifyReport* report) {
             ++report->index_entries_checked;
           }
           ++ordinal;
-          next = reader->first_position() + reader->event_count();
           return Status::OK();
         },
         &bad);
@@ -82,7 +89,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
     }
     if (seg == log_->LastSegmentId()) break;
   }
-  if (next < snapshot) {
+  if (next < snapshot && !scavenged) {
     problem(log_->SegmentPath(log_->LastSegmentId()), 0,
             "log holds positions up to " + std::to_string(next) + " but " +
                 std::to_string(snapshot) + " are acknowledged");
@@ -112,13 +119,13 @@ Status StoreImpl::Verify(VerifyReport* report) {
         }
         loaded = e.address;
       }
-      uint64_t first = events.empty() ? 0 : events[0].position.value();
-      if (e.position < first || e.position - first >= events.size()) {
+      const EventView* at = log::FindAt(events, e.position);
+      if (at == nullptr) {
         problem(run->path(), off, "entry for position " + std::to_string(e.position) +
                                       " points to a record without it");
         return true;
       }
-      const EventView& ev = events[e.position - first];
+      const EventView& ev = *at;
       bool good = false;
       switch (kind) {
         case index::RunKind::kStream:
