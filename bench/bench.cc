@@ -43,6 +43,8 @@ constexpr WorkloadSpec kWorkloads[] = {
     {"read-stream", 1'000'000, false, &CairnReadStream, &SqliteReadStream},
     {"read-all", 1'000'000, false, &CairnReadAll, &SqliteReadAll},
     {"open", 10'000'000, false, &CairnOpen, nullptr},
+    {"catch-up", 10'000'000, false, &CairnCatchUp, &SqliteCatchUp},
+    {"live-fanout", 5'000, false, &CairnLiveFanout, nullptr},
 };
 
 const WorkloadSpec* FindSpec(const std::string& name) {

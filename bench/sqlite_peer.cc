@@ -246,9 +246,10 @@ Result<Measurement> TimedAppends(const WorkloadContext& ctx, uint64_t batch) {
 }
 
 // Pages through rows 0..expect-1 (of one stream, or of $all when `stream` is
-// empty), checking the order, one latency sample per page.
+// empty) in pages of `page` rows, checking the order, one latency sample per
+// page.
 Status ReadPaged(const WorkloadContext& ctx, Db& db, const std::string& stream, uint64_t expect,
-                 Histogram* latency, uint64_t* bytes) {
+                 uint64_t page, Histogram* latency, uint64_t* bytes) {
   // Revisions start at 0; SQLite rowids (positions) start at 1.
   const int64_t base = stream.empty() ? 1 : 0;
   uint64_t done = 0;
@@ -257,9 +258,8 @@ Status ReadPaged(const WorkloadContext& ctx, Db& db, const std::string& stream, 
     int64_t last = -1;
     const uint64_t from = done + static_cast<uint64_t>(base);
     const int64_t t0 = NowNanos();
-    Status s = stream.empty()
-                   ? db.ReadAllPage(from, kReadPageEvents, &rows, &last, bytes)
-                   : db.ReadStreamPage(stream, from, kReadPageEvents, &rows, &last, bytes);
+    Status s = stream.empty() ? db.ReadAllPage(from, page, &rows, &last, bytes)
+                              : db.ReadStreamPage(stream, from, page, &rows, &last, bytes);
     latency->Record(NowNanos() - t0);
     CAIRN_RETURN_IF_ERROR(s);
     if (rows == 0 || last != static_cast<int64_t>(from + rows - 1)) {
@@ -271,10 +271,13 @@ Status ReadPaged(const WorkloadContext& ctx, Db& db, const std::string& stream, 
   return Status::OK();
 }
 
+// Writes ctx.events in transactions of kBatchEvents over `streams` streams
+// (synchronous=OFF when `setup_durable` is false), reopens the database, reads
+// it once untimed and once timed, in pages of `page` rows.
 Result<Measurement> TimedRead(const WorkloadContext& ctx, const std::string& stream,
-                              uint64_t streams) {
+                              uint64_t streams, uint64_t page, bool setup_durable) {
   {
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(DbPath(ctx), ctx.durable));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(DbPath(ctx), setup_durable));
     CAIRN_RETURN_IF_ERROR(
         WriteBatches(*db, ctx.events, kBatchEvents, streams, MakeEventPool(kBatchEvents), nullptr));
   }
@@ -284,10 +287,11 @@ Result<Measurement> TimedRead(const WorkloadContext& ctx, const std::string& str
   {
     Histogram warmup;
     uint64_t ignored = 0;
-    CAIRN_RETURN_IF_ERROR(ReadPaged(ctx, *db, stream, ctx.events, &warmup, &ignored));
+    CAIRN_RETURN_IF_ERROR(ReadPaged(ctx, *db, stream, ctx.events, page, &warmup, &ignored));
   }
   const int64_t start = NowNanos();
-  CAIRN_RETURN_IF_ERROR(ReadPaged(ctx, *db, stream, ctx.events, &m.latency, &m.payload_bytes));
+  CAIRN_RETURN_IF_ERROR(
+      ReadPaged(ctx, *db, stream, ctx.events, page, &m.latency, &m.payload_bytes));
   m.seconds = static_cast<double>(NowNanos() - start) / 1e9;
   m.SampleRss();
   return m;
@@ -361,16 +365,30 @@ Result<Measurement> SqliteAppendConcurrent(const WorkloadContext& ctx) {
 }
 
 Result<Measurement> SqliteReadStream(const WorkloadContext& ctx) {
-  CAIRN_ASSIGN_OR_RETURN(Measurement m, TimedRead(ctx, StreamName(0), 1));
+  CAIRN_ASSIGN_OR_RETURN(Measurement m,
+                         TimedRead(ctx, StreamName(0), 1, kReadPageEvents, ctx.durable));
   m.Add("mb_per_s", FormatFixed(m.MegabytesPerSecond(), 0));
   m.Add("page", std::to_string(kReadPageEvents));
   return m;
 }
 
 Result<Measurement> SqliteReadAll(const WorkloadContext& ctx) {
-  CAIRN_ASSIGN_OR_RETURN(Measurement m, TimedRead(ctx, "", kStreamCount));
+  CAIRN_ASSIGN_OR_RETURN(Measurement m,
+                         TimedRead(ctx, "", kStreamCount, kReadPageEvents, ctx.durable));
   m.Add("gb_per_s", FormatFixed(static_cast<double>(m.payload_bytes) / 1e9 / m.seconds, 2));
   m.Add("page", std::to_string(kReadPageEvents));
+  return m;
+}
+
+// The peer of a catch-up subscription: a loop of
+// `SELECT ... WHERE position >= ? ORDER BY position LIMIT 1024`, the pages a
+// subscription reads, over a history written with synchronous=OFF.
+Result<Measurement> SqliteCatchUp(const WorkloadContext& ctx) {
+  CAIRN_ASSIGN_OR_RETURN(Measurement m,
+                         TimedRead(ctx, "", kStreamCount, kCatchUpSampleEvents, false));
+  m.Add("mb_per_s", FormatFixed(m.MegabytesPerSecond(), 0));
+  m.Add("latency_per", std::to_string(kCatchUpSampleEvents) + "_events");
+  m.Add("setup", "nosync");
   return m;
 }
 

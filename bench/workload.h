@@ -28,6 +28,11 @@ inline constexpr uint64_t kOpenEventsPerStream = 10;  // open: ~10 events per st
 inline constexpr uint64_t kOpenStreamsPerCall = 100;  // open setup: AppendMulti width
 inline constexpr int kOpenRepeats = 5;                // timed opens of the same store
 inline constexpr size_t kEventDataBytes = 200;        // JSON data of every event
+// catch-up: one latency sample per this many deliveries (the default
+// SubscribeOptions::page_events; also the SQLite peer's page of rows).
+inline constexpr uint64_t kCatchUpSampleEvents = 1024;
+inline constexpr int kFanoutSubscribers = 100;               // live-fanout threads
+inline constexpr int64_t kFanoutIntervalNanos = 1'000'000;  // one append per ms
 
 struct WorkloadContext {
   std::string name;     // workload name, for messages
@@ -62,6 +67,9 @@ Result<Measurement> CairnAppendConcurrent(const WorkloadContext& ctx);
 Result<Measurement> CairnReadStream(const WorkloadContext& ctx);
 Result<Measurement> CairnReadAll(const WorkloadContext& ctx);
 Result<Measurement> CairnOpen(const WorkloadContext& ctx);
+// Subscription workloads (system=cairn), in subscription_workloads.cc.
+Result<Measurement> CairnCatchUp(const WorkloadContext& ctx);
+Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx);
 
 // SQLite peer workloads (system=sqlite), same shapes as the engine's.
 Result<Measurement> SqliteAppendBatch(const WorkloadContext& ctx);
@@ -69,5 +77,6 @@ Result<Measurement> SqliteAppendSingle(const WorkloadContext& ctx);
 Result<Measurement> SqliteAppendConcurrent(const WorkloadContext& ctx);
 Result<Measurement> SqliteReadStream(const WorkloadContext& ctx);
 Result<Measurement> SqliteReadAll(const WorkloadContext& ctx);
+Result<Measurement> SqliteCatchUp(const WorkloadContext& ctx);
 
 }  // namespace cairn::bench
