@@ -62,6 +62,10 @@ std::unique_ptr<Command> AddReadAllCommand(CLI::App& app);
 std::unique_ptr<Command> AddTailCommand(CLI::App& app);
 std::unique_ptr<Command> AddVerifyCommand(CLI::App& app);
 std::unique_ptr<Command> AddStatsCommand(CLI::App& app);
+std::unique_ptr<Command> AddStreamsCommand(CLI::App& app);
+std::unique_ptr<Command> AddMetadataCommand(CLI::App& app);
+std::unique_ptr<Command> AddDeleteCommand(CLI::App& app);
+std::unique_ptr<Command> AddCountCommand(CLI::App& app);
 std::unique_ptr<Command> AddBenchCommand(CLI::App& app);
 
 }  // namespace cairn::cli

@@ -1,7 +1,8 @@
 // `cairn export [--from POS]`: writes every event of $all, in order, as JSON
 // lines that `cairn import` reads back into an identical store (same
-// streams, types, data, metadata and ids). Opens the store read-only, so it
-// works beside a running writer.
+// streams, types, data, metadata and ids; stream metadata and tombstones
+// are re-created with new ids). Opens the store read-only, so it works
+// beside a running writer.
 
 #include <cerrno>
 #include <cstdio>
@@ -20,6 +21,9 @@ class ExportCommand : public Command {
  public:
   explicit ExportCommand(CLI::App* app) : Command(app) {
     app->add_option("--from", from_, "First position to export (inclusive)");
+    app->footer(
+        "Every event of $all, stream metadata (\"$$S\", \"$metadata\") and\n"
+        "tombstones (\"$streamDeleted\") included: import re-creates them.\n");
   }
 
   int Run(const GlobalOptions& global) override {

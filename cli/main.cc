@@ -40,6 +40,10 @@ int Main(int argc, char** argv) {
   commands.push_back(AddTailCommand(app));
   commands.push_back(AddVerifyCommand(app));
   commands.push_back(AddStatsCommand(app));
+  commands.push_back(AddStreamsCommand(app));
+  commands.push_back(AddMetadataCommand(app));
+  commands.push_back(AddDeleteCommand(app));
+  commands.push_back(AddCountCommand(app));
   commands.push_back(AddBenchCommand(app));
 
   try {

@@ -2,7 +2,9 @@
 // `cairn read-all [--from POS] [--backwards] [--limit N] [filter flags]`:
 // print events as JSON lines (cli/json_codec.h), empty metadata as null.
 // read-all's filter flags are those of cli/filter_flags.h; --limit counts
-// the events printed, not those skipped by the filter. Read-only opens.
+// the events printed, not those skipped by the filter. One --category or one
+// --type is read through the engine's index when that gives $all's output
+// (cli/index_read.h). Read-only opens.
 
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "cairn/store.h"
 #include "cli/command.h"
 #include "cli/filter_flags.h"
+#include "cli/index_read.h"
 #include "cli/json_codec.h"
 #include "cli/output.h"
 
@@ -84,6 +87,11 @@ class ReadAllCommand : public Command {
   explicit ReadAllCommand(CLI::App* app) : Command(app) {
     flags_.Add(app, "First position to return (inclusive)");
     filter_.Add(app);
+    app->footer(
+        "Every stored event, system events included (retention and deletes\n"
+        "hide nothing here). One --category (or one --type) is read through\n"
+        "the category (type) index when a check shows that gives the same\n"
+        "output; otherwise $all is scanned.\n");
   }
 
   int Run(const GlobalOptions& global) override {
@@ -95,9 +103,10 @@ class ReadAllCommand : public Command {
     options.direction = flags_.direction();
     if (flags_.from.has_value()) options.from = Position(*flags_.from);
     options.max_count = flags_.max_count();
-    options.filter = filter_.ToFilter();
+    Result<ReadAllPlan> plan = PlanReadAll(*store, filter_.ToFilter());
+    if (!plan.has_value()) return ReportError(plan.error());
     return PrintEvents([&](const EventVisitor& visit) {
-      return store->ReadAll(options, visit);
+      return RunReadAll(*store, *plan, options, visit);
     });
   }
 

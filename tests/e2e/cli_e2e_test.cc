@@ -13,12 +13,12 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/e2e/cli_runner.h"
+#include "tests/e2e/json_checks.h"
 
 namespace cairn::e2e {
 namespace {
@@ -27,41 +27,6 @@ using Json = nlohmann::ordered_json;
 
 constexpr char kId1[] = "6f1c2a3b-0000-4000-8000-000000000001";
 constexpr char kId2[] = "6f1c2a3b-0000-4000-8000-000000000002";
-
-// Replaces every "created" timestamp (after checking its RFC 3339 form) by
-// "T", so lines can be compared exactly.
-std::string MaskCreated(const std::string& text) {
-  static const std::regex kCreated(R"re("created":"([^"]*)")re");
-  static const std::regex kRfc3339(
-      R"re(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z)re");
-  for (std::sregex_iterator it(text.begin(), text.end(), kCreated), end;
-       it != end; ++it) {
-    EXPECT_TRUE(std::regex_match((*it)[1].str(), kRfc3339)) << (*it)[1];
-  }
-  return std::regex_replace(text, kCreated, R"("created":"T")");
-}
-
-// Parses the one JSON line of stderr; checks "message" is a non-empty string
-// and removes it, so the rest can be compared exactly.
-Json ErrorWithoutMessage(const RunResult& result) {
-  std::vector<std::string> lines = SplitLines(result.err);
-  EXPECT_EQ(lines.size(), 1u) << result.err;
-  if (lines.empty()) return Json();
-  Json error = Json::parse(lines[0], nullptr, false);
-  EXPECT_TRUE(error.is_object()) << result.err;
-  if (!error.is_object()) return Json();
-  EXPECT_TRUE(error["message"].is_string() &&
-              !error["message"].get<std::string>().empty())
-      << result.err;
-  error.erase("message");
-  return error;
-}
-
-std::string ErrorMessage(const RunResult& result) {
-  Json error = Json::parse(result.err, nullptr, false);
-  if (!error.is_object() || !error["message"].is_string()) return "";
-  return error["message"].get<std::string>();
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -169,8 +134,9 @@ TEST_F(CliTest, ParseErrorsAreUsageErrors) {
 TEST_F(CliTest, HelpExitsZero) {
   RunResult top = cli_.Run({"--help"});
   EXPECT_EQ(top.exit_status, 0);
-  for (const char* command : {"append", "import", "export", "read", "read-all",
-                              "tail", "verify", "stats", "bench"}) {
+  for (const char* command :
+       {"append", "import", "export", "read", "read-all", "tail", "verify",
+        "stats", "streams", "metadata", "delete", "count", "bench"}) {
     EXPECT_NE(top.out.find(command), std::string::npos) << command;
   }
   RunResult sub = cli_.Run({"append", "--help"});
