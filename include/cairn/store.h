@@ -167,6 +167,34 @@ struct StreamSummary {
   StreamState state = StreamState::kLive;
 };
 
+struct ScavengeProgress {
+  const char* phase = "";  // "rewrite", "index", "commit", "done"
+  uint64_t segments_total = 0;  // closed segments considered
+  uint64_t segments_done = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+};
+
+struct ScavengeOptions {
+  // Called after each segment and phase (from the scavenging thread).
+  std::function<void(const ScavengeProgress&)> progress;
+  // Tests only: called with the name of each step of the commit protocol
+  // ("rewritten", "indexed", "intent", "segments", "manifest"); a non-OK
+  // status stops the scavenge right there, files left as a crash would.
+  std::function<Status(std::string_view step)> test_hook;
+};
+
+struct ScavengeReport {
+  uint64_t log_bytes_before = 0, log_bytes_after = 0;
+  uint64_t index_bytes_before = 0, index_bytes_after = 0;
+  uint64_t segments_rewritten = 0;
+  uint64_t records_removed = 0;
+  uint64_t events_removed = 0;
+  uint64_t events_scrubbed = 0;  // last events kept with data and metadata emptied
+  uint64_t bytes_read = 0, bytes_written = 0;
+  int64_t duration_ns = 0;
+};
+
 // One problem found by Verify: which file, at which offset, what is wrong.
 struct VerifyProblem {
   std::string file;
@@ -278,6 +306,21 @@ class Store {
   virtual Position HeadPosition() = 0;
 
   virtual Result<StoreStats> Stats() = 0;
+
+  // Removes from the log what reads can no longer show: events of
+  // tombstoned streams (the tombstone stays), of soft-deleted streams,
+  // before "$tb", beyond "$maxCount" or "$maxAge", and superseded metadata,
+  // as decided at the scavenge's start. The last event of a stream is kept
+  // with its data and metadata emptied, so its revision (which appends
+  // continue from) survives. Closed segments are rewritten, the index is
+  // rebuilt for them and everything is swapped in atomically (a crash at
+  // any point leaves the old or the new store). Appends, reads and
+  // subscriptions go on meanwhile; only the final swap pauses them briefly.
+  // Surviving events keep their positions and revisions. One at a time:
+  // kFailedPrecondition while another runs. A read-only process that had
+  // the store open must reopen it afterwards (its reads fail with
+  // kFailedPrecondition saying so once it notices).
+  virtual Result<ScavengeReport> Scavenge(const ScavengeOptions& options = {}) = 0;
 
   // Checks every record checksum and every index entry against the log.
   // Returns OK with problems listed in `report`; an error only when the check

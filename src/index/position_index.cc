@@ -95,6 +95,17 @@ Status PositionIndex::Reload(uint64_t count) {
   return Status::OK();
 }
 
+Status PositionIndex::Remap(uint64_t count) {
+  CAIRN_ASSIGN_OR_RETURN(auto m, env_->MapFile(path_, 0, /*random_access=*/true));
+  if (m->data().size() < kHeader + count * kEntry) {
+    return Status::Corruption(path_ + ": shorter than its " + std::to_string(count) + " entries");
+  }
+  std::unique_lock l(mu_);
+  map_ = std::move(m);
+  file_count_ = count;
+  return Status::OK();
+}
+
 uint64_t PositionIndex::size() const {
   std::shared_lock l(mu_);
   return file_count_ + tail_.size();

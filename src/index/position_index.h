@@ -31,6 +31,9 @@ class PositionIndex {
   // Re-maps after another process grew the file to `count` entries and
   // drops the in-memory tail (reader processes only).
   Status Reload(uint64_t count);
+  // Writer, after scavenge replaced the file: maps it again with `count`
+  // persisted entries, keeping the in-memory tail.
+  Status Remap(uint64_t count);
   uint64_t size() const;
   uint64_t persisted() const;
   PositionEntry At(uint64_t i) const;

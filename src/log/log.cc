@@ -105,6 +105,7 @@ Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
                               std::to_string(h.segment_id));
   }
   seg->first_position = h.first_position;
+  seg->flags = h.flags;
   seg->valid_end.store(size);
   std::unique_lock l(segments_mu_);
   segments_.push_back(std::move(seg));
@@ -125,6 +126,11 @@ uint64_t Log::EndAddress() const {
 uint32_t Log::LastSegmentId() const {
   std::shared_lock l(segments_mu_);
   return segments_.back()->id;
+}
+
+bool Log::SegmentScavenged(uint32_t id) const {
+  Segment* s = Get(id);
+  return s != nullptr && (s->flags & kSegmentScavenged) != 0;
 }
 
 uint64_t Log::SegmentFirstPosition(uint32_t id) const {
@@ -230,6 +236,34 @@ Result<uint64_t> Log::PrepareWrite(size_t bytes, uint64_t next_position) {
     write_address_ = MakeAddress(next, kSegmentHeaderSize);
   }
   return write_address_;
+}
+
+Status Log::Roll(uint64_t next_position) {
+  if (!broken_.ok()) return broken_;
+  if (AddressOffset(write_address_) <= kSegmentHeaderSize) return Status::OK();  // already fresh
+  uint32_t next = AddressSegment(write_address_) + 1;
+  CAIRN_RETURN_IF_ERROR(AddSegment(next, /*create=*/true, next_position));
+  write_address_ = MakeAddress(next, kSegmentHeaderSize);
+  return Status::OK();
+}
+
+Status Log::Remap(uint32_t id) {
+  Segment* s = Get(id);
+  if (s == nullptr || id >= LastSegmentId()) {
+    return Status::InvalidArgument("segment " + std::to_string(id) + " cannot be remapped");
+  }
+  CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(s->path));
+  CAIRN_ASSIGN_OR_RETURN(auto map, env_->MapFile(s->path, MapLength()));
+  CAIRN_ASSIGN_OR_RETURN(SegmentHeader h,
+                         DecodeSegmentHeader(map->data().substr(0, std::min<uint64_t>(size, kSegmentHeaderSize)), s->path));
+  if (h.segment_id != id || h.first_position != s->first_position) {
+    return Status::Corruption(s->path + " offset 0: replacement header does not match");
+  }
+  std::unique_lock l(segments_mu_);
+  s->map = std::move(map);
+  s->flags = h.flags;
+  s->valid_end.store(size);
+  return Status::OK();
 }
 
 Status Log::Write(std::string_view bytes) {

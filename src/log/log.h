@@ -41,6 +41,8 @@ class Log {
   uint32_t LastSegmentId() const;
   std::string SegmentPath(uint32_t id) const;
   uint64_t SegmentFirstPosition(uint32_t id) const;
+  // Whether scavenge rewrote the segment (its records may skip positions).
+  bool SegmentScavenged(uint32_t id) const;
   // Bytes of all segments, and their number.
   uint64_t TotalBytes() const;
   size_t SegmentCount() const;
@@ -76,6 +78,12 @@ class Log {
   // cut back so no partial record remains (or the error says it could not).
   Status Write(std::string_view bytes);
   Status Sync();
+  // Writer: closes the active segment (when it holds a record) and starts
+  // a new one whose first event will have `next_position`.
+  Status Roll(uint64_t next_position);
+  // Writer, with no reader active: maps segment `id` again after its file
+  // was replaced (by scavenge); its valid end becomes the new file size.
+  Status Remap(uint32_t id);
   // Writer: non-OK once a failed write could not be cut back.
   const Status& broken() const { return broken_; }
 
@@ -87,6 +95,7 @@ class Log {
   struct Segment {
     uint32_t id = 0;
     uint64_t first_position = 0;
+    uint32_t flags = 0;
     std::string path;
     std::unique_ptr<MappedFile> map;
     std::atomic<uint64_t> valid_end{0};  // bytes of the file known valid

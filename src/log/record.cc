@@ -13,7 +13,7 @@ std::string EncodeSegmentHeader(const SegmentHeader& h) {
   PutFixed32(&out, kFormatVersion);
   PutFixed32(&out, h.segment_id);
   PutFixed64(&out, h.first_position);
-  PutFixed32(&out, 0);  // reserved
+  PutFixed32(&out, h.flags);
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
   return out;
 }
@@ -38,6 +38,10 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, const std::str
   SegmentHeader h;
   h.segment_id = DecodeFixed32(bytes.data() + 12);
   h.first_position = DecodeFixed64(bytes.data() + 16);
+  h.flags = DecodeFixed32(bytes.data() + 24);
+  if ((h.flags & ~kSegmentScavenged) != 0) {
+    return Status::Corruption(file + " offset 24: unknown segment flags " + std::to_string(h.flags));
+  }
   return h;
 }
 

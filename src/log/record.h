@@ -34,9 +34,13 @@ inline uint64_t MakeAddress(uint32_t segment, uint32_t offset) {
 inline uint32_t AddressSegment(uint64_t a) { return static_cast<uint32_t>(a >> 32); }
 inline uint32_t AddressOffset(uint64_t a) { return static_cast<uint32_t>(a); }
 
+// Segment header flag: rewritten by scavenge (its records may skip positions).
+constexpr uint32_t kSegmentScavenged = 0x1;
+
 struct SegmentHeader {
   uint32_t segment_id = 0;
   uint64_t first_position = 0;
+  uint32_t flags = 0;
 };
 std::string EncodeSegmentHeader(const SegmentHeader& h);
 // kCorruption naming `file` when the magic, version or checksum is wrong.

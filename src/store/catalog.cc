@@ -23,6 +23,7 @@ Result<uint64_t> StoreImpl::VisibleCount(std::string_view stream, const Retentio
 
 Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptions& options) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   std::vector<StreamSummary> out;
@@ -36,6 +37,22 @@ Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptio
                            [&](const EventView& e) {
     if (e.stream.empty() || e.stream[0] == '$') return true;  // system streams
     if (e.stream.substr(0, options.prefix.size()) != options.prefix) return true;
+    // Only the stream's first stored event counts as its creation (after a
+    // scavenge several events may carry the tag).
+    if (e.revision.value() != 0) {
+      ReadStreamOptions first;
+      first.max_count = 1;
+      uint64_t first_revision = UINT64_MAX;
+      Status fs = ReadStreamRaw(e.stream, first, snapshot, [&](const EventView& x) {
+        first_revision = x.revision.value();
+        return false;
+      });
+      if (!fs.ok() && fs.code() != ErrorCode::kNotFound) {
+        error = fs;
+        return false;
+      }
+      if (first_revision != e.revision.value()) return true;
+    }
     auto r = RetentionOf(e.stream, snapshot);
     if (!r) {
       error = r.error();
@@ -66,11 +83,13 @@ Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptio
 
 Result<uint64_t> StoreImpl::CountAll() {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  return HeadPosition().value();
+  CAIRN_ASSIGN_OR_RETURN(StoreStats st, Stats());
+  return st.events;
 }
 
 Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));

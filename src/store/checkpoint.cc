@@ -117,6 +117,7 @@ Status StoreImpl::FlushOne() {
   m.resume_address = f.resume_address;
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
   manifest_ = m;
+  indexed_through_.store(m.indexed_through);
   {
     std::unique_lock l(index_mu_);
     if (run) runs_.push_back(std::move(run));
@@ -132,6 +133,7 @@ Status StoreImpl::FlushOne() {
 Result<bool> StoreImpl::MaybeCompact() {
   bool merged = false;
   for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
+    std::lock_guard pause(compact_mu_);  // a scavenge holds it while it works
     CAIRN_ASSIGN_OR_RETURN(bool m, CompactList(kind));
     merged = merged || m;
   }
@@ -204,14 +206,21 @@ Result<bool> StoreImpl::CompactList(index::RunKind kind) {
   return true;
 }
 
-Status StoreImpl::DoCheckpoint() {
+Status StoreImpl::DoCheckpoint(bool roll) {
   Writer w;
   w.checkpoint = true;
+  w.roll = roll;
   CAIRN_RETURN_IF_ERROR(RunQueue(&w));
+  CAIRN_RETURN_IF_ERROR(w.status);
   std::unique_lock fl(flush_mu_);
   flush_cv_.notify_all();
-  flush_done_cv_.wait(fl, [&] { return frozen_pending_.load() == 0 || !flush_error_.ok(); });
-  return frozen_pending_.load() == 0 ? Status::OK() : flush_error_;
+  // Done once what the barrier froze is flushed; appends that keep freezing
+  // newer memtables meanwhile do not hold the checkpoint up.
+  auto done = [&] {
+    return frozen_pending_.load() == 0 || indexed_through_.load() >= w.checkpoint_target;
+  };
+  flush_done_cv_.wait(fl, [&] { return done() || !flush_error_.ok(); });
+  return done() ? Status::OK() : flush_error_;
 }
 
 Status StoreImpl::Checkpoint() {

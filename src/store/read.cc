@@ -179,6 +179,7 @@ Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events)
 Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& options,
                              const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
@@ -361,6 +362,7 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
 
 Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -398,6 +400,7 @@ Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
 
 Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));

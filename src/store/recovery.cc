@@ -56,6 +56,16 @@ Status StoreImpl::Recover() {
     CAIRN_RETURN_IF_ERROR(env_->CreateDirs(IndexDir(dir_)));
     CAIRN_ASSIGN_OR_RETURN(lock_, env_->LockFile(dir_ + "/LOCK"));
   }
+  if (!options_.read_only) {
+    CAIRN_RETURN_IF_ERROR(FinishInterruptedScavenge());
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(bool interrupted, env_->FileExists(IndexDir(dir_) + "/SCAVENGE"));
+    if (interrupted) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "a scavenge of " + dir_ +
+                        " was interrupted; open the store for writing once to finish it");
+    }
+  }
   index::Manifest m;
   CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
   if (has_manifest) {
@@ -97,6 +107,7 @@ Status StoreImpl::Recover() {
     }
   }
   manifest_ = m;
+  indexed_through_.store(m.indexed_through);
   visible_.store(m.indexed_through);
   uint64_t from = m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
   uint64_t to = log_->EndAddress();
@@ -249,6 +260,12 @@ Status StoreImpl::RefreshFromWriter() {
       CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(mb, ManifestPath(dir_)));
       if (m.generation == manifest_.generation) m.indexed_through = 0;  // nothing new
     }
+    if (has_manifest && m.log_generation != manifest_.log_generation) {
+      // Our segment maps predate a scavenge: its new runs point into files
+      // we have not mapped. Refuse rather than mix the two.
+      return Status(ErrorCode::kFailedPrecondition,
+                    "store " + dir_ + " was scavenged by its writer; reopen it to read on");
+    }
     if (m.indexed_through > visible_.load()) {
       CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
       manifest_ = m;
@@ -316,7 +333,7 @@ Result<StoreStats> StoreImpl::Stats() {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   StoreStats st;
-  st.events = visible_.load();
+  st.events = visible_.load() - std::min(visible_.load(), manifest_.scavenged_events);
   st.read_only = options_.read_only;
   st.log_bytes = log_->TotalBytes();
   st.segments = log_->SegmentCount();

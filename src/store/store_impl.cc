@@ -166,9 +166,14 @@ Status StoreImpl::RunQueue(Writer* w) {
       failed = failed_;
     }
     if (batch[0]->checkpoint) {
+      if (batch[0]->roll) {
+        std::shared_lock sl(swap_mu_);
+        batch[0]->status = failed.ok() ? log_->Roll(visible_.load()) : failed;
+      }
       {
         std::unique_lock il(index_mu_);
         if (!active_->empty()) FreezeLocked(log_->EndAddress());
+        batch[0]->checkpoint_target = visible_.load();
       }
       std::lock_guard fl(flush_mu_);
       flush_cv_.notify_all();
@@ -372,6 +377,7 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
 }
 
 void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
+  std::shared_lock swap(swap_mu_);  // reads of the index and log below
   PendingMap pending;
   uint64_t next_position = visible_.load(std::memory_order_acquire);
   const uint64_t start_position = next_position;

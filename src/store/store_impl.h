@@ -69,6 +69,7 @@ class StoreImpl final : public Store {
   Position HeadPosition() override;
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
+  Result<ScavengeReport> Scavenge(const ScavengeOptions& options) override;
   Status Checkpoint() override;
   Status Close() override;
 
@@ -85,6 +86,9 @@ class StoreImpl final : public Store {
   // Wakes every WaitForHead (after a publish, a cancel or Close).
   void WakeHeadWaiters();
   bool closed() const { return closed_.load(); }
+  // Internal readers outside the public entry points (subscriptions) hold
+  // it shared, like every read.
+  std::shared_mutex& swap_mu() const { return swap_mu_; }
   // Events carrying `tag` (CategoryTag / TypeTag) at positions [from,
   // snapshot) forwards, or (from down to 0] backwards, in $all order, through
   // the tag index (a filtered scan of $all while the index is not built, in
@@ -111,6 +115,8 @@ class StoreImpl final : public Store {
     std::vector<AppendResult> results;
     Status status;
     bool checkpoint = false;
+    bool roll = false;  // checkpoint barrier that also closes the active segment
+    uint64_t checkpoint_target = 0;  // barrier: positions below it must get indexed
     // Engine-made appends to system streams ("$$<stream>" metadata,
     // tombstones): '$' names allowed; committed in a batch of their own so
     // no other append of the batch validates against stale metadata.
@@ -165,7 +171,10 @@ class StoreImpl final : public Store {
   // Handles a bad frame found by recovery at `bad_address`: cuts a torn tail,
   // or returns kCorruption when valid records follow (damage mid-log).
   Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
-  Status DoCheckpoint();
+  // `roll`: close the active log segment first (scavenge).
+  Status DoCheckpoint(bool roll = false);
+  // Finishes a scavenge whose intent file survived a crash (writer open).
+  Status FinishInterruptedScavenge();
   Status RefreshFromWriter();
   // Opens the run files `m` lists; read-only processes re-read the manifest
   // (updating *m) when the writer merged runs away meanwhile.
@@ -180,7 +189,9 @@ class StoreImpl final : public Store {
   static void AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
                       const index::StreamEntry& e);
   // The same as (hash, position) entries, for building runs from the log.
-  static void TagEntries(std::string_view stream, std::string_view type, uint64_t revision,
+  // `creation`: also the creation tags (revision 0; after a scavenge, the
+  // first event a stream still has).
+  static void TagEntries(std::string_view stream, std::string_view type, bool creation,
                          uint64_t position, uint64_t address, std::vector<index::IndexEntry>* out);
   // (revision, position) of the event of `stream` whose id is `id`, if any.
   Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id,
@@ -259,6 +270,13 @@ class StoreImpl final : public Store {
   std::vector<NewEntry> batch_entries_;  // used by the current leader only
   Status failed_;              // guarded by queue_mu_; sticky after a failed fsync
 
+  // Held shared by every read and by each commit batch; held exclusively by
+  // scavenge only while it swaps rewritten segments and index files in, so
+  // no reader ever mixes old addresses with new files.
+  mutable std::shared_mutex swap_mu_;
+  std::mutex scavenge_mu_;  // one scavenge at a time
+  std::mutex compact_mu_;   // held by a merge; scavenge holds it to pause merges
+
   std::mutex checkpoint_mu_;
   index::Manifest manifest_;  // guarded by checkpoint_mu_
 
@@ -273,6 +291,7 @@ class StoreImpl final : public Store {
   std::thread flusher_;
   std::thread compactor_;
   std::atomic<int> frozen_pending_{0};  // frozen memtables not yet flushed
+  std::atomic<uint64_t> indexed_through_{0};  // manifest_.indexed_through, readable unlocked
   std::atomic<uint64_t> frozen_entries_{0};  // their index entries
   uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
 

@@ -18,8 +18,9 @@ bool HasTag(const std::string& tag, const EventView& e) {
   switch (tag[0]) {
     case 'C': return StreamCategory(e.stream) == name;
     case 'T': return e.type == name;
-    case 'S': return e.revision.value() == 0;
-    case 'N': return e.revision.value() == 0 && StreamCategory(e.stream) == name;
+    // Creation tags: confirmed by ListStreams (the stream's first stored event).
+    case 'S': return true;
+    case 'N': return StreamCategory(e.stream) == name;
   }
   return false;
 }
@@ -45,7 +46,7 @@ void StoreImpl::AddTags(index::Memtable* table, std::string_view stream, std::st
   }
 }
 
-void StoreImpl::TagEntries(std::string_view stream, std::string_view type, uint64_t revision,
+void StoreImpl::TagEntries(std::string_view stream, std::string_view type, bool creation,
                            uint64_t position, uint64_t address,
                            std::vector<index::IndexEntry>* out) {
   const std::string_view c = StreamCategory(stream);
@@ -54,7 +55,7 @@ void StoreImpl::TagEntries(std::string_view stream, std::string_view type, uint6
   };
   if (!c.empty()) add(CategoryTag(c));
   add(TypeTag(type));
-  if (revision == 0) {
+  if (creation) {
     add(StreamsTag());
     if (!c.empty()) add(CategoryStreamsTag(c));
   }
@@ -90,7 +91,8 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
           for (;;) {
             CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
             if (!more) break;
-            TagEntries(e.stream, e.type, e.revision.value(), e.position.value(), address, &chunk);
+            TagEntries(e.stream, e.type, e.revision.value() == 0, e.position.value(), address,
+                       &chunk);
             next = e.position.value() + 1;  // scavenged records may skip positions
           }
           if (chunk.size() >= options_.memtable_entries) return flush(next);
@@ -261,6 +263,7 @@ Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t 
 Status StoreImpl::ReadCategory(std::string_view category, const ReadAllOptions& options,
                                const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   CAIRN_RETURN_IF_ERROR(CheckCategory(category));
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
@@ -278,6 +281,7 @@ Status StoreImpl::ReadCategory(std::string_view category, const ReadAllOptions& 
 Status StoreImpl::ReadEventType(std::string_view type, const ReadAllOptions& options,
                                 const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (type.empty()) return Status::InvalidArgument("event type must be non-empty");
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());

@@ -8,6 +8,7 @@ namespace cairn {
 
 Status StoreImpl::Verify(VerifyReport* report) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   *report = VerifyReport();
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -27,7 +28,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
     // A scavenged segment may have lost its last events: the next segment
     // then starts past where its records ended.
     if (scavenged && seg_first > next) next = seg_first;
-    scavenged = false;
+    scavenged = log_->SegmentScavenged(seg);
     if (seg_first != next) {
       if (previous_clean) {
         problem(path, 0, "segment starts at position " + std::to_string(seg_first) +
@@ -51,9 +52,8 @@ Status StoreImpl::Verify(VerifyReport* report) {
             return Status::OK();
           }
           if (reader->first_position() >= snapshot) return Status::OK();
-          const bool sparse = reader->sparse();
-          scavenged = scavenged || sparse;
-          if (sparse ? reader->first_position() < next : reader->first_position() != next) {
+          // A scavenged segment's records may skip the positions scavenge removed.
+          if (scavenged ? reader->first_position() < next : reader->first_position() != next) {
             problem(path, off, "record starts at position " + std::to_string(reader->first_position()) +
                                    ", expected " + std::to_string(next));
           }
@@ -136,7 +136,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
           break;
         case index::RunKind::kTags: {
           std::string_view c = StreamCategory(ev.stream);
-          const bool first = ev.revision.value() == 0;
+          const bool first = true;  // creation tags: ListStreams confirms them
           good = e.revision == e.position &&
                  (e.hash == StreamHash(TypeTag(ev.type)) ||
                   (!c.empty() && e.hash == StreamHash(CategoryTag(c))) ||
