@@ -119,6 +119,13 @@ class Subscription {
   // kIOError) as they happen (the subscription may be retried from the
   // last position it delivered).
   virtual Result<std::optional<SubscriptionMessage>> Next(std::chrono::milliseconds timeout) = 0;
+  // The same messages, a page at a time: replaces *out with the next ones
+  // (up to page_events events, or one marker) and returns how many; 0 when
+  // `timeout` passed with nothing new. The storage of *out's strings is
+  // reused, so a loop calling it with the same vector does not allocate per
+  // event (the fast way to catch up). Errors as for Next.
+  virtual Result<size_t> NextBatch(std::vector<SubscriptionMessage>* out,
+                                   std::chrono::milliseconds timeout) = 0;
   // Makes a waiting and every later Next() return kCancelled, promptly.
   virtual void Cancel() = 0;
   // Position ($all targets) or revision (stream) of the last event

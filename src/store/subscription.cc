@@ -110,15 +110,45 @@ class SubscriptionImpl final : public Subscription {
   std::optional<uint64_t> last() const override { return last_; }
 
   Result<std::optional<SubscriptionMessage>> Next(std::chrono::milliseconds timeout) override {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    CAIRN_ASSIGN_OR_RETURN(bool ready, Fill(timeout));
+    if (!ready) return std::optional<SubscriptionMessage>();
+    return std::optional<SubscriptionMessage>(std::move(buf_[head_++]));
+  }
+
+  Result<size_t> NextBatch(std::vector<SubscriptionMessage>* out,
+                           std::chrono::milliseconds timeout) override {
+    CAIRN_ASSIGN_OR_RETURN(bool ready, Fill(timeout));
+    if (!ready) {
+      out->clear();
+      return size_t{0};
+    }
+    if (head_ == 0) {
+      // Hand over the page; keep the caller's old vector (and the capacity
+      // of its strings) for the next page.
+      std::swap(*out, buf_);
+      out->resize(size_);
+    } else {
+      out->clear();
+      for (size_t i = head_; i < size_; ++i) out->push_back(std::move(buf_[i]));
+    }
+    const size_t n = size_ - head_;
+    head_ = size_ = 0;
+    return n;
+  }
+
+ private:
+  bool stream_target() const { return options_.target == SubscribeOptions::Target::kStream; }
+
+  // Makes messages available in buf_[head_, size_): the next page of
+  // events, or one marker. Waits up to `timeout` once live; false when it
+  // passed with nothing new.
+  Result<bool> Fill(std::chrono::milliseconds timeout) {
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     for (;;) {
       if (cancelled_.load()) return Status(ErrorCode::kCancelled, "subscription cancelled");
       if (store_->closed()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
-      if (!pending_.empty()) {
-        std::optional<SubscriptionMessage> m(std::move(pending_.front()));
-        pending_.pop_front();
-        return m;
-      }
+      if (head_ < size_) return true;
+      head_ = size_ = 0;
       const uint64_t head = store_->HeadPosition().value();
       if (resolve_end_) {
         CAIRN_RETURN_IF_ERROR(ResolveEnd(head));
@@ -129,28 +159,35 @@ class SubscriptionImpl final : public Subscription {
       } else {
         if (caught_up_ && head > next_ && head - next_ > options_.max_lag_events) {
           caught_up_ = false;
-          return Marker(SubscriptionMessage::Kind::kFellBehind, head);
+          PushMarker(SubscriptionMessage::Kind::kFellBehind, head);
+          return true;
         }
         CAIRN_RETURN_IF_ERROR(tag_.empty() ? FillFromAll(head) : FillFromTag(head));
       }
-      if (!pending_.empty()) continue;
+      if (size_ > 0) return true;
       if (!caught_up_) {
         caught_up_ = true;
-        return Marker(SubscriptionMessage::Kind::kCaughtUp, head);
+        PushMarker(SubscriptionMessage::Kind::kCaughtUp, head);
+        return true;
       }
-      if (std::chrono::steady_clock::now() >= deadline) return std::optional<SubscriptionMessage>();
-      store_->WaitForHead(head, deadline, &cancelled_);
+      // Only a subscription about to wait reads the clock.
+      const auto now = std::chrono::steady_clock::now();
+      if (!deadline) deadline = now + timeout;
+      if (now >= *deadline) return false;
+      store_->WaitForHead(head, *deadline, &cancelled_);
     }
   }
 
- private:
-  bool stream_target() const { return options_.target == SubscribeOptions::Target::kStream; }
+  // The next free slot of buf_, reusing an old message's storage.
+  SubscriptionMessage& Slot() {
+    if (size_ == buf_.size()) buf_.emplace_back();
+    return buf_[size_++];
+  }
 
-  static std::optional<SubscriptionMessage> Marker(SubscriptionMessage::Kind kind, uint64_t p) {
-    SubscriptionMessage m;
+  void PushMarker(SubscriptionMessage::Kind kind, uint64_t p) {
+    SubscriptionMessage& m = Slot();
     m.kind = kind;
     m.position = Position(p);
-    return m;
   }
 
   Status ResolveEnd(uint64_t head) {
@@ -171,11 +208,19 @@ class SubscriptionImpl final : public Subscription {
   }
 
   void Push(const EventView& e) {
-    SubscriptionMessage m;
+    SubscriptionMessage& m = Slot();
     m.kind = SubscriptionMessage::Kind::kEvent;
-    m.event = e.ToRecorded();
     m.position = e.position;
-    pending_.push_back(std::move(m));
+    RecordedEvent& r = m.event;
+    r.stream.assign(e.stream);
+    r.revision = e.revision;
+    r.position = e.position;
+    r.id = e.id;
+    r.type.assign(e.type);
+    r.content_type = e.content_type;
+    r.data.assign(e.data);
+    r.metadata.assign(e.metadata);
+    r.created_ns = e.created_ns;
   }
 
   // Category and event-type targets read through the tag index: the cost
@@ -222,10 +267,7 @@ class SubscriptionImpl final : public Subscription {
           ++since_checkpoint_ >= options_.checkpoint_interval) {
         since_checkpoint_ = 0;
         if (pushed == 0) {
-          SubscriptionMessage m;
-          m.kind = SubscriptionMessage::Kind::kCheckpoint;
-          m.position = e.position;
-          pending_.push_back(std::move(m));
+          PushMarker(SubscriptionMessage::Kind::kCheckpoint, e.position.value());
           return false;
         }
       }
@@ -253,7 +295,7 @@ class SubscriptionImpl final : public Subscription {
       if (s.code() == ErrorCode::kNotFound) return Status::OK();  // not created yet
       CAIRN_RETURN_IF_ERROR(s);
       const bool full = read >= options_.page_events || bytes >= kPageBytes;
-      if (!pending_.empty() || !full) return Status::OK();
+      if (size_ > 0 || !full) return Status::OK();
     }
   }
 
@@ -261,7 +303,9 @@ class SubscriptionImpl final : public Subscription {
   const SubscribeOptions options_;
   const std::unique_ptr<EventMatcher> matcher_;
   std::atomic<bool> cancelled_{false};
-  std::deque<SubscriptionMessage> pending_;
+  std::vector<SubscriptionMessage> buf_;  // messages [head_, size_) not yet handed out
+  size_t head_ = 0;
+  size_t size_ = 0;
   uint64_t next_ = 0;  // next position ($all targets) or revision (stream)
   std::optional<uint64_t> last_;
   uint64_t since_checkpoint_ = 0;

@@ -99,6 +99,41 @@ TEST_F(SubscriptionTest, FilteredStreamSubscriptionReadsPastPagesWithoutAMatch) 
   EXPECT_EQ(TakeN(sub.get(), 2), (std::vector<std::string>{"E:mixed-1/Keep@5", "C@6"}));
 }
 
+TEST_F(SubscriptionTest, NextBatchDeliversPagesThenMarkersAndReusesTheVector) {
+  for (int i = 0; i < 10; ++i) Add("batch-" + std::to_string(i % 3), "T" + std::to_string(i));
+  SubscribeOptions o = SubscribeOptions::All();
+  o.page_events = 4;
+  auto sub = Sub(o);
+  std::vector<SubscriptionMessage> page;
+  std::vector<std::string> got;
+  std::vector<size_t> sizes;
+  for (int k = 0; k < 4; ++k) {
+    auto n = sub->NextBatch(&page, milliseconds(1000));
+    ASSERT_TRUE(n.has_value()) << n.error().ToString();
+    ASSERT_EQ(*n, page.size());
+    sizes.push_back(*n);
+    for (const auto& m : page) got.push_back(Describe(m));
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{4, 4, 2, 1}));
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "E:batch-0/T0@0", "E:batch-1/T1@1", "E:batch-2/T2@2", "E:batch-0/T3@3",
+                     "E:batch-1/T4@4", "E:batch-2/T5@5", "E:batch-0/T6@6", "E:batch-1/T7@7",
+                     "E:batch-2/T8@8", "E:batch-0/T9@9", "C@10"}));
+  auto none = sub->NextBatch(&page, milliseconds(10));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_TRUE(page.empty());
+  // Next and NextBatch mix: what Next leaves of a page comes in the batch.
+  Add("batch-0", "U1");
+  Add("batch-0", "U2");
+  std::this_thread::sleep_for(milliseconds(1));
+  EXPECT_EQ(Describe(Take(sub.get())), "E:batch-0/U1@10");
+  auto rest = sub->NextBatch(&page, milliseconds(1000));
+  ASSERT_TRUE(rest.has_value());
+  ASSERT_EQ(*rest, 1u);
+  EXPECT_EQ(Describe(page[0]), "E:batch-0/U2@11");
+}
+
 TEST_F(SubscriptionTest, StreamThatDoesNotExistYetIsFollowedOnceCreated) {
   auto sub = Sub(SubscribeOptions::Stream("late-1"));
   EXPECT_EQ(Describe(Take(sub.get())), "C@0");
