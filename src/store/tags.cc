@@ -139,6 +139,7 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
     if (!e.stream.empty() && e.stream[0] == '$') return outer(e);  // system streams
     auto it = retention.find(std::string(e.stream));
     if (it == retention.end()) {
+      if (retention.size() >= (1u << 16)) retention.clear();  // bounded memory
       auto r = RetentionOf(e.stream, snapshot);
       if (!r) {
         retention_error = r.error();
