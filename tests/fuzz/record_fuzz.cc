@@ -48,7 +48,8 @@ void DecodeBody(std::string_view body) {
   auto reader = CommitReader::Open(body, "fuzz body");
   if (!reader) {
     ExpectCorruption(reader.error(), "CommitReader::Open");
-    if (body.size() >= kCommitFixedSize && static_cast<uint8_t>(body[0]) == kRecordCommit) {
+    if (body.size() >= kCommitFixedSize && static_cast<uint8_t>(body[0]) == kRecordCommit &&
+        (static_cast<uint8_t>(body[1]) & ~kFlagSparse) == 0) {
       Fail("CommitReader::Open", "rejected a well-formed fixed part");
     }
     return;
@@ -56,6 +57,7 @@ void DecodeBody(std::string_view body) {
   if (body.size() < kCommitFixedSize) Fail("CommitReader::Open", "accepted a short body");
   const uint32_t count = reader->event_count();
   uint32_t decoded = 0;
+  uint64_t previous = 0;
   EventView e;
   for (;;) {
     auto more = reader->Next(&e);
@@ -71,9 +73,16 @@ void DecodeBody(std::string_view body) {
     if (e.content_type != ContentType::kJson && e.content_type != ContentType::kBinary) {
       Fail("CommitReader::Next", "returned an unknown content type");
     }
-    if (e.position.value() != reader->first_position() + decoded) {
+    // Dense records: first_position + index. Sparse ones (scavenged): the
+    // first event at first_position, then strictly increasing.
+    if (!reader->sparse() && e.position.value() != reader->first_position() + decoded) {
       Fail("CommitReader::Next", "position is not first_position + index");
     }
+    if (reader->sparse() && (decoded == 0 ? e.position.value() != reader->first_position()
+                                          : e.position.value() <= previous)) {
+      Fail("CommitReader::Next", "sparse positions out of order");
+    }
+    previous = e.position.value();
     if (e.created_ns != reader->created_ns()) Fail("CommitReader::Next", "created_ns differs");
     ++decoded;
     if (decoded > count) Fail("CommitReader::Next", "more events than the count says");
