@@ -37,12 +37,21 @@ Status CheckCategory(std::string_view category) {
 
 void StoreImpl::AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
                         const index::StreamEntry& e) {
+  // On the commit path: build tag keys in one reused buffer, so a tag the
+  // memtable already holds costs a hash lookup and no allocation.
+  thread_local std::string key;
+  auto add = [&](char kind, std::string_view name) {
+    key.assign(1, kind);
+    key.push_back('\x1f');
+    key.append(name);
+    table->AddTag(key, e);
+  };
   const std::string_view c = StreamCategory(stream);
-  if (!c.empty()) table->AddTag(CategoryTag(c), e);
-  table->AddTag(TypeTag(type), e);
+  if (!c.empty()) add('C', c);
+  add('T', type);
   if (e.revision == 0) {
-    table->AddTag(StreamsTag(), e);
-    if (!c.empty()) table->AddTag(CategoryStreamsTag(c), e);
+    add('S', std::string_view());
+    if (!c.empty()) add('N', c);
   }
 }
 
