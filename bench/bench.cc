@@ -45,6 +45,9 @@ constexpr WorkloadSpec kWorkloads[] = {
     {"open", 10'000'000, false, &CairnOpen, nullptr},
     {"catch-up", 10'000'000, false, &CairnCatchUp, &SqliteCatchUp},
     {"live-fanout", 5'000, false, &CairnLiveFanout, nullptr},
+    {"category-read", 10'000'000, false, &CairnCategoryRead, nullptr},
+    {"category-read-mixed", 10'000'000, false, &CairnCategoryReadMixed, nullptr},
+    {"scavenge", 10'000'000, false, &CairnScavenge, nullptr},
 };
 
 const WorkloadSpec* FindSpec(const std::string& name) {

@@ -70,6 +70,12 @@ Result<Measurement> CairnOpen(const WorkloadContext& ctx);
 // Subscription workloads (system=cairn), in subscription_workloads.cc.
 Result<Measurement> CairnCatchUp(const WorkloadContext& ctx);
 Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx);
+// One category through its index vs a filtered $all scan
+// (category_read_workload.cc); Scavenge beside a steady durable writer
+// (scavenge_workload.cc).
+Result<Measurement> CairnCategoryRead(const WorkloadContext& ctx);
+Result<Measurement> CairnCategoryReadMixed(const WorkloadContext& ctx);
+Result<Measurement> CairnScavenge(const WorkloadContext& ctx);
 
 // SQLite peer workloads (system=sqlite), same shapes as the engine's.
 Result<Measurement> SqliteAppendBatch(const WorkloadContext& ctx);

@@ -10,10 +10,8 @@ int OpenStore(const GlobalOptions& global, Access access,
     return ReportUsageError("--db DIR is required for this command");
   }
   StoreOptions options;
-  if (access == Access::kReadOnly) {
-    options.read_only = true;
-    options.create_if_missing = false;
-  }
+  if (access == Access::kReadOnly) options.read_only = true;
+  if (access != Access::kReadWrite) options.create_if_missing = false;
   Result<std::unique_ptr<Store>> opened = Store::Open(global.db, options);
   if (!opened.has_value()) return ReportError(opened.error());
   *store = std::move(opened).value();

@@ -39,8 +39,9 @@ class Command {
 };
 
 enum class Access {
-  kReadWrite,  // takes the write lock; creates the store when missing
-  kReadOnly,   // works beside a running writer; the store must exist
+  kReadWrite,      // takes the write lock; creates the store when missing
+  kWriteExisting,  // takes the write lock; the store must exist (not_found)
+  kReadOnly,       // works beside a running writer; the store must exist
 };
 
 // Opens the store named by --db into `*store`. Returns kExitOk, or reports
@@ -66,6 +67,7 @@ std::unique_ptr<Command> AddStreamsCommand(CLI::App& app);
 std::unique_ptr<Command> AddMetadataCommand(CLI::App& app);
 std::unique_ptr<Command> AddDeleteCommand(CLI::App& app);
 std::unique_ptr<Command> AddCountCommand(CLI::App& app);
+std::unique_ptr<Command> AddScavengeCommand(CLI::App& app);
 std::unique_ptr<Command> AddBenchCommand(CLI::App& app);
 
 }  // namespace cairn::cli

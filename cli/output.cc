@@ -102,26 +102,46 @@ ProgressBar::ProgressBar(std::string label, uint64_t total)
 
 ProgressBar::~ProgressBar() { Finish(); }
 
-void ProgressBar::Update(uint64_t done) {
+void ProgressBar::Update(uint64_t done, std::string_view detail) {
   if (!enabled_) return;
   int64_t now = SteadyNanos();
-  if (drawn_ && now - last_draw_ns_ < kRedrawIntervalNs) return;
+  if (drawn_ && last_draw_ns_ != 0 && now - last_draw_ns_ < kRedrawIntervalNs) {
+    return;
+  }
   last_draw_ns_ = now;
-  Draw(done);
+  Draw(done, detail);
 }
 
-void ProgressBar::Draw(uint64_t done) {
+void ProgressBar::Restart(std::string label, uint64_t total) {
+  if (finished_) return;
+  label_ = std::move(label);
+  total_ = total;
+  bool was_enabled = enabled_;
+  enabled_ = total > 0 && isatty(STDERR_FILENO) == 1;
+  if (was_enabled && !enabled_ && drawn_) {
+    std::fputs("\r\033[2K", stderr);
+    std::fflush(stderr);
+    drawn_ = false;
+  }
+  last_draw_ns_ = 0;  // the new label shows at the next Update()
+}
+
+void ProgressBar::Draw(uint64_t done, std::string_view detail) {
   if (done > total_) done = total_;
   int filled = static_cast<int>(static_cast<double>(done) / total_ * kBarWidth);
   int percent = static_cast<int>(static_cast<double>(done) / total_ * 100);
   std::string bar(filled, '#');
   bar.append(kBarWidth - filled, '.');
-  std::fprintf(stderr, "\r%s [%s] %3d%%", label_.c_str(), bar.c_str(), percent);
+  // \033[K clears what a longer earlier line left to the right.
+  std::fprintf(stderr, "\r%s [%s] %3d%% %.*s\033[K", label_.c_str(),
+               bar.c_str(), percent, static_cast<int>(detail.size()),
+               detail.data());
   std::fflush(stderr);
   drawn_ = true;
 }
 
 void ProgressBar::Finish() {
+  finished_ = true;
   if (!enabled_) return;
   enabled_ = false;
   if (drawn_) {

@@ -60,17 +60,22 @@ class ProgressBar {
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
-  // Records that `done` of `total` is complete.
-  void Update(uint64_t done);
+  // Records that `done` of `total` is complete; `detail` (e.g. "3/7
+  // segments") is shown after the percentage.
+  void Update(uint64_t done, std::string_view detail = {});
+  // Replaces the label (e.g. on a change of phase) and the total; the next
+  // Update() draws at once.
+  void Restart(std::string label, uint64_t total);
   // Erases the bar; further updates are ignored.
   void Finish();
 
  private:
-  void Draw(uint64_t done);
+  void Draw(uint64_t done, std::string_view detail);
 
   std::string label_;
   uint64_t total_;
   bool enabled_;
+  bool finished_ = false;
   bool drawn_ = false;
   int64_t last_draw_ns_ = 0;
 };

@@ -2,20 +2,25 @@
 // `cairn read-all [--from POS] [--backwards] [--limit N] [filter flags]`:
 // print events as JSON lines (cli/json_codec.h), empty metadata as null.
 // read-all's filter flags are those of cli/filter_flags.h; --limit counts
-// the events printed, not those skipped by the filter. One --category or one
-// --type is read through the engine's index when that gives $all's output
-// (cli/index_read.h). Read-only opens.
+// the events printed, not those skipped by the filter. With exactly one
+// --category, read-all is a category read (Store::ReadCategory); otherwise,
+// with exactly one --type, an event-type read (Store::ReadEventType); the
+// other flags narrow either further. Category and type reads go through the
+// engine's index and, by the engine's specification, apply stream retention
+// ("$maxCount", "$maxAge", "$tb") and hide soft-deleted and tombstoned
+// streams (tombstones included); the $all read shows every stored event.
+// Read-only opens.
 
 #include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "cairn/store.h"
 #include "cli/command.h"
 #include "cli/filter_flags.h"
-#include "cli/index_read.h"
 #include "cli/json_codec.h"
 #include "cli/output.h"
 
@@ -88,10 +93,14 @@ class ReadAllCommand : public Command {
     flags_.Add(app, "First position to return (inclusive)");
     filter_.Add(app);
     app->footer(
-        "Every stored event, system events included (retention and deletes\n"
-        "hide nothing here). One --category (or one --type) is read through\n"
-        "the category (type) index when a check shows that gives the same\n"
-        "output; otherwise $all is scanned.\n");
+        "Without --category/--type: every stored event of $all, system events\n"
+        "included; retention and deletes hide nothing until a scavenge.\n"
+        "Exactly one --category C: a category read through the index;\n"
+        "otherwise exactly one --type T: an event-type read. Like stream\n"
+        "reads, these apply stream retention ($maxCount, $maxAge, $tb)\n"
+        "and hide soft-deleted and tombstoned streams, tombstones included.\n"
+        "The other flags narrow further. To see what they hide, scan $all\n"
+        "instead: --stream-prefix C- or --type-regex '^T$'.\n");
   }
 
   int Run(const GlobalOptions& global) override {
@@ -103,10 +112,23 @@ class ReadAllCommand : public Command {
     options.direction = flags_.direction();
     if (flags_.from.has_value()) options.from = Position(*flags_.from);
     options.max_count = flags_.max_count();
-    Result<ReadAllPlan> plan = PlanReadAll(*store, filter_.ToFilter());
-    if (!plan.has_value()) return ReportError(plan.error());
+    options.filter = filter_.ToFilter();
+    if (options.filter.categories.size() == 1) {
+      std::string category = std::move(options.filter.categories.front());
+      options.filter.categories.clear();
+      return PrintEvents([&](const EventVisitor& visit) {
+        return store->ReadCategory(category, options, visit);
+      });
+    }
+    if (options.filter.types.size() == 1) {
+      std::string type = std::move(options.filter.types.front());
+      options.filter.types.clear();
+      return PrintEvents([&](const EventVisitor& visit) {
+        return store->ReadEventType(type, options, visit);
+      });
+    }
     return PrintEvents([&](const EventVisitor& visit) {
-      return RunReadAll(*store, *plan, options, visit);
+      return store->ReadAll(options, visit);
     });
   }
 

@@ -66,8 +66,8 @@ std::string CliRunner::Path(const std::string& name) const {
 }
 
 pid_t CliRunner::Start(const std::vector<std::string>& args,
-                       const std::string& stdin_path,
-                       const std::string& name) const {
+                       const std::string& stdin_path, const std::string& name,
+                       const std::string& stderr_path) const {
   std::string out_path = Path(name + ".stdout");
   std::string err_path = Path(name + ".stderr");
   std::vector<std::string> argv_strings = {CAIRN_BINARY};
@@ -82,8 +82,13 @@ pid_t CliRunner::Start(const std::vector<std::string>& args,
                                    O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stderr_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  } else {
+    posix_spawn_file_actions_addopen(
+        &actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_NOCTTY, 0);
+  }
   pid_t pid = 0;
   int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

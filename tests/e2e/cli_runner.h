@@ -38,9 +38,12 @@ class CliRunner {
 
   // Starts `cairn args...` without waiting, stdin read from `stdin_path`
   // (e.g. a FIFO the test writes to), stdout and stderr captured under
-  // `name`. Finish it with Wait().
+  // `name`; stderr goes to `stderr_path` instead when given (e.g. a
+  // pseudo-terminal, which Wait() then reports as empty). Finish it with
+  // Wait().
   pid_t Start(const std::vector<std::string>& args,
-              const std::string& stdin_path, const std::string& name) const;
+              const std::string& stdin_path, const std::string& name,
+              const std::string& stderr_path = "") const;
   // Waits for the process `pid` started under `name` and collects its output.
   RunResult Wait(pid_t pid, const std::string& name) const;
   // Polls the stdout of `pid` (started under `name`) until it holds at least
