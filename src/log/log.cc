@@ -247,7 +247,7 @@ Status Log::Roll(uint64_t next_position) {
   return Status::OK();
 }
 
-Status Log::Remap(uint32_t id) {
+Result<std::unique_ptr<MappedFile>> Log::Remap(uint32_t id) {
   Segment* s = Get(id);
   if (s == nullptr || id >= LastSegmentId()) {
     return Status::InvalidArgument("segment " + std::to_string(id) + " cannot be remapped");
@@ -260,10 +260,10 @@ Status Log::Remap(uint32_t id) {
     return Status::Corruption(s->path + " offset 0: replacement header does not match");
   }
   std::unique_lock l(segments_mu_);
-  s->map = std::move(map);
+  std::swap(s->map, map);
   s->flags = h.flags;
   s->valid_end.store(size);
-  return Status::OK();
+  return map;  // the old mapping
 }
 
 Status Log::Write(std::string_view bytes) {

@@ -83,7 +83,9 @@ class Log {
   Status Roll(uint64_t next_position);
   // Writer, with no reader active: maps segment `id` again after its file
   // was replaced (by scavenge); its valid end becomes the new file size.
-  Status Remap(uint32_t id);
+  // The old mapping is handed back so the caller can release it (munmap of
+  // a large resident map takes time) after readers may run again.
+  Result<std::unique_ptr<MappedFile>> Remap(uint32_t id);
   // Writer: non-OK once a failed write could not be cut back.
   const Status& broken() const { return broken_; }
 

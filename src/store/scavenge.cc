@@ -180,7 +180,9 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     if (r == nullptr) return kKeep;
     if (r->tombstoned) return rev == StreamRevision::kTombstone ? kKeep : kDrop;
     if (r->Visible(rev, e.created_ns)) return kKeep;
-    return r->last && rev == *r->last ? kScrub : kDrop;
+    if (!r->last || rev != *r->last) return kDrop;
+    // The last event is kept scrubbed; one already scrubbed stays as it is.
+    return e.data.empty() && e.metadata.empty() ? kKeep : kScrub;
   };
 
   // 1. Rewrite the closed segments that hold something to remove.
@@ -394,6 +396,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   // 3-5. Commit: no flush, no read and no batch while the files change.
   index::Manifest m1;
   RunList new_lists[3];
+  std::vector<std::unique_ptr<MappedFile>> retired;  // unmapped after the swap
   for (int k = 0; k < 3; ++k) {
     for (uint64_t id : builders[k].ids) {
       CAIRN_ASSIGN_OR_RETURN(
@@ -448,7 +451,10 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     CAIRN_RETURN_IF_ERROR(env_->SyncDir(IndexDir(dir_)));
     // In memory, in the same exclusive section.
     new_maps.clear();
-    for (uint32_t seg : rewritten) CAIRN_RETURN_IF_ERROR(log_->Remap(seg));
+    for (uint32_t seg : rewritten) {
+      CAIRN_ASSIGN_OR_RETURN(auto old, log_->Remap(seg));
+      retired.push_back(std::move(old));
+    }
     CAIRN_RETURN_IF_ERROR(positions_.Remap(m1.position_entries));
     {
       std::unique_lock il(index_mu_);
@@ -462,6 +468,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     }
     manifest_ = m1;
   }
+  retired.clear();  // munmap outside the exclusive section: readers are running again
   // Old runs: nobody reads them any more (readers hold their own references).
   for (int k = 0; k < 3; ++k) {
     for (uint64_t id : index::RunIds(m0, builders[k].kind)) {

@@ -152,6 +152,14 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   auto all = s->ReadAll(ReadAllOptions{});
   ASSERT_EQ(all->size(), head - rep->events_removed);
   for (size_t i = 1; i < all->size(); ++i) ASSERT_LT((*all)[i - 1].position, (*all)[i].position);
+  // Regression: a scavenge with nothing to remove rewrote the segment of an
+  // already scrubbed last event, scrubbing it again.
+  auto idle = s->Scavenge({});
+  ASSERT_TRUE(idle.has_value()) << idle.error().ToString();
+  EXPECT_EQ(idle->events_removed, 0u);
+  EXPECT_EQ(idle->events_scrubbed, 0u);
+  EXPECT_EQ(idle->segments_rewritten, 0u);
+  EXPECT_EQ(Visible(s.get()), before);
   // Appends continue from the kept revisions.
   auto again = s->Append("soft-1", ExpectedRevision::NoStream(), std::vector<EventData>{Ev("E")});
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
