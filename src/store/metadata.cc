@@ -187,9 +187,10 @@ Result<AppendResult> StoreImpl::DeleteStream(std::string_view stream, ExpectedRe
     EventData e;
     e.type = kMetadataType;
     e.data = m.ToJson();
+    const std::string meta_stream = MetaStream(stream);  // parts view it: must outlive them
     std::vector<Part> parts = {
         {stream, ExpectedRevision::Exact(StreamRevision(*r.last)), {}},
-        {MetaStream(stream),
+        {meta_stream,
          meta.revision ? ExpectedRevision::Exact(*meta.revision) : ExpectedRevision::NoStream(),
          {&e, 1}}};
     swap.unlock();
