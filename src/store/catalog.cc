@@ -93,13 +93,7 @@ Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
-  if (r.tombstoned) {
-    return Status(ErrorCode::kStreamDeleted,
-                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
-  }
-  if (!r.last || r.soft_deleted) {
-    return Status::NotFound("stream '" + std::string(stream) + "' not found");
-  }
+  CAIRN_RETURN_IF_ERROR(Readable(stream, r));
   return VisibleCount(stream, r, snapshot);
 }
 

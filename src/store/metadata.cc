@@ -62,6 +62,12 @@ Result<StreamMetadata> StreamMetadata::Parse(std::string_view json) {
   return m;
 }
 
+Status StoreImpl::Readable(std::string_view stream, const Retention& r) {
+  if (r.tombstoned) return Deleted(stream);
+  if (!r.last || r.soft_deleted) return NotFound(stream);
+  return Status::OK();
+}
+
 Result<StreamMetadataResult> StoreImpl::MetadataAt(std::string_view stream, uint64_t snapshot) {
   StreamMetadataResult out;
   ReadStreamOptions o;

@@ -183,13 +183,7 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
-  if (r.tombstoned) {
-    return Status(ErrorCode::kStreamDeleted,
-                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
-  }
-  if (!r.last || r.soft_deleted) {
-    return Status::NotFound("stream '" + std::string(stream) + "' not found");
-  }
+  CAIRN_RETURN_IF_ERROR(Readable(stream, r));
   if (options.max_count == 0) return Status::OK();
   const bool fwd = options.direction == Direction::kForwards;
   ReadStreamOptions o = options;
@@ -404,16 +398,8 @@ Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
-  if (r.tombstoned) {
-    return Status(ErrorCode::kStreamDeleted,
-                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
-  }
-  if (!r.last || r.soft_deleted) {
-    return Status::NotFound("stream '" + std::string(stream) + "' not found");
-  }
-  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
-  if (!last) return Status::NotFound("stream '" + std::string(stream) + "' not found");
-  return StreamInfo{std::string(stream), StreamRevision(last->revision), Position(last->position)};
+  CAIRN_RETURN_IF_ERROR(Readable(stream, r));
+  return StreamInfo{std::string(stream), StreamRevision(*r.last), Position(r.last_position)};
 }
 
 Position StoreImpl::HeadPosition() {

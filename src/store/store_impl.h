@@ -96,6 +96,9 @@ class StoreImpl final : public Store {
   // Applies `matcher` too; visit returns false to stop.
   Status ReadTagged(const std::string& tag, bool forwards, uint64_t from, uint64_t snapshot,
                     const class EventMatcher* matcher, const EventVisitor& visit);
+  // ReadCategory / ReadEventType after their argument checks.
+  Status ReadByTag(const std::string& tag, const ReadAllOptions& options,
+                   const EventVisitor& visit);
   // ReadTagged without stream retention.
   Status ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t from, uint64_t snapshot,
                        const class EventMatcher* matcher, const EventVisitor& visit);
@@ -210,6 +213,8 @@ class StoreImpl final : public Store {
     }
   };
   Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot);
+  // kStreamDeleted when tombstoned, kNotFound when absent or soft deleted.
+  static Status Readable(std::string_view stream, const Retention& r);
   // Events of `stream` that reads show under `r`.
   Result<uint64_t> VisibleCount(std::string_view stream, const Retention& r, uint64_t snapshot);
   Result<StreamMetadataResult> MetadataAt(std::string_view stream, uint64_t snapshot);

@@ -272,36 +272,28 @@ Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t 
 
 Status StoreImpl::ReadCategory(std::string_view category, const ReadAllOptions& options,
                                const EventVisitor& visit) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   CAIRN_RETURN_IF_ERROR(CheckCategory(category));
-  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
-  if (options.max_count == 0) return Status::OK();
-  const bool fwd = options.direction == Direction::kForwards;
-  uint64_t emitted = 0;
-  return ReadTagged(CategoryTag(category), fwd,
-                    options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX), snapshot,
-                    matcher.get(), [&](const EventView& e) {
-                      return visit(e) && ++emitted < options.max_count;
-                    });
+  return ReadByTag(CategoryTag(category), options, visit);
 }
 
 Status StoreImpl::ReadEventType(std::string_view type, const ReadAllOptions& options,
                                 const EventVisitor& visit) {
+  if (type.empty()) return Status::InvalidArgument("event type must be non-empty");
+  return ReadByTag(TypeTag(type), options, visit);
+}
+
+Status StoreImpl::ReadByTag(const std::string& tag, const ReadAllOptions& options,
+                            const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
-  if (type.empty()) return Status::InvalidArgument("event type must be non-empty");
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   if (options.max_count == 0) return Status::OK();
   const bool fwd = options.direction == Direction::kForwards;
   uint64_t emitted = 0;
-  return ReadTagged(TypeTag(type), fwd,
-                    options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX), snapshot,
-                    matcher.get(), [&](const EventView& e) {
+  return ReadTagged(tag, fwd, options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX),
+                    snapshot, matcher.get(), [&](const EventView& e) {
                       return visit(e) && ++emitted < options.max_count;
                     });
 }
