@@ -6,22 +6,37 @@
 // The append rules written here are the public contract of Store::Append
 // (include/cairn/store.h) made exact:
 //   - an expectation holds as its name says (any; no stream; stream exists;
-//     last revision equals N);
+//     last revision equals N); a soft-deleted stream counts as absent for
+//     no-stream and exists, and its revisions continue after the old last;
 //   - a call whose ids are all the caller's is a retry (duplicate, nothing
 //     written, the original result returned) when those ids are stored at
-//     the revisions the expectation implies (no-stream: from 0, exact N:
+//     the revisions the expectation implies (no-stream: from the stream's
+//     "$tb", 0 when unset, which is where a recreated stream starts; exact N:
 //     from N+1) or, for any/exists, from wherever the first id is stored;
+//     "stored" means still in the log: retention does not matter, but an
+//     event a scavenge removed is gone;
 //   - kIdempotencyConflict when only some of those ids are stored there (for
 //     a failed no-stream/exact expectation, or any/exists whose first id is
 //     stored), and for a multi-stream call partly a retry and partly new;
+//   - kStreamDeleted for a tombstoned stream whatever the expectation;
 //   - otherwise a failed expectation is kWrongExpectedRevision naming the
 //     first failing stream; a call either writes everything or nothing.
 //
-// Not thread-safe; one model per test run.
+// The lifecycle (store.h, StreamMetadata and the delete calls): metadata is
+// the newest "$metadata" event of "$$<stream>"; the revisions a stream read
+// shows are those >= max($tb, last + 1 - $maxCount) that are still stored,
+// and a stream whose "$tb" is past its last revision is soft-deleted (read
+// as absent). Category, event-type and count reads apply the same
+// retention; $all shows every stored event. A scavenge removes events of
+// tombstoned streams (not the tombstone), revisions below the visible range
+// and superseded metadata (all metadata of a tombstoned stream); a stream's
+// last event, if not visible, stays with empty data and metadata.
+//
+// Not thread-safe; one model per test run. Copyable (a scavenge that may
+// or may not have committed is checked against both outcomes).
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -42,173 +57,129 @@ struct ModelEvent {
   ContentType content_type = ContentType::kJson;
   std::string data;
   std::string metadata;
+  bool removed = false;   // a scavenge took it out of the log
+  bool scrubbed = false;  // a scavenge kept it with data and metadata emptied
+  // Carries the engine's creation tag, which ListStreams lists a stream by
+  // (only for Model::List(true), see there).
+  bool creation_tag = false;
 };
 
-// The predicted answer to one append call.
+// The predicted answer to one append call (or one lifecycle call, whose
+// single result is its append).
 struct Outcome {
   ErrorCode code = ErrorCode::kOk;
   RevisionConflict conflict;          // kWrongExpectedRevision only
   std::vector<AppendResult> results;  // kOk only
 };
 
+// What the store says about one stream under its retention.
+struct ModelRetention {
+  std::optional<uint64_t> last;  // last revision stored (the tombstone aside)
+  bool tombstoned = false;
+  bool soft_deleted = false;   // every stored revision is below "$tb"
+  uint64_t first_visible = 0;  // "$tb", "$maxCount"
+};
+
+// One row of ListStreams.
+struct ModelSummary {
+  std::string stream;
+  uint64_t created = 0;  // position of the stream's first stored event
+  uint64_t last_revision = 0;
+  uint64_t last_position = 0;
+  uint64_t event_count = 0;
+  StreamState state = StreamState::kLive;
+};
+
+// What one scavenge does.
+struct ModelScavenge {
+  uint64_t removed = 0;
+  uint64_t scrubbed = 0;      // events kept with their data and metadata emptied
+  std::string scrubbed_text;  // "stream/revision@position ..." of those, for messages
+};
+
 class Model {
  public:
-  uint64_t size() const { return all_.size(); }
-  const ModelEvent& At(uint64_t position) const { return all_[position]; }
-  size_t stream_count() const { return streams_.size(); }
+  static bool IsSystem(const std::string& stream) { return !stream.empty() && stream[0] == '$'; }
+  static std::string MetaStream(const std::string& stream) { return "$$" + stream; }
+  // The part of a stream name before its first '-'; empty when none.
+  static std::string CategoryOf(const std::string& stream);
 
-  std::optional<uint64_t> LastRevision(const std::string& stream) const {
-    auto it = streams_.find(stream);
-    if (it == streams_.end()) return std::nullopt;
-    return it->second.size() - 1;
-  }
-  uint64_t StreamLength(const std::string& stream) const {
-    auto it = streams_.find(stream);
-    return it == streams_.end() ? 0 : it->second.size();
-  }
+  // Positions assigned (HeadPosition); events still stored (CountAll).
+  uint64_t size() const { return all_.size(); }
+  uint64_t stored() const { return all_.size() - removed_; }
+  uint64_t removed() const { return removed_; }
+  const ModelEvent& At(uint64_t position) const { return all_[position]; }
+  // Position of the first event still stored (size() when none).
+  uint64_t FirstStored() const;
+  // Streams holding a stored event, system streams included (a stream
+  // tombstoned without ever holding an event is not counted).
+  size_t stream_count() const;
+  // Streams whose revision 0 is still stored (what the engine counts today).
+  size_t StreamsWithRevisionZero() const;
+
+  std::optional<uint64_t> LastRevision(const std::string& stream) const;
+  uint64_t StreamLength(const std::string& stream) const;
   uint64_t PositionOf(const std::string& stream, uint64_t revision) const {
     return streams_.at(stream).at(revision);
   }
+  bool Tombstoned(const std::string& stream) const { return tombstones_.count(stream) > 0; }
+  // The stream's metadata; nullptr when never set.
+  const StreamMetadata* Metadata(const std::string& stream) const;
+  ModelRetention RetentionOf(const std::string& stream) const;
+  bool SoftDeleted(const std::string& stream) const { return RetentionOf(stream).soft_deleted; }
 
-  Outcome Predict(std::span<const StreamAppend> parts) const {
-    Outcome out;
-    size_t duplicates = 0, writes = 0;
-    uint64_t next = all_.size();
-    for (const StreamAppend& a : parts) {
-      const std::optional<uint64_t> cur = LastRevision(a.stream);
-      const size_t n = a.events.size();
-      bool all_ids = n > 0;
-      for (const auto& e : a.events) all_ids = all_ids && e.id.has_value();
-      bool holds = false;
-      std::optional<uint64_t> implied;  // first revision the expectation names
-      switch (a.expected.kind()) {
-        case ExpectedRevision::Kind::kAny:
-          holds = true;
-          break;
-        case ExpectedRevision::Kind::kNoStream:
-          holds = !cur;
-          implied = 0;
-          break;
-        case ExpectedRevision::Kind::kStreamExists:
-          holds = cur.has_value();
-          break;
-        case ExpectedRevision::Kind::kExact:
-          holds = cur && *cur == a.expected.revision().value();
-          implied = a.expected.revision().value() + 1;
-          break;
-      }
-      std::optional<uint64_t> stored_from;  // revision where a stored copy starts
-      if (all_ids && cur && holds && !implied) {
-        // Any / exists: a retry wherever the first event's id is stored.
-        if (auto first = RevisionOfId(a.stream, *a.events[0].id)) {
-          if (MatchingIds(a, *first) < n) return Fail(ErrorCode::kIdempotencyConflict);
-          stored_from = first;
-        }
-      }
-      if (all_ids && cur && !holds && implied && *cur >= *implied) {
-        size_t m = MatchingIds(a, *implied);
-        if (m == n) stored_from = implied;
-        if (m > 0 && m < n) return Fail(ErrorCode::kIdempotencyConflict);
-      }
-      AppendResult r;
-      r.stream = a.stream;
-      if (stored_from) {
-        r.revision = StreamRevision(*stored_from + n - 1);
-        r.position = Position(PositionOf(a.stream, *stored_from + n - 1));
-        r.duplicate = true;
-        ++duplicates;
-      } else if (!holds) {
-        Outcome bad = Fail(ErrorCode::kWrongExpectedRevision);
-        bad.conflict = {a.stream, a.expected.ToString(), cur};
-        return bad;
-      } else if (n == 0) {
-        if (cur) r.revision = StreamRevision(*cur);
-        r.position = Position(next);
-      } else {
-        r.revision = StreamRevision((cur ? *cur + 1 : 0) + n - 1);
-        next += n;
-        r.position = Position(next - 1);
-        ++writes;
-      }
-      out.results.push_back(r);
-    }
-    if (duplicates > 0 && writes > 0) return Fail(ErrorCode::kIdempotencyConflict);
-    return out;
-  }
-
+  Outcome Predict(std::span<const StreamAppend> parts) const;
   // Records the events of a successful call predicted as `o`.
-  void Apply(std::span<const StreamAppend> parts, const Outcome& o) {
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (o.results[i].duplicate) continue;
-      for (const EventData& e : parts[i].events) {
-        auto& positions = streams_[parts[i].stream];
-        ModelEvent m{parts[i].stream, positions.size(), e.id,      e.type,
-                     e.content_type,  e.data,           e.metadata};
-        positions.push_back(all_.size());
-        all_.push_back(std::move(m));
-      }
-    }
-  }
+  void Apply(std::span<const StreamAppend> parts, const Outcome& o);
 
-  // Positions a stream read with `o` returns, in order.
-  std::vector<uint64_t> StreamRead(const std::string& stream, const ReadStreamOptions& o) const {
-    std::vector<uint64_t> out;
-    auto it = streams_.find(stream);
-    if (it == streams_.end() || it->second.empty()) return out;
-    const std::vector<uint64_t>& p = it->second;
-    if (o.direction == Direction::kForwards) {
-      for (uint64_t r = o.from ? o.from->value() : 0; r < p.size() && out.size() < o.max_count;
-           ++r) {
-        out.push_back(p[r]);
-      }
-    } else {
-      uint64_t r = std::min<uint64_t>(o.from ? o.from->value() : UINT64_MAX, p.size() - 1);
-      for (; out.size() < o.max_count; --r) {
-        out.push_back(p[r]);
-        if (r == 0) break;
-      }
-    }
-    return out;
-  }
+  // Whether a part of the call fails its no-stream/exact expectation, the
+  // revision that expectation implies is no longer stored, and the part's
+  // first id is stored at another revision: the engine then compares the
+  // ids with whatever revisions follow (RegressionTest.
+  // RetryAgainstScavengedRevisionsIsNoDuplicate).
+  bool RetryOverRemovedRevisions(std::span<const StreamAppend> parts) const;
 
+  // SetStreamMetadata(stream, expected, ...): the append to "$$<stream>".
+  Outcome PredictMetadata(const std::string& stream, ExpectedRevision expected) const;
+  void ApplyMetadata(const std::string& stream, const StreamMetadata& m);
+  // DeleteStream(stream, expected); on kOk, *written is the metadata it writes.
+  Outcome PredictDelete(const std::string& stream, ExpectedRevision expected,
+                        StreamMetadata* written) const;
+  // TombstoneStream(stream, expected).
+  Outcome PredictTombstone(const std::string& stream, ExpectedRevision expected) const;
+  void ApplyTombstone(const std::string& stream);
+
+  // A scavenge, deciding every event's fate from the state it starts in.
+  ModelScavenge Scavenge();
+
+  // kOk, kNotFound or kStreamDeleted: what ReadStream, GetStreamInfo and
+  // CountStream of `stream` say.
+  ErrorCode StreamCode(const std::string& stream) const;
+  // Positions of the events a read of `stream` can show, in revision order.
+  std::vector<uint64_t> VisibleOf(const std::string& stream) const;
+  // Positions a stream read with `o` returns, in order (StreamCode kOk).
+  std::vector<uint64_t> StreamRead(const std::string& stream, const ReadStreamOptions& o) const;
   // Positions a $all read with `o` returns, in order.
-  std::vector<uint64_t> AllRead(const ReadAllOptions& o) const {
-    std::vector<uint64_t> out;
-    if (all_.empty()) return out;
-    if (o.direction == Direction::kForwards) {
-      for (uint64_t p = o.from ? o.from->value() : 0; p < all_.size() && out.size() < o.max_count;
-           ++p) {
-        out.push_back(p);
-      }
-    } else {
-      uint64_t p = std::min<uint64_t>(o.from ? o.from->value() : UINT64_MAX, all_.size() - 1);
-      for (; out.size() < o.max_count; --p) {
-        out.push_back(p);
-        if (p == 0) break;
-      }
-    }
-    return out;
-  }
+  std::vector<uint64_t> AllRead(const ReadAllOptions& o) const;
+  // Whether category and event-type reads show the event at `position`.
+  bool VisibleInIndex(uint64_t position) const;
+  // Positions a category (by_category) or event-type read returns.
+  std::vector<uint64_t> TaggedRead(bool by_category, const std::string& name,
+                                   const ReadAllOptions& o) const;
+  // ListStreams with default options: in creation order. With
+  // `by_creation_tags`, the list the engine gives today instead: a stream
+  // is listed when its first stored event carries a creation tag, which a
+  // scavenge's index rebuild puts on revision 0, the first visible and the
+  // last revision (every revision under "$maxAge"), a tombstone included
+  // (RegressionTest.ScavengedGhostTombstoneIsNotListed and
+  // RegressionTest.StreamStaysListedAfterRetentionIsRelaxed).
+  std::vector<ModelSummary> List(bool by_creation_tags = false) const;
 
-  // Compares a stored event with the model's event at `position`. An id the
-  // store generated is learned the first time it is read.
-  void CheckEvent(const RecordedEvent& got, uint64_t position, const std::string& what) {
-    ASSERT_LT(position, all_.size()) << what;
-    ModelEvent& want = all_[position];
-    EXPECT_EQ(got.position.value(), position) << what;
-    EXPECT_EQ(got.stream, want.stream) << what;
-    EXPECT_EQ(got.revision.value(), want.revision) << what;
-    EXPECT_EQ(got.type, want.type) << what;
-    EXPECT_EQ(got.content_type, want.content_type) << what;
-    EXPECT_EQ(got.data, want.data) << what;
-    EXPECT_EQ(got.metadata, want.metadata) << what;
-    EXPECT_GT(got.created_ns, 0) << what;
-    if (!want.id) {
-      EXPECT_FALSE(got.id.IsNil()) << what << ": generated id is nil";
-      want.id = got.id;
-    }
-    EXPECT_EQ(got.id.ToString(), want.id->ToString()) << what;
-  }
+  // Compares a stored event with the model's event at `position` (the
+  // index-th of the read `what`). An id the store generated is learned the
+  // first time it is read.
+  void CheckEvent(const RecordedEvent& got, uint64_t position, const std::string& what,
+                  size_t index);
 
  private:
   static Outcome Fail(ErrorCode code) {
@@ -216,31 +187,27 @@ class Model {
     o.code = code;
     return o;
   }
-
-  // The revision of `stream` whose event has `id`, if any. Ids the tests
-  // choose are unique, so there is at most one.
-  std::optional<uint64_t> RevisionOfId(const std::string& stream, const Uuid& id) const {
-    const std::vector<uint64_t>& p = streams_.at(stream);
-    for (uint64_t r = 0; r < p.size(); ++r) {
-      if (all_[p[r]].id && *all_[p[r]].id == id) return r;
-    }
-    return std::nullopt;
+  static Outcome Conflict(const std::string& stream, ExpectedRevision e,
+                          std::optional<uint64_t> actual) {
+    Outcome o = Fail(ErrorCode::kWrongExpectedRevision);
+    o.conflict = {stream, e.ToString(), actual};
+    return o;
   }
+  // Appends one event the engine makes ("$metadata", "$streamDeleted").
+  void AddSystemEvent(const std::string& stream, uint64_t revision, std::string type,
+                      std::string data);
 
+  // The stored revision of `stream` whose event has `id`, if any. Ids the
+  // tests choose are unique, so at most one is stored.
+  std::optional<uint64_t> RevisionOfId(const std::string& stream, const Uuid& id) const;
   // How many leading events of `a` carry the ids stored from `first` on.
-  size_t MatchingIds(const StreamAppend& a, uint64_t first) const {
-    const std::vector<uint64_t>& p = streams_.at(a.stream);
-    size_t m = 0;
-    while (m < a.events.size() && first + m < p.size()) {
-      const auto& stored = all_[p[first + m]].id;
-      if (!stored || !(*stored == *a.events[m].id)) break;
-      ++m;
-    }
-    return m;
-  }
+  size_t MatchingIds(const StreamAppend& a, uint64_t first) const;
 
   std::vector<ModelEvent> all_;                           // index = position
   std::map<std::string, std::vector<uint64_t>> streams_;  // revision -> position
+  std::map<std::string, uint64_t> tombstones_;            // stream -> its tombstone's position
+  std::map<std::string, StreamMetadata> metadata_;        // the newest of each "$$<stream>"
+  uint64_t removed_ = 0;
 };
 
 }  // namespace cairn

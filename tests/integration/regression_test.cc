@@ -253,5 +253,195 @@ TEST(RegressionTest, ReaderWithSmallerSegmentOptionReadsALargerSegment) {
   EXPECT_EQ((*all)[3].data.size(), 3u << 20);
 }
 
+// The tests below were found by the lifecycle part of the model test; those
+// that still fail start with GTEST_SKIP(): delete that line with the fix
+// (and the tolerance model_test.cc keeps for it, marked with its name).
+
+// Appends `n` events to `stream` and keeps only the newest through
+// "$maxCount": a scavenge then removes the first n - 1.
+void AppendAndKeepOne(Store* s, const std::string& stream, int n) {
+  for (int i = 0; i < n; ++i) AppendOne(s, stream);
+  StreamMetadata m;
+  m.max_count = 1;
+  auto r = s->SetStreamMetadata(stream, ExpectedRevision::Any(), m);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+}
+
+// Found by CAIRN_SEED=4 (also 5): when a scavenge removes the store's first
+// record, ReadAll forwards from any position before the first record left
+// fails with kCorruption "position index has no record for 0":
+// PositionIndex::Locate answers "none" for a position below its first entry
+// and ScanAll takes that for a damaged index. Reads of the whole $all (and
+// catch-up subscriptions from the start) break after such a scavenge.
+TEST(RegressionTest, ReadAllFromTheStartAfterTheFirstEventsAreScavenged) {
+  GTEST_SKIP() << "engine bug: ReadAll after a scavenge removed position 0 is kCorruption";
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  AppendAndKeepOne(s.get(), "a-1", 3);  // positions 0-2, metadata at 3
+  auto rep = s->Scavenge({});
+  ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
+  EXPECT_EQ(rep->events_removed, 2u);
+  auto all = s->ReadAll(ReadAllOptions{});
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();  // got kCorruption
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].position, Position(2));
+  EXPECT_EQ((*all)[1].position, Position(3));
+}
+
+// Found by CAIRN_SEED=2 (and by ASan in the e2e run; fixed in f37d93b):
+// DeleteStream built its system append with {MetaStream(stream), ...}, a
+// string_view of a temporary std::string destroyed before the append ran.
+// Names too long for the small-string buffer failed with kInvalidArgument
+// "stream name is not valid UTF-8" (or could write the "$metadata" event
+// under whatever the freed bytes spelled).
+TEST(RegressionTest, SoftDeleteOfAStreamWithALongName) {
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  const std::string name = "account-" + std::string(40, 'x');
+  AppendOne(s.get(), name);
+  auto d = s->DeleteStream(name, ExpectedRevision::Any());
+  ASSERT_TRUE(d.has_value()) << d.error().ToString();  // got kInvalidArgument
+  EXPECT_EQ(d->stream, "$$" + name);
+  EXPECT_EQ(d->revision, std::optional(StreamRevision(0)));
+  EXPECT_EQ(s->GetStreamInfo(name).error().code(), ErrorCode::kNotFound);
+}
+
+// Found by CAIRN_SEED=6 (also 1, 3): CountStream and ListStreams'
+// event_count compute last + 1 - first visible revision, which counts
+// revisions a scavenge removed once the retention that hid them is relaxed
+// again. ReadStream shows the one stored event; the counts said 3.
+TEST(RegressionTest, CountAfterAScavengeAndWiderRetention) {
+  GTEST_SKIP() << "engine bug: counts include revisions a scavenge removed";
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  AppendAndKeepOne(s.get(), "a-1", 3);
+  ASSERT_TRUE(s->Scavenge({}).has_value());
+  ASSERT_TRUE(s->SetStreamMetadata("a-1", ExpectedRevision::Any(), StreamMetadata{}).has_value());
+  auto read = s->ReadStream("a-1", ReadStreamOptions{});
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ(*s->CountStream("a-1"), 1u);  // got 3
+  auto list = s->ListStreams(ListStreamsOptions{});
+  ASSERT_TRUE(list.has_value()) << list.error().ToString();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].event_count, 1u);  // got 3
+}
+
+// Found by CAIRN_SEED=1: store.h says streams tombstoned without ever
+// holding an event are not listed, but the scavenge's index rebuild gives
+// the tombstone (the stream's last event) a creation tag, and from then on
+// ListStreams lists the stream as tombstoned.
+TEST(RegressionTest, ScavengedGhostTombstoneIsNotListed) {
+  GTEST_SKIP() << "engine bug: a scavenge makes ListStreams list a never-created tombstoned stream";
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->TombstoneStream("ghost-1", ExpectedRevision::NoStream()).has_value());
+  AppendAndKeepOne(s.get(), "a-1", 2);  // something for the scavenge to remove
+  auto before = s->ListStreams(ListStreamsOptions{});
+  ASSERT_TRUE(before.has_value());
+  ASSERT_EQ(before->size(), 1u);
+  ASSERT_TRUE(s->Scavenge({}).has_value());
+  auto after = s->ListStreams(ListStreamsOptions{});
+  ASSERT_TRUE(after.has_value()) << after.error().ToString();
+  ASSERT_EQ(after->size(), 1u) << "listed: " << after->back().stream;  // got a-1 and ghost-1
+  EXPECT_EQ((*after)[0].stream, "a-1");
+}
+
+// Found by CAIRN_SEED=1: Stats().streams counts revision-0 index entries,
+// and a scavenge removes revision 0 of truncated streams (and superseded
+// metadata): the count of distinct streams drops although every stream is
+// still there (readable, listed).
+TEST(RegressionTest, ScavengeKeepsTheStreamCount) {
+  GTEST_SKIP() << "engine bug: Stats().streams drops when a scavenge removes revision 0";
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  AppendAndKeepOne(s.get(), "a-1", 3);
+  AppendOne(s.get(), "b-1");
+  const uint64_t streams = s->Stats()->streams;  // a-1, $$a-1, b-1
+  EXPECT_EQ(streams, 3u);
+  ASSERT_TRUE(s->Scavenge({}).has_value());
+  EXPECT_EQ(s->ListStreams(ListStreamsOptions{})->size(), 2u);
+  EXPECT_EQ(s->Stats()->streams, streams);  // got 2: a-1's revision 0 is gone
+}
+
+// Found by CAIRN_SEED=10 (also 1-9, 11, 12): the scavenge's index rebuild
+// puts creation tags on revision 0, the first visible and the last revision
+// as its retention says, and ListStreams lists a stream by the tag on its
+// first stored event. When retention is relaxed after one scavenge removed
+// the first events, the next scavenge tags neither the first stored event
+// (no longer the first visible) nor anything ListStreams accepts, and the
+// stream drops out of ListStreams while it reads fine.
+TEST(RegressionTest, StreamStaysListedAfterRetentionIsRelaxed) {
+  GTEST_SKIP() << "engine bug: a stream vanishes from ListStreams after two scavenges";
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 4; ++i) AppendOne(s.get(), "a-1");
+  StreamMetadata keep_two;
+  keep_two.max_count = 2;
+  ASSERT_TRUE(s->SetStreamMetadata("a-1", ExpectedRevision::Any(), keep_two).has_value());
+  ASSERT_TRUE(s->Scavenge({}).has_value());  // removes revisions 0 and 1
+  ASSERT_TRUE(s->SetStreamMetadata("a-1", ExpectedRevision::Any(), StreamMetadata{}).has_value());
+  auto rep = s->Scavenge({});  // removes the superseded metadata
+  ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
+  EXPECT_EQ(rep->events_removed, 1u);
+  EXPECT_EQ(s->ReadStream("a-1", ReadStreamOptions{})->size(), 2u);
+  auto list = s->ListStreams(ListStreamsOptions{});
+  ASSERT_TRUE(list.has_value()) << list.error().ToString();
+  ASSERT_EQ(list->size(), 1u);  // got 0
+  EXPECT_EQ((*list)[0].stream, "a-1");
+  EXPECT_EQ((*list)[0].created, Position(2));
+}
+
+// Found by CAIRN_SEED=7 (also 1019): a retry whose expectation fails is
+// compared with the events stored from the revision the expectation
+// implies, read with a plain forwards stream read. When a scavenge removed
+// that revision the read starts at the next stored one, and if the call's
+// ids are stored there the call is answered "duplicate" (or, for some of
+// them, kIdempotencyConflict) about revisions that are gone. Here the ids
+// were written again while the stream was soft-deleted and the answer is
+// revision 0 at the position of revision 1; seed 1019 did it with a stream
+// recreated by no-stream whose "$tb" was later reset to 0.
+TEST(RegressionTest, RetryAgainstScavengedRevisionsIsNoDuplicate) {
+  GTEST_SKIP() << "engine bug: a retry is a duplicate at a revision a scavenge removed";
+  TempDir dir;
+  StoreOptions o;
+  o.durability = Durability::kNoSyncUnsafe;
+  auto s = OpenOrDie(dir.path(), o);
+  ASSERT_NE(s, nullptr);
+  std::vector<EventData> a = {testing::EvId("A", testing::NthUuid(1))};
+  ASSERT_TRUE(s->Append("a-1", ExpectedRevision::NoStream(), a).has_value());  // position 0
+  ASSERT_TRUE(s->DeleteStream("a-1", ExpectedRevision::Any()).has_value());    // 1
+  auto again = s->Append("a-1", ExpectedRevision::NoStream(), a);  // recreates it: position 2
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  ASSERT_EQ(again->revision, std::optional(StreamRevision(1)));
+  StreamMetadata keep_one;  // "$tb" back to 0, revision 0 hidden by "$maxCount"
+  keep_one.max_count = 1;
+  ASSERT_TRUE(s->SetStreamMetadata("a-1", ExpectedRevision::Any(), keep_one).has_value());
+  ASSERT_EQ(s->Scavenge({})->events_removed, 2u);  // revision 0, the first metadata
+  auto retry = s->Append("a-1", ExpectedRevision::NoStream(), a);
+  ASSERT_FALSE(retry.has_value()) << "duplicate at revision " << retry->revision->value()
+                                  << " position " << retry->position.value();  // 0 and 2
+  EXPECT_EQ(retry.error().code(), ErrorCode::kWrongExpectedRevision);
+  EXPECT_EQ(s->HeadPosition().value(), 4u);
+}
+
 }  // namespace
 }  // namespace cairn
