@@ -19,7 +19,10 @@ class TempDir {
     tmpl += "/cairn_test_XXXXXX";
     path_ = mkdtemp(tmpl.data());
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  // CAIRN_KEEP_TEMP=1 keeps the directory (to inspect a failing test's store).
+  ~TempDir() {
+    if (std::getenv("CAIRN_KEEP_TEMP") == nullptr) std::filesystem::remove_all(path_);
+  }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }

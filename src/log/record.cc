@@ -70,7 +70,8 @@ void CommitEncoder::AddEvent(const EventToEncode& e, uint64_t position) {
   PutFixed16(out_, static_cast<uint16_t>(e.type.size()));
   out_->append(e.type);
   out_->push_back(static_cast<char>(static_cast<uint8_t>(e.content_type) |
-                                    (e.caller_id ? kCallerIdFlag : 0)));
+                                    (e.caller_id ? kCallerIdFlag : 0) |
+                                    (e.first_stored ? kFirstStoredFlag : 0)));
   PutFixed32(out_, static_cast<uint32_t>(e.data.size()));
   out_->append(e.data);
   PutFixed32(out_, static_cast<uint32_t>(e.metadata.size()));
@@ -165,7 +166,9 @@ Result<bool> CommitReader::Next(EventView* e) {
                               " of the commit record is truncated");
   }
   last_caller_id_ = (content & kCallerIdFlag) != 0;
-  content &= static_cast<uint8_t>(~kCallerIdFlag);
+  const bool first_stored = (content & kFirstStoredFlag) != 0;
+  last_creates_stream_ = first_stored || revision == 0;
+  content &= static_cast<uint8_t>(~(kCallerIdFlag | kFirstStoredFlag));
   if (content != static_cast<uint8_t>(ContentType::kJson) &&
       content != static_cast<uint8_t>(ContentType::kBinary)) {
     return Status::Corruption(where_ + ": event " + std::to_string(index_) +

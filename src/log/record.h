@@ -56,11 +56,16 @@ struct EventToEncode {
   std::string_view data;
   std::string_view metadata;
   bool caller_id = false;  // the id came from the caller (indexed for retries)
+  bool first_stored = false;  // written by scavenge only: see kFirstStoredFlag
 };
 
 // High bit of an event's content-type byte: the id was supplied by the
 // caller, so the event-id index keeps it (engine-made ids cannot be retried).
 constexpr uint8_t kCallerIdFlag = 0x80;
+// Bit 0x40 of the content-type byte, set only by a scavenge: it removed the
+// stream's earlier events and this is now its first stored one (it carries
+// the stream's creation for listing and counting streams).
+constexpr uint8_t kFirstStoredFlag = 0x40;
 
 // Appends a framed commit record to `out`. Call BeginCommit, AddEvent for
 // each event, then FinishCommit.
@@ -109,6 +114,9 @@ class CommitReader {
   uint32_t next_index() const { return index_; }
   // Whether the event last returned by Next() carries a caller-supplied id.
   bool last_caller_id() const { return last_caller_id_; }
+  // Whether the event last returned by Next() is its stream's creation:
+  // revision 0, or marked as the first stored event by a scavenge.
+  bool last_creates_stream() const { return last_creates_stream_; }
 
  private:
   CommitReader() = default;
@@ -120,6 +128,7 @@ class CommitReader {
   uint32_t index_ = 0;
   uint64_t next_min_position_ = 0;  // sparse: positions strictly increase
   bool last_caller_id_ = false;
+  bool last_creates_stream_ = false;
   bool sparse_ = false;
 };
 

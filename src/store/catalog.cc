@@ -9,10 +9,22 @@ namespace cairn {
 Result<uint64_t> StoreImpl::VisibleCount(std::string_view stream, const Retention& r,
                                          uint64_t snapshot) {
   if (!r.last || r.tombstoned || r.soft_deleted) return uint64_t{0};
-  if (r.min_created_ns == INT64_MIN) return *r.last + 1 - std::min(r.first_visible, *r.last + 1);
-  // "$maxAge": only the events themselves say which are young enough.
   ReadStreamOptions o;
   o.from = StreamRevision(r.first_visible);
+  if (r.min_created_ns == INT64_MIN) {
+    // Stored revisions of a stream are contiguous from its first stored one
+    // (a scavenge removes a prefix and keeps the last): count from the first
+    // visible revision still stored, found by one index lookup.
+    if (r.first_visible > *r.last) return uint64_t{0};
+    o.max_count = 1;
+    uint64_t first = *r.last + 1;
+    CAIRN_RETURN_IF_ERROR(ReadStreamRaw(stream, o, snapshot, [&](const EventView& e) {
+      first = e.revision.value();
+      return false;
+    }));
+    return *r.last + 1 - std::min(first, *r.last + 1);
+  }
+  // "$maxAge": only the events themselves say which are young enough.
   uint64_t n = 0;
   CAIRN_RETURN_IF_ERROR(ReadStreamRaw(stream, o, snapshot, [&](const EventView& e) {
     n += e.created_ns >= r.min_created_ns ? 1 : 0;

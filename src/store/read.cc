@@ -151,8 +151,11 @@ Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_
   ro.from = StreamRevision(first);
   ro.max_count = n;
   // Retention does not matter here: a retry is compared with what is stored.
+  // Only revisions first, first + 1, ... count: a scavenge may have removed
+  // some, and a retry cannot be matched against events that are gone.
   Status s = ReadStreamRaw(stream, ro, visible_.load(std::memory_order_acquire),
                            [&](const EventView& e) {
+                             if (e.revision.value() != first + ids.size()) return false;
                              ids.emplace_back(e.id, e.position.value());
                              return true;
                            });
@@ -331,7 +334,12 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
   if (from >= snapshot) return Status::OK();
   uint64_t ord = positions_.Locate(from);
   if (ord >= positions_.size()) {
-    return Status::Corruption("position index has no record for " + std::to_string(from));
+    // `from` precedes the first record: a scavenge removed the records
+    // before it (or `from` is 0 of a store whose first events are gone).
+    if (positions_.size() == 0 || positions_.At(0).first_position <= from) {
+      return Status::Corruption("position index has no record for " + std::to_string(from));
+    }
+    ord = 0;
   }
   uint64_t start = positions_.At(ord).address;
   uint64_t end = log_->EndAddress();

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "src/base/coding.h"
 #include "src/base/crc32c.h"
@@ -72,6 +73,7 @@ struct RunBuilder {
   std::vector<index::IndexEntry> chunk;
   uint64_t chunk_start = 0;
   std::vector<uint64_t> ids;
+  uint64_t creations = 0;  // events of the chunk that create their stream
 };
 
 }  // namespace
@@ -148,7 +150,10 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     m0 = manifest_;
   }
   const uint32_t cut = log_->LastSegmentId();
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  // Retention as of the cut: every stream's last event at the snapshot then
+  // lies in a closed segment, so a stream keeps a stored event below the cut.
+  const uint64_t snapshot =
+      std::min(visible_.load(std::memory_order_acquire), log_->SegmentFirstPosition(cut));
   progress.segments_total = cut;
 
   // What happens to one event: keep, keep scrubbed, or drop.
@@ -185,6 +190,18 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     return e.data.empty() && e.metadata.empty() ? kKeep : kScrub;
   };
 
+  // A stream's creation (what ListStreams and Stats count) is carried by
+  // its first stored event: revision 0, or the event a scavenge marked
+  // first stored (kFirstStoredFlag). When the carrier goes, the stream's
+  // next kept event takes the mark. `orphaned` holds the streams (by hash)
+  // whose carrier was dropped and whose next kept event is still ahead in
+  // the scan: its memory follows the streams losing their first events in
+  // this scavenge, not the store.
+  std::unordered_set<uint64_t> orphaned;
+  auto takes_creation = [&](const EventView& e, bool creates) {
+    return !creates && !orphaned.empty() && orphaned.count(StreamHash(e.stream)) != 0;
+  };
+
   // 1. Rewrite the closed segments that hold something to remove.
   std::vector<uint32_t> rewritten;
   for (uint32_t seg = 0; seg < cut; ++seg) {
@@ -204,7 +221,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
         for (;;) {
           CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
           if (!more) break;
-          if (fate(e) != kKeep) changes = true;
+          if (fate(e) != kKeep || takes_creation(e, reader.last_creates_stream())) changes = true;
           if (!decide_error.ok()) return decide_error;
         }
         return Status::OK();
@@ -224,18 +241,32 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
           EventView e;
           bool scrub;
           bool caller_id;
+          bool first_stored;  // carries the stream's creation (set or kept)
         };
         std::vector<Kept> events;
         EventView e;
-        bool all_kept = true;
+        bool all_kept = true;  // the record can be copied as it is
+        bool dropped = false;  // positions skip: a sparse record
         for (;;) {
           CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
           if (!more) break;
           Fate f = fate(e);
           if (!decide_error.ok()) return decide_error;
+          const bool creates = reader.last_creates_stream();
+          bool first_stored = creates && e.revision.value() != 0;  // an earlier mark
+          if (f == kDrop && creates) {
+            orphaned.insert(StreamHash(e.stream));
+          } else if (f != kDrop && takes_creation(e, creates)) {
+            orphaned.erase(StreamHash(e.stream));
+            first_stored = true;
+            all_kept = false;  // the record is written again with the mark
+          }
           all_kept = all_kept && f == kKeep;
-          if (f != kDrop) events.push_back({e, f == kScrub, reader.last_caller_id()});
-          if (f == kDrop) ++report.events_removed;
+          if (f != kDrop) events.push_back({e, f == kScrub, reader.last_caller_id(), first_stored});
+          if (f == kDrop) {
+            ++report.events_removed;
+            dropped = true;
+          }
           if (f == kScrub) ++report.events_scrubbed;
         }
         if (all_kept) {
@@ -244,12 +275,13 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
           ++report.records_removed;
         } else {
           log::CommitEncoder enc(&buf, events[0].e.position.value(), reader.created_ns(),
-                                 /*sparse=*/true);
+                                 /*sparse=*/dropped || reader.sparse());
           for (const Kept& k : events) {
             const EventView& x = k.e;
             enc.AddEvent({x.stream, x.revision.value(), &x.id, x.type, x.content_type,
                           k.scrub ? std::string_view() : x.data,
-                          k.scrub ? std::string_view() : x.metadata, k.caller_id},
+                          k.scrub ? std::string_view() : x.metadata, k.caller_id,
+                          k.first_stored},
                          x.position.value());
           }
           enc.Finish();
@@ -299,9 +331,8 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     index::RunInfo info;
     info.min_position = b.chunk_start;
     info.end_position = end_position;
-    if (b.kind == index::RunKind::kStream) {
-      for (const auto& e : b.chunk) info.new_streams += e.revision == 0 ? 1 : 0;
-    }
+    info.new_streams = b.kind == index::RunKind::kStream ? b.creations : 0;
+    b.creations = 0;
     uint64_t id;
     {
       std::lock_guard cl(checkpoint_mu_);
@@ -335,15 +366,8 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       if (reader.last_caller_id()) {
         builders[1].chunk.push_back({IdKey(e.id.bytes().data()), e.revision.value(), p, address});
       }
-      // Creation tags go on whichever event may now be a stream's first
-      // (ListStreams keeps only the one that truly is).
-      bool creation = e.revision.value() == 0;
-      if (!creation && !(e.stream.size() > 1 && e.stream[0] == '$')) {
-        const Retention* r = retention(e.stream);
-        if (r == nullptr) return decide_error;
-        creation = e.revision.value() == r->first_visible || (r->last && e.revision.value() == *r->last) ||
-                   r->min_created_ns != INT64_MIN;
-      }
+      const bool creation = reader.last_creates_stream();
+      builders[0].creations += creation ? 1 : 0;
       TagEntries(e.stream, e.type, creation, p, address, &builders[2].chunk);
       next_position = p + 1;
     }
@@ -430,6 +454,13 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       std::vector<uint64_t> ids = builders[k].ids;
       ids.insert(ids.end(), now.begin() + static_cast<std::ptrdiff_t>(before.size()), now.end());
       now = std::move(ids);
+    }
+    // Everything below the cut is indexed. A resume address inside a closed
+    // segment (nothing appended since the checkpoint before the roll) is an
+    // offset into the old file: point it at the cut instead, or the next
+    // open re-reads the rewritten segment from a stale offset.
+    if (m1.resume_address != 0 && log::AddressSegment(m1.resume_address) < cut) {
+      m1.resume_address = log::MakeAddress(cut, log::kSegmentHeaderSize);
     }
     m1.position_entries = new_position_entries + (persisted_now - m0.position_entries);
     m1.log_generation++;

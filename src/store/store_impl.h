@@ -192,8 +192,8 @@ class StoreImpl final : public Store {
   static void AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
                       const index::StreamEntry& e);
   // The same as (hash, position) entries, for building runs from the log.
-  // `creation`: also the creation tags (revision 0; after a scavenge, the
-  // first event a stream still has).
+  // `creation`: also the creation tags (CommitReader::last_creates_stream:
+  // revision 0, or the event a scavenge marked first stored).
   static void TagEntries(std::string_view stream, std::string_view type, bool creation,
                          uint64_t position, uint64_t address, std::vector<index::IndexEntry>* out);
   // (revision, position) of the event of `stream` whose id is `id`, if any.
@@ -232,7 +232,8 @@ class StoreImpl final : public Store {
                      std::vector<index::PositionEntry>* records,
                      std::vector<NewEntry>* entries);
   Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot);
-  // (id, position) stored at revisions [first, first+n) of `stream`.
+  // (id, position) stored at revisions first, first+1, ... (at most n) of
+  // `stream`, ending at the first revision a scavenge removed.
   Result<std::vector<std::pair<Uuid, uint64_t>>> StoredIds(std::string_view stream,
                                                            uint64_t first, size_t n);
   void Publish(uint64_t end_address, uint64_t next_position);

@@ -18,7 +18,7 @@ bool HasTag(const std::string& tag, const EventView& e) {
   switch (tag[0]) {
     case 'C': return StreamCategory(e.stream) == name;
     case 'T': return e.type == name;
-    // Creation tags: confirmed by ListStreams (the stream's first stored event).
+    // Creation tags: ListStreams confirms them (the stream's first stored event).
     case 'S': return true;
     case 'N': return StreamCategory(e.stream) == name;
   }
@@ -100,8 +100,8 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
           for (;;) {
             CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
             if (!more) break;
-            TagEntries(e.stream, e.type, e.revision.value() == 0, e.position.value(), address,
-                       &chunk);
+            TagEntries(e.stream, e.type, reader.last_creates_stream(), e.position.value(),
+                       address, &chunk);
             next = e.position.value() + 1;  // scavenged records may skip positions
           }
           if (chunk.size() >= options_.memtable_entries) return flush(next);

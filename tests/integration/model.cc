@@ -47,12 +47,6 @@ size_t Model::stream_count() const {
   return n;
 }
 
-size_t Model::StreamsWithRevisionZero() const {
-  size_t n = 0;
-  for (const auto& [stream, positions] : streams_) n += all_[positions[0]].removed ? 0 : 1;
-  return n;
-}
-
 std::optional<uint64_t> Model::LastRevision(const std::string& stream) const {
   auto it = streams_.find(stream);
   if (it == streams_.end()) return std::nullopt;
@@ -139,26 +133,6 @@ Outcome Model::Predict(std::span<const StreamAppend> parts) const {
   return out;
 }
 
-bool Model::RetryOverRemovedRevisions(std::span<const StreamAppend> parts) const {
-  for (const StreamAppend& a : parts) {
-    const ModelRetention r = RetentionOf(a.stream);
-    if (r.tombstoned || !r.last || a.events.empty() || !a.events[0].id) continue;
-    if (Holds(a.expected, r.last, r.soft_deleted)) continue;
-    uint64_t implied = 0;
-    if (a.expected.kind() == ExpectedRevision::Kind::kExact) {
-      implied = a.expected.revision().value() + 1;
-    } else if (a.expected.kind() == ExpectedRevision::Kind::kNoStream) {
-      const StreamMetadata* m = Metadata(a.stream);
-      implied = m != nullptr ? m->truncate_before.value_or(0) : 0;
-    } else {
-      continue;
-    }
-    if (implied > *r.last || !all_[PositionOf(a.stream, implied)].removed) continue;
-    if (RevisionOfId(a.stream, *a.events[0].id)) return true;
-  }
-  return false;
-}
-
 void Model::Apply(std::span<const StreamAppend> parts, const Outcome& o) {
   for (size_t i = 0; i < parts.size(); ++i) {
     if (o.results[i].duplicate) continue;
@@ -166,7 +140,6 @@ void Model::Apply(std::span<const StreamAppend> parts, const Outcome& o) {
       auto& positions = streams_[parts[i].stream];
       ModelEvent m{parts[i].stream, positions.size(), e.id,      e.type,
                    e.content_type,  e.data,           e.metadata};
-      m.creation_tag = m.revision == 0;
       positions.push_back(all_.size());
       all_.push_back(std::move(m));
     }
@@ -180,7 +153,6 @@ void Model::AddSystemEvent(const std::string& stream, uint64_t revision, std::st
   m.revision = revision;
   m.type = std::move(type);
   m.data = std::move(data);
-  m.creation_tag = revision == 0;
   all_.push_back(std::move(m));
 }
 
@@ -278,21 +250,6 @@ ModelScavenge Model::Scavenge() {
     }
   }
   removed_ += out.removed;
-  if (out.removed + out.scrubbed == 0) return out;  // nothing rewritten, no index rebuilt
-  // The index is rebuilt for the whole log, retention decided as above.
-  for (ModelEvent& e : all_) {
-    if (e.removed) continue;
-    e.creation_tag = e.revision == 0;
-    if (IsSystem(e.stream)) continue;
-    if (Tombstoned(e.stream)) {
-      e.creation_tag = e.creation_tag || e.revision == StreamRevision::kTombstone;
-      continue;
-    }
-    const ModelRetention r = RetentionOf(e.stream);
-    const StreamMetadata* m = Metadata(e.stream);
-    e.creation_tag = e.creation_tag || e.revision == r.first_visible || e.revision == *r.last ||
-                     (m != nullptr && m->max_age_seconds);
-  }
   return out;
 }
 
@@ -377,13 +334,9 @@ std::vector<uint64_t> Model::TaggedRead(bool by_category, const std::string& nam
   return out;
 }
 
-std::vector<ModelSummary> Model::List(bool by_creation_tags) const {
+std::vector<ModelSummary> Model::List() const {
   std::vector<ModelSummary> out;
-  std::map<std::string, std::vector<uint64_t>> listed = streams_;
-  if (by_creation_tags) {
-    for (const auto& [stream, position] : tombstones_) listed[stream];  // may be tagged
-  }
-  for (const auto& [stream, positions] : listed) {
+  for (const auto& [stream, positions] : streams_) {
     if (IsSystem(stream)) continue;
     const ModelRetention r = RetentionOf(stream);
     ModelSummary s;
@@ -394,11 +347,6 @@ std::vector<ModelSummary> Model::List(bool by_creation_tags) const {
         s.created = p;
         break;
       }
-    }
-    if (by_creation_tags) {
-      const uint64_t first =
-          std::min(s.created, r.tombstoned ? tombstones_.at(stream) : UINT64_MAX);
-      if (!all_[first].creation_tag) continue;
     }
     if (r.tombstoned) {
       s.created = std::min(s.created, tombstones_.at(stream));

@@ -59,9 +59,6 @@ struct ModelEvent {
   std::string metadata;
   bool removed = false;   // a scavenge took it out of the log
   bool scrubbed = false;  // a scavenge kept it with data and metadata emptied
-  // Carries the engine's creation tag, which ListStreams lists a stream by
-  // (only for Model::List(true), see there).
-  bool creation_tag = false;
 };
 
 // The predicted answer to one append call (or one lifecycle call, whose
@@ -114,8 +111,6 @@ class Model {
   // Streams holding a stored event, system streams included (a stream
   // tombstoned without ever holding an event is not counted).
   size_t stream_count() const;
-  // Streams whose revision 0 is still stored (what the engine counts today).
-  size_t StreamsWithRevisionZero() const;
 
   std::optional<uint64_t> LastRevision(const std::string& stream) const;
   uint64_t StreamLength(const std::string& stream) const;
@@ -131,13 +126,6 @@ class Model {
   Outcome Predict(std::span<const StreamAppend> parts) const;
   // Records the events of a successful call predicted as `o`.
   void Apply(std::span<const StreamAppend> parts, const Outcome& o);
-
-  // Whether a part of the call fails its no-stream/exact expectation, the
-  // revision that expectation implies is no longer stored, and the part's
-  // first id is stored at another revision: the engine then compares the
-  // ids with whatever revisions follow (RegressionTest.
-  // RetryAgainstScavengedRevisionsIsNoDuplicate).
-  bool RetryOverRemovedRevisions(std::span<const StreamAppend> parts) const;
 
   // SetStreamMetadata(stream, expected, ...): the append to "$$<stream>".
   Outcome PredictMetadata(const std::string& stream, ExpectedRevision expected) const;
@@ -166,14 +154,10 @@ class Model {
   // Positions a category (by_category) or event-type read returns.
   std::vector<uint64_t> TaggedRead(bool by_category, const std::string& name,
                                    const ReadAllOptions& o) const;
-  // ListStreams with default options: in creation order. With
-  // `by_creation_tags`, the list the engine gives today instead: a stream
-  // is listed when its first stored event carries a creation tag, which a
-  // scavenge's index rebuild puts on revision 0, the first visible and the
-  // last revision (every revision under "$maxAge"), a tombstone included
-  // (RegressionTest.ScavengedGhostTombstoneIsNotListed and
-  // RegressionTest.StreamStaysListedAfterRetentionIsRelaxed).
-  std::vector<ModelSummary> List(bool by_creation_tags = false) const;
+  // ListStreams with default options: in creation order (the position of a
+  // stream's first stored event, or of its tombstone when that is all that
+  // is left); streams tombstoned without ever holding an event are not listed.
+  std::vector<ModelSummary> List() const;
 
   // Compares a stored event with the model's event at `position` (the
   // index-th of the read `what`). An id the store generated is learned the

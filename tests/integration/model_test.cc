@@ -327,13 +327,6 @@ class ModelRun {
   void RunAppend(std::vector<StreamAppend> parts, bool single, const std::string& label) {
     std::string desc = label;
     for (const auto& p : parts) desc += " " + Describe(p);
-    if (model_.RetryOverRemovedRevisions(parts)) {
-      // Engine bug (RegressionTest.RetryAgainstScavengedRevisionsIsNoDuplicate):
-      // it compares the ids with later revisions and answers "duplicate" (or
-      // kIdempotencyConflict) about revisions that are gone. Such calls are
-      // not sent until it is fixed.
-      return Trace(desc + ": skipped, its revisions were scavenged and its ids stored again");
-    }
     Trace(desc);
     Outcome want = model_.Predict(parts);
     Result<std::vector<AppendResult>> got =
@@ -505,25 +498,12 @@ class ModelRun {
     CheckStream(s, stream, o, what);
   }
 
-  // Engine bug (RegressionTest.ReadAllFromTheStartAfterTheFirstEventsAreScavenged):
-  // a forwards $all read from before the first stored record fails with
-  // kCorruption. Until it is fixed such reads start at the first stored
-  // event, which by contract gives the same answer.
-  ReadAllOptions FromFirstStored(ReadAllOptions o) const {
-    const uint64_t first = model_.FirstStored();
-    if (o.direction == Direction::kForwards && first > 0 && (!o.from || o.from->value() < first)) {
-      o.from = Position(first);
-    }
-    return o;
-  }
-
   void OpReadAll(Store* s, const std::string& who) {
     const uint64_t n = model_.size();
     ReadAllOptions o;
     o.direction = Chance(50) ? Direction::kForwards : Direction::kBackwards;
     if (Chance(70)) o.from = Position(Pick(0, n + 2));
     if (Chance(60)) o.max_count = Pick(0, std::min<uint64_t>(n + 2, 200));
-    o = FromFirstStored(o);
     std::vector<uint64_t> want = model_.AllRead(o);
     std::string what =
         ReadText(who + " read $all", o.direction,
@@ -576,16 +556,12 @@ class ModelRun {
   }
 
   // Events of `stream` visible to reads, as CountStream and ListStreams
-  // count them. Engine bug (RegressionTest.CountAfterAScavengeAndWiderRetention):
-  // without "$maxAge" the engine counts the revisions from the first visible
-  // one to the last, those a scavenge removed included. Until it is fixed
-  // that is the count expected.
+  // count them (what a scavenge removed is not counted, whatever the
+  // retention says now).
   uint64_t CountWanted(const std::string& stream) const {
     const ModelRetention r = model_.RetentionOf(stream);
-    const StreamMetadata* m = model_.Metadata(stream);
     if (r.tombstoned || !r.last || r.soft_deleted) return 0;
-    if (m != nullptr && m->max_age_seconds) return model_.VisibleOf(stream).size();
-    return *r.last + 1 - r.first_visible;
+    return model_.VisibleOf(stream).size();
   }
 
   // The model's view of a stream, for failure messages.
@@ -634,10 +610,7 @@ class ModelRun {
   // model's list filtered the same way.
   void CheckList(Store* s, ListStreamsOptions o, const std::string& what) {
     std::vector<ModelSummary> want;
-    // Engine bugs (RegressionTest.ScavengedGhostTombstoneIsNotListed,
-    // RegressionTest.StreamStaysListedAfterRetentionIsRelaxed): until they
-    // are fixed the list expected is the one the engine's creation tags give.
-    for (const ModelSummary& m : model_.List(/*by_creation_tags=*/true)) {
+    for (const ModelSummary& m : model_.List()) {
       if (m.stream.compare(0, o.prefix.size(), o.prefix) != 0) continue;
       if (!o.include_deleted && m.state != StreamState::kLive) continue;
       want.push_back(m);
@@ -693,17 +666,15 @@ class ModelRun {
   void CompareEverything(Store* s, const std::string& who) {
     Trace("compare everything via " + who);
     EXPECT_EQ(s->HeadPosition().value(), model_.size()) << who;
-    const ReadAllOptions everything = FromFirstStored(ReadAllOptions{});
+    const ReadAllOptions everything;
     auto all = s->ReadAll(everything);
     ASSERT_TRUE(all.has_value()) << who << ": " << all.error().ToString();
     CheckEvents(*all, model_.AllRead(everything), who + " $all");
-    if (everything.from) {
-      ReadAllOptions backwards;  // all of it, what FromFirstStored left out too
-      backwards.direction = Direction::kBackwards;
-      all = s->ReadAll(backwards);
-      ASSERT_TRUE(all.has_value()) << who << ": " << all.error().ToString();
-      CheckEvents(*all, model_.AllRead(backwards), who + " $all backwards");
-    }
+    ReadAllOptions backwards;
+    backwards.direction = Direction::kBackwards;
+    all = s->ReadAll(backwards);
+    ASSERT_TRUE(all.has_value()) << who << ": " << all.error().ToString();
+    CheckEvents(*all, model_.AllRead(backwards), who + " $all backwards");
     for (const auto& stream : everyone_) {
       CheckStream(s, stream, ReadStreamOptions{}, who + " " + Short(stream));
       ReadStreamOptions back;
@@ -744,12 +715,7 @@ class ModelRun {
     auto st = s->Stats();
     ASSERT_TRUE(st.has_value()) << who << ": " << st.error().ToString();
     EXPECT_EQ(st->events, model_.stored()) << who;
-    // Engine bug (RegressionTest.ScavengeKeepsTheStreamCount): Stats counts
-    // streams by their revision-0 index entries, which a scavenge removes.
-    // Until it is fixed a scavenged store is held to that count.
-    EXPECT_EQ(st->streams,
-              model_.removed() == 0 ? model_.stream_count() : model_.StreamsWithRevisionZero())
-        << who;
+    EXPECT_EQ(st->streams, model_.stream_count()) << who;
     EXPECT_GE(st->segments, 1u) << who;
   }
 
@@ -970,8 +936,15 @@ class ModelRun {
     CloseUnclean();
     Open();
     if (::testing::Test::HasFailure()) return;
-    // Backwards: the first stored event differs between the two outcomes,
-    // and a forwards read from before it fails (see FromFirstStored).
+    // Both ways: a crash leaves the store before or after the scavenge.
+    ReadAllOptions forwards;
+    auto fwd = store_->ReadAll(forwards);
+    ASSERT_TRUE(fwd.has_value()) << fwd.error().ToString();
+    std::vector<uint64_t> got_fwd;
+    for (const auto& e : *fwd) got_fwd.push_back(e.position.value());
+    ASSERT_TRUE(got_fwd == after.AllRead(forwards) || got_fwd == model_.AllRead(forwards))
+        << "after a crash at scavenge step '" << step << "' a forwards $all read holds "
+        << got_fwd.size() << " events";
     ReadAllOptions backwards;
     backwards.direction = Direction::kBackwards;
     auto all = store_->ReadAll(backwards);
