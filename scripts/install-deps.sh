@@ -10,5 +10,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ cmake ninja-build pkg-config \
   libgtest-dev libgmock-dev \
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libre2-dev \
+  libsimdjson-dev libsodium-dev \
   >/dev/null
 echo "install-deps: ok"

@@ -1,0 +1,202 @@
+#pragma once
+// Typed events: a plain struct says once which fields it has (Describe) and
+// gets strict JSON decoding, JSON encoding and a JSON Schema (draft 2020-12)
+// from it. Decoding is strict like a Zod schema: an unknown field, a missing
+// required field, a wrong JSON type or an out-of-range number is a
+// kInvalidArgument naming the event type, the field and the problem.
+//
+//   struct FundsDeposited {
+//     static constexpr std::string_view kType = "FundsDeposited";
+//     static constexpr int kVersion = 2;  // schema version, >= 1
+//     std::string account;
+//     int64_t amount = 0;                 // minor units
+//     std::optional<std::string> note;    // optional: may be absent
+//     static void Describe(toolkit::Fields<FundsDeposited>& f) {
+//       f.Add("account", &FundsDeposited::account);
+//       f.Add("amount", &FundsDeposited::amount, {.min = 1});
+//       f.Add("note", &FundsDeposited::note);
+//     }
+//   };
+//
+// Thread safety: everything here is safe to call concurrently; the field
+// table of a type is built once, on first use.
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "cairn/status.h"
+
+namespace cairn::toolkit {
+
+// The JSON types a field may have.
+enum class FieldKind : uint8_t { kString, kInt, kDouble, kBool, kStringList };
+
+// One field's value; std::monostate when an optional field is absent.
+using FieldValue =
+    std::variant<std::monostate, std::string, int64_t, double, bool, std::vector<std::string>>;
+
+// Bounds of an integer field (inclusive), and a description for the schema.
+struct FieldRules {
+  int64_t min = std::numeric_limits<int64_t>::min();
+  int64_t max = std::numeric_limits<int64_t>::max();
+  std::string_view description;
+};
+
+struct FieldSpec {
+  std::string name;
+  FieldKind kind = FieldKind::kString;
+  bool optional = false;  // std::optional member: may be absent (or null)
+  FieldRules rules;
+};
+
+namespace internal {
+template <class T> struct FieldTraits;
+template <> struct FieldTraits<std::string> { static constexpr FieldKind kKind = FieldKind::kString; };
+template <> struct FieldTraits<int64_t> { static constexpr FieldKind kKind = FieldKind::kInt; };
+template <> struct FieldTraits<double> { static constexpr FieldKind kKind = FieldKind::kDouble; };
+template <> struct FieldTraits<bool> { static constexpr FieldKind kKind = FieldKind::kBool; };
+template <> struct FieldTraits<std::vector<std::string>> {
+  static constexpr FieldKind kKind = FieldKind::kStringList;
+};
+template <class T> struct IsOptional : std::false_type {};
+template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
+}  // namespace internal
+
+// The field table of event type E, filled by E::Describe. Members may be
+// std::string, int64_t, double, bool, std::vector<std::string>, or a
+// std::optional of one of them (an optional field).
+template <class E>
+class Fields {
+ public:
+  template <class T>
+  Fields& Add(std::string_view name, T E::*member, FieldRules rules = {}) {
+    using Plain = typename std::conditional_t<internal::IsOptional<T>::value, T,
+                                              std::optional<T>>::value_type;
+    constexpr bool kOptional = internal::IsOptional<T>::value;
+    specs_.push_back({std::string(name), internal::FieldTraits<Plain>::kKind, kOptional, rules});
+    get_.push_back([member](const E& e) -> FieldValue {
+      if constexpr (kOptional) {
+        if (!(e.*member)) return std::monostate{};
+        return FieldValue(*(e.*member));
+      } else {
+        return FieldValue(e.*member);
+      }
+    });
+    set_.push_back([member](E& e, FieldValue&& v) {
+      if (std::holds_alternative<std::monostate>(v)) return;  // absent optional
+      e.*member = std::move(std::get<Plain>(v));
+    });
+    return *this;
+  }
+
+  const std::vector<FieldSpec>& specs() const { return specs_; }
+  void Get(const E& e, std::vector<FieldValue>* out) const {
+    out->clear();
+    for (const auto& g : get_) out->push_back(g(e));
+  }
+  // `values` as DecodeFields fills them (one per spec, checked).
+  void Set(E* e, std::vector<FieldValue>* values) const {
+    for (size_t i = 0; i < set_.size(); ++i) set_[i](*e, std::move((*values)[i]));
+  }
+
+ private:
+  std::vector<FieldSpec> specs_;
+  std::vector<std::function<FieldValue(const E&)>> get_;
+  std::vector<std::function<void(E&, FieldValue&&)>> set_;
+};
+
+// What an event type provides.
+template <class E>
+concept EventType = std::is_default_constructible_v<E> && requires(Fields<E>& f) {
+  { E::kType } -> std::convertible_to<std::string_view>;
+  { E::kVersion } -> std::convertible_to<int>;
+  E::Describe(f);
+};
+
+// The type-independent codec (toolkit/src/codec.cc).
+// Decodes the JSON object `json` against `specs`: (*out)[i] is the value of
+// specs[i], std::monostate for an absent optional field. Errors are
+// kInvalidArgument: "<type>: ..." naming the field and the problem.
+[[nodiscard]] Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs,
+                                  std::string_view json, std::vector<FieldValue>* out);
+// Encodes values (one per spec; absent optionals are left out) as a JSON
+// object in spec order.
+std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values);
+// A JSON Schema (draft 2020-12) of the event type, pretty-printed.
+std::string JsonSchema(std::string_view type, int version, std::span<const FieldSpec> specs);
+
+// The field table of E, built once.
+template <EventType E>
+const Fields<E>& FieldsOf() {
+  static const Fields<E> fields = [] {
+    Fields<E> f;
+    E::Describe(f);
+    return f;
+  }();
+  return fields;
+}
+
+template <EventType E>
+Result<E> Decode(std::string_view json) {
+  const Fields<E>& f = FieldsOf<E>();
+  thread_local std::vector<FieldValue> values;
+  if (Status s = DecodeFields(E::kType, f.specs(), json, &values); !s.ok()) return s;
+  E e;
+  f.Set(&e, &values);
+  return e;
+}
+
+template <EventType E>
+std::string Encode(const E& e) {
+  thread_local std::vector<FieldValue> values;
+  FieldsOf<E>().Get(e, &values);
+  return EncodeFields(FieldsOf<E>().specs(), values);
+}
+
+template <EventType E>
+std::string SchemaOf() {
+  return JsonSchema(E::kType, E::kVersion, FieldsOf<E>().specs());
+}
+
+// A closed set of event types (an aggregate's events), as a std::variant.
+template <EventType... Es>
+struct EventSet {
+  using Variant = std::variant<Es...>;
+
+  // Decodes an event stored with type name `type`. kInvalidArgument for a
+  // type not in the set, or as Decode.
+  static Result<Variant> Decode(std::string_view type, std::string_view json) {
+    std::optional<Result<Variant>> out;
+    ((Es::kType == type ? (void)(out = Wrap(toolkit::Decode<Es>(json))) : (void)0), ...);
+    if (!out) {
+      return Status::InvalidArgument("unknown event type '" + std::string(type) + "'");
+    }
+    return std::move(*out);
+  }
+  static std::string_view TypeName(const Variant& v) {
+    return std::visit([](const auto& e) { return std::string_view(std::decay_t<decltype(e)>::kType); }, v);
+  }
+  static int VersionOf(const Variant& v) {
+    return std::visit([](const auto& e) { return int(std::decay_t<decltype(e)>::kVersion); }, v);
+  }
+  static std::string Encode(const Variant& v) {
+    return std::visit([](const auto& e) { return toolkit::Encode(e); }, v);
+  }
+  static bool Contains(std::string_view type) { return ((Es::kType == type) || ...); }
+
+ private:
+  template <class E>
+  static Result<Variant> Wrap(Result<E>&& r) {
+    if (!r.has_value()) return r.error();
+    return Variant(std::move(*r));
+  }
+};
+
+}  // namespace cairn::toolkit

@@ -1,0 +1,250 @@
+// The type-independent part of typed events (include/cairn/toolkit/event.h):
+// strict decoding with simdjson's on-demand parser (an aggregate rebuild
+// decodes every event of a stream, so this is on the hot path), encoding and
+// JSON Schemas with nlohmann::json (commands write few events).
+#include <simdjson.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn/toolkit/event.h"
+
+namespace cairn::toolkit {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+const char* KindName(FieldKind k) {
+  switch (k) {
+    case FieldKind::kString: return "a string";
+    case FieldKind::kInt: return "an integer";
+    case FieldKind::kDouble: return "a number";
+    case FieldKind::kBool: return "a boolean";
+    case FieldKind::kStringList: return "an array of strings";
+  }
+  return "?";
+}
+
+const char* JsonTypeName(od::json_type t) {
+  switch (t) {
+    case od::json_type::array: return "an array";
+    case od::json_type::object: return "an object";
+    case od::json_type::number: return "a number";
+    case od::json_type::string: return "a string";
+    case od::json_type::boolean: return "a boolean";
+    case od::json_type::null: return "null";
+  }
+  return "?";
+}
+
+class FieldError {
+ public:
+  FieldError(std::string_view type, std::string_view field) : type_(type), field_(field) {}
+  Status operator()(const std::string& problem) const {
+    std::string m(type_);
+    if (!field_.empty()) m += "." + std::string(field_);
+    return Status::InvalidArgument(m + ": " + problem);
+  }
+
+ private:
+  std::string_view type_, field_;
+};
+
+Status Malformed(std::string_view type, simdjson::error_code e) {
+  return Status::InvalidArgument(std::string(type) + ": malformed JSON (" +
+                                 simdjson::error_message(e) + ")");
+}
+
+// Reads one value of kind `spec.kind` into *out.
+Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, FieldValue* out) {
+  const FieldError err(type, spec.name);
+  od::json_type jt;
+  if (auto e = v.type().get(jt); e) return Malformed(type, e);
+  if (jt == od::json_type::null) {
+    if (spec.optional) {
+      bool is_null = false;
+      if (auto e = v.is_null().get(is_null); e) return Malformed(type, e);
+      *out = std::monostate{};
+      return Status::OK();
+    }
+    return err(std::string("expected ") + KindName(spec.kind) + ", got null");
+  }
+  auto wrong = [&] {
+    return err(std::string("expected ") + KindName(spec.kind) + ", got " + JsonTypeName(jt));
+  };
+  switch (spec.kind) {
+    case FieldKind::kString: {
+      if (jt != od::json_type::string) return wrong();
+      std::string_view s;
+      if (auto e = v.get_string().get(s); e) return Malformed(type, e);
+      *out = std::string(s);
+      return Status::OK();
+    }
+    case FieldKind::kBool: {
+      if (jt != od::json_type::boolean) return wrong();
+      bool b = false;
+      if (auto e = v.get_bool().get(b); e) return Malformed(type, e);
+      *out = b;
+      return Status::OK();
+    }
+    case FieldKind::kDouble: {
+      if (jt != od::json_type::number) return wrong();
+      double d = 0;
+      if (auto e = v.get_double().get(d); e) return Malformed(type, e);
+      *out = d;
+      return Status::OK();
+    }
+    case FieldKind::kInt: {
+      if (jt != od::json_type::number) return wrong();
+      od::number_type nt;
+      if (auto e = v.get_number_type().get(nt); e) {
+        return err("number out of range for a 64-bit integer");
+      }
+      if (nt == od::number_type::floating_point_number) {
+        std::string_view raw = v.raw_json_token();
+        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' ||
+                                raw.back() == '\r')) {
+          raw.remove_suffix(1);
+        }
+        return err("expected an integer, got " + std::string(raw));
+      }
+      if (nt == od::number_type::unsigned_integer) {
+        return err("number out of range for a 64-bit integer");
+      }
+      int64_t i = 0;
+      if (auto e = v.get_int64().get(i); e) return err("number out of range for a 64-bit integer");
+      if (i < spec.rules.min) {
+        return err(std::to_string(i) + " is below the minimum " + std::to_string(spec.rules.min));
+      }
+      if (i > spec.rules.max) {
+        return err(std::to_string(i) + " is above the maximum " + std::to_string(spec.rules.max));
+      }
+      *out = i;
+      return Status::OK();
+    }
+    case FieldKind::kStringList: {
+      if (jt != od::json_type::array) return wrong();
+      od::array a;
+      if (auto e = v.get_array().get(a); e) return Malformed(type, e);
+      std::vector<std::string> list;
+      size_t index = 0;
+      for (auto item : a) {
+        od::value iv;
+        if (auto e = item.get(iv); e) return Malformed(type, e);
+        od::json_type it;
+        if (auto e = iv.type().get(it); e) return Malformed(type, e);
+        if (it != od::json_type::string) {
+          return err("item " + std::to_string(index) + ": expected a string, got " +
+                     JsonTypeName(it));
+        }
+        std::string_view s;
+        if (auto e = iv.get_string().get(s); e) return Malformed(type, e);
+        list.emplace_back(s);
+        ++index;
+      }
+      *out = std::move(list);
+      return Status::OK();
+    }
+  }
+  return wrong();
+}
+
+}  // namespace
+
+Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
+                    std::vector<FieldValue>* out) {
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: decode from a
+  // padded copy (events are borrowed views of the log).
+  thread_local std::string buf;
+  thread_local od::parser parser;
+  buf.assign(json);
+  buf.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+  out->assign(specs.size(), FieldValue());
+  thread_local std::vector<bool> seen;
+  seen.assign(specs.size(), false);
+  od::document doc;
+  if (auto e = parser.iterate(simdjson::padded_string_view(buf.data(), json.size(), buf.capacity()))
+                   .get(doc);
+      e) {
+    return Malformed(type, e);
+  }
+  od::json_type top;
+  if (auto e = doc.type().get(top); e) return Malformed(type, e);
+  if (top != od::json_type::object) {
+    return FieldError(type, "")(std::string("expected a JSON object, got ") + JsonTypeName(top));
+  }
+  od::object obj;
+  if (auto e = doc.get_object().get(obj); e) return Malformed(type, e);
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key); e) return Malformed(type, e);
+    size_t i = 0;
+    while (i < specs.size() && specs[i].name != key) ++i;
+    if (i == specs.size()) return FieldError(type, "")("unknown field '" + std::string(key) + "'");
+    if (seen[i]) return FieldError(type, key)("field appears twice");
+    seen[i] = true;
+    Status s = ReadValue(type, specs[i], field.value(), &(*out)[i]);
+    if (!s.ok()) return s;
+  }
+  // Nothing may follow the object.
+  if (!doc.current_location().error()) return Malformed(type, simdjson::TRAILING_CONTENT);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (!seen[i] && !specs[i].optional) {
+      return FieldError(type, specs[i].name)("missing required field");
+    }
+  }
+  return Status::OK();
+}
+
+std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (!std::is_same_v<T, std::monostate>) j[specs[i].name] = v;
+        },
+        values[i]);
+  }
+  return j.dump();
+}
+
+std::string JsonSchema(std::string_view type, int version, std::span<const FieldSpec> specs) {
+  nlohmann::ordered_json s;
+  s["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  s["$id"] = "urn:cairn:event:" + std::string(type) + ":v" + std::to_string(version);
+  s["title"] = type;
+  s["type"] = "object";
+  nlohmann::ordered_json props = nlohmann::ordered_json::object();
+  nlohmann::ordered_json required = nlohmann::ordered_json::array();
+  for (const FieldSpec& f : specs) {
+    nlohmann::ordered_json p;
+    const char* t = "string";
+    switch (f.kind) {
+      case FieldKind::kString: t = "string"; break;
+      case FieldKind::kInt: t = "integer"; break;
+      case FieldKind::kDouble: t = "number"; break;
+      case FieldKind::kBool: t = "boolean"; break;
+      case FieldKind::kStringList: t = "array"; break;
+    }
+    if (f.optional) {
+      p["type"] = {t, "null"};
+    } else {
+      p["type"] = t;
+      required.push_back(f.name);
+    }
+    if (f.kind == FieldKind::kStringList) p["items"] = {{"type", "string"}};
+    if (f.kind == FieldKind::kInt) {
+      p["minimum"] = f.rules.min;
+      p["maximum"] = f.rules.max;
+    }
+    if (!f.rules.description.empty()) p["description"] = f.rules.description;
+    props[f.name] = std::move(p);
+  }
+  s["properties"] = std::move(props);
+  s["required"] = std::move(required);
+  s["additionalProperties"] = false;
+  s["x-cairn-schema-version"] = version;
+  return s.dump(2);
+}
+
+}  // namespace cairn::toolkit
