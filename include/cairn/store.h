@@ -302,6 +302,13 @@ class Store {
   // deleted, kStreamDeleted when tombstoned.
   virtual Result<StreamInfo> GetStreamInfo(std::string_view stream) = 0;
 
+  // The event of `stream` whose caller-supplied id is `id` (through the
+  // event-id index, at any revision: what a retry finds), or nullopt. Ids
+  // the engine generated are not indexed. Retention does not hide the event
+  // (it is stored); a scavenge removes it. kStreamDeleted when tombstoned.
+  virtual Result<std::optional<RecordedEvent>> FindEvent(std::string_view stream,
+                                                         const Uuid& id) = 0;
+
   // Number of events visible in $all (the next position to be assigned).
   virtual Position HeadPosition() = 0;
 

@@ -410,6 +410,28 @@ Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
   return StreamInfo{std::string(stream), StreamRevision(*r.last), Position(r.last_position)};
 }
 
+Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view stream, const Uuid& id) {
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
+  if (r.tombstoned) {
+    return Status(ErrorCode::kStreamDeleted, "stream '" + std::string(stream) + "' is deleted (tombstoned)");
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto found, FindById(stream, id, snapshot));
+  if (!found) return std::optional<RecordedEvent>();
+  ReadStreamOptions o;
+  o.from = StreamRevision(found->revision);
+  o.max_count = 1;
+  std::optional<RecordedEvent> out;
+  CAIRN_RETURN_IF_ERROR(ReadStreamRaw(stream, o, snapshot, [&](const EventView& e) {
+    if (e.revision.value() == found->revision) out = e.ToRecorded();
+    return false;
+  }));
+  return out;
+}
+
 Position StoreImpl::HeadPosition() {
   if (options_.read_only && !closed_.load()) (void)RefreshFromWriter();
   return Position(visible_.load(std::memory_order_acquire));

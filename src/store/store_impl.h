@@ -57,6 +57,7 @@ class StoreImpl final : public Store {
                        const EventVisitor& visit) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
+  Result<std::optional<RecordedEvent>> FindEvent(std::string_view stream, const Uuid& id) override;
   Result<StreamMetadataResult> GetStreamMetadata(std::string_view stream) override;
   Result<AppendResult> SetStreamMetadata(std::string_view stream, ExpectedRevision expected,
                                          const StreamMetadata& metadata) override;

@@ -196,6 +196,38 @@ TEST_F(StoreTest, AnyRetryIsFoundInPersistedRunsAfterReopen) {
   EXPECT_EQ(s->HeadPosition().value(), 52u);
 }
 
+TEST_F(StoreTest, FindEventLooksUpCallerIdsAtAnyRevision) {
+  StoreOptions o = Opts();
+  o.memtable_entries = 5;  // some ids in runs, some in the memtable
+  auto s = OpenOrDie(dir_.path(), o);
+  std::vector<EventData> first = {EvId("A", NthUuid(21)), EvId("B", NthUuid(22))};
+  ASSERT_TRUE(s->Append("acc", ExpectedRevision::NoStream(), first).has_value());
+  for (int i = 0; i < 12; ++i) {
+    std::vector<EventData> one = {Ev("X")};
+    ASSERT_TRUE(s->Append(i % 2 ? "acc" : "zzz", ExpectedRevision::Any(), one).has_value());
+  }
+  std::vector<EventData> last = {EvId("C", NthUuid(23))};
+  ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), last).has_value());
+  auto b = s->FindEvent("acc", *Uuid::Parse(NthUuid(22)));
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->type, "B");
+  EXPECT_EQ((*b)->revision, StreamRevision(1));
+  EXPECT_EQ((*b)->position, Position(1));
+  auto c = s->FindEvent("acc", *Uuid::Parse(NthUuid(23)));
+  ASSERT_TRUE(c.has_value() && c->has_value());
+  EXPECT_EQ((*c)->revision, StreamRevision(8));
+  // Another stream's id, an unknown id, a missing stream: nothing.
+  EXPECT_EQ(*s->FindEvent("zzz", *Uuid::Parse(NthUuid(22))), std::nullopt);
+  EXPECT_EQ(*s->FindEvent("acc", *Uuid::Parse(NthUuid(99))), std::nullopt);
+  EXPECT_EQ(*s->FindEvent("nope", *Uuid::Parse(NthUuid(22))), std::nullopt);
+  ASSERT_TRUE(s->TombstoneStream("acc", ExpectedRevision::Any()).has_value());
+  auto gone = s->FindEvent("acc", *Uuid::Parse(NthUuid(22)));
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code(), ErrorCode::kStreamDeleted);
+  EXPECT_EQ(gone.error().message(), "stream 'acc' is deleted (tombstoned)");
+}
+
 TEST_F(StoreTest, LimitsAreInvalidArgumentsNamingTheLimit) {
   StoreOptions o = Opts();
   o.max_event_bytes = 100;
