@@ -190,6 +190,17 @@ struct EventSet {
     return std::visit([](const auto& e) { return toolkit::Encode(e); }, v);
   }
   static bool Contains(std::string_view type) { return ((Es::kType == type) || ...); }
+  // The current schema version of `type`; 0 when it is not in the set.
+  static int CurrentVersion(std::string_view type) {
+    int v = 0;
+    ((Es::kType == type ? (void)(v = Es::kVersion) : (void)0), ...);
+    return v;
+  }
+  // Calls f(type name, current version) for each type of the set.
+  template <class F>
+  static void ForEachType(F&& f) {
+    (f(std::string_view(Es::kType), int(Es::kVersion)), ...);
+  }
 
  private:
   template <class E>

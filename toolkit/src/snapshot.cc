@@ -1,0 +1,110 @@
+// Background snapshot writer (include/cairn/toolkit/snapshot.h).
+#include "cairn/toolkit/snapshot.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cairn::toolkit {
+
+bool ParseSnapshotHeader(std::string_view metadata, SnapshotHeader* out) {
+  nlohmann::json j = nlohmann::json::parse(metadata, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  auto v = j.find("schemaVersion");
+  auto r = j.find("aggregateRevision");
+  auto t = j.find("lastCreatedNs");
+  if (v == j.end() || r == j.end() || t == j.end() || !v->is_number_integer() ||
+      !r->is_number_unsigned() || !t->is_number_integer()) {
+    return false;
+  }
+  out->schema_version = v->get<int>();
+  out->revision = r->get<uint64_t>();
+  out->last_created_ns = t->get<int64_t>();
+  return true;
+}
+
+SnapshotWriter::SnapshotWriter(Store* store, size_t max_pending)
+    : store_(store), max_pending_(max_pending), thread_([this] { Run(); }) {}
+
+SnapshotWriter::~SnapshotWriter() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void SnapshotWriter::Enqueue(std::string_view stream, std::string state_json, int schema_version,
+                             uint64_t aggregate_revision, int64_t last_created_ns) {
+  {
+    std::lock_guard l(mu_);
+    auto it = pending_.find(std::string(stream));
+    if (it != pending_.end()) {
+      if (it->second.revision >= aggregate_revision) return;  // a newer one is queued
+      it->second = {std::move(state_json), schema_version, aggregate_revision, last_created_ns};
+      ++stats_.dropped;
+      return;
+    }
+    if (pending_.size() >= max_pending_) {
+      ++stats_.dropped;
+      return;
+    }
+    pending_.emplace(std::string(stream),
+                     Pending{std::move(state_json), schema_version, aggregate_revision, last_created_ns});
+    order_.emplace_back(stream);
+  }
+  cv_.notify_one();
+}
+
+void SnapshotWriter::Flush() {
+  std::unique_lock l(mu_);
+  idle_cv_.wait(l, [&] { return order_.empty() && !busy_; });
+}
+
+SnapshotStats SnapshotWriter::stats() const {
+  std::lock_guard l(mu_);
+  return stats_;
+}
+
+void SnapshotWriter::Run() {
+  std::unique_lock l(mu_);
+  for (;;) {
+    cv_.wait(l, [&] { return stop_ || !order_.empty(); });
+    if (order_.empty()) return;  // stopping, and everything is written
+    std::string stream = std::move(order_.front());
+    order_.pop_front();
+    auto node = pending_.extract(stream);
+    busy_ = true;
+    l.unlock();
+    Write(stream, node.mapped());
+    l.lock();
+    busy_ = false;
+    if (order_.empty()) idle_cv_.notify_all();
+  }
+}
+
+void SnapshotWriter::Write(const std::string& stream, const Pending& p) {
+  const std::string target = SnapshotStreamOf(stream);
+  nlohmann::ordered_json meta;
+  meta["schemaVersion"] = p.schema_version;
+  meta["aggregateRevision"] = p.revision;
+  meta["lastCreatedNs"] = p.created_ns;
+  EventData e;
+  e.type = std::string(kSnapshotType);
+  e.data = p.state_json;
+  e.metadata = meta.dump();
+  std::vector<EventData> events = {std::move(e)};
+  bool ok = true;
+  auto r = store_->Append(target, ExpectedRevision::Any(), events);
+  if (!r.has_value()) {
+    ok = false;
+  } else if (r->revision && r->revision->value() == 0) {
+    // The first snapshot of this aggregate: keep only the newest two.
+    StreamMetadata m;
+    m.max_count = 2;
+    ok = store_->SetStreamMetadata(target, ExpectedRevision::Any(), m).has_value();
+  }
+  std::lock_guard l(mu_);
+  ++(ok ? stats_.written : stats_.failed);
+}
+
+}  // namespace cairn::toolkit
