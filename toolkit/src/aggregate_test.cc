@@ -2,6 +2,7 @@
 // conflicts with the competing events, idempotent command ids, audit
 // metadata, upcasting, snapshots, time travel. A real store on disk.
 #include "cairn/toolkit/aggregate.h"
+#include "cairn/toolkit/testing.h"
 
 #include <gtest/gtest.h>
 
@@ -409,6 +410,20 @@ TEST(AuditTest, CommandEventIdsAreStableAndDistinct) {
   EXPECT_EQ(*SchemaVersionOf("not json"), 1);
   EXPECT_EQ(SchemaVersionOf(R"({"schemaVersion":"2"})").error().message(),
             "event metadata: schemaVersion must be a positive integer, got \"2\"");
+}
+
+TEST(GivenWhenThenTest, ComparesDecisionsAndSaysWhatDiffers) {
+  EXPECT_EQ(Given<Account>({Opened{"ann"}, Deposited{100}}).When(Withdraw(30)).ThenEvents({Withdrawn{30}}),
+            "");
+  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenRejected("insufficient_funds"), "");
+  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Deposit(5)).ThenEvents({Deposited{6}}),
+            R"(expected events [Deposited {"amount":6}], got [Deposited {"amount":5}])");
+  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenEvents({Withdrawn{1}}),
+            R"(expected events [Withdrawn {"amount":1}], got the domain error insufficient_funds (balance 0 is below 1))");
+  EXPECT_EQ(Given<Account>().When(Open("x")).ThenRejected("already_open"),
+            R"(expected the domain error already_open, got events [Opened {"owner":"x"}])");
+  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Open("x")).ThenRejected("not_open"),
+            "expected the domain error not_open, got already_open (the account is open)");
 }
 
 }  // namespace
