@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/toolkit/crypto.h"
 #include "cairn/toolkit/event.h"
 
 namespace cairn::toolkit {
@@ -20,6 +21,7 @@ const char* KindName(FieldKind k) {
     case FieldKind::kDouble: return "a number";
     case FieldKind::kBool: return "a boolean";
     case FieldKind::kStringList: return "an array of strings";
+    case FieldKind::kPersonal: return "a sealed personal data token (a string)";
   }
   return "?";
 }
@@ -72,7 +74,8 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     return err(std::string("expected ") + KindName(spec.kind) + ", got " + JsonTypeName(jt));
   };
   switch (spec.kind) {
-    case FieldKind::kString: {
+    case FieldKind::kString:
+    case FieldKind::kPersonal: {  // the token; opened after the whole object is read
       if (jt != od::json_type::string) return wrong();
       std::string_view s;
       if (auto e = v.get_string().get(s); e) return Malformed(type, e);
@@ -148,10 +151,38 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
   return wrong();
 }
 
+// The index of the string field naming the subject of personal field `f`.
+Result<size_t> SubjectField(std::string_view type, std::span<const FieldSpec> specs, const FieldSpec& f) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].name == f.rules.subject && specs[i].kind == FieldKind::kString) return i;
+  }
+  return FieldError(type, f.name)("personal data needs rules.subject naming a string field, got '" +
+                                  std::string(f.rules.subject) + "'");
+}
+
+// Opens the sealed personal fields of a decoded object in place.
+Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs,
+                    std::vector<FieldValue>* values, PersonalDataCipher* cipher) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].kind != FieldKind::kPersonal) continue;
+    FieldValue& v = (*values)[i];
+    if (std::holds_alternative<std::monostate>(v)) continue;
+    const FieldError err(type, specs[i].name);
+    CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField(type, specs, specs[i]));
+    if (cipher == nullptr) return err("personal data needs a PersonalDataCipher to be read");
+    const std::string* who = std::get_if<std::string>(&(*values)[subject]);
+    if (who == nullptr) return err("its subject field '" + specs[subject].name + "' is absent");
+    auto opened = cipher->Open(*who, std::get<std::string>(v));
+    if (!opened.has_value()) return Status(opened.error().code(), err(opened.error().message()).message());
+    v = *opened ? Personal(std::move(**opened)) : Personal::Forgotten();
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
-                    std::vector<FieldValue>* out) {
+                    std::vector<FieldValue>* out, PersonalDataCipher* cipher) {
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: decode from a
   // padded copy (events are borrowed views of the log).
   thread_local std::string buf;
@@ -192,19 +223,77 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
       return FieldError(type, specs[i].name)("missing required field");
     }
   }
-  return Status::OK();
+  return OpenPersonal(type, specs, out, cipher);
 }
 
-std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+namespace {
+
+// `seal`: how a Personal value is written (a token, or the clear value).
+template <class Seal>
+Status EncodeInto(std::span<const FieldSpec> specs, std::span<const FieldValue> values, Seal&& seal,
+                  nlohmann::ordered_json* j) {
   for (size_t i = 0; i < specs.size(); ++i) {
+    Status s;
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (!std::is_same_v<T, std::monostate>) j[specs[i].name] = v;
+          if constexpr (std::is_same_v<T, Personal>) {
+            auto token = seal(i, v);
+            if (!token.has_value()) {
+              s = token.error();
+            } else if (*token) {
+              (*j)[specs[i].name] = std::move(**token);
+            } else {
+              (*j)[specs[i].name] = nullptr;
+            }
+          } else if constexpr (!std::is_same_v<T, std::monostate>) {
+            (*j)[specs[i].name] = v;
+          }
         },
         values[i]);
+    if (!s.ok()) return s;
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  Status s = EncodeInto(specs, values, [](size_t, const Personal& p) -> Result<std::optional<std::string>> {
+    if (p.forgotten()) return std::optional<std::string>();
+    return std::optional<std::string>(p.value());
+  }, &j);
+  (void)s;  // clear values cannot fail
+  return j.dump();
+}
+
+Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values,
+                                 PersonalDataCipher* cipher) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  CAIRN_RETURN_IF_ERROR(EncodeInto(
+      specs, values,
+      [&](size_t i, const Personal& p) -> Result<std::optional<std::string>> {
+        if (p.forgotten()) {
+          return Status(ErrorCode::kFailedPrecondition,
+                        specs[i].name + ": a forgotten value cannot be written again");
+        }
+        CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField("", specs, specs[i]));
+        if (cipher == nullptr) {
+          return Status::InvalidArgument(specs[i].name + ": personal data needs a PersonalDataCipher to be written");
+        }
+        const std::string* who = std::get_if<std::string>(&values[subject]);
+        if (who == nullptr) {
+          return Status::InvalidArgument(specs[i].name + ": its subject field '" + specs[subject].name +
+                                         "' is absent");
+        }
+        auto token = cipher->Seal(*who, p.value());
+        if (!token.has_value()) {
+          return Status(token.error().code(), specs[i].name + ": " + token.error().message());
+        }
+        return std::optional<std::string>(std::move(*token));
+      },
+      &j));
   return j.dump();
 }
 
@@ -225,6 +314,7 @@ std::string JsonSchema(std::string_view type, int version, std::span<const Field
       case FieldKind::kDouble: t = "number"; break;
       case FieldKind::kBool: t = "boolean"; break;
       case FieldKind::kStringList: t = "array"; break;
+      case FieldKind::kPersonal: t = "string"; break;
     }
     if (f.optional) {
       p["type"] = {t, "null"};
@@ -233,6 +323,11 @@ std::string JsonSchema(std::string_view type, int version, std::span<const Field
       required.push_back(f.name);
     }
     if (f.kind == FieldKind::kStringList) p["items"] = {{"type", "string"}};
+    if (f.kind == FieldKind::kPersonal) {
+      // Sealed for the subject named by another field (personal-data.md).
+      p["pattern"] = "^cairn:v1:[A-Za-z0-9_-]+$";
+      p["x-cairn-personal-data"] = {{"subject", std::string(f.rules.subject)}};
+    }
     if (f.kind == FieldKind::kInt) {
       p["minimum"] = f.rules.min;
       p["maximum"] = f.rules.max;

@@ -66,6 +66,9 @@ struct AggregateOptions {
   // Upcasters for events stored at older schema versions (may be null when
   // every event type is at version 1). Must outlive the AggregateStore.
   const Upcasters* upcasters = nullptr;
+  // Seals and opens Personal fields of events and snapshots (crypto.h); may
+  // be null when no event type has one. Must outlive the AggregateStore.
+  PersonalDataCipher* cipher = nullptr;
 };
 
 struct LoadOptions {
@@ -222,7 +225,9 @@ class AggregateStore {
           e.id = CommandEventId(ctx.command_id, stream, static_cast<uint32_t>(i));
         }
         e.type = std::string(A::Events::TypeName(d.events()[i]));
-        e.data = A::Events::Encode(d.events()[i]);
+        auto sealed = A::Events::EncodeSealed(d.events()[i], options_.cipher);
+        if (!sealed.has_value()) return sealed.error();  // e.g. a forgotten subject
+        e.data = std::move(*sealed);
         e.metadata = EncodeAudit(ctx, A::Events::VersionOf(d.events()[i]));
         data.push_back(std::move(e));
       }
@@ -304,7 +309,8 @@ class AggregateStore {
       if (!up.has_value()) return Status::InvalidArgument(where() + up.error().message());
       upcast = std::move(*up);
     }
-    auto ev = A::Events::Decode(e.type, *version < current ? std::string_view(upcast) : e.data);
+    auto ev = A::Events::Decode(e.type, *version < current ? std::string_view(upcast) : e.data,
+                                options_.cipher);
     if (!ev.has_value()) return Status::InvalidArgument(where() + ev.error().message());
     return ev;
   }
@@ -387,7 +393,9 @@ class AggregateStore {
       if (o.as_of_ns && h.last_created_ns > *o.as_of_ns) return true;
       const Fields<State>& f = StateFields();
       thread_local std::vector<FieldValue> values;
-      if (!DecodeFields("snapshot of " + stream, f.specs(), e.data, &values).ok()) return true;
+      if (!DecodeFields("snapshot of " + stream, f.specs(), e.data, &values, options_.cipher).ok()) {
+        return true;  // damaged, or sealed for a key this program cannot use: rebuild
+      }
       State s{};
       f.Set(&s, &values);
       out->state = std::move(s);
@@ -409,10 +417,13 @@ class AggregateStore {
     if (since < options_.snapshot_every) return;
     thread_local std::vector<FieldValue> values;
     StateFields().Get(state, &values);
+    // Personal data in the state is sealed like in events; a state holding a
+    // forgotten value is not snapshotted (the events say the same).
+    auto json = EncodeFields(StateFields().specs(), values, options_.cipher);
+    if (!json.has_value()) return;
     // The event's own creation time is the engine's; now is at or after it,
     // so an "as of T" load never uses a snapshot that holds later events.
-    snapshots_->Enqueue(stream, EncodeFields(StateFields().specs(), values), A::kSnapshotVersion,
-                        revision.value(), NowNs());
+    snapshots_->Enqueue(stream, std::move(*json), A::kSnapshotVersion, revision.value(), NowNs());
   }
 
   static const Fields<State>& StateFields() {

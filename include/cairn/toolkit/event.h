@@ -32,21 +32,28 @@
 #include <vector>
 
 #include "cairn/status.h"
+#include "cairn/toolkit/personal.h"
 
 namespace cairn::toolkit {
 
-// The JSON types a field may have.
-enum class FieldKind : uint8_t { kString, kInt, kDouble, kBool, kStringList };
+class PersonalDataCipher;  // crypto.h
+
+// The JSON types a field may have. kPersonal: a Personal member, stored as
+// a sealed token string (docs/format/personal-data.md).
+enum class FieldKind : uint8_t { kString, kInt, kDouble, kBool, kStringList, kPersonal };
 
 // One field's value; std::monostate when an optional field is absent.
-using FieldValue =
-    std::variant<std::monostate, std::string, int64_t, double, bool, std::vector<std::string>>;
+using FieldValue = std::variant<std::monostate, std::string, int64_t, double, bool,
+                                std::vector<std::string>, Personal>;
 
-// Bounds of an integer field (inclusive), and a description for the schema.
+// Bounds of an integer field (inclusive), a description for the schema, and
+// for a Personal field the name of the (string) field holding its data
+// subject, whose key seals it.
 struct FieldRules {
   int64_t min = std::numeric_limits<int64_t>::min();
   int64_t max = std::numeric_limits<int64_t>::max();
   std::string_view description;
+  std::string_view subject;
 };
 
 struct FieldSpec {
@@ -65,13 +72,15 @@ template <> struct FieldTraits<bool> { static constexpr FieldKind kKind = FieldK
 template <> struct FieldTraits<std::vector<std::string>> {
   static constexpr FieldKind kKind = FieldKind::kStringList;
 };
+template <> struct FieldTraits<Personal> { static constexpr FieldKind kKind = FieldKind::kPersonal; };
 template <class T> struct IsOptional : std::false_type {};
 template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
 }  // namespace internal
 
 // The field table of event type E, filled by E::Describe. Members may be
-// std::string, int64_t, double, bool, std::vector<std::string>, or a
-// std::optional of one of them (an optional field).
+// std::string, int64_t, double, bool, std::vector<std::string>, Personal
+// (with rules.subject naming its subject's field), or a std::optional of one
+// of them (an optional field).
 template <class E>
 class Fields {
  public:
@@ -124,10 +133,20 @@ concept EventType = std::is_default_constructible_v<E> && requires(Fields<E>& f)
 // Decodes the JSON object `json` against `specs`: (*out)[i] is the value of
 // specs[i], std::monostate for an absent optional field. Errors are
 // kInvalidArgument: "<type>: ..." naming the field and the problem.
+// Personal fields are opened with `cipher` (Personal::Forgotten() when the
+// subject's key is gone; a token that fails authentication is kCorruption
+// naming the field); without a cipher they are kInvalidArgument.
 [[nodiscard]] Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs,
-                                  std::string_view json, std::vector<FieldValue>* out);
+                                  std::string_view json, std::vector<FieldValue>* out,
+                                  PersonalDataCipher* cipher = nullptr);
 // Encodes values (one per spec; absent optionals are left out) as a JSON
-// object in spec order.
+// object in spec order. Personal fields are sealed with `cipher`; without
+// one they are written in clear: for display and tests only, never for the
+// store (kFailedPrecondition when a subject was erased, from the cipher).
+Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values,
+                                 PersonalDataCipher* cipher);
+// The same without personal data sealing (display, tests, types without
+// personal fields).
 std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values);
 // A JSON Schema (draft 2020-12) of the event type, pretty-printed.
 std::string JsonSchema(std::string_view type, int version, std::span<const FieldSpec> specs);
@@ -144,20 +163,31 @@ const Fields<E>& FieldsOf() {
 }
 
 template <EventType E>
-Result<E> Decode(std::string_view json) {
+Result<E> Decode(std::string_view json, PersonalDataCipher* cipher = nullptr) {
   const Fields<E>& f = FieldsOf<E>();
   thread_local std::vector<FieldValue> values;
-  if (Status s = DecodeFields(E::kType, f.specs(), json, &values); !s.ok()) return s;
+  if (Status s = DecodeFields(E::kType, f.specs(), json, &values, cipher); !s.ok()) return s;
   E e;
   f.Set(&e, &values);
   return e;
 }
 
+// JSON with personal data in clear: for display and tests, not for storing.
 template <EventType E>
 std::string Encode(const E& e) {
   thread_local std::vector<FieldValue> values;
   FieldsOf<E>().Get(e, &values);
   return EncodeFields(FieldsOf<E>().specs(), values);
+}
+
+// JSON to store: personal data sealed with `cipher`.
+template <EventType E>
+Result<std::string> EncodeSealed(const E& e, PersonalDataCipher* cipher) {
+  thread_local std::vector<FieldValue> values;
+  FieldsOf<E>().Get(e, &values);
+  auto r = EncodeFields(FieldsOf<E>().specs(), values, cipher);
+  if (!r.has_value()) return Status(r.error().code(), std::string(E::kType) + "." + r.error().message());
+  return r;
 }
 
 template <EventType E>
@@ -172,9 +202,10 @@ struct EventSet {
 
   // Decodes an event stored with type name `type`. kInvalidArgument for a
   // type not in the set, or as Decode.
-  static Result<Variant> Decode(std::string_view type, std::string_view json) {
+  static Result<Variant> Decode(std::string_view type, std::string_view json,
+                                PersonalDataCipher* cipher = nullptr) {
     std::optional<Result<Variant>> out;
-    ((Es::kType == type ? (void)(out = Wrap(toolkit::Decode<Es>(json))) : (void)0), ...);
+    ((Es::kType == type ? (void)(out = Wrap(toolkit::Decode<Es>(json, cipher))) : (void)0), ...);
     if (!out) {
       return Status::InvalidArgument("unknown event type '" + std::string(type) + "'");
     }
@@ -188,6 +219,9 @@ struct EventSet {
   }
   static std::string Encode(const Variant& v) {
     return std::visit([](const auto& e) { return toolkit::Encode(e); }, v);
+  }
+  static Result<std::string> EncodeSealed(const Variant& v, PersonalDataCipher* cipher) {
+    return std::visit([&](const auto& e) { return toolkit::EncodeSealed(e, cipher); }, v);
   }
   static bool Contains(std::string_view type) { return ((Es::kType == type) || ...); }
   // The current schema version of `type`; 0 when it is not in the set.

@@ -1,0 +1,178 @@
+// Personal data in typed events and aggregates: sealed on the way in, never
+// in clear on disk, "forgotten" (never garbage, never a failed replay) once
+// the subject is erased.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "cairn/toolkit/aggregate.h"
+#include "cairn/toolkit/crypto.h"
+#include "src/base/testing.h"
+
+namespace cairn::toolkit {
+namespace {
+
+struct SignedUp {
+  static constexpr std::string_view kType = "SignedUp";
+  static constexpr int kVersion = 1;
+  std::string member;
+  Personal email;
+  std::optional<Personal> phone;
+  static void Describe(Fields<SignedUp>& f) {
+    f.Add("member", &SignedUp::member);
+    f.Add("email", &SignedUp::email, {.subject = "member"});
+    f.Add("phone", &SignedUp::phone, {.subject = "member"});
+  }
+};
+
+struct Member {
+  static constexpr std::string_view kCategory = "member";
+  static constexpr int kSnapshotVersion = 1;
+  using Events = EventSet<SignedUp>;
+  struct State {
+    std::string member;
+    Personal email;
+    int64_t signups = 0;
+    static void Describe(Fields<State>& f) {
+      f.Add("member", &State::member);
+      f.Add("email", &State::email, {.subject = "member"});
+      f.Add("signups", &State::signups);
+    }
+  };
+  static State Evolve(State s, const Events::Variant& e) {
+    const auto& x = std::get<SignedUp>(e);
+    return {x.member, x.email, s.signups + 1};
+  }
+};
+
+// Every byte of every file under `dir`.
+std::string AllBytes(const std::string& dir) {
+  std::string out;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+class PersonalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto v = SqliteKeyVault::Open(dir_.Sub("keys.db"));
+    ASSERT_TRUE(v.has_value()) << v.error().ToString();
+    vault_ = std::move(*v);
+    cipher_ = std::make_unique<PersonalDataCipher>(vault_.get());
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<SqliteKeyVault> vault_;
+  std::unique_ptr<PersonalDataCipher> cipher_;
+};
+
+TEST_F(PersonalTest, SealedOnWriteOpenedOnReadForgottenAfterErasure) {
+  SignedUp e{"m-1", Personal("ann@example.com"), std::nullopt};
+  auto json = EncodeSealed(e, cipher_.get());
+  ASSERT_TRUE(json.has_value()) << json.error().ToString();
+  EXPECT_EQ(json->find("ann@example.com"), std::string::npos) << *json;
+  EXPECT_EQ(json->rfind(R"({"member":"m-1","email":"cairn:v1:)", 0), 0u) << *json;
+  EXPECT_EQ(Encode(e), R"({"member":"m-1","email":"ann@example.com"})");  // display only
+
+  auto back = Decode<SignedUp>(*json, cipher_.get());
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  EXPECT_EQ(back->email, Personal("ann@example.com"));
+  EXPECT_EQ(back->phone, std::nullopt);
+
+  auto bare = Decode<SignedUp>(*json);
+  ASSERT_FALSE(bare.has_value());
+  EXPECT_EQ(bare.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bare.error().message(), "SignedUp.email: personal data needs a PersonalDataCipher to be read");
+
+  // The token is bound to its subject: moved to another member (who has a
+  // key of their own) it fails; to a member without a key it is forgotten.
+  ASSERT_TRUE(cipher_->Seal("m-2", "x").has_value());
+  std::string moved = *json;
+  moved.replace(moved.find("m-1"), 3, "m-2");
+  auto stolen = Decode<SignedUp>(moved, cipher_.get());
+  ASSERT_FALSE(stolen.has_value());
+  EXPECT_EQ(stolen.error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(stolen.error().message().rfind("SignedUp.email: ", 0), 0u) << stolen.error().message();
+
+  ASSERT_TRUE(cipher_->Forget("m-1").ok());
+  auto gone = Decode<SignedUp>(*json, cipher_.get());
+  ASSERT_TRUE(gone.has_value()) << gone.error().ToString();
+  EXPECT_TRUE(gone->email.forgotten());
+  EXPECT_EQ(gone->email.value(), "");
+  EXPECT_EQ(gone->member, "m-1");
+  EXPECT_EQ(Encode(*gone), R"({"member":"m-1","email":null})");
+
+  auto again = EncodeSealed(e, cipher_.get());
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(again.error().message(), "SignedUp.email: data subject 'm-1' was erased");
+  auto copy = EncodeSealed(*gone, cipher_.get());
+  ASSERT_FALSE(copy.has_value());
+  EXPECT_EQ(copy.error().message(), "SignedUp.email: a forgotten value cannot be written again");
+}
+
+TEST_F(PersonalTest, AggregatesNeverStorePersonalDataInClear) {
+  StoreOptions so;
+  so.durability = Durability::kNoSyncUnsafe;
+  auto store = Store::Open(dir_.Sub("store"), so);
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  AggregateOptions o;
+  o.cipher = cipher_.get();
+  o.snapshot_every = 2;
+  AggregateStore<Member> members(store->get(), o);
+  auto signup = [](std::string email) {
+    return [email](const Member::State&) -> Decision<Member::Events::Variant> {
+      return Member::Events::Variant(SignedUp{"m-7", Personal(email), Personal("+1 555 0100")});
+    };
+  };
+  for (int i = 0; i < 3; ++i) {
+    auto r = members.Handle("m-7", CommandContext{}, signup("zoe" + std::to_string(i) + "@example.com"));
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  }
+  members.FlushSnapshots();
+  ASSERT_GE(members.snapshot_stats().written, 1u);
+  auto l = members.Load("m-7");
+  ASSERT_TRUE(l.has_value()) << l.error().ToString();
+  EXPECT_EQ(l->state.email, Personal("zoe2@example.com"));
+  ASSERT_TRUE(l->snapshot.has_value());  // the snapshot was sealed and opened too
+  ASSERT_TRUE((*store)->Checkpoint().ok());
+  const std::string disk = AllBytes(dir_.Sub("store"));
+  EXPECT_EQ(disk.find("@example.com"), std::string::npos);
+  EXPECT_EQ(disk.find("555 0100"), std::string::npos);
+
+  ASSERT_TRUE(cipher_->Forget("m-7").ok());
+  for (bool snap : {true, false}) {
+    LoadOptions lo;
+    lo.use_snapshot = snap;
+    auto f = members.Load("m-7", lo);
+    ASSERT_TRUE(f.has_value()) << f.error().ToString();  // a replay never breaks
+    EXPECT_TRUE(f->state.email.forgotten());
+    EXPECT_EQ(f->state.signups, 3);
+  }
+  auto h = members.History("m-7");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  EXPECT_EQ((*h)[0].data, R"({"member":"m-7","email":null,"phone":null})");
+  auto refused = members.Handle("m-7", CommandContext{}, signup("new@example.com"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(refused.error().message(), "SignedUp.email: data subject 'm-7' was erased");
+}
+
+TEST_F(PersonalTest, SchemaMarksPersonalFields) {
+  const std::string s = SchemaOf<SignedUp>();
+  EXPECT_NE(s.find(R"("email": {
+      "type": "string",
+      "pattern": "^cairn:v1:[A-Za-z0-9_-]+$",
+      "x-cairn-personal-data": {
+        "subject": "member"
+      }
+    })"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace cairn::toolkit
