@@ -44,7 +44,9 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return lines;
 }
 
-CliRunner::CliRunner() {
+CliRunner::CliRunner() : CliRunner(CAIRN_BINARY) {}
+
+CliRunner::CliRunner(std::string binary) : binary_(std::move(binary)) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern =
       std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
@@ -70,7 +72,7 @@ pid_t CliRunner::Start(const std::vector<std::string>& args,
                        const std::string& stderr_path) const {
   std::string out_path = Path(name + ".stdout");
   std::string err_path = Path(name + ".stderr");
-  std::vector<std::string> argv_strings = {CAIRN_BINARY};
+  std::vector<std::string> argv_strings = {binary_};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_strings) argv.push_back(arg.data());

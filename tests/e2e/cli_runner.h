@@ -22,8 +22,10 @@ struct RunResult {
 
 class CliRunner {
  public:
-  // Creates a fresh scratch directory under $TMPDIR (or /tmp).
+  // Creates a fresh scratch directory under $TMPDIR (or /tmp); runs the
+  // `cairn` binary, or `binary`.
   CliRunner();
+  explicit CliRunner(std::string binary);
   // Removes the scratch directory and everything in it.
   ~CliRunner();
   CliRunner(const CliRunner&) = delete;
@@ -58,6 +60,7 @@ class CliRunner {
                   const std::string& input = "") const;
 
  private:
+  std::string binary_;
   std::string dir_;
 };
 
