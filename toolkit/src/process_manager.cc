@@ -90,7 +90,6 @@ class RunnerImpl : public ProcessManagerRunner {
     std::vector<SubscriptionMessage> batch;
     uint64_t unsaved = 0;
     for (;;) {
-      const uint64_t head = store_->HeadPosition().value();
       auto n = sub_->NextBatch(&batch, std::chrono::milliseconds(100));
       if (!n.has_value()) {
         if (n.error().code() != ErrorCode::kCancelled) Fail(n.error());
@@ -114,12 +113,11 @@ class RunnerImpl : public ProcessManagerRunner {
           Advance(m.position.value());
         } else if (m.kind == SubscriptionMessage::Kind::kCaughtUp) {
           caught_up = true;
-          if (m.position.value() > 0) Advance(m.position.value() - 1);
         }
       }
-      // Idle and caught up: everything below the head seen before the wait
-      // was considered (events of other categories included).
-      if (*n == 0 && head > 0) Advance(head - 1);
+      // Everything the subscription delivered is handled; what it scanned
+      // past (other categories, events the filter drops) needs nothing.
+      if (const std::optional<uint64_t> through = sub_->last()) Advance(*through);
       if (unsaved >= options_.checkpoint_every || (caught_up && unsaved > 0)) {
         Status s = Save();
         if (!s.ok()) {
