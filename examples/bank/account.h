@@ -18,6 +18,8 @@
 namespace bank {
 
 using cairn::toolkit::Fields;
+using cairn::toolkit::Min;
+using cairn::toolkit::SubjectIs;
 using cairn::toolkit::Personal;
 
 struct AccountOpened {
@@ -29,8 +31,8 @@ struct AccountOpened {
   std::string currency;
   static void Describe(Fields<AccountOpened>& f) {
     f.Add("account", &AccountOpened::account);
-    f.Add("owner", &AccountOpened::owner, {.subject = "account"});
-    f.Add("email", &AccountOpened::email, {.subject = "account"});
+    f.Add("owner", &AccountOpened::owner, SubjectIs("account"));
+    f.Add("email", &AccountOpened::email, SubjectIs("account"));
     f.Add("currency", &AccountOpened::currency);
   }
 };
@@ -43,7 +45,7 @@ struct FundsDeposited {
   int64_t amount = 0;  // minor units, >= 1
   std::string currency;
   static void Describe(Fields<FundsDeposited>& f) {
-    f.Add("amount", &FundsDeposited::amount, {.min = 1, .description = "minor units"});
+    f.Add("amount", &FundsDeposited::amount, Min(1).Described("minor units"));
     f.Add("currency", &FundsDeposited::currency);
   }
 };
@@ -54,7 +56,7 @@ struct FundsWithdrawn {
   int64_t amount = 0;
   std::string currency;
   static void Describe(Fields<FundsWithdrawn>& f) {
-    f.Add("amount", &FundsWithdrawn::amount, {.min = 1, .description = "minor units"});
+    f.Add("amount", &FundsWithdrawn::amount, Min(1).Described("minor units"));
     f.Add("currency", &FundsWithdrawn::currency);
   }
 };
@@ -96,8 +98,8 @@ struct Account {
       f.Add("currency", &State::currency);
       f.Add("balance", &State::balance);
       f.Add("frozen", &State::frozen);
-      f.Add("owner", &State::owner, {.subject = "account"});
-      f.Add("email", &State::email, {.subject = "account"});
+      f.Add("owner", &State::owner, SubjectIs("account"));
+      f.Add("email", &State::email, SubjectIs("account"));
       f.Add("owner_forgotten", &State::owner_forgotten);
     }
   };

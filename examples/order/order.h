@@ -14,6 +14,8 @@
 namespace order {
 
 using cairn::toolkit::Fields;
+using cairn::toolkit::Min;
+using cairn::toolkit::Range;
 
 struct OrderCreated {
   static constexpr std::string_view kType = "OrderCreated";
@@ -29,8 +31,8 @@ struct ItemAdded {
   int64_t unit_price = 0;  // minor units
   static void Describe(Fields<ItemAdded>& f) {
     f.Add("sku", &ItemAdded::sku);
-    f.Add("quantity", &ItemAdded::quantity, {.min = 1, .max = 1000});
-    f.Add("unit_price", &ItemAdded::unit_price, {.min = 0});
+    f.Add("quantity", &ItemAdded::quantity, Range(1, 1000));
+    f.Add("unit_price", &ItemAdded::unit_price, Min(0));
   }
 };
 struct CouponApplied {
@@ -40,14 +42,14 @@ struct CouponApplied {
   int64_t percent_off = 0;
   static void Describe(Fields<CouponApplied>& f) {
     f.Add("code", &CouponApplied::code);
-    f.Add("percent_off", &CouponApplied::percent_off, {.min = 1, .max = 100});
+    f.Add("percent_off", &CouponApplied::percent_off, Range(1, 100));
   }
 };
 struct OrderSubmitted {
   static constexpr std::string_view kType = "OrderSubmitted";
   static constexpr int kVersion = 1;
   int64_t total = 0;  // minor units, after the coupon
-  static void Describe(Fields<OrderSubmitted>& f) { f.Add("total", &OrderSubmitted::total, {.min = 0}); }
+  static void Describe(Fields<OrderSubmitted>& f) { f.Add("total", &OrderSubmitted::total, Min(0)); }
 };
 struct PaymentProcessed {
   static constexpr std::string_view kType = "PaymentProcessed";
@@ -55,7 +57,7 @@ struct PaymentProcessed {
   int64_t amount = 0;
   std::string payment_ref;
   static void Describe(Fields<PaymentProcessed>& f) {
-    f.Add("amount", &PaymentProcessed::amount, {.min = 0});
+    f.Add("amount", &PaymentProcessed::amount, Min(0));
     f.Add("payment_ref", &PaymentProcessed::payment_ref);
   }
 };

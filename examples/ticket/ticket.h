@@ -21,6 +21,7 @@
 namespace ticket {
 
 using cairn::toolkit::Fields;
+using cairn::toolkit::Min;
 
 struct TicketInitialized {
   static constexpr std::string_view kType = "TicketInitialized";
@@ -29,7 +30,7 @@ struct TicketInitialized {
   int64_t escalate_after_ns = 0;  // UTC ns: before this, no escalation
   static void Describe(Fields<TicketInitialized>& f) {
     f.Add("customer", &TicketInitialized::customer);
-    f.Add("escalate_after_ns", &TicketInitialized::escalate_after_ns, {.min = 0});
+    f.Add("escalate_after_ns", &TicketInitialized::escalate_after_ns, Min(0));
   }
 };
 

@@ -25,14 +25,14 @@ struct Deposited {
   static constexpr std::string_view kType = "Deposited";
   static constexpr int kVersion = 2;
   int64_t amount = 0;
-  static void Describe(Fields<Deposited>& f) { f.Add("amount", &Deposited::amount, {.min = 1}); }
+  static void Describe(Fields<Deposited>& f) { f.Add("amount", &Deposited::amount, Min(1)); }
   friend bool operator==(const Deposited&, const Deposited&) = default;
 };
 struct Withdrawn {
   static constexpr std::string_view kType = "Withdrawn";
   static constexpr int kVersion = 1;
   int64_t amount = 0;
-  static void Describe(Fields<Withdrawn>& f) { f.Add("amount", &Withdrawn::amount, {.min = 1}); }
+  static void Describe(Fields<Withdrawn>& f) { f.Add("amount", &Withdrawn::amount, Min(1)); }
   friend bool operator==(const Withdrawn&, const Withdrawn&) = default;
 };
 

@@ -18,13 +18,13 @@ struct Deposited {
   std::optional<std::string> note;
   std::optional<int64_t> fee;
   static void Describe(Fields<Deposited>& f) {
-    f.Add("account", &Deposited::account, {.description = "account id"});
-    f.Add("amount", &Deposited::amount, {.min = 1, .max = 1000000});
+    f.Add("account", &Deposited::account, Described("account id"));
+    f.Add("amount", &Deposited::amount, Range(1, 1000000));
     f.Add("rate", &Deposited::rate);
     f.Add("urgent", &Deposited::urgent);
     f.Add("tags", &Deposited::tags);
     f.Add("note", &Deposited::note);
-    f.Add("fee", &Deposited::fee, {.min = 0});
+    f.Add("fee", &Deposited::fee, Min(0));
   }
 };
 

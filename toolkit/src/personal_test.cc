@@ -22,8 +22,8 @@ struct SignedUp {
   std::optional<Personal> phone;
   static void Describe(Fields<SignedUp>& f) {
     f.Add("member", &SignedUp::member);
-    f.Add("email", &SignedUp::email, {.subject = "member"});
-    f.Add("phone", &SignedUp::phone, {.subject = "member"});
+    f.Add("email", &SignedUp::email, SubjectIs("member"));
+    f.Add("phone", &SignedUp::phone, SubjectIs("member"));
   }
 };
 
@@ -37,7 +37,7 @@ struct Member {
     int64_t signups = 0;
     static void Describe(Fields<State>& f) {
       f.Add("member", &State::member);
-      f.Add("email", &State::email, {.subject = "member"});
+      f.Add("email", &State::email, SubjectIs("member"));
       f.Add("signups", &State::signups);
     }
   };

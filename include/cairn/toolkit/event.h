@@ -13,7 +13,7 @@
 //     std::optional<std::string> note;    // optional: may be absent
 //     static void Describe(toolkit::Fields<FundsDeposited>& f) {
 //       f.Add("account", &FundsDeposited::account);
-//       f.Add("amount", &FundsDeposited::amount, {.min = 1});
+//       f.Add("amount", &FundsDeposited::amount, Min(1));
 //       f.Add("note", &FundsDeposited::note);
 //     }
 //   };
@@ -48,13 +48,35 @@ using FieldValue = std::variant<std::monostate, std::string, int64_t, double, bo
 
 // Bounds of an integer field (inclusive), a description for the schema, and
 // for a Personal field the name of the (string) field holding its data
-// subject, whose key seals it.
+// subject, whose key seals it. Built with the functions below, which chain:
+// Min(1), Range(1, 100), SubjectIs("account"), Min(1).Described("cents").
 struct FieldRules {
   int64_t min = std::numeric_limits<int64_t>::min();
   int64_t max = std::numeric_limits<int64_t>::max();
   std::string_view description;
   std::string_view subject;
+
+  FieldRules& Min(int64_t v) {
+    min = v;
+    return *this;
+  }
+  FieldRules& Max(int64_t v) {
+    max = v;
+    return *this;
+  }
+  FieldRules& Described(std::string_view text) {
+    description = text;
+    return *this;
+  }
+  FieldRules& SubjectIs(std::string_view field) {
+    subject = field;
+    return *this;
+  }
 };
+inline FieldRules Min(int64_t v) { return FieldRules().Min(v); }
+inline FieldRules Range(int64_t lo, int64_t hi) { return FieldRules().Min(lo).Max(hi); }
+inline FieldRules Described(std::string_view text) { return FieldRules().Described(text); }
+inline FieldRules SubjectIs(std::string_view field) { return FieldRules().SubjectIs(field); }
 
 struct FieldSpec {
   std::string name;
