@@ -7,6 +7,7 @@
 //   bank --db DIR history ACCOUNT                     (JSON lines)
 //   bank --db DIR forget-owner ACCOUNT
 //   bank --db DIR balances                            (the read model)
+//   bank schemas                      (JSON Schema of each event, JSON lines)
 //
 // DIR holds store/ (the Cairn store), keys.db (the owners' keys, apart from
 // the store) and readmodel.db (balances). Output is JSON; an error is one
@@ -148,7 +149,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string db, user, command_id, account, owner, email, currency, amount, as_of;
   std::optional<uint64_t> at_revision;
-  app.add_option("--db", db, "bank data directory (store/, keys.db, readmodel.db)")->required();
+  app.add_option("--db", db, "bank data directory (store/, keys.db, readmodel.db)");
   app.add_option("--user", user, "acting user recorded in the audit trail (default: $USER)");
   app.add_option("--command-id", command_id, "UUID making the command idempotent (retries)");
   auto* open = app.add_subcommand("open", "open an account");
@@ -173,6 +174,7 @@ int Main(int argc, char** argv) {
   auto* forget = app.add_subcommand("forget-owner", "erase the owner's personal data");
   forget->add_option("ACCOUNT", account)->required();
   auto* balances = app.add_subcommand("balances", "all balances, from the read model");
+  auto* schemas = app.add_subcommand("schemas", "the JSON Schema of each event type (JSON lines)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -180,6 +182,13 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return Fail(kExitUsage, "usage", e.what());
   }
+  if (schemas->parsed()) {
+    for (const std::string& schema : Account::Events::Schemas()) {
+      std::cout << Json::parse(schema).dump() << "\n";
+    }
+    return 0;
+  }
+  if (db.empty()) return Fail(kExitUsage, "usage", "--db is required");
   if (!account.empty() && !ValidAccountId(account)) {
     return Fail(kExitUsage, "usage",
                 "ACCOUNT '" + account + "' must be 1-64 letters, digits, '_' or '.'");

@@ -108,7 +108,20 @@ TEST_F(BankTest, UsageErrorsExitTwoAndOtherErrorsOne) {
                    "\n");
   r = bank_.Run({"deposit", "a1", "1"});  // no --db
   EXPECT_EQ(r.exit_status, 2);
-  EXPECT_EQ(Json::parse(r.err)["error"], "usage");
+  EXPECT_EQ(r.err, R"({"error":"usage","message":"--db is required"})"
+                   "\n");
+}
+
+TEST_F(BankTest, SchemasDescribeEveryEventType) {
+  RunResult r = bank_.Run({"schemas"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  std::vector<Json> s = Lines(r.out);
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[1]["title"], "FundsDeposited");
+  EXPECT_EQ(s[1]["$id"], "urn:cairn:event:FundsDeposited:v2");
+  EXPECT_EQ(s[1]["properties"]["amount"], Json::parse(R"({"type":"integer","minimum":1,"maximum":9223372036854775807,"description":"minor units"})"));
+  EXPECT_EQ(s[1]["additionalProperties"], false);
+  EXPECT_EQ(s[0]["properties"]["email"]["x-cairn-personal-data"], Json::parse(R"({"subject":"account"})"));
 }
 
 TEST_F(BankTest, TimeTravelAndHistory) {

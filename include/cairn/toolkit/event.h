@@ -252,6 +252,8 @@ struct EventSet {
     ((Es::kType == type ? (void)(v = Es::kVersion) : (void)0), ...);
     return v;
   }
+  // The JSON Schema of each type of the set, in order.
+  static std::vector<std::string> Schemas() { return {SchemaOf<Es>()...}; }
   // Calls f(type name, current version) for each type of the set.
   template <class F>
   static void ForEachType(F&& f) {
