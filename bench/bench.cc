@@ -28,8 +28,10 @@ struct WorkloadSpec {
   const char* name;
   uint64_t default_events;  // used when BenchConfig::events is 0
   bool raw_limit;           // a disk limit (system=disk), skipped with peers off
-  WorkloadFn run;           // the engine workload, or the disk measurement
-  WorkloadFn sqlite;        // the SQLite peer, or nullptr
+  WorkloadFn run;           // the engine or toolkit workload, or the disk measurement
+  // Run first with peers on, or nullptr: the SQLite peer of an engine
+  // workload, the raw-engine peer (system=cairn) of a toolkit workload.
+  WorkloadFn peer;
 };
 
 // In the default order. disk-seq ignores --events: a bandwidth figure needs
@@ -48,6 +50,12 @@ constexpr WorkloadSpec kWorkloads[] = {
     {"category-read", 10'000'000, false, &CairnCategoryRead, nullptr},
     {"category-read-mixed", 10'000'000, false, &CairnCategoryReadMixed, nullptr},
     {"scavenge", 10'000'000, false, &CairnScavenge, nullptr},
+    // The toolkit (issue 4): events = stream length, commands, or events sealed.
+    {"aggregate-rebuild", 10'000, false, &ToolkitAggregateRebuild, nullptr},
+    {"aggregate-snapshot-load", 1'000'000, false, &ToolkitAggregateSnapshotLoad, nullptr},
+    {"commands-one", 2'000, false, &ToolkitCommandsOne, &CairnRawCommandsOne},
+    {"commands-spread", 20'000, false, &ToolkitCommandsSpread, &CairnRawCommandsSpread},
+    {"personal-data", 200'000, false, &ToolkitPersonalData, nullptr},
 };
 
 const WorkloadSpec* FindSpec(const std::string& name) {
@@ -159,6 +167,14 @@ void AddRatios(Measurement* m, const std::map<std::string, Measurement>& done) {
       m->Add("ratio_vs_sqlite", Ratio(m->EventsPerSecond(), peer->EventsPerSecond()));
     }
   }
+  // A toolkit workload against raw appends of the same events by the engine.
+  if (m->system == "toolkit") {
+    const Measurement* peer = find("cairn", m->workload);
+    if (peer != nullptr && peer->durable == m->durable && peer->events == m->events) {
+      m->Add("ratio_vs_raw", Ratio(m->EventsPerSecond(), peer->EventsPerSecond()));
+      m->Add("p50_ratio_vs_raw", Ratio(m->latency.Percentile(0.5), peer->latency.Percentile(0.5)));
+    }
+  }
 }
 
 }  // namespace
@@ -197,9 +213,9 @@ int Run(const BenchConfig& config) {
                      : spec->default_events;
     ctx.durable = config.durable;
 
-    // The peer first, so the engine line can carry ratio_vs_sqlite.
+    // The peer first, so the measured line can carry its ratio.
     std::vector<WorkloadFn> runs;
-    if (spec->sqlite != nullptr && config.peers) runs.push_back(spec->sqlite);
+    if (spec->peer != nullptr && config.peers) runs.push_back(spec->peer);
     runs.push_back(spec->run);
     for (WorkloadFn fn : runs) {
       ctx.scratch = *root + "/" + std::to_string(step++);

@@ -2,7 +2,8 @@
 // Internal to bench/: what every workload receives, the events it writes, and
 // the workload functions that bench.cc puts in its table. Each function runs
 // one workload against one system and returns what it measured; it never
-// prints. Uses only the public engine API (include/cairn/) and sqlite3.
+// prints. Uses only the public API (include/cairn/, include/cairn/toolkit/)
+// and sqlite3.
 //
 // Thread safety: a workload function runs alone in the process (it may start
 // its own threads); peak-RSS figures would be meaningless otherwise.
@@ -76,6 +77,19 @@ Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx);
 Result<Measurement> CairnCategoryRead(const WorkloadContext& ctx);
 Result<Measurement> CairnCategoryReadMixed(const WorkloadContext& ctx);
 Result<Measurement> CairnScavenge(const WorkloadContext& ctx);
+
+// Toolkit workloads (system=toolkit): a bank account aggregate through
+// toolkit::AggregateStore (toolkit_workloads.cc) and personal data sealing
+// (personal_data_workload.cc). The two command workloads have a raw-engine
+// peer (system=cairn): one Store::Append per event of the same bytes, to the
+// same streams, from the same number of threads.
+Result<Measurement> ToolkitAggregateRebuild(const WorkloadContext& ctx);
+Result<Measurement> ToolkitAggregateSnapshotLoad(const WorkloadContext& ctx);
+Result<Measurement> ToolkitCommandsOne(const WorkloadContext& ctx);
+Result<Measurement> CairnRawCommandsOne(const WorkloadContext& ctx);
+Result<Measurement> ToolkitCommandsSpread(const WorkloadContext& ctx);
+Result<Measurement> CairnRawCommandsSpread(const WorkloadContext& ctx);
+Result<Measurement> ToolkitPersonalData(const WorkloadContext& ctx);
 
 // SQLite peer workloads (system=sqlite), same shapes as the engine's.
 Result<Measurement> SqliteAppendBatch(const WorkloadContext& ctx);
