@@ -56,8 +56,11 @@ Status Malformed(std::string_view type, simdjson::error_code e) {
                                  simdjson::error_message(e) + ")");
 }
 
-// Reads one value of kind `spec.kind` into *out.
-Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, FieldValue* out) {
+// Reads one value of kind `spec.kind` into *in (a string's view points into
+// the parser's buffer: valid until its next document). A kStringList goes
+// to *list; a kPersonal token, like a string, to in->text.
+Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, FieldInput* in,
+                 std::vector<std::string>* list) {
   const FieldError err(type, spec.name);
   od::json_type jt;
   if (auto e = v.type().get(jt); e) return Malformed(type, e);
@@ -65,7 +68,7 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     if (spec.optional) {
       bool is_null = false;
       if (auto e = v.is_null().get(is_null); e) return Malformed(type, e);
-      *out = std::monostate{};
+      in->absent = true;
       return Status::OK();
     }
     return err(std::string("expected ") + KindName(spec.kind) + ", got null");
@@ -77,23 +80,17 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     case FieldKind::kString:
     case FieldKind::kPersonal: {  // the token; opened after the whole object is read
       if (jt != od::json_type::string) return wrong();
-      std::string_view s;
-      if (auto e = v.get_string().get(s); e) return Malformed(type, e);
-      *out = std::string(s);
+      if (auto e = v.get_string().get(in->text); e) return Malformed(type, e);
       return Status::OK();
     }
     case FieldKind::kBool: {
       if (jt != od::json_type::boolean) return wrong();
-      bool b = false;
-      if (auto e = v.get_bool().get(b); e) return Malformed(type, e);
-      *out = b;
+      if (auto e = v.get_bool().get(in->boolean); e) return Malformed(type, e);
       return Status::OK();
     }
     case FieldKind::kDouble: {
       if (jt != od::json_type::number) return wrong();
-      double d = 0;
-      if (auto e = v.get_double().get(d); e) return Malformed(type, e);
-      *out = d;
+      if (auto e = v.get_double().get(in->number); e) return Malformed(type, e);
       return Status::OK();
     }
     case FieldKind::kInt: {
@@ -121,14 +118,14 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
       if (i > spec.rules.max) {
         return err(std::to_string(i) + " is above the maximum " + std::to_string(spec.rules.max));
       }
-      *out = i;
+      in->integer = i;
       return Status::OK();
     }
     case FieldKind::kStringList: {
       if (jt != od::json_type::array) return wrong();
       od::array a;
       if (auto e = v.get_array().get(a); e) return Malformed(type, e);
-      std::vector<std::string> list;
+      list->clear();
       size_t index = 0;
       for (auto item : a) {
         od::value iv;
@@ -141,10 +138,10 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
         }
         std::string_view s;
         if (auto e = iv.get_string().get(s); e) return Malformed(type, e);
-        list.emplace_back(s);
+        list->emplace_back(s);
         ++index;
       }
-      *out = std::move(list);
+      in->list = list;
       return Status::OK();
     }
   }
@@ -160,38 +157,23 @@ Result<size_t> SubjectField(std::string_view type, std::span<const FieldSpec> sp
                                   std::string(f.rules.subject) + "'");
 }
 
-// Opens the sealed personal fields of a decoded object in place.
-Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs,
-                    std::vector<FieldValue>* values, PersonalDataCipher* cipher) {
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (specs[i].kind != FieldKind::kPersonal) continue;
-    FieldValue& v = (*values)[i];
-    if (std::holds_alternative<std::monostate>(v)) continue;
-    const FieldError err(type, specs[i].name);
-    CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField(type, specs, specs[i]));
-    if (cipher == nullptr) return err("personal data needs a PersonalDataCipher to be read");
-    const std::string* who = std::get_if<std::string>(&(*values)[subject]);
-    if (who == nullptr) return err("its subject field '" + specs[subject].name + "' is absent");
-    auto opened = cipher->Open(*who, std::get<std::string>(v));
-    if (!opened.has_value()) return Status(opened.error().code(), err(opened.error().message()).message());
-    v = *opened ? Personal(std::move(**opened)) : Personal::Forgotten();
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
-                    std::vector<FieldValue>* out, PersonalDataCipher* cipher) {
+                    FieldSink* sink, PersonalDataCipher* cipher) {
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: decode from a
   // padded copy (events are borrowed views of the log).
   thread_local std::string buf;
   thread_local od::parser parser;
+  thread_local std::vector<std::string> list;
+  // Per field: seen, and the text of strings and personal tokens (views into
+  // the parser's buffer, valid for this call).
+  thread_local std::vector<uint8_t> seen;
+  thread_local std::vector<std::string_view> texts;
   buf.assign(json);
   buf.reserve(json.size() + simdjson::SIMDJSON_PADDING);
-  out->assign(specs.size(), FieldValue());
-  thread_local std::vector<bool> seen;
-  seen.assign(specs.size(), false);
+  seen.assign(specs.size(), 0);
+  texts.assign(specs.size(), std::string_view());
   od::document doc;
   if (auto e = parser.iterate(simdjson::padded_string_view(buf.data(), json.size(), buf.capacity()))
                    .get(doc);
@@ -205,6 +187,7 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
   }
   od::object obj;
   if (auto e = doc.get_object().get(obj); e) return Malformed(type, e);
+  bool personal = false;
   for (auto field : obj) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key); e) return Malformed(type, e);
@@ -212,18 +195,40 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
     while (i < specs.size() && specs[i].name != key) ++i;
     if (i == specs.size()) return FieldError(type, "")("unknown field '" + std::string(key) + "'");
     if (seen[i]) return FieldError(type, key)("field appears twice");
-    seen[i] = true;
-    Status s = ReadValue(type, specs[i], field.value(), &(*out)[i]);
-    if (!s.ok()) return s;
+    seen[i] = 1;
+    FieldInput in;
+    CAIRN_RETURN_IF_ERROR(ReadValue(type, specs[i], field.value(), &in, &list));
+    texts[i] = in.text;
+    if (specs[i].kind == FieldKind::kPersonal && !in.absent) {
+      personal = true;  // opened below, once its subject is known
+      continue;
+    }
+    sink->Put(i, in);
   }
   // Nothing may follow the object.
   if (!doc.current_location().error()) return Malformed(type, simdjson::TRAILING_CONTENT);
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (!seen[i] && !specs[i].optional) {
-      return FieldError(type, specs[i].name)("missing required field");
-    }
+    if (seen[i]) continue;
+    if (!specs[i].optional) return FieldError(type, specs[i].name)("missing required field");
+    FieldInput absent;
+    absent.absent = true;
+    sink->Put(i, absent);
   }
-  return OpenPersonal(type, specs, out, cipher);
+  if (!personal) return Status::OK();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].kind != FieldKind::kPersonal || !seen[i] || texts[i].data() == nullptr) continue;
+    const FieldError err(type, specs[i].name);
+    CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField(type, specs, specs[i]));
+    if (cipher == nullptr) return err("personal data needs a PersonalDataCipher to be read");
+    if (!seen[subject]) return err("its subject field '" + specs[subject].name + "' is absent");
+    auto opened = cipher->Open(texts[subject], texts[i]);
+    if (!opened.has_value()) return Status(opened.error().code(), err(opened.error().message()).message());
+    Personal value = *opened ? Personal(std::move(**opened)) : Personal::Forgotten();
+    FieldInput in;
+    in.personal = &value;
+    sink->Put(i, in);
+  }
+  return Status::OK();
 }
 
 namespace {

@@ -160,15 +160,13 @@ class AggregateStore {
     ReadStreamOptions ro;
     ro.from = StreamRevision(from);
     Status failed;
+    Event ev;  // decoded into again and again: its storage is reused
     Status s = store_->ReadStream(stream, ro, [&](const EventView& e) {
       if (o.at_revision && e.revision.value() > *o.at_revision) return false;
       if (o.as_of_ns && e.created_ns > *o.as_of_ns) return false;
-      auto ev = DecodeStored(e);
-      if (!ev.has_value()) {
-        failed = ev.error();
-        return false;
-      }
-      out.state = A::Evolve(std::move(out.state), *ev);
+      failed = DecodeStoredInto(e, &ev);
+      if (!failed.ok()) return false;
+      out.state = A::Evolve(std::move(out.state), ev);
       out.revision = e.revision;
       out.last_created_ns = e.created_ns;
       ++out.events_read;
@@ -287,6 +285,12 @@ class AggregateStore {
   // A stored event as a typed event: upcast from its stored schema version
   // when older; kInvalidArgument naming stream, revision and problem.
   Result<Event> DecodeStored(const EventView& e) const {
+    Event ev;
+    if (Status s = DecodeStoredInto(e, &ev); !s.ok()) return s;
+    return ev;
+  }
+  // The same into *out, reusing its storage.
+  Status DecodeStoredInto(const EventView& e, Event* out) const {
     auto where = [&] { return std::string(e.stream) + "@" + std::to_string(e.revision.value()) + ": "; };
     const int current = A::Events::CurrentVersion(e.type);
     if (current == 0) {
@@ -309,10 +313,10 @@ class AggregateStore {
       if (!up.has_value()) return Status::InvalidArgument(where() + up.error().message());
       upcast = std::move(*up);
     }
-    auto ev = A::Events::Decode(e.type, *version < current ? std::string_view(upcast) : e.data,
-                                options_.cipher);
-    if (!ev.has_value()) return Status::InvalidArgument(where() + ev.error().message());
-    return ev;
+    Status s = A::Events::DecodeInto(e.type, *version < current ? std::string_view(upcast) : e.data, out,
+                                     options_.cipher);
+    if (!s.ok()) return Status(s.code(), where() + s.message());
+    return Status::OK();
   }
 
  private:
@@ -391,13 +395,11 @@ class AggregateStore {
       if (h.schema_version != A::kSnapshotVersion) return true;  // older schema: never misread
       if (o.at_revision && h.revision > *o.at_revision) return true;
       if (o.as_of_ns && h.last_created_ns > *o.as_of_ns) return true;
-      const Fields<State>& f = StateFields();
-      thread_local std::vector<FieldValue> values;
-      if (!DecodeFields("snapshot of " + stream, f.specs(), e.data, &values, options_.cipher).ok()) {
+      State s{};
+      typename Fields<State>::Into sink(StateFields(), &s);
+      if (!DecodeFields("snapshot of " + stream, StateFields().specs(), e.data, &sink, options_.cipher).ok()) {
         return true;  // damaged, or sealed for a key this program cannot use: rebuild
       }
-      State s{};
-      f.Set(&s, &values);
       out->state = std::move(s);
       out->revision = StreamRevision(h.revision);
       out->snapshot = StreamRevision(h.revision);

@@ -99,6 +99,37 @@ template <class T> struct IsOptional : std::false_type {};
 template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
 }  // namespace internal
 
+// One decoded field as DecodeFields hands it over: the member of `kind` is
+// set, or `absent` (an optional field left out or null). Views are valid
+// only during the call that receives it.
+struct FieldInput {
+  bool absent = false;
+  std::string_view text;               // kString
+  int64_t integer = 0;                 // kInt
+  double number = 0;                   // kDouble
+  bool boolean = false;                // kBool
+  std::vector<std::string>* list = nullptr;  // kStringList (may be moved from)
+  Personal* personal = nullptr;        // kPersonal (may be moved from)
+};
+
+// Where DecodeFields writes: Put(i, in) for every spec i exactly once.
+class FieldSink {
+ public:
+  virtual void Put(size_t i, FieldInput& in) = 0;
+
+ protected:
+  ~FieldSink() = default;
+};
+
+namespace internal {
+inline void Take(std::string& dst, FieldInput& in) { dst.assign(in.text); }
+inline void Take(int64_t& dst, FieldInput& in) { dst = in.integer; }
+inline void Take(double& dst, FieldInput& in) { dst = in.number; }
+inline void Take(bool& dst, FieldInput& in) { dst = in.boolean; }
+inline void Take(std::vector<std::string>& dst, FieldInput& in) { dst = std::move(*in.list); }
+inline void Take(Personal& dst, FieldInput& in) { dst = std::move(*in.personal); }
+}  // namespace internal
+
 // The field table of event type E, filled by E::Describe. Members may be
 // std::string, int64_t, double, bool, std::vector<std::string>, Personal
 // (with rules.subject naming its subject's field), or a std::optional of one
@@ -120,9 +151,17 @@ class Fields {
         return FieldValue(e.*member);
       }
     });
-    set_.push_back([member](E& e, FieldValue&& v) {
-      if (std::holds_alternative<std::monostate>(v)) return;  // absent optional
-      e.*member = std::move(std::get<Plain>(v));
+    put_.push_back([member](E& e, FieldInput& in) {
+      if constexpr (kOptional) {
+        if (in.absent) {
+          (e.*member).reset();
+          return;
+        }
+        if (!(e.*member)) (e.*member).emplace();
+        internal::Take(*(e.*member), in);
+      } else {
+        internal::Take(e.*member, in);
+      }
     });
     return *this;
   }
@@ -132,15 +171,23 @@ class Fields {
     out->clear();
     for (const auto& g : get_) out->push_back(g(e));
   }
-  // `values` as DecodeFields fills them (one per spec, checked).
-  void Set(E* e, std::vector<FieldValue>* values) const {
-    for (size_t i = 0; i < set_.size(); ++i) set_[i](*e, std::move((*values)[i]));
-  }
+  // A sink writing decoded fields into *e. Decoding into an object that
+  // already holds values reuses their storage (a rebuild decodes every
+  // event of a stream into the same object).
+  class Into final : public FieldSink {
+   public:
+    Into(const Fields& f, E* e) : f_(f), e_(e) {}
+    void Put(size_t i, FieldInput& in) override { f_.put_[i](*e_, in); }
+
+   private:
+    const Fields& f_;
+    E* e_;
+  };
 
  private:
   std::vector<FieldSpec> specs_;
   std::vector<std::function<FieldValue(const E&)>> get_;
-  std::vector<std::function<void(E&, FieldValue&&)>> set_;
+  std::vector<std::function<void(E&, FieldInput&)>> put_;
 };
 
 // What an event type provides.
@@ -152,14 +199,15 @@ concept EventType = std::is_default_constructible_v<E> && requires(Fields<E>& f)
 };
 
 // The type-independent codec (toolkit/src/codec.cc).
-// Decodes the JSON object `json` against `specs`: (*out)[i] is the value of
-// specs[i], std::monostate for an absent optional field. Errors are
-// kInvalidArgument: "<type>: ..." naming the field and the problem.
-// Personal fields are opened with `cipher` (Personal::Forgotten() when the
-// subject's key is gone; a token that fails authentication is kCorruption
-// naming the field); without a cipher they are kInvalidArgument.
+// Decodes the JSON object `json` against `specs` into `sink` (Put once per
+// spec; absent for an optional field left out or null). Errors are
+// kInvalidArgument: "<type>: ..." naming the field and the problem; the
+// sink may then hold part of the object. Personal fields are opened with
+// `cipher` (Personal::Forgotten() when the subject's key is gone; a token
+// that fails authentication is kCorruption naming the field); without a
+// cipher they are kInvalidArgument.
 [[nodiscard]] Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs,
-                                  std::string_view json, std::vector<FieldValue>* out,
+                                  std::string_view json, FieldSink* sink,
                                   PersonalDataCipher* cipher = nullptr);
 // Encodes values (one per spec; absent optionals are left out) as a JSON
 // object in spec order. Personal fields are sealed with `cipher`; without
@@ -184,13 +232,17 @@ const Fields<E>& FieldsOf() {
   return fields;
 }
 
+// Decodes into *e, reusing its storage; on error *e holds part of it.
+template <EventType E>
+Status DecodeInto(std::string_view json, E* e, PersonalDataCipher* cipher = nullptr) {
+  typename Fields<E>::Into sink(FieldsOf<E>(), e);
+  return DecodeFields(E::kType, FieldsOf<E>().specs(), json, &sink, cipher);
+}
+
 template <EventType E>
 Result<E> Decode(std::string_view json, PersonalDataCipher* cipher = nullptr) {
-  const Fields<E>& f = FieldsOf<E>();
-  thread_local std::vector<FieldValue> values;
-  if (Status s = DecodeFields(E::kType, f.specs(), json, &values, cipher); !s.ok()) return s;
   E e;
-  f.Set(&e, &values);
+  if (Status s = DecodeInto(json, &e, cipher); !s.ok()) return s;
   return e;
 }
 
@@ -226,12 +278,17 @@ struct EventSet {
   // type not in the set, or as Decode.
   static Result<Variant> Decode(std::string_view type, std::string_view json,
                                 PersonalDataCipher* cipher = nullptr) {
-    std::optional<Result<Variant>> out;
-    ((Es::kType == type ? (void)(out = Wrap(toolkit::Decode<Es>(json, cipher))) : (void)0), ...);
-    if (!out) {
-      return Status::InvalidArgument("unknown event type '" + std::string(type) + "'");
-    }
-    return std::move(*out);
+    Variant v;
+    if (Status s = DecodeInto(type, json, &v, cipher); !s.ok()) return s;
+    return v;
+  }
+  // Decodes into *v, reusing its storage when it already holds that type.
+  static Status DecodeInto(std::string_view type, std::string_view json, Variant* v,
+                           PersonalDataCipher* cipher = nullptr) {
+    std::optional<Status> out;
+    ((Es::kType == type ? (void)(out = Into<Es>(json, v, cipher)) : (void)0), ...);
+    if (!out) return Status::InvalidArgument("unknown event type '" + std::string(type) + "'");
+    return *out;
   }
   static std::string_view TypeName(const Variant& v) {
     return std::visit([](const auto& e) { return std::string_view(std::decay_t<decltype(e)>::kType); }, v);
@@ -262,9 +319,9 @@ struct EventSet {
 
  private:
   template <class E>
-  static Result<Variant> Wrap(Result<E>&& r) {
-    if (!r.has_value()) return r.error();
-    return Variant(std::move(*r));
+  static Status Into(std::string_view json, Variant* v, PersonalDataCipher* cipher) {
+    if (!std::holds_alternative<E>(*v)) v->template emplace<E>();
+    return toolkit::DecodeInto(json, &std::get<E>(*v), cipher);
   }
 };
 
