@@ -55,6 +55,10 @@ std::optional<int64_t> ParseRfc3339(const std::string& t) {
       consumed != 19) {
     return std::nullopt;
   }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60) {
+    return std::nullopt;
+  }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   int64_t ns = 0;
@@ -71,6 +75,7 @@ std::optional<int64_t> ParseRfc3339(const std::string& t) {
     ++i;
   } else if (i + 6 == t.size() && (t[i] == '+' || t[i] == '-') && t[i + 3] == ':') {
     const int h = std::atoi(t.substr(i + 1, 2).c_str()), m = std::atoi(t.substr(i + 4, 2).c_str());
+    if (h > 23 || m > 59) return std::nullopt;
     offset = (t[i] == '+' ? 1 : -1) * (h * 3600 + m * 60);
     i += 6;
   } else {
@@ -88,7 +93,7 @@ std::string FormatRfc3339(int64_t ns) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   char frac[16];
-  std::snprintf(frac, sizeof frac, ".%09lldZ", static_cast<long long>(ns % 1000000000));
+  std::snprintf(frac, sizeof frac, ".%09lldZ", static_cast<long long>(ns % 1000000000));  // ns >= 0: created after 1970
   return std::string(buf) + frac;
 }
 
@@ -240,11 +245,9 @@ int Main(int argc, char** argv) {
   if (forget->parsed()) {
     // The audit event first, then the key: a crash in between leaves an
     // audit event and a key that the next forget-owner erases.
-    auto r = b.accounts->Handle(account, ctx, ForgetOwner);
+    auto r = b.accounts->Forget(account, ctx, ForgetOwner, /*subject=*/account);
     if (!r.has_value()) return FailStatus(r.error());
     if (r->rejected) return Fail(kExitRefused, r->rejected->code, r->rejected->message);
-    cairn::Status s = b.cipher->Forget(account);
-    if (!s.ok()) return FailStatus(s);
     std::cout << Json{{"account", account}, {"owner_forgotten", true},
                       {"revision", r->revision ? Json(r->revision->value()) : Json(nullptr)}}
                      .dump()

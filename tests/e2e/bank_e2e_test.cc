@@ -101,6 +101,9 @@ TEST_F(BankTest, UsageErrorsExitTwoAndOtherErrorsOne) {
   usage({"open", "a2", "--owner", "X", "--email", "nope", "--currency", "EUR"}, "--email 'nope' is not an email address");
   usage({"open", "a2", "--owner", "X", "--email", "x@y", "--currency", "eur"}, "--currency 'eur' must be 3 capital letters");
   usage({"balance", "a1", "--as-of", "yesterday"}, "--as-of 'yesterday' is not an RFC 3339 time");
+  usage({"balance", "a1", "--as-of", "2026-13-01T00:00:00Z"}, "--as-of '2026-13-01T00:00:00Z' is not an RFC 3339 time");
+  usage({"balance", "a1", "--as-of", "2026-01-01T00:00:00+99:00"},
+        "--as-of '2026-01-01T00:00:00+99:00' is not an RFC 3339 time");
   usage({"deposit", "a/1", "1"}, "ACCOUNT 'a/1' must be 1-64 letters, digits, '_' or '.'");
   RunResult r = Bank({"balance", "nobody"});
   EXPECT_EQ(r.exit_status, 1);
@@ -217,15 +220,27 @@ TEST_F(BankTest, StoredVersionOneEventsAreUpcast) {
 TEST_F(BankTest, ASnapshotIsWrittenEveryHundredEvents) {
   Open("a1");
   for (int i = 0; i < 100; ++i) ASSERT_EQ(Bank({"deposit", "a1", "1"}).exit_status, 0);
+  // Snapshots go on after the owner is forgotten, holding null for them.
+  ASSERT_EQ(Bank({"forget-owner", "a1"}).exit_status, 0);
+  for (int i = 0; i < 99; ++i) ASSERT_EQ(Bank({"deposit", "a1", "1"}).exit_status, 0);
+  RunResult after = cairn_.Run({"read", "--db", bank_.Path("db") + "/store", "snapshot-account-a1", "--backwards",
+                                "--limit", "1"});
+  ASSERT_EQ(after.exit_status, 0) << after.err;
+  std::vector<Json> last = Lines(after.out);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0]["metadata"]["aggregateRevision"], 199);  // 100 events after the one at 99
+  EXPECT_EQ(last[0]["data"]["owner"], nullptr);
+  EXPECT_EQ(last[0]["data"]["owner_forgotten"], true);
+  EXPECT_EQ(Lines(Bank({"balance", "a1"}).out)[0]["balance"], "199.00");
   RunResult snap = cairn_.Run({"read", "--db", bank_.Path("db") + "/store", "snapshot-account-a1"});
   ASSERT_EQ(snap.exit_status, 0) << snap.err;
   std::vector<Json> s = Lines(snap.out);
-  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0]["type"], "Snapshot");
   EXPECT_EQ(s[0]["metadata"]["aggregateRevision"], 99);
   EXPECT_EQ(s[0]["data"]["balance"], 9900);
   EXPECT_EQ(s[0]["data"].dump().find("Ann Lee"), std::string::npos);  // sealed
-  EXPECT_EQ(Lines(Bank({"balance", "a1"}).out)[0]["balance"], "100.00");
+  EXPECT_EQ(s[0]["data"]["owner"].get<std::string>().rfind("cairn:v1:", 0), 0u);
 }
 
 }  // namespace

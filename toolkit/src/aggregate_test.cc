@@ -209,7 +209,8 @@ TEST_F(AggregateTest, AConflictThatNeverEndsGivesUpAfterMaxAttempts) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), ErrorCode::kWrongExpectedRevision);
   EXPECT_EQ(r.error().message(),
-            "command on acct-1 gave up after 3 attempts: others kept appending to the stream");
+            "command on acct-1 gave up after 3 attempts: others kept appending to the stream "
+            "(last: stream 'acct-1' expected 2, found revision 3)");
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(accounts.Load("1")->state.balance, 3);  // only the competing deposits
 }
@@ -266,7 +267,7 @@ TEST_F(AggregateTest, StoredVersionOneEventsAreUpcastWhileReading) {
   auto l = bare.Load("9");
   ASSERT_FALSE(l.has_value());
   EXPECT_EQ(l.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(l.error().message(), "acct-9@1: Deposited v1 needs upcasters, none are registered");
+  EXPECT_EQ(l.error().message(), "Deposited is at version 2 but no upcasters are registered");
   std::vector<EventData> v3(1);
   v3[0].type = "Deposited";
   v3[0].data = R"({"amount":1})";
@@ -299,7 +300,7 @@ TEST_F(AggregateTest, SnapshotsShortenLoadsAndOldSchemasAreIgnored) {
   for (int i = 0; i < 24; ++i) ASSERT_TRUE(accounts.Handle("1", Ctx(100 + i), Deposit(2)).has_value());
   accounts.FlushSnapshots();
   EXPECT_EQ(accounts.snapshot_stats().failed, 0u);
-  EXPECT_GE(accounts.snapshot_stats().written, 2u);
+  EXPECT_GE(accounts.snapshot_stats().written, 1u);  // queued ones may merge
   auto with = accounts.Load("1");
   ASSERT_TRUE(with.has_value()) << with.error().ToString();
   // Snapshots are written in the background: which revisions they hold
@@ -338,6 +339,29 @@ TEST_F(AggregateTest, SnapshotsShortenLoadsAndOldSchemasAreIgnored) {
   EXPECT_EQ(again->snapshot, std::nullopt);
   EXPECT_EQ(again->events_read, 25u);
   EXPECT_EQ(again->state.balance, 48);
+}
+
+TEST_F(AggregateTest, ASnapshotOfAnEarlierLifeIsNeverUsed) {
+  AggregateStore<Account> accounts(store_.get(), Options(/*snapshot_every=*/2));
+  ASSERT_TRUE(accounts.Handle("1", Ctx(1), Open("ann")).has_value());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(accounts.Handle("1", Ctx(10 + i), Deposit(5)).has_value());
+  accounts.FlushSnapshots();
+  ASSERT_TRUE(accounts.Load("1")->snapshot.has_value());
+  ASSERT_TRUE(store_->DeleteStream("acct-1", ExpectedRevision::Any()).has_value());
+  auto gone = accounts.Load("1");
+  ASSERT_TRUE(gone.has_value()) << gone.error().ToString();
+  EXPECT_EQ(gone->revision, std::nullopt);  // a new aggregate, not the snapshot's
+  EXPECT_FALSE(gone->state.open);
+  // Recreated: revisions continue, the old life's snapshot stays unused.
+  auto again = accounts.Handle("1", Ctx(30), Open("bob"));
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_FALSE(again->rejected);
+  EXPECT_EQ(again->revision, StreamRevision(5));
+  auto l = accounts.Load("1");
+  ASSERT_TRUE(l.has_value()) << l.error().ToString();
+  EXPECT_EQ(l->snapshot, std::nullopt);
+  EXPECT_EQ(l->state.balance, 0);
+  EXPECT_EQ(l->state.events, 1);
 }
 
 TEST_F(AggregateTest, ASnapshotThatCannotBeWrittenDoesNotFailTheCommand) {

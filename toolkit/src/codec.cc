@@ -63,14 +63,17 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
                  std::vector<std::string>* list) {
   const FieldError err(type, spec.name);
   od::json_type jt;
-  if (auto e = v.type().get(jt); e) return Malformed(type, e);
+  if (auto e = v.type().get(jt); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
   if (jt == od::json_type::null) {
+    bool is_null = false;
+    if (auto e = v.is_null().get(is_null); e) {
+      return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+    }
     if (spec.optional) {
-      bool is_null = false;
-      if (auto e = v.is_null().get(is_null); e) return Malformed(type, e);
       in->absent = true;
       return Status::OK();
     }
+    if (spec.kind == FieldKind::kPersonal) return Status::OK();  // forgotten (text stays null)
     return err(std::string("expected ") + KindName(spec.kind) + ", got null");
   }
   auto wrong = [&] {
@@ -80,17 +83,17 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     case FieldKind::kString:
     case FieldKind::kPersonal: {  // the token; opened after the whole object is read
       if (jt != od::json_type::string) return wrong();
-      if (auto e = v.get_string().get(in->text); e) return Malformed(type, e);
+      if (auto e = v.get_string().get(in->text); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
     case FieldKind::kBool: {
       if (jt != od::json_type::boolean) return wrong();
-      if (auto e = v.get_bool().get(in->boolean); e) return Malformed(type, e);
+      if (auto e = v.get_bool().get(in->boolean); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
     case FieldKind::kDouble: {
       if (jt != od::json_type::number) return wrong();
-      if (auto e = v.get_double().get(in->number); e) return Malformed(type, e);
+      if (auto e = v.get_double().get(in->number); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
     case FieldKind::kInt: {
@@ -124,20 +127,20 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     case FieldKind::kStringList: {
       if (jt != od::json_type::array) return wrong();
       od::array a;
-      if (auto e = v.get_array().get(a); e) return Malformed(type, e);
+      if (auto e = v.get_array().get(a); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       list->clear();
       size_t index = 0;
       for (auto item : a) {
         od::value iv;
-        if (auto e = item.get(iv); e) return Malformed(type, e);
+        if (auto e = item.get(iv); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
         od::json_type it;
-        if (auto e = iv.type().get(it); e) return Malformed(type, e);
+        if (auto e = iv.type().get(it); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
         if (it != od::json_type::string) {
           return err("item " + std::to_string(index) + ": expected a string, got " +
                      JsonTypeName(it));
         }
         std::string_view s;
-        if (auto e = iv.get_string().get(s); e) return Malformed(type, e);
+        if (auto e = iv.get_string().get(s); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
         list->emplace_back(s);
         ++index;
       }
@@ -216,7 +219,14 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
   }
   if (!personal) return Status::OK();
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (specs[i].kind != FieldKind::kPersonal || !seen[i] || texts[i].data() == nullptr) continue;
+    if (specs[i].kind != FieldKind::kPersonal || !seen[i]) continue;
+    if (texts[i].data() == nullptr) {  // null: written after its subject was forgotten
+      Personal gone = Personal::Forgotten();
+      FieldInput in;
+      in.personal = &gone;
+      sink->Put(i, in);
+      continue;
+    }
     const FieldError err(type, specs[i].name);
     CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField(type, specs, specs[i]));
     if (cipher == nullptr) return err("personal data needs a PersonalDataCipher to be read");
@@ -279,11 +289,17 @@ Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<con
   CAIRN_RETURN_IF_ERROR(EncodeInto(
       specs, values,
       [&](size_t i, const Personal& p) -> Result<std::optional<std::string>> {
-        if (p.forgotten()) {
-          return Status(ErrorCode::kFailedPrecondition,
-                        specs[i].name + ": a forgotten value cannot be written again");
+        // A forgotten value stays forgotten: written as null (a snapshot of
+        // a state after an erasure, an event copying such a value).
+        if (p.forgotten()) return std::optional<std::string>();
+        size_t subject = specs.size();
+        for (size_t k = 0; k < specs.size(); ++k) {
+          if (specs[k].name == specs[i].rules.subject && specs[k].kind == FieldKind::kString) subject = k;
         }
-        CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField("", specs, specs[i]));
+        if (subject == specs.size()) {
+          return Status::InvalidArgument(specs[i].name + ": personal data needs rules.subject naming a string field, got '" +
+                                         std::string(specs[i].rules.subject) + "'");
+        }
         if (cipher == nullptr) {
           return Status::InvalidArgument(specs[i].name + ": personal data needs a PersonalDataCipher to be written");
         }
@@ -321,12 +337,12 @@ std::string JsonSchema(std::string_view type, int version, std::span<const Field
       case FieldKind::kStringList: t = "array"; break;
       case FieldKind::kPersonal: t = "string"; break;
     }
-    if (f.optional) {
+    if (f.optional || f.kind == FieldKind::kPersonal) {  // personal: null once forgotten
       p["type"] = {t, "null"};
     } else {
       p["type"] = t;
-      required.push_back(f.name);
     }
+    if (!f.optional) required.push_back(f.name);
     if (f.kind == FieldKind::kStringList) p["items"] = {{"type", "string"}};
     if (f.kind == FieldKind::kPersonal) {
       // Sealed for the subject named by another field (personal-data.md).

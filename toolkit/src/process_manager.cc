@@ -40,6 +40,8 @@ class RunnerImpl : public ProcessManagerRunner {
       }
       handled_ = saved_ = j["position"].get<uint64_t>();
       checkpoint_revision_ = e.revision;
+      auto md = store_->GetStreamMetadata(stream_);
+      retention_set_ = md.has_value() && md->metadata.max_count.has_value();
     }
     SubscribeOptions so = options_.category.empty() ? SubscribeOptions::All()
                                                     : SubscribeOptions::Category(options_.category);
@@ -71,6 +73,7 @@ class RunnerImpl : public ProcessManagerRunner {
                                                      std::to_string(p.value()) + " in time");
   }
   Status Stop() override {
+    std::lock_guard control(control_mu_);  // one Stop at a time (and the destructor's)
     {
       std::lock_guard l(mu_);
       if (stopped_) return status_;
@@ -99,6 +102,10 @@ class RunnerImpl : public ProcessManagerRunner {
       for (size_t i = 0; i < *n; ++i) {
         const SubscriptionMessage& m = batch[i];
         if (m.kind == SubscriptionMessage::Kind::kEvent) {
+          if (m.event.stream == stream_ || m.event.stream == "$$" + stream_) {
+            Advance(m.event.position.value());  // its own checkpoints: nothing to react to
+            continue;
+          }
           ReactionContext ctx(name_, m.event, options_.user);
           Status s = manager_->Handle(m.event, ctx);
           if (!s.ok()) {
@@ -164,13 +171,16 @@ class RunnerImpl : public ProcessManagerRunner {
       }
       return r.error();
     }
-    if (!checkpoint_revision_) {
-      StreamMetadata m;
-      m.max_count = 2;
-      CAIRN_RETURN_IF_ERROR(store_->SetStreamMetadata(stream_, ExpectedRevision::Any(), m).status());
-    }
+    const bool first = !checkpoint_revision_;
     checkpoint_revision_ = r->revision;
     saved_ = at;
+    if (first || !retention_set_) {
+      // Keep the newest two; if this fails the next save tries again (the
+      // stream only grows meanwhile).
+      StreamMetadata m;
+      m.max_count = 2;
+      retention_set_ = store_->SetStreamMetadata(stream_, ExpectedRevision::Any(), m).has_value();
+    }
     return Status::OK();
   }
 
@@ -182,6 +192,8 @@ class RunnerImpl : public ProcessManagerRunner {
   std::unique_ptr<Subscription> sub_;
   std::optional<StreamRevision> checkpoint_revision_;  // runner thread, then Stop
   std::optional<uint64_t> saved_;                      // runner thread, then Stop
+  bool retention_set_ = false;                         // runner thread, then Stop
+  std::mutex control_mu_;  // serializes Stop; taken before mu_
   mutable std::mutex mu_;
   std::condition_variable cv_;           // handled_ moved, failure, or stop
   std::optional<uint64_t> handled_;      // guarded by mu_

@@ -33,14 +33,14 @@ SnapshotWriter::~SnapshotWriter() {
   thread_.join();
 }
 
-void SnapshotWriter::Enqueue(std::string_view stream, std::string state_json, int schema_version,
-                             uint64_t aggregate_revision, int64_t last_created_ns) {
+void SnapshotWriter::Enqueue(std::string_view stream, Encoder encode, int schema_version,
+                             uint64_t aggregate_revision) {
   {
     std::lock_guard l(mu_);
     auto it = pending_.find(std::string(stream));
     if (it != pending_.end()) {
       if (it->second.revision >= aggregate_revision) return;  // a newer one is queued
-      it->second = {std::move(state_json), schema_version, aggregate_revision, last_created_ns};
+      it->second = {std::move(encode), schema_version, aggregate_revision};
       ++stats_.dropped;
       return;
     }
@@ -49,7 +49,7 @@ void SnapshotWriter::Enqueue(std::string_view stream, std::string state_json, in
       return;
     }
     pending_.emplace(std::string(stream),
-                     Pending{std::move(state_json), schema_version, aggregate_revision, last_created_ns});
+                     Pending{std::move(encode), schema_version, aggregate_revision});
     order_.emplace_back(stream);
   }
   cv_.notify_one();
@@ -83,28 +83,43 @@ void SnapshotWriter::Run() {
 }
 
 void SnapshotWriter::Write(const std::string& stream, const Pending& p) {
+  auto count = [&](bool ok) {
+    std::lock_guard l(mu_);
+    ++(ok ? stats_.written : stats_.failed);
+  };
+  auto json = p.encode();
+  if (!json.has_value()) return count(false);
+  // The creation time of the state's last event, as the store recorded it.
+  ReadStreamOptions ro;
+  ro.from = StreamRevision(p.revision);
+  ro.max_count = 1;
+  std::optional<int64_t> created;
+  Status read = store_->ReadStream(stream, ro, [&](const EventView& e) {
+    if (e.revision.value() == p.revision) created = e.created_ns;
+    return false;
+  });
+  if (!read.ok() || !created) return count(false);
   const std::string target = SnapshotStreamOf(stream);
   nlohmann::ordered_json meta;
   meta["schemaVersion"] = p.schema_version;
   meta["aggregateRevision"] = p.revision;
-  meta["lastCreatedNs"] = p.created_ns;
+  meta["lastCreatedNs"] = *created;
   EventData e;
   e.type = std::string(kSnapshotType);
-  e.data = p.state_json;
+  e.data = std::move(*json);
   e.metadata = meta.dump();
   std::vector<EventData> events = {std::move(e)};
-  bool ok = true;
   auto r = store_->Append(target, ExpectedRevision::Any(), events);
-  if (!r.has_value()) {
-    ok = false;
-  } else if (r->revision && r->revision->value() == 0) {
-    // The first snapshot of this aggregate: keep only the newest two.
-    StreamMetadata m;
+  if (!r.has_value()) return count(false);
+  // Keep only the newest two (set with the first snapshot; retried while
+  // it is missing).
+  auto md = store_->GetStreamMetadata(target);
+  if (md.has_value() && !md->metadata.max_count) {
+    StreamMetadata m = md->metadata;
     m.max_count = 2;
-    ok = store_->SetStreamMetadata(target, ExpectedRevision::Any(), m).has_value();
+    (void)store_->SetStreamMetadata(target, ExpectedRevision::Any(), m);
   }
-  std::lock_guard l(mu_);
-  ++(ok ? stats_.written : stats_.failed);
+  count(true);
 }
 
 }  // namespace cairn::toolkit

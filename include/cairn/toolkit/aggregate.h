@@ -34,6 +34,7 @@
 
 #include "cairn/store.h"
 #include "cairn/toolkit/audit.h"
+#include "cairn/toolkit/crypto.h"
 #include "cairn/toolkit/decision.h"
 #include "cairn/toolkit/event.h"
 #include "cairn/toolkit/snapshot.h"
@@ -121,8 +122,11 @@ class AggregateStore {
   using Event = typename A::Events::Variant;
 
   // `store` must outlive this object.
+  // Checks the upcaster chains (Validate): when one is incomplete, every
+  // Load and Handle returns that error, so a missing step shows at the
+  // first use, not at the first old event.
   explicit AggregateStore(Store* store, AggregateOptions options = {})
-      : store_(store), options_(options) {
+      : store_(store), options_(options), valid_(Validate()) {
     if constexpr (Snapshotting<A>) {
       if (options_.snapshot_every > 0) snapshots_ = std::make_unique<SnapshotWriter>(store);
     }
@@ -151,6 +155,7 @@ class AggregateStore {
   // current snapshot version, within the time-travel bounds) plus the
   // events after it. A stream with no event gives the initial state.
   Result<Loaded<A>> Load(std::string_view id, const LoadOptions& o = {}) {
+    if (!valid_.ok()) return valid_;
     const std::string stream = StreamOf(id);
     Loaded<A> out;
     uint64_t from = 0;
@@ -173,21 +178,32 @@ class AggregateStore {
       return true;
     });
     if (!failed.ok()) return failed;
-    if (!s.ok() && !(s.code() == ErrorCode::kNotFound && !out.revision)) return s;
+    // A missing or soft-deleted stream is a new aggregate, whatever
+    // snapshot of an earlier life its snapshot stream still holds.
+    if (s.code() == ErrorCode::kNotFound) return Loaded<A>{};
+    if (!s.ok()) return s;
     return out;
   }
 
   // Runs a command: `decide(state)` or `decide(state, competing)` returning
   // a Decision<Event>. See the top of this file.
   template <class Decide>
-  Result<CommandResult<A>> Handle(std::string_view id, const CommandContext& ctx, Decide&& decide) {
+  Result<CommandResult<A>> Handle(std::string_view id, const CommandContext& caller, Decide&& decide) {
+    if (!valid_.ok()) return valid_;
     const std::string stream = StreamOf(id);
+    // Every event carries a command id: the caller's (idempotent retries),
+    // or one made for this command (its events then get engine ids).
+    const bool idempotent = !caller.command_id.IsNil();
+    CommandContext ctx = caller;
+    if (!idempotent) ctx.command_id = Uuid::Random();
     std::optional<StreamRevision> decided_on;
+    std::string last_conflict;
     Competing<A> competing;
-    for (int attempt = 1; attempt <= std::max(1, options_.max_attempts); ++attempt) {
+    const int attempts = std::max(1, options_.max_attempts);
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
       auto loaded = Load(id);
       if (!loaded.has_value()) return loaded.error();
-      if (!ctx.command_id.IsNil()) {
+      if (idempotent) {
         auto done = FindApplied(stream, ctx.command_id, *loaded);
         if (!done.has_value()) return done.error();
         if (*done) {
@@ -219,9 +235,7 @@ class AggregateStore {
       data.reserve(d.events().size());
       for (size_t i = 0; i < d.events().size(); ++i) {
         EventData e;
-        if (!ctx.command_id.IsNil()) {
-          e.id = CommandEventId(ctx.command_id, stream, static_cast<uint32_t>(i));
-        }
+        if (idempotent) e.id = CommandEventId(ctx.command_id, stream, static_cast<uint32_t>(i));
         e.type = std::string(A::Events::TypeName(d.events()[i]));
         auto sealed = A::Events::EncodeSealed(d.events()[i], options_.cipher);
         if (!sealed.has_value()) return sealed.error();  // e.g. a forgotten subject
@@ -236,6 +250,7 @@ class AggregateStore {
       if (!r.has_value()) {
         if (r.error().code() != ErrorCode::kWrongExpectedRevision) return r.error();
         decided_on = loaded->revision;
+        last_conflict = r.error().message();
         continue;  // someone else appended: reload and decide again
       }
       State state = std::move(loaded->state);
@@ -251,8 +266,25 @@ class AggregateStore {
       return result;
     }
     return Status(ErrorCode::kWrongExpectedRevision,
-                  "command on " + stream + " gave up after " + std::to_string(options_.max_attempts) +
-                      " attempts: others kept appending to the stream");
+                  "command on " + stream + " gave up after " + std::to_string(attempts) +
+                      " attempts: others kept appending to the stream (last: " + last_conflict + ")");
+  }
+
+  // Forgets a data subject the way crypto-shredding asks: `decide` appends
+  // the audit event of the erasure (as Handle), then the subject's key is
+  // erased (AggregateOptions::cipher). Run again after a crash between the
+  // two: the key is erased even when the decision writes nothing.
+  // kFailedPrecondition without a cipher.
+  template <class Decide>
+  Result<CommandResult<A>> Forget(std::string_view id, const CommandContext& ctx, Decide&& decide,
+                                  std::string_view subject) {
+    if (options_.cipher == nullptr) {
+      return Status(ErrorCode::kFailedPrecondition, "forgetting a subject needs AggregateOptions::cipher");
+    }
+    auto r = Handle(id, ctx, std::forward<Decide>(decide));
+    if (!r.has_value() || r->rejected) return r;
+    CAIRN_RETURN_IF_ERROR(options_.cipher->Forget(subject));
+    return r;
   }
 
   // Every event of the aggregate with who did it, when, and its data at the
@@ -389,9 +421,17 @@ class AggregateStore {
     ReadStreamOptions ro;
     ro.direction = Direction::kBackwards;
     ro.max_count = 4;  // the newest usable one within the time-travel bounds
+    std::optional<std::optional<uint64_t>> truncated;  // the stream's "$tb", read once if needed
     (void)store_->ReadStream(SnapshotStreamOf(stream), ro, [&](const EventView& e) {
       SnapshotHeader h;
       if (!ParseSnapshotHeader(e.metadata, &h)) return true;
+      if (!truncated) {
+        // A snapshot from before a soft delete belongs to an earlier life
+        // of the stream: never combined with the events after it.
+        auto md = store_->GetStreamMetadata(stream);
+        truncated = md.has_value() ? md->metadata.truncate_before : std::optional<uint64_t>();
+      }
+      if (*truncated && **truncated > h.revision) return false;
       if (h.schema_version != A::kSnapshotVersion) return true;  // older schema: never misread
       if (o.at_revision && h.revision > *o.at_revision) return true;
       if (o.as_of_ns && h.last_created_ns > *o.as_of_ns) return true;
@@ -417,15 +457,17 @@ class AggregateStore {
     const uint64_t since = before.snapshot ? revision.value() - before.snapshot->value()
                                            : revision.value() + 1;
     if (since < options_.snapshot_every) return;
-    thread_local std::vector<FieldValue> values;
-    StateFields().Get(state, &values);
-    // Personal data in the state is sealed like in events; a state holding a
-    // forgotten value is not snapshotted (the events say the same).
-    auto json = EncodeFields(StateFields().specs(), values, options_.cipher);
-    if (!json.has_value()) return;
-    // The event's own creation time is the engine's; now is at or after it,
-    // so an "as of T" load never uses a snapshot that holds later events.
-    snapshots_->Enqueue(stream, std::move(*json), A::kSnapshotVersion, revision.value(), NowNs());
+    // Encoded (personal data sealed like in events) on the writer's thread:
+    // the vault is never asked on the command's.
+    PersonalDataCipher* cipher = options_.cipher;
+    snapshots_->Enqueue(
+        stream,
+        [state, cipher]() -> Result<std::string> {
+          std::vector<FieldValue> values;
+          StateFields().Get(state, &values);
+          return EncodeFields(StateFields().specs(), values, cipher);
+        },
+        A::kSnapshotVersion, revision.value());
   }
 
   static const Fields<State>& StateFields() {
@@ -437,14 +479,9 @@ class AggregateStore {
     return f;
   }
 
-  static int64_t NowNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-
   Store* store_;
   AggregateOptions options_;
+  Status valid_;  // Validate() at construction
   std::unique_ptr<SnapshotWriter> snapshots_;
 };
 

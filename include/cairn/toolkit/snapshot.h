@@ -7,18 +7,22 @@
 // one event of type "Snapshot": its data is the state as JSON, its metadata
 // {"schemaVersion": V, "aggregateRevision": N, "lastCreatedNs": T}: V is the
 // aggregate's snapshot schema version, N the revision of the last event the
-// state includes, T that event's creation time (for loads "as of" a time).
+// state includes, T that event's creation time as the store recorded it
+// (for loads "as of" a time).
 // A snapshot stream keeps its last 2 snapshots ("$maxCount": 2), so older
 // ones go at the next scavenge.
 //
 // Writing a snapshot never fails or delays the command that asked for it:
-// Enqueue only queues (newest per stream wins, bounded), a background thread
-// appends, and failures are counted, never returned to the command.
+// Enqueue only queues (newest per stream wins, bounded); a background thread
+// encodes (sealing personal data may ask the key vault), reads the event's
+// creation time, appends, and counts failures, never returning them to the
+// command.
 //
 // Thread safety: all methods are safe to call concurrently.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -45,7 +49,7 @@ bool ParseSnapshotHeader(std::string_view metadata, SnapshotHeader* out);
 
 struct SnapshotStats {
   uint64_t written = 0;
-  uint64_t failed = 0;   // appends that failed (the command was not affected)
+  uint64_t failed = 0;   // encodes or appends that failed (the command was not affected)
   uint64_t dropped = 0;  // replaced by a newer one before being written, or queue full
 };
 
@@ -56,20 +60,21 @@ class SnapshotWriter {
   SnapshotWriter(const SnapshotWriter&) = delete;
   SnapshotWriter& operator=(const SnapshotWriter&) = delete;
 
+  // Produces the state's JSON, on the writer's thread.
+  using Encoder = std::function<Result<std::string>()>;
   // Queues a snapshot of `stream` (the aggregate's stream, not the snapshot
-  // stream). Never blocks on the store.
-  void Enqueue(std::string_view stream, std::string state_json, int schema_version,
-               uint64_t aggregate_revision, int64_t last_created_ns);
+  // stream) holding the state after `aggregate_revision`. Never blocks on
+  // the store or the vault.
+  void Enqueue(std::string_view stream, Encoder encode, int schema_version, uint64_t aggregate_revision);
   // Waits until everything queued before the call is written or failed.
   void Flush();
   SnapshotStats stats() const;
 
  private:
   struct Pending {
-    std::string state_json;
+    Encoder encode;
     int schema_version;
     uint64_t revision;
-    int64_t created_ns;
   };
   void Run();
   void Write(const std::string& stream, const Pending& p);
