@@ -6,6 +6,7 @@
 // Thread safety: none inside; the store guards a mutable memtable with its
 // index mutex, and a frozen one is immutable and freely shared.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,6 +58,13 @@ class Memtable {
   std::unordered_map<std::string, std::vector<StreamEntry>, Hash, std::equal_to<>> map_;
   std::unordered_multimap<uint64_t, StreamEntry> ids_;
   std::unordered_map<std::string, std::vector<StreamEntry>, Hash, std::equal_to<>> tags_;
+  // AddTag's cache: the list of the last key of each tag kind (`key` views
+  // the map's own key).
+  struct RecentTag {
+    std::string_view key;
+    std::vector<StreamEntry>* list = nullptr;
+  };
+  std::array<RecentTag, 4> recent_tags_{};  // 'C', 'T', 'S', other
   uint64_t entries_ = 0;
 };
 
