@@ -399,6 +399,24 @@ TEST_F(AggregateTest, TimeTravelByRevisionAndByTime) {
   EXPECT_EQ(t->state.balance, 10);
   asof.as_of_ns = (*events)[0].created_ns - 1;
   EXPECT_EQ(accounts.Load("1", asof)->revision, std::nullopt);
+  // Bounds at or after a kept snapshot start from it and fold the rest.
+  auto now = accounts.Load("1");
+  ASSERT_TRUE(now.has_value() && now->snapshot.has_value());
+  const uint64_t snap = now->snapshot->value();
+  LoadOptions at_snap;
+  at_snap.at_revision = snap;
+  auto s1 = accounts.Load("1", at_snap);
+  ASSERT_TRUE(s1.has_value()) << s1.error().ToString();
+  EXPECT_EQ(s1->snapshot, StreamRevision(snap));
+  EXPECT_EQ(s1->events_read, 0u);
+  EXPECT_EQ(s1->state.balance, static_cast<int64_t>(snap * (snap + 1) / 2));  // deposits 1..snap
+  LoadOptions by_time;
+  by_time.as_of_ns = (*events)[6].created_ns;
+  auto s2 = accounts.Load("1", by_time);
+  ASSERT_TRUE(s2.has_value()) << s2.error().ToString();
+  EXPECT_EQ(s2->revision, StreamRevision(6));
+  EXPECT_EQ(s2->state.balance, 21);
+  EXPECT_EQ(s2->events_read, 6 - snap);  // from the newest snapshot, stored before revision 6
 }
 
 TEST_F(AggregateTest, HistorySaysWhoDidWhat) {

@@ -9,6 +9,7 @@
 
 #include "cairn/toolkit/aggregate.h"
 #include "cairn/toolkit/crypto.h"
+#include "cairn/toolkit/projection.h"
 #include "src/base/testing.h"
 
 namespace cairn::toolkit {
@@ -165,6 +166,66 @@ TEST_F(PersonalTest, AggregatesNeverStorePersonalDataInClear) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(refused.error().message(), "SignedUp.email: data subject 'm-7' was erased");
+}
+
+// A read model that keeps a member's email (decoded with the cipher).
+class Emails : public Projection {
+ public:
+  explicit Emails(PersonalDataCipher* cipher) : cipher_(cipher) {}
+  std::string name() const override { return "emails"; }
+  Status Setup(Sql& sql) override {
+    return sql.Exec("CREATE TABLE IF NOT EXISTS emails (member TEXT PRIMARY KEY, email TEXT)");
+  }
+  Status Reset(Sql& sql) override { return sql.Exec("DELETE FROM emails"); }
+  Status Apply(Sql& sql, const RecordedEvent& e) override {
+    auto x = Decode<SignedUp>(e.data, cipher_);
+    if (!x.has_value()) return x.error();
+    const SqlValue email = x->email.forgotten() ? SqlValue() : SqlValue(x->email.value());
+    return sql.Exec("INSERT OR REPLACE INTO emails (member, email) VALUES (?, ?)", {x->member, email});
+  }
+
+ private:
+  PersonalDataCipher* cipher_;
+};
+
+TEST_F(PersonalTest, AReadModelRebuiltAfterAnErasureHoldsNoneOfIt) {
+  StoreOptions so;
+  so.durability = Durability::kNoSyncUnsafe;
+  auto store = Store::Open(dir_.Sub("store"), so);
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  AggregateOptions o;
+  o.cipher = cipher_.get();
+  o.snapshot_every = 0;
+  AggregateStore<Member> members(store->get(), o);
+  for (const char* m : {"m-1", "m-2"}) {
+    auto r = members.Handle(m, CommandContext{}, [m](const Member::State&) -> Decision<Member::Events::Variant> {
+      return Member::Events::Variant(SignedUp{m, Personal(std::string(m) + "@example.com"), std::nullopt});
+    });
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  }
+  Emails emails(cipher_.get());
+  ProjectionOptions po;
+  po.database_path = dir_.Sub("emails.db");
+  po.category = "member";
+  auto runner = ProjectionRunner::Start(store->get(), &emails, po);
+  ASSERT_TRUE(runner.has_value()) << runner.error().ToString();
+  const Position last((*store)->HeadPosition().value() - 1);
+  ASSERT_TRUE((*runner)->WaitFor(last, std::chrono::seconds(30)).ok());
+  auto rows = [&] {
+    auto sql = Sql::Open(po.database_path);
+    EXPECT_TRUE(sql.has_value());
+    auto r = (*sql)->Query("SELECT member, email FROM emails ORDER BY member");
+    EXPECT_TRUE(r.has_value());
+    return r.has_value() ? *r : std::vector<SqlRow>{};
+  };
+  EXPECT_EQ(rows(), (std::vector<SqlRow>{{std::string("m-1"), std::string("m-1@example.com")},
+                                         {std::string("m-2"), std::string("m-2@example.com")}}));
+  ASSERT_TRUE(cipher_->Forget("m-1").ok());
+  ASSERT_TRUE((*runner)->Rebuild().ok());
+  ASSERT_TRUE((*runner)->WaitFor(last, std::chrono::seconds(30)).ok());
+  EXPECT_EQ(rows(), (std::vector<SqlRow>{{std::string("m-1"), SqlValue()},
+                                         {std::string("m-2"), std::string("m-2@example.com")}}));
+  ASSERT_TRUE((*runner)->Stop().ok());
 }
 
 TEST_F(PersonalTest, SchemaMarksPersonalFields) {

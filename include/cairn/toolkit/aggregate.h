@@ -103,7 +103,9 @@ struct CommandResult {
   Position position;                       // of the command's last event
   bool duplicate = false;                  // a retry of a command already applied
   int attempts = 0;
-  typename A::State state{};  // the state after the command
+  // The state after the command; for a duplicate, the aggregate's current
+  // state (which may include events appended after the original command).
+  typename A::State state{};
 };
 
 struct HistoryEntry {
