@@ -352,14 +352,22 @@ TEST_F(AggregateTest, ASnapshotOfAnEarlierLifeIsNeverUsed) {
   ASSERT_TRUE(gone.has_value()) << gone.error().ToString();
   EXPECT_EQ(gone->revision, std::nullopt);  // a new aggregate, not the snapshot's
   EXPECT_FALSE(gone->state.open);
-  // Recreated: revisions continue, the old life's snapshot stays unused.
+  // Recreated: revisions continue; the old life's snapshots stay unused,
+  // the new life's first snapshot (at its first event) is used.
   auto again = accounts.Handle("1", Ctx(30), Open("bob"));
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_FALSE(again->rejected);
   EXPECT_EQ(again->revision, StreamRevision(5));
+  LoadOptions events_only;
+  events_only.use_snapshot = false;
+  auto fresh = accounts.Load("1", events_only);
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+  EXPECT_EQ(fresh->state.balance, 0);
+  EXPECT_EQ(fresh->state.events, 1);
+  accounts.FlushSnapshots();
   auto l = accounts.Load("1");
   ASSERT_TRUE(l.has_value()) << l.error().ToString();
-  EXPECT_EQ(l->snapshot, std::nullopt);
+  EXPECT_EQ(l->snapshot, StreamRevision(5));
   EXPECT_EQ(l->state.balance, 0);
   EXPECT_EQ(l->state.events, 1);
 }
