@@ -105,6 +105,10 @@ FrameState CheckFrame(std::string_view bytes, uint64_t max_body, std::string_vie
 }
 
 Result<CommitReader> CommitReader::Open(std::string_view body, const std::string& where) {
+  return Open(body, std::function<std::string()>([where] { return where; }));
+}
+
+Result<CommitReader> CommitReader::Open(std::string_view body, std::function<std::string()> where) {
   Decoder d(body);
   uint8_t type = 0, flags = 0;
   uint16_t reserved = 0;
@@ -112,26 +116,26 @@ Result<CommitReader> CommitReader::Open(std::string_view body, const std::string
   uint64_t created = 0;
   if (!d.GetU8(&type) || !d.GetU8(&flags) || !d.GetU16(&reserved) || !d.GetU32(&r.count_) ||
       !d.GetU64(&r.first_position_) || !d.GetU64(&created)) {
-    return Status::Corruption(where + ": commit record shorter than its fixed part");
+    return Status::Corruption(where() + ": commit record shorter than its fixed part");
   }
   if (type != kRecordCommit) {
-    return Status::Corruption(where + ": unknown record type " + std::to_string(type));
+    return Status::Corruption(where() + ": unknown record type " + std::to_string(type));
   }
   if ((flags & ~kFlagSparse) != 0) {
-    return Status::Corruption(where + ": unknown commit flags " + std::to_string(flags));
+    return Status::Corruption(where() + ": unknown commit flags " + std::to_string(flags));
   }
   r.sparse_ = (flags & kFlagSparse) != 0;
   r.next_min_position_ = r.first_position_;
   r.created_ns_ = static_cast<int64_t>(created);
   r.rest_ = body.substr(kCommitFixedSize);
-  r.where_ = where;
+  r.where_ = std::move(where);
   return r;
 }
 
 Result<bool> CommitReader::Next(EventView* e) {
   if (index_ >= count_) {
     if (!rest_.empty()) {
-      return Status::Corruption(where_ + ": " + std::to_string(rest_.size()) +
+      return Status::Corruption(where_() + ": " + std::to_string(rest_.size()) +
                                 " trailing bytes after the last event");
     }
     return false;
@@ -141,12 +145,12 @@ Result<bool> CommitReader::Next(EventView* e) {
   if (sparse_) {
     uint32_t delta = 0;
     if (!d.GetU32(&delta)) {
-      return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+      return Status::Corruption(where_() + ": event " + std::to_string(index_) +
                                 " of the commit record is truncated");
     }
     position = first_position_ + delta;
     if (position < next_min_position_ || (index_ == 0 && delta != 0)) {
-      return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+      return Status::Corruption(where_() + ": event " + std::to_string(index_) +
                                 " of a sparse record is out of position order");
     }
     next_min_position_ = position + 1;
@@ -162,7 +166,7 @@ Result<bool> CommitReader::Next(EventView* e) {
             d.GetBytes(data_len, &e->data) && d.GetU32(&meta_len) &&
             d.GetBytes(meta_len, &e->metadata);
   if (!ok) {
-    return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+    return Status::Corruption(where_() + ": event " + std::to_string(index_) +
                               " of the commit record is truncated");
   }
   last_caller_id_ = (content & kCallerIdFlag) != 0;
@@ -171,7 +175,7 @@ Result<bool> CommitReader::Next(EventView* e) {
   content &= static_cast<uint8_t>(~(kCallerIdFlag | kFirstStoredFlag));
   if (content != static_cast<uint8_t>(ContentType::kJson) &&
       content != static_cast<uint8_t>(ContentType::kBinary)) {
-    return Status::Corruption(where_ + ": event " + std::to_string(index_) +
+    return Status::Corruption(where_() + ": event " + std::to_string(index_) +
                               " has unknown content type " + std::to_string(content));
   }
   std::array<uint8_t, 16> idb;

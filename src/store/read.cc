@@ -166,9 +166,10 @@ Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_
 Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events) const {
   events->clear();
   CAIRN_ASSIGN_OR_RETURN(std::string_view body, log_->Record(address));
-  std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
-                      std::to_string(log::AddressOffset(address));
-  CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+  CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, [this, address] {
+    return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+           std::to_string(log::AddressOffset(address));
+  }));
   events->reserve(reader.event_count());
   EventView e;
   for (;;) {
@@ -344,9 +345,10 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
   uint64_t start = positions_.At(ord).address;
   uint64_t end = log_->EndAddress();
   Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
-    std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
-                        std::to_string(log::AddressOffset(address));
-    CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+    CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, [this, address] {
+      return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+             std::to_string(log::AddressOffset(address));
+    }));
     if (reader.first_position() >= snapshot) return StopScan();
     EventView e;
     for (;;) {

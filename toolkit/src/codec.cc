@@ -191,11 +191,16 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
   od::object obj;
   if (auto e = doc.get_object().get(obj); e) return Malformed(type, e);
   bool personal = false;
+  size_t expected = 0;  // fields usually come in spec order (as Encode writes them)
   for (auto field : obj) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key); e) return Malformed(type, e);
-    size_t i = 0;
-    while (i < specs.size() && specs[i].name != key) ++i;
+    size_t i = expected;
+    if (i >= specs.size() || specs[i].name != key) {
+      i = 0;
+      while (i < specs.size() && specs[i].name != key) ++i;
+    }
+    expected = i + 1;
     if (i == specs.size()) return FieldError(type, "")("unknown field '" + std::string(key) + "'");
     if (seen[i]) return FieldError(type, key)("field appears twice");
     seen[i] = 1;
