@@ -42,8 +42,9 @@ class FieldError {
  public:
   FieldError(std::string_view type, std::string_view field) : type_(type), field_(field) {}
   Status operator()(const std::string& problem) const {
+    // "<type>.<field>", or just the field when the caller adds the type.
     std::string m(type_);
-    if (!field_.empty()) m += "." + std::string(field_);
+    if (!field_.empty()) m += (m.empty() ? "" : ".") + std::string(field_);
     return Status::InvalidArgument(m + ": " + problem);
   }
 
@@ -297,14 +298,8 @@ Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<con
         // A forgotten value stays forgotten: written as null (a snapshot of
         // a state after an erasure, an event copying such a value).
         if (p.forgotten()) return std::optional<std::string>();
-        size_t subject = specs.size();
-        for (size_t k = 0; k < specs.size(); ++k) {
-          if (specs[k].name == specs[i].rules.subject && specs[k].kind == FieldKind::kString) subject = k;
-        }
-        if (subject == specs.size()) {
-          return Status::InvalidArgument(specs[i].name + ": personal data needs rules.subject naming a string field, got '" +
-                                         std::string(specs[i].rules.subject) + "'");
-        }
+        // EncodeSealed puts the type in front of the field's name.
+        CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField("", specs, specs[i]));
         if (cipher == nullptr) {
           return Status::InvalidArgument(specs[i].name + ": personal data needs a PersonalDataCipher to be written");
         }

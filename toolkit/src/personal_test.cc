@@ -168,6 +168,25 @@ TEST_F(PersonalTest, AggregatesNeverStorePersonalDataInClear) {
   EXPECT_EQ(refused.error().message(), "SignedUp.email: data subject 'm-7' was erased");
 }
 
+struct NoSubject {
+  static constexpr std::string_view kType = "NoSubject";
+  static constexpr int kVersion = 1;
+  Personal email;
+  static void Describe(Fields<NoSubject>& f) { f.Add("email", &NoSubject::email, SubjectIs("nobody")); }
+};
+
+TEST_F(PersonalTest, APersonalFieldWithoutASubjectFieldIsAnErrorNamingIt) {
+  auto w = EncodeSealed(NoSubject{Personal("x@example.com")}, cipher_.get());
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(w.error().message(),
+            "NoSubject.email: personal data needs rules.subject naming a string field, got 'nobody'");
+  auto r = Decode<NoSubject>(R"({"email":"cairn:v1:AAAA"})", cipher_.get());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message(),
+            "NoSubject.email: personal data needs rules.subject naming a string field, got 'nobody'");
+}
+
 // A read model that keeps a member's email (decoded with the cipher).
 class Emails : public Projection {
  public:

@@ -24,7 +24,6 @@
 //
 // Thread safety: an AggregateStore may be used from many threads at once
 // (optimistic concurrency sorts out commands on the same aggregate).
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
