@@ -6,8 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "cairn/toolkit/crypto.h"
 #include "cairn/toolkit/event.h"
+#include "toolkit/src/codec_internal.h"
 
 namespace cairn::toolkit {
 namespace {
@@ -60,8 +68,59 @@ Status Malformed(std::string_view type, simdjson::error_code e) {
 // Reads one value of kind `spec.kind` into *in (a string's view points into
 // the parser's buffer: valid until its next document). A kStringList goes
 // to *list; a kPersonal token, like a string, to in->text.
-Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, FieldInput* in,
-                 std::vector<std::string>* list) {
+// The text of a JSON string without escapes that starts at `start` (just
+// after its opening quote), as a view of the input; false when it holds a
+// backslash (then the parser unescapes it). `end` is the document's end;
+// the input is padded (simdjson's SIMDJSON_PADDING), so 16-byte loads that
+// start before `end` stay inside it. Strings are short: an inline scan
+// beats a call to memchr.
+bool PlainText(const char* start, const char* end, std::string_view* out) {
+  for (const char* p = start; p < end; p += 16) {
+#if defined(__SSE2__)
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    const unsigned slashes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    if ((quotes | slashes) == 0) continue;
+    const int first = __builtin_ctz(quotes | slashes);
+    if (p + first >= end || (slashes >> first & 1u) != 0) return false;
+    *out = std::string_view(start, static_cast<size_t>(p + first - start));
+    return true;
+#else
+    for (const char* q = p; q < p + 16 && q < end; ++q) {
+      if (*q == '\\') return false;
+      if (*q == '"') {
+        *out = std::string_view(start, static_cast<size_t>(q - start));
+        return true;
+      }
+    }
+#endif
+  }
+  return false;
+}
+
+// Whether simdjson may parse `json` where it lies (see DecodeFields).
+bool InPlace(std::string_view json) {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#else
+  if (json.empty()) return false;
+  constexpr uintptr_t kPage = 4096;
+  const auto last = reinterpret_cast<uintptr_t>(json.data() + json.size() - 1);
+  return (last % kPage) + simdjson::SIMDJSON_PADDING < kPage;
+#endif
+}
+
+// a == b for short strings (field names) without a call into libc.
+bool SameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, const char* end,
+                 FieldInput* in, std::vector<std::string>* list) {
   const FieldError err(type, spec.name);
   od::json_type jt;
   if (auto e = v.type().get(jt); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
@@ -84,6 +143,9 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     case FieldKind::kString:
     case FieldKind::kPersonal: {  // the token; opened after the whole object is read
       if (jt != od::json_type::string) return wrong();
+      // Most strings hold no escape: read them in place (stage 1 has
+      // checked their UTF-8 and control characters).
+      if (PlainText(v.raw_json_token().data() + 1, end, &in->text)) return Status::OK();
       if (auto e = v.get_string().get(in->text); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
@@ -99,23 +161,30 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, Fiel
     }
     case FieldKind::kInt: {
       if (jt != od::json_type::number) return wrong();
-      od::number_type nt;
-      if (auto e = v.get_number_type().get(nt); e) {
-        return err("number out of range for a 64-bit integer");
+      std::string_view raw = v.raw_json_token();
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' ||
+                              raw.back() == '\r')) {
+        raw.remove_suffix(1);
       }
+      // simdjson refuses both malformed numbers (05, -) and integers beyond
+      // 64 bits: tell them apart.
+      auto refused = [&] {
+        std::string_view digits = raw.substr(!raw.empty() && raw[0] == '-' ? 1 : 0);
+        const bool integer = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos &&
+                             (digits.size() == 1 || digits[0] != '0');
+        if (integer) return err("number out of range for a 64-bit integer");
+        return err("malformed JSON (number " + std::string(raw) + ")");
+      };
+      od::number_type nt;
+      if (auto e = v.get_number_type().get(nt); e) return refused();
       if (nt == od::number_type::floating_point_number) {
-        std::string_view raw = v.raw_json_token();
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' ||
-                                raw.back() == '\r')) {
-          raw.remove_suffix(1);
-        }
         return err("expected an integer, got " + std::string(raw));
       }
       if (nt == od::number_type::unsigned_integer) {
         return err("number out of range for a 64-bit integer");
       }
       int64_t i = 0;
-      if (auto e = v.get_int64().get(i); e) return err("number out of range for a 64-bit integer");
+      if (auto e = v.get_int64().get(i); e) return refused();
       if (i < spec.rules.min) {
         return err(std::to_string(i) + " is below the minimum " + std::to_string(spec.rules.min));
       }
@@ -161,29 +230,223 @@ Result<size_t> SubjectField(std::string_view type, std::span<const FieldSpec> sp
                                   std::string(f.rules.subject) + "'");
 }
 
-}  // namespace
+// ---- The compact fast path ----
+//
+// Encode writes {"name":value,...}: field names in spec order, no
+// whitespace, absent optionals left out. Events read back are nearly always
+// in that form, and a scanner that knows the field order reads it several
+// times faster than a general parser walk (an aggregate rebuild decodes
+// every event of a stream). CompactScan accepts only a strict subset of
+// valid JSON whose values it reads exactly as simdjson would: strings
+// without escapes (UTF-8 checked, no control characters), integers of at
+// most 18 digits within the field's range, JSON numbers for doubles that
+// std::from_chars reads (both round correctly), true/false, null where the
+// field allows it. Anything else, including every malformed or invalid
+// input, returns false and the general path below decodes it and reports
+// the error. String lists always take the general path.
 
-Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
-                    FieldSink* sink, PersonalDataCipher* cipher) {
-  // simdjson reads up to SIMDJSON_PADDING bytes past the end: decode from a
-  // padded copy (events are borrowed views of the log).
+// The closing quote of a string whose text starts at `p` (just after its
+// opening quote); nullptr on an escape, a control character, invalid UTF-8
+// or no closing quote. (Returns a pointer, not a view through an out
+// parameter: the caller's loads then never wait on stores.)
+inline const char* CompactString(const char* p, const char* end) {
+  const char* start = p;
+  bool ascii = true;
+  for (;;) {
+    if (p >= end) return nullptr;
+#if defined(__SSE2__)
+    if (end - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+      const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // v <= 0x1f
+      const auto stop = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)));
+      const auto high = static_cast<unsigned>(_mm_movemask_epi8(v));
+      if (stop == 0) {
+        ascii = ascii && high == 0;
+        p += 16;
+        continue;
+      }
+      const int first = __builtin_ctz(stop);
+      ascii = ascii && (high & ((1u << first) - 1u)) == 0;
+      p += first;
+      if (*p != '"') return nullptr;
+      break;
+    }
+#endif
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') break;
+    if (c == '\\' || c < 0x20) return nullptr;
+    if (c >= 0x80) ascii = false;
+    ++p;
+  }
+  if (!ascii && !simdjson::validate_utf8(start, static_cast<size_t>(p - start))) return nullptr;
+  return p;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// -?(0|[1-9][0-9]{0,17}), not followed by a fraction or an exponent.
+bool CompactInt(const char*& p, const char* end, const FieldRules& rules, int64_t* out) {
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  const char* digits = p;
+  int64_t v = 0;
+  while (p < end && IsDigit(*p)) {
+    v = v * 10 + (*p - '0');
+    ++p;
+  }
+  const auto n = p - digits;
+  if (n == 0 || n > 18 || (n > 1 && *digits == '0')) return false;
+  if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return false;
+  if (negative) v = -v;
+  if (v < rules.min || v > rules.max) return false;  // the general path names the bound
+  *out = v;
+  return true;
+}
+
+// A JSON number read with std::from_chars.
+bool CompactDouble(const char*& p, const char* end, double* out) {
+  const char* start = p;
+  if (p < end && *p == '-') ++p;
+  if (p >= end || !IsDigit(*p)) return false;
+  if (*p == '0') {
+    ++p;
+  } else {
+    while (p < end && IsDigit(*p)) ++p;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    if (p >= end || !IsDigit(*p)) return false;
+    while (p < end && IsDigit(*p)) ++p;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    if (p >= end || !IsDigit(*p)) return false;
+    while (p < end && IsDigit(*p)) ++p;
+  }
+  auto [next, ec] = std::from_chars(start, p, *out);
+  return ec == std::errc() && next == p;
+}
+
+bool Literal(const char*& p, const char* end, std::string_view word) {
+  if (static_cast<size_t>(end - p) < word.size() || std::memcmp(p, word.data(), word.size()) != 0) {
+    return false;
+  }
+  p += word.size();
+  return true;
+}
+
+// Fills in[i], seen[i] and texts[i] (strings and personal tokens; a null
+// personal token stays a null view) as the general path would; true when
+// `json` is in the compact form, else false with nothing decided.
+bool CompactScan(std::span<const FieldSpec> specs, std::string_view json, std::span<FieldInput> in,
+                 std::span<uint8_t> seen, std::span<std::string_view> texts) {
+  const char* p = json.data();
+  const char* end = p + json.size();
+  if (p == end || *p != '{') return false;
+  ++p;
+  size_t i = 0;
+  if (p < end && *p == '}') {
+    ++p;
+  } else {
+    for (;;) {
+      if (p >= end || *p != '"') return false;
+      ++p;
+      const char* close = CompactString(p, end);
+      if (close == nullptr) return false;
+      const std::string_view key(p, static_cast<size_t>(close - p));
+      p = close + 1;
+      while (i < specs.size() && !SameName(specs[i].name, key)) {
+        if (!specs[i].optional) return false;  // missing, duplicate, unknown or out of order
+        ++i;
+      }
+      if (i == specs.size() || p >= end || *p != ':') return false;
+      ++p;
+      const FieldSpec& spec = specs[i];
+      FieldInput& v = in[i];
+      v = FieldInput();
+      std::string_view text;
+      if (p < end && *p == 'n') {
+        if (!Literal(p, end, "null")) return false;
+        if (spec.optional) {
+          v.absent = true;
+        } else if (spec.kind != FieldKind::kPersonal) {
+          return false;  // the general path names the problem
+        }
+      } else {
+        switch (spec.kind) {
+          case FieldKind::kString:
+          case FieldKind::kPersonal:
+            if (p >= end || *p != '"') return false;
+            if (const char* close = CompactString(p + 1, end); close != nullptr) {
+              text = std::string_view(p + 1, static_cast<size_t>(close - p - 1));
+              p = close + 1;
+              break;
+            }
+            return false;
+          case FieldKind::kInt:
+            if (!CompactInt(p, end, spec.rules, &v.integer)) return false;
+            break;
+          case FieldKind::kDouble:
+            if (!CompactDouble(p, end, &v.number)) return false;
+            break;
+          case FieldKind::kBool:
+            if (Literal(p, end, "true")) {
+              v.boolean = true;
+            } else if (!Literal(p, end, "false")) {
+              return false;
+            }
+            break;
+          case FieldKind::kStringList:
+            return false;
+        }
+      }
+      seen[i] = 1;
+      v.text = text;
+      texts[i] = text;
+      ++i;
+      if (p < end && *p == ',') {
+        ++p;
+        continue;
+      }
+      if (p < end && *p == '}') {
+        ++p;
+        break;
+      }
+      return false;
+    }
+  }
+  for (; i < specs.size(); ++i) {
+    if (!specs[i].optional) return false;
+  }
+  return p == end;
+}
+
+// The general path: simdjson's on-demand walk. Puts every field that is
+// not a present personal token (seen[i] and texts[i] then say what to open).
+Status DecodeGeneral(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
+                     FieldSink* sink, std::span<uint8_t> seen, std::span<std::string_view> texts) {
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end of its input
+  // (what lies there never changes the result). Memory is mapped by whole
+  // pages of at least 4 KiB, so when those bytes are on the page of the last
+  // byte of `json` they are readable and the parse runs in place; otherwise
+  // (about one event in 64) it runs on a padded copy. Sanitizer builds
+  // always copy: they would report the read.
   thread_local std::string buf;
   thread_local od::parser parser;
   thread_local std::vector<std::string> list;
-  // Per field: seen, and the text of strings and personal tokens (views into
-  // the parser's buffer, valid for this call).
-  thread_local std::vector<uint8_t> seen;
-  thread_local std::vector<std::string_view> texts;
-  buf.assign(json);
-  buf.reserve(json.size() + simdjson::SIMDJSON_PADDING);
-  seen.assign(specs.size(), 0);
-  texts.assign(specs.size(), std::string_view());
-  od::document doc;
-  if (auto e = parser.iterate(simdjson::padded_string_view(buf.data(), json.size(), buf.capacity()))
-                   .get(doc);
-      e) {
-    return Malformed(type, e);
+  simdjson::padded_string_view input;
+  if (InPlace(json)) {
+    input = simdjson::padded_string_view(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING);
+  } else {
+    buf.assign(json);
+    buf.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+    input = simdjson::padded_string_view(buf.data(), json.size(), buf.capacity());
   }
+  od::document doc;
+  if (auto e = parser.iterate(input).get(doc); e) return Malformed(type, e);
   od::json_type top;
   if (auto e = doc.type().get(top); e) return Malformed(type, e);
   if (top != od::json_type::object) {
@@ -191,27 +454,28 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
   }
   od::object obj;
   if (auto e = doc.get_object().get(obj); e) return Malformed(type, e);
-  bool personal = false;
   size_t expected = 0;  // fields usually come in spec order (as Encode writes them)
-  for (auto field : obj) {
+  const char* end = input.data() + json.size();
+  for (auto result : obj) {
+    od::field field;
+    if (auto e = std::move(result).get(field); e) return Malformed(type, e);
     std::string_view key;
-    if (auto e = field.unescaped_key().get(key); e) return Malformed(type, e);
+    if (!PlainText(field.key().raw(), end, &key)) {
+      if (auto e = field.unescaped_key().get(key); e) return Malformed(type, e);
+    }
     size_t i = expected;
-    if (i >= specs.size() || specs[i].name != key) {
+    if (i >= specs.size() || !SameName(specs[i].name, key)) {
       i = 0;
-      while (i < specs.size() && specs[i].name != key) ++i;
+      while (i < specs.size() && !SameName(specs[i].name, key)) ++i;
     }
     expected = i + 1;
     if (i == specs.size()) return FieldError(type, "")("unknown field '" + std::string(key) + "'");
     if (seen[i]) return FieldError(type, key)("field appears twice");
     seen[i] = 1;
     FieldInput in;
-    CAIRN_RETURN_IF_ERROR(ReadValue(type, specs[i], field.value(), &in, &list));
+    CAIRN_RETURN_IF_ERROR(ReadValue(type, specs[i], field.value(), end, &in, &list));
     texts[i] = in.text;
-    if (specs[i].kind == FieldKind::kPersonal && !in.absent) {
-      personal = true;  // opened below, once its subject is known
-      continue;
-    }
+    if (specs[i].kind == FieldKind::kPersonal && !in.absent) continue;  // opened once its subject is known
     sink->Put(i, in);
   }
   // Nothing may follow the object.
@@ -223,9 +487,17 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
     absent.absent = true;
     sink->Put(i, absent);
   }
-  if (!personal) return Status::OK();
+  return Status::OK();
+}
+
+// Opens the personal fields seen[i] with texts[i] (a null view: written
+// after the subject was forgotten) and Puts them.
+Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs, std::span<const uint8_t> seen,
+                    std::span<const std::string_view> texts, FieldSink* sink, PersonalDataCipher* cipher) {
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (specs[i].kind != FieldKind::kPersonal || !seen[i]) continue;
+    if (specs[i].kind != FieldKind::kPersonal || !seen[i] || (specs[i].optional && texts[i].data() == nullptr)) {
+      continue;  // not personal, absent, or an optional null (Put as absent)
+    }
     if (texts[i].data() == nullptr) {  // null: written after its subject was forgotten
       Personal gone = Personal::Forgotten();
       FieldInput in;
@@ -246,6 +518,64 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
   }
   return Status::OK();
 }
+
+
+}  // namespace
+
+Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
+                    FieldSink* sink, PersonalDataCipher* cipher) {
+  // Per field: its value, whether it was seen, and the text of strings and
+  // personal tokens (views into the input or the parser's buffer, valid for
+  // this call). One thread-local scratch, reached once per call.
+  struct Scratch {
+    std::vector<FieldInput> in;
+    std::vector<uint8_t> seen;
+    std::vector<std::string_view> texts;
+  };
+  thread_local Scratch scratch;
+  Scratch& sc = scratch;
+  const size_t n = specs.size();
+  if (sc.in.size() < n) {
+    sc.in.resize(n);
+    sc.seen.resize(n);
+    sc.texts.resize(n);
+  }
+  const std::span<FieldInput> in(sc.in.data(), n);
+  const std::span<uint8_t> seen(sc.seen.data(), n);
+  const std::span<std::string_view> texts(sc.texts.data(), n);
+  std::fill(seen.begin(), seen.end(), uint8_t{0});
+  if (CompactScan(specs, json, in, seen, texts)) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!seen[i]) {
+        in[i] = FieldInput();
+        in[i].absent = true;
+      }
+      if (specs[i].kind == FieldKind::kPersonal && !in[i].absent) continue;  // opened below
+      sink->Put(i, in[i]);
+    }
+  } else {
+    std::fill(seen.begin(), seen.end(), uint8_t{0});
+    std::fill(texts.begin(), texts.end(), std::string_view());
+    CAIRN_RETURN_IF_ERROR(DecodeGeneral(type, specs, json, sink, seen, texts));
+  }
+  return OpenPersonal(type, specs, seen, texts, sink, cipher);
+}
+
+namespace internal {
+Status DecodeFieldsGeneral(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
+                           FieldSink* sink, PersonalDataCipher* cipher) {
+  std::vector<uint8_t> seen(specs.size(), 0);
+  std::vector<std::string_view> texts(specs.size());
+  CAIRN_RETURN_IF_ERROR(DecodeGeneral(type, specs, json, sink, seen, texts));
+  return OpenPersonal(type, specs, seen, texts, sink, cipher);
+}
+bool DecodesCompactly(std::span<const FieldSpec> specs, std::string_view json) {
+  std::vector<FieldInput> in(specs.size());
+  std::vector<uint8_t> seen(specs.size(), 0);
+  std::vector<std::string_view> texts(specs.size());
+  return CompactScan(specs, json, in, seen, texts);
+}
+}  // namespace internal
 
 namespace {
 

@@ -2,7 +2,10 @@
 // encoding round-trips; the JSON Schema says what decoding accepts.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "cairn/toolkit/event.h"
+#include "toolkit/src/codec_internal.h"
 
 namespace cairn::toolkit {
 namespace {
@@ -156,6 +159,140 @@ TEST(CodecTest, JsonSchemaDescribesWhatDecodingAccepts) {
     "urgent",
     "tags"
   ])"), std::string::npos) << s;
+}
+
+// ---- The compact fast path (codec.cc) against the general path ----
+
+// Every kind the fast path reads (no string list: those always take the
+// general path).
+struct Movement {
+  static constexpr std::string_view kType = "Movement";
+  static constexpr int kVersion = 1;
+  std::string account;
+  int64_t amount = 0;
+  double rate = 0;
+  bool urgent = false;
+  std::optional<std::string> note;
+  std::optional<int64_t> fee;
+  static void Describe(Fields<Movement>& f) {
+    f.Add("account", &Movement::account);
+    f.Add("amount", &Movement::amount, Range(-50, 1'000'000'000'000));
+    f.Add("rate", &Movement::rate);
+    f.Add("urgent", &Movement::urgent);
+    f.Add("note", &Movement::note);
+    f.Add("fee", &Movement::fee, Min(0));
+  }
+};
+
+// The outcome of decoding `json` one way: the error, or the event encoded.
+std::string Outcome(std::string_view json, bool general) {
+  Movement m;
+  Status s;
+  if (general) {
+    Fields<Movement>::Into sink(FieldsOf<Movement>(), &m);
+    s = internal::DecodeFieldsGeneral(Movement::kType, FieldsOf<Movement>().specs(), json, &sink);
+  } else {
+    s = DecodeInto(json, &m);
+  }
+  if (!s.ok()) return std::string(ErrorCodeName(s.code())) + ": " + s.message();
+  return "ok " + Encode(m);
+}
+
+bool Compact(std::string_view json) { return internal::DecodesCompactly(FieldsOf<Movement>().specs(), json); }
+
+TEST(CodecTest, WhatEncodeWritesTakesTheCompactPath) {
+  Movement m{"acc-\xc3\xa9t\xc3\xa9", -50, 0.1, true, std::nullopt, 7};
+  EXPECT_TRUE(Compact(Encode(m))) << Encode(m);
+  m.note = "caf\xc3\xa9 \xe2\x82\xac 12";
+  m.fee.reset();
+  EXPECT_TRUE(Compact(Encode(m))) << Encode(m);
+  EXPECT_EQ(Outcome(Encode(m), false), "ok " + Encode(m));
+  // Forms it leaves to the general path, which decodes them the same way.
+  for (std::string_view general : {
+           R"({"account":"a\"b","amount":1,"rate":2,"urgent":false})",           // an escape
+           R"({"account":"\u00e9","amount":1,"rate":2,"urgent":false})",          // a \u escape
+           R"({ "account":"a","amount":1,"rate":2,"urgent":false})",              // whitespace
+           R"({"amount":1,"account":"a","rate":2,"urgent":false})",               // field order
+           R"({"account":"a","amount":1,"rate":2,"urgent":false,"note":null})",  // null optional
+       }) {
+    // (a null optional is compact; the others are not)
+    EXPECT_EQ(Compact(general), general.find("null") != std::string_view::npos) << general;
+    EXPECT_EQ(Outcome(general, false), Outcome(general, true)) << general;
+    EXPECT_EQ(Outcome(general, false).substr(0, 3), "ok ") << general;
+  }
+  EXPECT_EQ(Outcome(R"({"account":"a\"b","amount":1,"rate":2,"urgent":false})", false),
+            R"(ok {"account":"a\"b","amount":1,"rate":2.0,"urgent":false})");
+}
+
+TEST(CodecTest, TheCompactPathRejectsWhatTheGeneralPathRejects) {
+  // Each is close to the compact form; the error always comes from the
+  // general path, so it names the problem the same way.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"account":"a","amount":05,"rate":2,"urgent":false})", "malformed JSON"},
+      {R"({"account":"a","amount":-,"rate":2,"urgent":false})", "malformed JSON"},
+      {R"({"account":"a","amount":1.0,"rate":2,"urgent":false})", "Movement.amount: expected an integer, got 1.0"},
+      {R"({"account":"a","amount":1e2,"rate":2,"urgent":false})", "Movement.amount: expected an integer, got 1e2"},
+      {R"({"account":"a","amount":-51,"rate":2,"urgent":false})", "Movement.amount: -51 is below the minimum -50"},
+      {R"({"account":"a","amount":1,"rate":.5,"urgent":false})", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":1.,"urgent":false})", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":1e999,"urgent":false})", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":tru})", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":null})", "Movement.urgent: expected a boolean, got null"},
+      {"{\"account\":\"a\x01\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
+      {"{\"account\":\"a\xc3\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
+      {"{\"account\":\"\xed\xa0\x80\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":false,"account":"b"})", "Movement.account: field appears twice"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":false,"x":1})", "Movement: unknown field 'x'"},
+      {R"({"account":"a","amount":1,"rate":2})", "Movement.urgent: missing required field"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":false}{})", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":false)", "malformed JSON"},
+  };
+  for (const auto& [json, problem] : cases) {
+    const std::string fast = Outcome(json, false);
+    EXPECT_EQ(fast, Outcome(json, true)) << json;
+    EXPECT_NE(fast.find(problem), std::string::npos) << json << " gave " << fast;
+    EXPECT_EQ(fast.rfind("invalid_argument: Movement", 0), 0u) << fast;
+  }
+}
+
+// Differential test: many mutations of compact events, each decoded by
+// DecodeFields (fast path first) and by the general path alone, must give
+// the same event or the same error; at least one in twenty must take the fast
+// path, so that it is the path under test.
+TEST(CodecTest, CompactAndGeneralPathsAgreeOnMutatedEvents) {
+  std::mt19937_64 rng(20261122);
+  const std::vector<std::string> texts = {"", "a", "acc-42", "caf\xc3\xa9", "\xe2\x82\xac\xf0\x9f\x98\x80",
+                                          "0123456789abcdef0123456789"};
+  const std::vector<int64_t> ints = {-50, -1, 0, 1, 9, 10, 999999999999, 1'000'000'000'000};
+  const std::vector<double> doubles = {0.0, -0.0, 0.1, 1e300, -2.5e-300, 123456.789, 3.0};
+  const std::string alphabet = "\"\\{}[]:,0123456789.eE-+ntrufalsx \x01\x7f\x80\xc3\xa9\xed\xff";
+  auto pick = [&](const auto& v) { return v[rng() % v.size()]; };
+  int compact = 0, total = 0;
+  for (int base = 0; base < 300; ++base) {
+    Movement m{pick(texts), pick(ints), pick(doubles), (rng() & 1) != 0, std::nullopt, std::nullopt};
+    if (rng() & 1) m.note = pick(texts);
+    if (rng() & 1) m.fee = std::abs(pick(ints));
+    const std::string json = Encode(m);
+    ASSERT_TRUE(Compact(json)) << json;
+    ASSERT_EQ(Outcome(json, false), "ok " + json);
+    for (int k = 0; k < 60; ++k) {
+      std::string v = json;
+      const int edits = 1 + static_cast<int>(rng() % 2);
+      for (int e = 0; e < edits && !v.empty(); ++e) {
+        const size_t at = rng() % v.size();
+        switch (rng() % 4) {
+          case 0: v.erase(at, 1); break;
+          case 1: v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
+          case 2: v[at] = alphabet[rng() % alphabet.size()]; break;
+          case 3: v.insert(at, v.substr(rng() % v.size(), 1 + rng() % 6)); break;
+        }
+      }
+      ++total;
+      if (Compact(v)) ++compact;
+      ASSERT_EQ(Outcome(v, false), Outcome(v, true)) << "input: " << v;
+    }
+  }
+  EXPECT_GT(compact, total / 20) << compact << " of " << total << " took the fast path";
 }
 
 }  // namespace

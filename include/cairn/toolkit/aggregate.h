@@ -325,10 +325,11 @@ class AggregateStore {
   // The same into *out, reusing its storage.
   Status DecodeStoredInto(const EventView& e, Event* out) const {
     auto where = [&] { return std::string(e.stream) + "@" + std::to_string(e.revision.value()) + ": "; };
-    const int current = A::Events::CurrentVersion(e.type);
-    if (current == 0) {
+    const int index = A::Events::IndexOf(e.type);
+    if (index < 0) {
       return Status::InvalidArgument(where() + "unknown event type '" + std::string(e.type) + "'");
     }
+    const int current = A::Events::VersionAt(index);
     auto version = SchemaVersionOf(e.metadata);
     if (!version.has_value()) return Status::InvalidArgument(where() + version.error().message());
     if (*version > current) {
@@ -346,8 +347,8 @@ class AggregateStore {
       if (!up.has_value()) return Status::InvalidArgument(where() + up.error().message());
       upcast = std::move(*up);
     }
-    Status s = A::Events::DecodeInto(e.type, *version < current ? std::string_view(upcast) : e.data, out,
-                                     options_.cipher);
+    Status s = A::Events::DecodeAt(index, *version < current ? std::string_view(upcast) : e.data, out,
+                                   options_.cipher);
     if (!s.ok()) return Status(s.code(), where() + s.message());
     return Status::OK();
   }

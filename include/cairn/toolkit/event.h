@@ -20,7 +20,9 @@
 //
 // Thread safety: everything here is safe to call concurrently; the field
 // table of a type is built once, on first use.
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -151,18 +153,11 @@ class Fields {
         return FieldValue(e.*member);
       }
     });
-    put_.push_back([member](E& e, FieldInput& in) {
-      if constexpr (kOptional) {
-        if (in.absent) {
-          (e.*member).reset();
-          return;
-        }
-        if (!(e.*member)) (e.*member).emplace();
-        internal::Take(*(e.*member), in);
-      } else {
-        internal::Take(e.*member, in);
-      }
-    });
+    Setter set;
+    static_assert(sizeof(member) <= sizeof(set.member));
+    std::memcpy(set.member, &member, sizeof(member));  // member pointers are trivially copyable
+    set.put = &PutMember<T>;
+    put_.push_back(set);
     return *this;
   }
 
@@ -177,7 +172,10 @@ class Fields {
   class Into final : public FieldSink {
    public:
     Into(const Fields& f, E* e) : f_(f), e_(e) {}
-    void Put(size_t i, FieldInput& in) override { f_.put_[i](*e_, in); }
+    void Put(size_t i, FieldInput& in) override {
+      const Setter& set = f_.put_[i];
+      set.put(*e_, in, set.member);
+    }
 
    private:
     const Fields& f_;
@@ -187,7 +185,28 @@ class Fields {
  private:
   std::vector<FieldSpec> specs_;
   std::vector<std::function<FieldValue(const E&)>> get_;
-  std::vector<std::function<void(E&, FieldInput&)>> put_;
+  // Decoding calls one setter per field and event: a plain function with
+  // the member pointer kept as bytes (cheaper than a std::function).
+  struct Setter {
+    void (*put)(E&, FieldInput&, const unsigned char*) = nullptr;
+    alignas(std::max_align_t) unsigned char member[sizeof(int E::*)] = {};
+  };
+  template <class T>
+  static void PutMember(E& e, FieldInput& in, const unsigned char* bytes) {
+    T E::*member;
+    std::memcpy(&member, bytes, sizeof(member));
+    if constexpr (internal::IsOptional<T>::value) {
+      if (in.absent) {
+        (e.*member).reset();
+        return;
+      }
+      if (!(e.*member)) (e.*member).emplace();
+      internal::Take(*(e.*member), in);
+    } else {
+      internal::Take(e.*member, in);
+    }
+  }
+  std::vector<Setter> put_;
 };
 
 // What an event type provides.
@@ -285,10 +304,28 @@ struct EventSet {
   // Decodes into *v, reusing its storage when it already holds that type.
   static Status DecodeInto(std::string_view type, std::string_view json, Variant* v,
                            PersonalDataCipher* cipher = nullptr) {
-    std::optional<Status> out;
-    ((Es::kType == type ? (void)(out = Into<Es>(json, v, cipher)) : (void)0), ...);
-    if (!out) return Status::InvalidArgument("unknown event type '" + std::string(type) + "'");
-    return *out;
+    const int index = IndexOf(type);
+    if (index < 0) return Status::InvalidArgument("unknown event type '" + std::string(type) + "'");
+    return DecodeAt(index, json, v, cipher);
+  }
+  // The position of `type` in the set (the variant's index); -1 when it is
+  // not in the set. With VersionAt and DecodeAt a reader looks a stored
+  // event's type up once.
+  static int IndexOf(std::string_view type) {
+    int i = 0;
+    int found = -1;
+    ((found < 0 && Es::kType == type ? (void)(found = i) : (void)0, ++i), ...);
+    return found;
+  }
+  static int VersionAt(int index) {
+    static constexpr int kVersions[] = {int(Es::kVersion)...};
+    return kVersions[index];
+  }
+  // DecodeInto for the type at `index` (0 <= index < sizeof...(Es)).
+  static Status DecodeAt(int index, std::string_view json, Variant* v, PersonalDataCipher* cipher = nullptr) {
+    using Fn = Status (*)(std::string_view, Variant*, PersonalDataCipher*);
+    static constexpr Fn kInto[] = {&Into<Es>...};
+    return kInto[index](json, v, cipher);
   }
   static std::string_view TypeName(const Variant& v) {
     return std::visit([](const auto& e) { return std::string_view(std::decay_t<decltype(e)>::kType); }, v);
@@ -305,9 +342,8 @@ struct EventSet {
   static bool Contains(std::string_view type) { return ((Es::kType == type) || ...); }
   // The current schema version of `type`; 0 when it is not in the set.
   static int CurrentVersion(std::string_view type) {
-    int v = 0;
-    ((Es::kType == type ? (void)(v = Es::kVersion) : (void)0), ...);
-    return v;
+    const int index = IndexOf(type);
+    return index < 0 ? 0 : VersionAt(index);
   }
   // The JSON Schema of each type of the set, in order.
   static std::vector<std::string> Schemas() { return {SchemaOf<Es>()...}; }
