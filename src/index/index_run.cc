@@ -300,6 +300,26 @@ Result<uint64_t> IndexRun::ReadBlock(uint64_t b, char* buf) const {
   return n;
 }
 
+Result<uint64_t> IndexRun::ReadBlocks(uint64_t b, uint64_t count, char* buf) const {
+  const uint64_t blocks = block_crcs_.size();
+  if (b + count > blocks) count = blocks - b;
+  const uint64_t first = b * kRunBlockEntries;
+  const uint64_t n = std::min<uint64_t>(count * kRunBlockEntries, info_.count - first);
+  std::string_view got;
+  CAIRN_RETURN_IF_ERROR(file_->Read(kRunHeaderSize + first * kRunEntrySize, n * kRunEntrySize, buf, &got));
+  if (got.data() != buf) std::memcpy(buf, got.data(), got.size());
+  // Every block of the range holds at least one entry, so start < want.
+  const uint64_t want = n * kRunEntrySize;
+  uint64_t intact = 0;
+  for (; intact < count; ++intact) {
+    const uint64_t start = intact * kBlockBytes;
+    const uint64_t len = std::min<uint64_t>(kBlockBytes, want - start);
+    if (start + len > got.size() || crc32c::Value(buf + start, len) != block_crcs_[b + intact]) break;
+  }
+  if (intact == 0) return BlockCorrupt(b);
+  return intact;
+}
+
 Status IndexRun::Scan(const std::function<bool(uint64_t, const IndexEntry&)>& visit) const {
   constexpr uint64_t kChunkBlocks = 256;  // 1 MiB per read
   std::string chunk;
@@ -342,8 +362,23 @@ bool IndexRun::MayContain(uint64_t hash) const {
 
 Status RunReader::Load(uint64_t block) {
   if (block == block_) return Status::OK();
+  const bool forward_step = block_ != UINT64_MAX && block == block_ + 1;
   block_ = UINT64_MAX;
-  CAIRN_ASSIGN_OR_RETURN(block_count_, run_.ReadBlock(block, buf_));
+  if (window_ == nullptr || block < window_first_ || block >= window_first_ + window_blocks_) {
+    if (!forward_step) {
+      CAIRN_ASSIGN_OR_RETURN(block_count_, run_.ReadBlock(block, buf_));
+      entries_ = buf_;
+      block_ = block;
+      return Status::OK();
+    }
+    if (window_ == nullptr) window_ = std::make_unique<char[]>(kWindowBlocks * sizeof(buf_));
+    window_blocks_ = 0;
+    CAIRN_ASSIGN_OR_RETURN(window_blocks_, run_.ReadBlocks(block, kWindowBlocks, window_.get()));
+    window_first_ = block;
+  }
+  const uint64_t first = block * kRunBlockEntries;
+  block_count_ = std::min<uint64_t>(kRunBlockEntries, run_.count() - first);
+  entries_ = window_.get() + (block - window_first_) * sizeof(buf_);
   block_ = block;
   return Status::OK();
 }
@@ -361,7 +396,7 @@ Result<uint64_t> RunReader::LowerBound(uint64_t hash, uint64_t revision) {
   uint64_t lo = 0, hi = block_count_;
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    const char* p = buf_ + mid * kRunEntrySize;
+    const char* p = entries_ + mid * kRunEntrySize;
     uint64_t h = DecodeFixed64(p), r = DecodeFixed64(p + 8);
     if (h < hash || (h == hash && r < revision)) {
       lo = mid + 1;
@@ -374,7 +409,7 @@ Result<uint64_t> RunReader::LowerBound(uint64_t hash, uint64_t revision) {
 
 Result<IndexEntry> RunReader::At(uint64_t i) {
   CAIRN_RETURN_IF_ERROR(Load(i / kRunBlockEntries));
-  const char* p = buf_ + (i % kRunBlockEntries) * kRunEntrySize;
+  const char* p = entries_ + (i % kRunBlockEntries) * kRunEntrySize;
   return IndexEntry{DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16),
                     DecodeFixed64(p + 24)};
 }

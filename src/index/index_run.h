@@ -106,6 +106,10 @@ class IndexRun {
   // Reads block `b` into `buf` (kRunBlockEntries * kRunEntrySize bytes at
   // most) and checks its CRC. Returns the entries in it.
   Result<uint64_t> ReadBlock(uint64_t b, char* buf) const;
+  // Reads blocks b..b+count-1 (fewer at the end of the run) with one read
+  // into `buf` and checks each CRC. Returns how many leading blocks are
+  // intact (>= 1); the first block damaged is kCorruption.
+  Result<uint64_t> ReadBlocks(uint64_t b, uint64_t count, char* buf) const;
   Status BlockCorrupt(uint64_t b) const;
 
   std::unique_ptr<RandomAccessFile> file_;
@@ -119,9 +123,13 @@ class IndexRun {
 };
 
 // One lookup's cursor over a run: keeps the last block read so neighbouring
-// entries cost no further read.
+// entries cost no further read. A walk that steps into the next block
+// (reading a long stream) reads ahead: up to kWindowBlocks blocks with one
+// read, each checked when read.
 class RunReader {
  public:
+  static constexpr uint64_t kWindowBlocks = 16;  // 64 KiB
+
   explicit RunReader(const IndexRun& run) : run_(run) {}
   // First i with entry(i) >= (hash, revision, 0); count() when none.
   Result<uint64_t> LowerBound(uint64_t hash, uint64_t revision);
@@ -132,7 +140,11 @@ class RunReader {
   const IndexRun& run_;
   uint64_t block_ = UINT64_MAX;
   uint64_t block_count_ = 0;
+  const char* entries_ = nullptr;  // block_'s entries: in buf_ or window_
   char buf_[kRunBlockEntries * kRunEntrySize];
+  std::unique_ptr<char[]> window_;  // allocated on the first step forward
+  uint64_t window_first_ = 0;
+  uint64_t window_blocks_ = 0;
 };
 
 }  // namespace cairn::index

@@ -193,3 +193,55 @@ TEST_F(IndexRunTest, MergeKeepsOrderAndCounts) {
 
 }  // namespace
 }  // namespace cairn::index
+
+namespace cairn::index {
+namespace {
+
+// A walk forward through many blocks reads ahead (RunReader::kWindowBlocks
+// per read): every entry still comes back exactly, and a damaged block in
+// the middle of a window is kCorruption when the walk reaches it, not
+// before (the blocks before it are served).
+TEST_F(IndexRunTest, ReadAheadServesEveryEntryAndStopsAtADamagedBlock) {
+  std::vector<IndexEntry> v;
+  for (uint64_t r = 0; r < 40 * kRunBlockEntries + 17; ++r) v.push_back({7, r, 1000 + r, r / 3});
+  std::string path = dir_ + "/3.run";
+  ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {v.size(), 1000, 1000 + v.size(), 1}).ok());
+  {
+    auto run = IndexRun::Open(Env::Default(), path);
+    ASSERT_TRUE(run.has_value());
+    RunReader reader(**run);
+    for (uint64_t i = 0; i < v.size(); ++i) {
+      auto e = reader.At(i);
+      ASSERT_TRUE(e.has_value()) << i;
+      ASSERT_EQ(*e, v[i]) << i;
+    }
+    // Backwards and jumps still read single blocks correctly.
+    for (uint64_t i = v.size(); i-- > 0;) ASSERT_EQ(*reader.At(i), v[i]) << i;
+    EXPECT_EQ(*reader.At(5 * kRunBlockEntries + 3), v[5 * kRunBlockEntries + 3]);
+    EXPECT_EQ(*reader.At(30 * kRunBlockEntries), v[30 * kRunBlockEntries]);
+  }
+  const uint64_t bad_block = 9;  // inside the window read when the walk enters block 1
+  auto bytes = *Env::Default()->ReadFile(path);
+  bytes[kRunHeaderSize + bad_block * kRunBlockEntries * kRunEntrySize + 40] ^= 4;
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
+  auto run = IndexRun::Open(Env::Default(), path);
+  ASSERT_TRUE(run.has_value());
+  RunReader reader(**run);
+  const std::string want = path + " offset " +
+                           std::to_string(kRunHeaderSize + bad_block * kRunBlockEntries * kRunEntrySize) +
+                           ": index block checksum mismatch";
+  for (uint64_t i = 0; i < bad_block * kRunBlockEntries; ++i) {
+    auto e = reader.At(i);
+    ASSERT_TRUE(e.has_value()) << i << ": " << e.error().ToString();
+    ASSERT_EQ(*e, v[i]);
+  }
+  auto damaged = reader.At(bad_block * kRunBlockEntries);
+  ASSERT_FALSE(damaged.has_value());
+  EXPECT_EQ(damaged.error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(damaged.error().message(), want);
+  // Past the damaged block the walk goes on.
+  EXPECT_EQ(*reader.At((bad_block + 1) * kRunBlockEntries), v[(bad_block + 1) * kRunBlockEntries]);
+}
+
+}  // namespace
+}  // namespace cairn::index
