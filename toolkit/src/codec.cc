@@ -284,6 +284,24 @@ inline const char* CompactString(const char* p, const char* end) {
   return p;
 }
 
+// Whether `key` ("\"name\":") is at p. Both sides may be read 16 bytes at
+// a time: the input when at least 16 bytes are left, the key always (a
+// std::string's buffer holds at least 16 bytes: 15 characters and the
+// terminator in place, or a heap buffer of size + 1 > 16).
+inline bool KeyAt(const char* p, const char* end, const std::string& key) {
+  const size_t n = key.size();
+  if (n == 0 || static_cast<size_t>(end - p) < n) return false;
+#if defined(__SSE2__)
+  if (n <= 16 && end - p >= 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data()));
+    const unsigned want = n == 16 ? 0xffffu : (1u << n) - 1u;
+    return (static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b))) & want) == want;
+  }
+#endif
+  return std::memcmp(p, key.data(), n) == 0;
+}
+
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // -?(0|[1-9][0-9]{0,17}), not followed by a fraction or an exponent.
@@ -352,18 +370,15 @@ bool CompactScan(std::span<const FieldSpec> specs, std::string_view json, std::s
     ++p;
   } else {
     for (;;) {
-      if (p >= end || *p != '"') return false;
-      ++p;
-      const char* close = CompactString(p, end);
-      if (close == nullptr) return false;
-      const std::string_view key(p, static_cast<size_t>(close - p));
-      p = close + 1;
-      while (i < specs.size() && !SameName(specs[i].name, key)) {
-        if (!specs[i].optional) return false;  // missing, duplicate, unknown or out of order
+      // The next key, with its quotes and colon, is the next spec's (an
+      // absent optional field may be skipped); else the input is missing,
+      // repeating, reordering or adding a field, or escapes a name.
+      while (i < specs.size() && !KeyAt(p, end, specs[i].json_key)) {
+        if (!specs[i].optional) return false;
         ++i;
       }
-      if (i == specs.size() || p >= end || *p != ':') return false;
-      ++p;
+      if (i == specs.size()) return false;
+      p += specs[i].json_key.size();
       const FieldSpec& spec = specs[i];
       FieldInput& v = in[i];
       v = FieldInput();
@@ -545,14 +560,19 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
   const std::span<std::string_view> texts(sc.texts.data(), n);
   std::fill(seen.begin(), seen.end(), uint8_t{0});
   if (CompactScan(specs, json, in, seen, texts)) {
+    bool personal = false;
     for (size_t i = 0; i < n; ++i) {
       if (!seen[i]) {
         in[i] = FieldInput();
         in[i].absent = true;
       }
-      if (specs[i].kind == FieldKind::kPersonal && !in[i].absent) continue;  // opened below
+      if (specs[i].kind == FieldKind::kPersonal && !in[i].absent) {
+        personal = true;  // opened below
+        continue;
+      }
       sink->Put(i, in[i]);
     }
+    if (!personal) return Status::OK();
   } else {
     std::fill(seen.begin(), seen.end(), uint8_t{0});
     std::fill(texts.begin(), texts.end(), std::string_view());

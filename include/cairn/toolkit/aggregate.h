@@ -24,6 +24,7 @@
 //
 // Thread safety: an AggregateStore may be used from many threads at once
 // (optimistic concurrency sorts out commands on the same aggregate).
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,11 +167,16 @@ class AggregateStore {
     ReadStreamOptions ro;
     ro.from = StreamRevision(from);
     Status failed;
-    Event ev;  // decoded into again and again: its storage is reused
+    // One event object per type, decoded into again and again: strings keep
+    // their buffers (one object for all types would be rebuilt, and its
+    // strings reallocated, whenever the type changes).
+    std::array<Event, std::variant_size_v<Event>> slots;
     Status s = store_->ReadStream(stream, ro, [&](const EventView& e) {
       if (o.at_revision && e.revision.value() > *o.at_revision) return false;
       if (o.as_of_ns && e.created_ns > *o.as_of_ns) return false;
-      failed = DecodeStoredInto(e, &ev);
+      const int index = A::Events::IndexOf(e.type);
+      Event& ev = slots[index < 0 ? 0 : static_cast<size_t>(index)];
+      failed = DecodeStoredAt(e, index, &ev);
       if (!failed.ok()) return false;
       out.state = A::Evolve(std::move(out.state), ev);
       out.revision = e.revision;
@@ -324,8 +330,13 @@ class AggregateStore {
   }
   // The same into *out, reusing its storage.
   Status DecodeStoredInto(const EventView& e, Event* out) const {
+    return DecodeStoredAt(e, A::Events::IndexOf(e.type), out);
+  }
+
+ private:
+  // DecodeStoredInto with the index of e.type in A::Events (-1: unknown).
+  Status DecodeStoredAt(const EventView& e, int index, Event* out) const {
     auto where = [&] { return std::string(e.stream) + "@" + std::to_string(e.revision.value()) + ": "; };
-    const int index = A::Events::IndexOf(e.type);
     if (index < 0) {
       return Status::InvalidArgument(where() + "unknown event type '" + std::string(e.type) + "'");
     }
@@ -353,7 +364,6 @@ class AggregateStore {
     return Status::OK();
   }
 
- private:
   template <class Decide>
   static Decision<Event> Call(Decide& decide, const State& s, const Competing<A>& c) {
     if constexpr (std::is_invocable_v<Decide&, const State&, const Competing<A>&>) {

@@ -85,6 +85,9 @@ struct FieldSpec {
   FieldKind kind = FieldKind::kString;
   bool optional = false;  // std::optional member: may be absent (or null)
   FieldRules rules;
+  // "\"<name>\":", the key as Encode writes it, set by Fields::Add; the
+  // compact decoder compares it whole (left empty: the general path only).
+  std::string json_key;
 };
 
 namespace internal {
@@ -144,7 +147,9 @@ class Fields {
     using Plain = typename std::conditional_t<internal::IsOptional<T>::value, T,
                                               std::optional<T>>::value_type;
     constexpr bool kOptional = internal::IsOptional<T>::value;
-    specs_.push_back({std::string(name), internal::FieldTraits<Plain>::kKind, kOptional, rules});
+    std::string key(1, '"');
+    key.append(name).append("\":");
+    specs_.push_back({std::string(name), internal::FieldTraits<Plain>::kKind, kOptional, rules, std::move(key)});
     get_.push_back([member](const E& e) -> FieldValue {
       if constexpr (kOptional) {
         if (!(e.*member)) return std::monostate{};
