@@ -97,9 +97,10 @@ Result<StreamMetadataResult> StoreImpl::MetadataAt(std::string_view stream, uint
   return out;
 }
 
-Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uint64_t snapshot) {
+Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uint64_t snapshot,
+                                                    const DecodedRecord* decoded) {
   Retention r;
-  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot));
+  CAIRN_ASSIGN_OR_RETURN(auto last, LastOf(stream, snapshot, decoded));
   if (!last) return r;
   r.last = last->revision;
   r.last_position = last->position;

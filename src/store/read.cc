@@ -62,7 +62,8 @@ Result<std::vector<RecordedEvent>> Store::ReadAll(const ReadAllOptions& options)
 }
 
 Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream,
-                                                        uint64_t snapshot) {
+                                                        uint64_t snapshot,
+                                                        const DecodedRecord* decoded) {
   std::vector<std::shared_ptr<const index::IndexRun>> runs;
   {
     std::shared_lock l(index_mu_);
@@ -91,9 +92,16 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
       CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(--i));
       if (e.hash != h) break;
       if (e.position >= snapshot) continue;
-      // Confirm the stream name: another stream may share the hash.
-      CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
-      const EventView* at = log::FindAt(events, e.position);
+      // Confirm the stream name: another stream may share the hash. (A
+      // category read asks about the stream of the record it holds, which
+      // usually holds the stream's last event too.)
+      const std::vector<EventView>* in = &events;
+      if (decoded != nullptr && decoded->events != nullptr && decoded->address == e.address) {
+        in = decoded->events;
+      } else {
+        CAIRN_RETURN_IF_ERROR(DecodeRecord(e.address, &events));
+      }
+      const EventView* at = log::FindAt(*in, e.position);
       if (at == nullptr) {
         return Status::Corruption(run.path() + ": entry for position " +
                                   std::to_string(e.position) + " points to a record without it");

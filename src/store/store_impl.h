@@ -100,9 +100,16 @@ class StoreImpl final : public Store {
   // ReadCategory / ReadEventType after their argument checks.
   Status ReadByTag(const std::string& tag, const ReadAllOptions& options,
                    const EventVisitor& visit);
-  // ReadTagged without stream retention.
+  // A record a read has decoded: lookups that land in it reuse its views.
+  struct DecodedRecord {
+    uint64_t address = UINT64_MAX;
+    const std::vector<EventView>* events = nullptr;
+  };
+  // ReadTagged without stream retention. `*current`, when given, names the
+  // record holding the event being visited.
   Status ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t from, uint64_t snapshot,
-                       const class EventMatcher* matcher, const EventVisitor& visit);
+                       const class EventMatcher* matcher, const EventVisitor& visit,
+                       DecodedRecord* current = nullptr);
 
  private:
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
@@ -213,7 +220,9 @@ class StoreImpl final : public Store {
       return !tombstoned && revision >= first_visible && created_ns >= min_created_ns;
     }
   };
-  Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot);
+  // `decoded`: a record the caller holds (LastOf then need not decode it).
+  Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot,
+                                const DecodedRecord* decoded = nullptr);
   // kStreamDeleted when tombstoned, kNotFound when absent or soft deleted.
   static Status Readable(std::string_view stream, const Retention& r);
   // Events of `stream` that reads show under `r`.
@@ -232,7 +241,8 @@ class StoreImpl final : public Store {
                      uint64_t* next_position, std::string* buf,
                      std::vector<index::PositionEntry>* records,
                      std::vector<NewEntry>* entries);
-  Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot);
+  Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot,
+                                     const DecodedRecord* decoded = nullptr);
   // (id, position) stored at revisions first, first+1, ... (at most n) of
   // `stream`, ending at the first revision a scavenge removed.
   Result<std::vector<std::pair<Uuid, uint64_t>>> StoredIds(std::string_view stream,

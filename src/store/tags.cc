@@ -143,13 +143,14 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
   // per distinct stream of the read.
   std::unordered_map<std::string, Retention> retention;
   Status retention_error;
+  DecodedRecord current;
   const EventVisitor& outer = visit;
   auto visible_visit = [&](const EventView& e) -> bool {
     if (!e.stream.empty() && e.stream[0] == '$') return outer(e);  // system streams
     auto it = retention.find(std::string(e.stream));
     if (it == retention.end()) {
       if (retention.size() >= (1u << 16)) retention.clear();  // bounded memory
-      auto r = RetentionOf(e.stream, snapshot);
+      auto r = RetentionOf(e.stream, snapshot, &current);
       if (!r) {
         retention_error = r.error();
         return false;
@@ -158,13 +159,13 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
     }
     return !it->second.Visible(e.revision.value(), e.created_ns) || outer(e);
   };
-  Status s = ReadTaggedRaw(tag, forwards, from, snapshot, matcher, visible_visit);
+  Status s = ReadTaggedRaw(tag, forwards, from, snapshot, matcher, visible_visit, &current);
   return retention_error.ok() ? s : retention_error;
 }
 
 Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t from,
                                 uint64_t snapshot, const EventMatcher* matcher,
-                                const EventVisitor& visit) {
+                                const EventVisitor& visit, DecodedRecord* current) {
   RunList runs;
   std::vector<std::shared_ptr<const index::Memtable>> tables;
   std::vector<index::StreamEntry> active;
@@ -197,8 +198,10 @@ Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t 
     if (position >= snapshot || (forwards ? position < from : position > from)) return Status::OK();
     if (address != loaded) {
       loaded = UINT64_MAX;
+      if (current != nullptr) *current = DecodedRecord();
       CAIRN_RETURN_IF_ERROR(DecodeRecord(address, &events));
       loaded = address;
+      if (current != nullptr) *current = DecodedRecord{address, &events};
     }
     const EventView* at = log::FindAt(events, position);
     if (at == nullptr) {
