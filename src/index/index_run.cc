@@ -11,7 +11,7 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'D', 'X'};
 constexpr char kEndMagic[8] = {'C', 'A', 'I', 'R', 'N', 'E', 'N', 'D'};
-constexpr uint32_t kVersion = 2;       // written
+constexpr uint32_t kVersion = 3;       // written
 constexpr uint32_t kOldestVersion = 1;  // still read
 constexpr uint64_t kBlockBytes = kRunBlockEntries * kRunEntrySize;
 
@@ -72,6 +72,10 @@ Status RunWriter::Add(const IndexEntry& e) {
     BloomProbes(e.hash, bloom_.size() * 8, [&](uint64_t bit) { bloom_[bit / 8] |= 1 << (bit % 8); });
     last_hash_ = e.hash;
   }
+  if (e.revision == kTombstoneRevision) {
+    BloomProbes(TombstoneKey(e.hash), bloom_.size() * 8,
+                [&](uint64_t bit) { bloom_[bit / 8] |= 1 << (bit % 8); });
+  }
   if (++added_ % kRunBlockEntries == 0) {
     PutFixed32(&crcs_, crc32c::Mask(block_crc_));
     block_crc_ = 0;
@@ -116,6 +120,7 @@ Status IndexRun::Write(Env* env, const std::string& path, const std::vector<Inde
   i.distinct_keys = 0;
   for (size_t k = 0; k < sorted.size(); ++k) {
     if (k == 0 || sorted[k].hash != sorted[k - 1].hash) ++i.distinct_keys;
+    if (sorted[k].revision == kTombstoneRevision) ++i.distinct_keys;  // its TombstoneKey
   }
   CAIRN_ASSIGN_OR_RETURN(auto w, RunWriter::Create(env, path, i));
   for (const auto& e : sorted) CAIRN_RETURN_IF_ERROR(w->Add(e));

@@ -31,8 +31,13 @@ struct RunInfo {
   uint64_t min_position = 0;  // first position covered
   uint64_t end_position = 0;  // one past the last position covered
   uint64_t new_streams = 0;   // entries with revision 0 (streams created)
-  uint64_t distinct_keys = 0; // distinct hashes (upper bound in merged runs); sizes the Bloom filter
+  uint64_t distinct_keys = 0; // Bloom keys: distinct hashes plus tombstone entries (upper bound in merged runs)
 };
+
+// The revision of a tombstone entry (StreamRevision::kTombstone). Version 3
+// runs also put TombstoneKey(hash) of such entries in their Bloom filter.
+constexpr uint64_t kTombstoneRevision = 0x7fffffffffffffffull;
+constexpr uint64_t TombstoneKey(uint64_t hash) { return hash ^ 0x5bd1e9955bd1e995ull; }
 
 constexpr uint32_t kBloomBitsPerKey = 10;  // ~1% false positives with 7 probes
 constexpr uint32_t kBloomProbes = 7;
@@ -90,6 +95,11 @@ class IndexRun {
   uint64_t resident_bytes() const;
   // False when no entry has `hash` (Bloom filter; ~1% false positives).
   bool MayContain(uint64_t hash) const;
+  // False when no entry has `hash` and revision kTombstoneRevision. Version
+  // 1 and 2 runs cannot tell and answer MayContain(hash).
+  bool MayHoldTombstone(uint64_t hash) const {
+    return MayContain(version_ >= 3 ? TombstoneKey(hash) : hash);
+  }
   // Visits every entry in order, reading the file sequentially and checking
   // each block's CRC (kCorruption names the block's offset). visit returns
   // false to stop.

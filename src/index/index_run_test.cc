@@ -34,7 +34,7 @@ TEST_F(IndexRunTest, WriteOpenLookup) {
   ASSERT_TRUE(run.has_value()) << run.error().ToString();
   EXPECT_EQ((*run)->count(), 900u);
   EXPECT_EQ((*run)->info().new_streams, 300u);
-  EXPECT_EQ((*run)->version(), 2u);
+  EXPECT_EQ((*run)->version(), 3u);
   RunReader reader(**run);
   uint64_t i = *reader.LowerBound(500, 1);
   EXPECT_EQ(reader.At(i)->hash, 500u);
@@ -241,6 +241,45 @@ TEST_F(IndexRunTest, ReadAheadServesEveryEntryAndStopsAtADamagedBlock) {
   EXPECT_EQ(damaged.error().message(), want);
   // Past the damaged block the walk goes on.
   EXPECT_EQ(*reader.At((bad_block + 1) * kRunBlockEntries), v[(bad_block + 1) * kRunBlockEntries]);
+}
+
+}  // namespace
+}  // namespace cairn::index
+
+namespace cairn::index {
+namespace {
+
+// Version 3 filters also hold TombstoneKey(hash) of tombstone entries, in
+// written and in merged runs: every tombstoned stream answers yes, and
+// streams that only hold events answer no but for the usual false positives.
+TEST_F(IndexRunTest, TombstoneKeysAreInTheFilterOfWrittenAndMergedRuns) {
+  auto name = [](const char* kind, uint64_t k) { return StreamHash(std::string(kind) + std::to_string(k)); };
+  std::vector<std::shared_ptr<const IndexRun>> runs;
+  for (uint64_t r = 0; r < 2; ++r) {
+    std::vector<IndexEntry> v;
+    for (uint64_t k = r * 2000; k < (r + 1) * 2000; ++k) {
+      v.push_back({name("live-", k), 0, k, 0});
+      v.push_back({name("dead-", k), 0, k, 0});
+      v.push_back({name("dead-", k), kTombstoneRevision, k, 0});
+    }
+    std::sort(v.begin(), v.end());
+    const std::string path = dir_ + "/t" + std::to_string(r) + ".run";
+    ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, {0, r * 2000, (r + 1) * 2000, 4000}).ok());
+    runs.push_back(std::move(*IndexRun::Open(Env::Default(), path)));
+  }
+  const std::string merged_path = dir_ + "/tm.run";
+  ASSERT_TRUE(IndexRun::Merge(Env::Default(), merged_path, runs).ok());
+  auto merged = IndexRun::Open(Env::Default(), merged_path);
+  ASSERT_TRUE(merged.has_value()) << merged.error().ToString();
+  for (const IndexRun* run : std::vector<const IndexRun*>{runs[0].get(), merged->get()}) {
+    int false_positives = 0;
+    for (uint64_t k = 0; k < 2000; ++k) {
+      ASSERT_TRUE(run->MayHoldTombstone(name("dead-", k))) << k;
+      ASSERT_TRUE(run->MayContain(name("live-", k))) << k;
+      false_positives += run->MayHoldTombstone(name("live-", k)) ? 1 : 0;
+    }
+    EXPECT_LT(false_positives, 100) << run->path();  // ~1 % expected, 5 % allowed
+  }
 }
 
 }  // namespace

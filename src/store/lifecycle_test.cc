@@ -207,6 +207,34 @@ TEST_F(LifecycleTest, SoftDeleteHidesThenRecreationContinuesTheNumbering) {
   EXPECT_EQ(store_->GetStreamInfo("cart-1")->last_revision, StreamRevision(4));
 }
 
+// Category and type reads skip the retention lookup of a stream whose
+// metadata stream and tombstone every Bloom filter and memtable rules out;
+// a tombstone, "$maxCount" or soft delete in another run than the events (or
+// still in the memtable) must still hide them.
+TEST_F(LifecycleTest, CategoryReadsApplyDeletesAndMetadataHeldInOtherRuns) {
+  Add("user-1", 2);
+  Add("user-2", 3);
+  Add("user-3", 2);
+  Add("user-4", 1);
+  Reopen();  // the events in one run
+  ASSERT_TRUE(store_->TombstoneStream("user-1", ExpectedRevision::Any()).has_value());
+  ASSERT_TRUE(store_->SetStreamMetadata("user-2", ExpectedRevision::Any(), Meta(1, std::nullopt)).has_value());
+  ASSERT_TRUE(store_->DeleteStream("user-3", ExpectedRevision::Any()).has_value());
+  // In $all order: user-2 @2 (position 4), user-4 @0 (position 7).
+  EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{2, 0}));  // memtable
+  EXPECT_EQ(Revisions(store_->ReadEventType("E", {})), (std::vector<uint64_t>{2, 0}));
+  Reopen();  // the deletes and the metadata in a second run
+  EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{2, 0}));
+  Add("user-2", 1);
+  Add("user-4", 1);
+  EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{0, 3, 1}));
+  Reopen();  // and the last events in a third
+  EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{0, 3, 1}));
+  ReadAllOptions back;
+  back.direction = Direction::kBackwards;
+  EXPECT_EQ(Revisions(store_->ReadCategory("user", back)), (std::vector<uint64_t>{1, 3, 0}));
+}
+
 TEST_F(LifecycleTest, TombstoneIsForever) {
   Add("user-1", 2);
   auto wrong = store_->TombstoneStream("user-1", ExpectedRevision::NoStream());

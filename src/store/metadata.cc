@@ -2,6 +2,7 @@
 // soft delete and tombstones (include/cairn/store.h).
 #include <nlohmann/json.hpp>
 
+#include "src/base/hash.h"
 #include "src/store/store_impl.h"
 
 namespace cairn {
@@ -95,6 +96,27 @@ Result<StreamMetadataResult> StoreImpl::MetadataAt(std::string_view stream, uint
   out.metadata = std::move(*parsed);
   out.revision = StreamRevision(revision);
   return out;
+}
+
+bool StoreImpl::PlainStream(std::string_view stream) {
+  static_assert(index::kTombstoneRevision == StreamRevision::kTombstone);
+  const std::string meta = MetaStream(stream);
+  const uint64_t h = StreamHash(stream);
+  const uint64_t meta_h = StreamHash(meta);
+  std::shared_lock l(index_mu_);
+  auto table_plain = [&](const index::Memtable& t) {
+    if (t.Find(meta) != nullptr) return false;
+    const auto* v = t.Find(stream);
+    return v == nullptr || v->empty() || v->back().revision != StreamRevision::kTombstone;
+  };
+  if (!table_plain(*active_)) return false;
+  for (const auto& f : frozen_) {
+    if (!table_plain(*f.table)) return false;
+  }
+  for (const auto& run : runs_) {
+    if (run->MayContain(meta_h) || run->MayHoldTombstone(h)) return false;
+  }
+  return true;
 }
 
 Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uint64_t snapshot,

@@ -220,6 +220,11 @@ class StoreImpl final : public Store {
       return !tombstoned && revision >= first_visible && created_ns >= min_created_ns;
     }
   };
+  // True when `stream` certainly has no metadata stream and no tombstone
+  // (Bloom filters and memtables say so; no index block is read): no
+  // retention applies and all its events are visible. False means "look it
+  // up" (RetentionOf).
+  bool PlainStream(std::string_view stream);
   // `decoded`: a record the caller holds (LastOf then need not decode it).
   Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot,
                                 const DecodedRecord* decoded = nullptr);

@@ -145,18 +145,32 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
   Status retention_error;
   DecodedRecord current;
   const EventVisitor& outer = visit;
+  // The last stream's retention (a record's events usually share a stream).
+  std::string last_stream;
+  Retention last_retention;
+  bool have_last = false;
   auto visible_visit = [&](const EventView& e) -> bool {
     if (!e.stream.empty() && e.stream[0] == '$') return outer(e);  // system streams
+    if (have_last && e.stream == last_stream) {
+      return !last_retention.Visible(e.revision.value(), e.created_ns) || outer(e);
+    }
     auto it = retention.find(std::string(e.stream));
     if (it == retention.end()) {
       if (retention.size() >= (1u << 16)) retention.clear();  // bounded memory
-      auto r = RetentionOf(e.stream, snapshot, &current);
-      if (!r) {
-        retention_error = r.error();
-        return false;
+      Retention plain;  // no metadata, no tombstone: everything visible
+      if (!PlainStream(e.stream)) {
+        auto r = RetentionOf(e.stream, snapshot, &current);
+        if (!r) {
+          retention_error = r.error();
+          return false;
+        }
+        plain = *r;
       }
-      it = retention.emplace(std::string(e.stream), *r).first;
+      it = retention.emplace(std::string(e.stream), plain).first;
     }
+    last_stream.assign(e.stream);
+    last_retention = it->second;
+    have_last = true;
     return !it->second.Visible(e.revision.value(), e.created_ns) || outer(e);
   };
   Status s = ReadTaggedRaw(tag, forwards, from, snapshot, matcher, visible_visit, &current);
