@@ -221,9 +221,9 @@ class StoreImpl final : public Store {
     }
   };
   // True when `stream` certainly has no metadata stream and no tombstone
-  // (Bloom filters and memtables say so; no index block is read): no
-  // retention applies and all its events are visible. False means "look it
-  // up" (RetentionOf).
+  // (memtables and Bloom filters say so; an index block is read only in a
+  // run whose filter cannot rule it out): no retention applies and all its
+  // events are visible. False means "look it up" (RetentionOf).
   bool PlainStream(std::string_view stream);
   // `decoded`: a record the caller holds (LastOf then need not decode it).
   Result<Retention> RetentionOf(std::string_view stream, uint64_t snapshot,
