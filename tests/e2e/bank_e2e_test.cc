@@ -192,11 +192,13 @@ TEST_F(BankTest, ARetriedCommandIdIsAppliedOnce) {
   const std::string id = "6f1c2a3b-0000-4000-8000-0000000000aa";
   RunResult first = Bank({"--command-id", id, "deposit", "a1", "7"});
   ASSERT_EQ(first.exit_status, 0) << first.err;
+  ASSERT_EQ(Bank({"deposit", "a1", "5"}).exit_status, 0);  // another command in between
   RunResult retry = Bank({"--command-id", id, "deposit", "a1", "7"});
   ASSERT_EQ(retry.exit_status, 0) << retry.err;
+  // The original command's result: its revision and the balance right after it.
   EXPECT_EQ(retry.out, R"({"account":"a1","events":["FundsDeposited"],"revision":1,"balance":"7.00","currency":"EUR","frozen":false,"duplicate":true})"
                        "\n");
-  EXPECT_EQ(Lines(Bank({"balance", "a1"}).out)[0]["balance"], "7.00");
+  EXPECT_EQ(Lines(Bank({"balance", "a1"}).out)[0]["balance"], "12.00");
 }
 
 TEST_F(BankTest, StoredVersionOneEventsAreUpcast) {

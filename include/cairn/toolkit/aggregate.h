@@ -103,8 +103,8 @@ struct CommandResult {
   Position position;                       // of the command's last event
   bool duplicate = false;                  // a retry of a command already applied
   int attempts = 0;
-  // The state after the command; for a duplicate, the aggregate's current
-  // state (which may include events appended after the original command).
+  // The state right after the command (for a duplicate: after the original
+  // command, without the events appended since).
   typename A::State state{};
 };
 
@@ -211,7 +211,7 @@ class AggregateStore {
       auto loaded = Load(id);
       if (!loaded.has_value()) return loaded.error();
       if (idempotent) {
-        auto done = FindApplied(stream, ctx.command_id, *loaded);
+        auto done = FindApplied(id, stream, ctx.command_id, *loaded);
         if (!done.has_value()) return done.error();
         if (*done) {
           (*done)->attempts = attempt;
@@ -394,8 +394,8 @@ class AggregateStore {
   }
 
   // The result of a command whose events are already stored, or nullopt.
-  Result<std::optional<CommandResult<A>>> FindApplied(const std::string& stream, const Uuid& command,
-                                                      Loaded<A>& loaded) {
+  Result<std::optional<CommandResult<A>>> FindApplied(std::string_view id, const std::string& stream,
+                                                      const Uuid& command, Loaded<A>& loaded) {
     auto first = store_->FindEvent(stream, CommandEventId(command, stream, 0));
     if (!first.has_value()) {
       if (first.error().code() == ErrorCode::kNotFound) return std::optional<CommandResult<A>>();
@@ -423,7 +423,16 @@ class AggregateStore {
     });
     if (!failed.ok()) return failed;
     if (!s.ok()) return s;
-    r.state = loaded.state;
+    if (r.revision && r.revision != loaded.revision) {
+      // Events came after the original command: its state is an earlier one.
+      LoadOptions then;
+      then.at_revision = r.revision->value();
+      auto at = Load(id, then);
+      if (!at.has_value()) return at.error();
+      r.state = std::move(at->state);
+    } else {
+      r.state = loaded.state;
+    }
     return std::optional<CommandResult<A>>(std::move(r));
   }
 
