@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -186,6 +189,59 @@ TEST(CryptoTest, MalformedTokensAreCorruption) {
   // Malformed stays malformed for a subject without a key.
   EXPECT_EQ(ErrorOf(cipher.Open("nobody", "cairn:v1:")),
             Corrupt("nobody", "token is too short (0 bytes, at least 40)"));
+}
+
+// Forget racing Seal and Open from other threads: a seal that starts after
+// Forget returned always fails with the erased-subject error (no key comes
+// back, neither from the vault nor from the cache), and every token sealed
+// before or during the race opens as forgotten, never as an error.
+TEST(CryptoTest, ForgetRacingSealAndOpenLeavesNothingReadable) {
+  TempDir dir;
+  auto vault = OpenVault(dir);
+  PersonalDataCipher cipher(vault.get());
+  ASSERT_TRUE(cipher.Seal("alice", "warm").has_value());  // key cached
+  std::atomic<bool> forgotten{false};
+  std::atomic<int> sealed_after{0}, refused{0};
+  std::mutex mu;
+  std::vector<std::string> tokens;
+  std::vector<std::string> problems;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      // Seal until 20 calls have started after Forget returned.
+      for (int i = 0, after_calls = 0; after_calls < 20; ++i) {
+        const bool after = forgotten.load();
+        after_calls += after ? 1 : 0;
+        auto r = cipher.Seal("alice", "secret " + std::to_string(i));
+        std::lock_guard l(mu);
+        if (r.has_value()) {
+          tokens.push_back(*r);
+          if (after) ++sealed_after;
+          auto opened = cipher.Open("alice", *r);  // now or after the erasure
+          if (!opened.has_value()) problems.push_back(opened.error().ToString());
+        } else if (r.error().code() == ErrorCode::kFailedPrecondition &&
+                   r.error().message() == "data subject 'alice' was erased") {
+          ++refused;
+        } else {
+          problems.push_back(r.error().ToString());
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(cipher.Forget("alice").ok());
+  forgotten.store(true);
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(problems, std::vector<std::string>{});
+  EXPECT_EQ(sealed_after.load(), 0);
+  EXPECT_GE(refused.load(), 3 * 20);  // at least every call started after Forget
+  for (const std::string& t : tokens) {
+    auto r = cipher.Open("alice", t);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    ASSERT_EQ(*r, std::nullopt) << t;
+  }
+  EXPECT_EQ(*vault->Get("alice"), std::nullopt);
+  EXPECT_TRUE(*vault->IsErased("alice"));
 }
 
 TEST(CryptoTest, ForgetMakesTokensForgottenAndRefusesNewKeys) {
