@@ -311,11 +311,12 @@ bool CompactInt(const char*& p, const char* end, const FieldRules& rules, int64_
   const char* digits = p;
   int64_t v = 0;
   while (p < end && IsDigit(*p)) {
+    if (p - digits == 18) return false;  // 19 digits or more: the general path decides
     v = v * 10 + (*p - '0');
     ++p;
   }
   const auto n = p - digits;
-  if (n == 0 || n > 18 || (n > 1 && *digits == '0')) return false;
+  if (n == 0 || (n > 1 && *digits == '0')) return false;
   if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return false;
   if (negative) v = -v;
   if (v < rules.min || v > rules.max) return false;  // the general path names the bound
