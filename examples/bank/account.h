@@ -127,4 +127,13 @@ cairn::Result<int64_t> ParseAmount(std::string_view text);
 // 10050 -> "100.50", -5 -> "-0.05".
 std::string FormatAmount(int64_t minor);
 
+// The `bank` command's exit status for an engine or toolkit error: 3 when
+// the command gave up on a concurrency conflict (AggregateStore::Handle
+// returns kWrongExpectedRevision after max_attempts), 1 for anything else.
+// (0 success, 2 usage and 7 refused by a rule are decided by the command.)
+inline constexpr int kExitOther = 1, kExitUsage = 2, kExitConflict = 3, kExitRefused = 7;
+inline int ExitCodeFor(cairn::ErrorCode code) {
+  return code == cairn::ErrorCode::kWrongExpectedRevision ? kExitConflict : kExitOther;
+}
+
 }  // namespace bank

@@ -80,5 +80,16 @@ TEST(AccountTest, AmountsParseAndPrintWithTwoDecimals) {
   EXPECT_EQ(FormatAmount(0), "0.00");
 }
 
+// Exit 3 cannot be provoked through the command line: a store has one
+// writing process, and one `bank` process appends alone. The chain is
+// checked in parts: Handle gives up with kWrongExpectedRevision
+// (AggregateTest.AConflictThatNeverEndsGivesUpAfterMaxAttempts), mapped here.
+TEST(AccountTest, AConflictThatRetriesCouldNotResolveExitsWithThree) {
+  EXPECT_EQ(ExitCodeFor(cairn::ErrorCode::kWrongExpectedRevision), 3);
+  EXPECT_EQ(ExitCodeFor(cairn::ErrorCode::kLocked), 1);
+  EXPECT_EQ(ExitCodeFor(cairn::ErrorCode::kIOError), 1);
+  EXPECT_EQ(ExitCodeFor(cairn::ErrorCode::kNotFound), 1);
+}
+
 }  // namespace
 }  // namespace bank

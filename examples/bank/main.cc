@@ -34,16 +34,13 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr int kExitOther = 1, kExitUsage = 2, kExitConflict = 3, kExitRefused = 7;
-
 int Fail(int exit_code, const std::string& error, const std::string& message) {
   std::cerr << Json{{"error", error}, {"message", message}}.dump() << "\n";
   return exit_code;
 }
 
 int FailStatus(const cairn::Status& s) {
-  const int code = s.code() == cairn::ErrorCode::kWrongExpectedRevision ? kExitConflict : kExitOther;
-  return Fail(code, cairn::ErrorCodeName(s.code()), s.message());
+  return Fail(ExitCodeFor(s.code()), cairn::ErrorCodeName(s.code()), s.message());
 }
 
 // "2026-11-22T14:00:00Z", with optional fraction and a Z or ±HH:MM offset.
