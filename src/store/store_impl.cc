@@ -269,14 +269,27 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     std::optional<uint64_t> check_first;
     if (!ok && implied_first && cur && *cur >= *implied_first) check_first = implied_first;
     if (ok && !implied_first && cur && all_ids) {
-      // Any / exists: where, if anywhere, is the first event's id stored?
-      const Uuid& first_id = *a.events[0].id;
-      for (size_t k = 0; k < part.state.ids.size() && !check_first; ++k) {
-        if (part.state.ids[k].first == first_id) check_first = part.state.first_pending_revision + k;
-      }
-      if (!check_first) {
-        CAIRN_ASSIGN_OR_RETURN(auto found, FindById(a.stream, first_id, snapshot));
-        if (found) check_first = found->revision;
+      // Any / exists: where, if anywhere, is an event's id stored?
+      auto stored_at = [&](const Uuid& id) -> Result<std::optional<uint64_t>> {
+        for (size_t k = 0; k < part.state.ids.size(); ++k) {
+          if (part.state.ids[k].first == id) return std::optional<uint64_t>(part.state.first_pending_revision + k);
+        }
+        CAIRN_ASSIGN_OR_RETURN(auto found, FindById(a.stream, id, snapshot));
+        return found ? std::optional<uint64_t>(found->revision) : std::nullopt;
+      };
+      CAIRN_ASSIGN_OR_RETURN(check_first, stored_at(*a.events[0].id));
+      if (!check_first && n > 1) {
+        // An append is stored whole: a retry whose first event is new but
+        // whose last is stored changed its batch (checked at both ends; an
+        // overlap only in the middle is not looked for).
+        CAIRN_ASSIGN_OR_RETURN(auto last_at, stored_at(*a.events[n - 1].id));
+        if (last_at) {
+          return Status(ErrorCode::kIdempotencyConflict,
+                        "stream '" + std::string(a.stream) + "': the last of " + std::to_string(n) +
+                            " events (id " + a.events[n - 1].id->ToString() +
+                            ") is already stored at revision " + std::to_string(*last_at) +
+                            " but the first is not (a changed batch, or a scavenge removed it)");
+        }
       }
     }
     if (check_first && all_ids) {

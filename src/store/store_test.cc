@@ -117,6 +117,37 @@ TEST_F(StoreTest, MultiStreamAppendIsAllOrNothing) {
   EXPECT_EQ(s->AppendMulti(dup).error().code(), ErrorCode::kInvalidArgument);
 }
 
+// Any / exists retries are found through the event-id index. An append is
+// stored whole, so a "retry" that keeps the stored events' last id but not
+// their first changed its batch: kIdempotencyConflict, nothing written (it
+// used to append the known events a second time).
+TEST_F(StoreTest, AnyRetryWithANewFirstEventButAStoredLastIsAnIdempotencyConflict) {
+  auto s = OpenOrDie(dir_.path(), Opts());
+  std::vector<EventData> batch = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2)), EvId("C", NthUuid(3))};
+  ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), batch).has_value());
+  std::vector<EventData> changed = {EvId("X", NthUuid(9)), EvId("B", NthUuid(2)), EvId("C", NthUuid(3))};
+  for (auto expected : {ExpectedRevision::Any(), ExpectedRevision::StreamExists()}) {
+    auto r = s->Append("acc", expected, changed);
+    ASSERT_FALSE(r.has_value()) << expected.ToString();
+    EXPECT_EQ(r.error().code(), ErrorCode::kIdempotencyConflict);
+    EXPECT_EQ(r.error().message(), "stream 'acc': the last of 3 events (id " + NthUuid(3) +
+                                       ") is already stored at revision 2 but the first is not (a changed batch, or a scavenge removed it)");
+  }
+  std::vector<EventData> tail = {EvId("Y", NthUuid(8)), EvId("C", NthUuid(3))};
+  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), tail).error().code(), ErrorCode::kIdempotencyConflict);
+  // The same after the ids are persisted in index runs.
+  ASSERT_TRUE(s->Close().ok());
+  s = OpenOrDie(dir_.path(), Opts());
+  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), changed).error().code(), ErrorCode::kIdempotencyConflict);
+  EXPECT_EQ(s->ReadStream("acc", ReadStreamOptions{})->size(), 3u);
+  // Fresh ids at both ends are a new append.
+  std::vector<EventData> fresh = {EvId("D", NthUuid(4)), EvId("E", NthUuid(5))};
+  auto ok = s->Append("acc", ExpectedRevision::Any(), fresh);
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_FALSE(ok->duplicate);
+  EXPECT_EQ(ok->revision, std::optional(StreamRevision(4)));
+}
+
 TEST_F(StoreTest, RetriedAppendIsIdempotent) {
   auto s = OpenOrDie(dir_.path(), Opts());
   std::vector<EventData> batch = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2))};

@@ -102,6 +102,10 @@ Outcome Model::Predict(std::span<const StreamAppend> parts) const {
       if (auto first = RevisionOfId(a.stream, *a.events[0].id)) {
         if (MatchingIds(a, *first) < n) return Fail(ErrorCode::kIdempotencyConflict);
         stored_from = first;
+      } else if (n > 1 && RevisionOfId(a.stream, *a.events[n - 1].id)) {
+        // The last event's id is stored, the first's is not (a changed
+        // batch, or its first events were scavenged).
+        return Fail(ErrorCode::kIdempotencyConflict);
       }
     }
     if (all_ids && cur && !holds && implied && *cur >= *implied) {
