@@ -343,7 +343,9 @@ bool CompactDouble(const char*& p, const char* end, double* out) {
     ++p;
     if (p < end && (*p == '+' || *p == '-')) ++p;
     if (p >= end || !IsDigit(*p)) return false;
+    const char* digits = p;
     while (p < end && IsDigit(*p)) ++p;
+    if (p - digits > 19) return false;  // simdjson refuses longer exponents
   }
   auto [next, ec] = std::from_chars(start, p, *out);
   return ec == std::errc() && next == p;

@@ -245,6 +245,8 @@ TEST(CodecTest, TheCompactPathRejectsWhatTheGeneralPathRejects) {
       {R"({"account":"a","amount":1,"rate":.5,"urgent":false})", "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":1.,"urgent":false})", "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":1e999,"urgent":false})", "malformed JSON"},
+      // simdjson refuses exponents of more than 19 digits, whatever their value.
+      {R"({"account":"a","amount":1,"rate":1e00000000000000000001,"urgent":false})", "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":2,"urgent":tru})", "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":2,"urgent":null})", "Movement.urgent: expected a boolean, got null"},
       {"{\"account\":\"a\x01\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
@@ -302,6 +304,47 @@ TEST(CodecTest, CompactAndGeneralPathsAgreeOnMutatedEvents) {
     }
   }
   EXPECT_GT(compact, total / 20) << compact << " of " << total << " took the fast path";
+}
+
+// A field name that JSON escapes gets no compact key: its events take the
+// general path, which unescapes keys before comparing them.
+struct Quoted {
+  static constexpr std::string_view kType = "Quoted";
+  static constexpr int kVersion = 1;
+  std::string value;
+  static void Describe(Fields<Quoted>& f) { f.Add("a\"b", &Quoted::value); }
+};
+
+TEST(CodecTest, NamesThatNeedEscapingTakeTheGeneralPath) {
+  EXPECT_EQ(FieldsOf<Quoted>().specs()[0].json_key, "");
+  const std::string json = Encode(Quoted{"v"});
+  EXPECT_EQ(json, R"({"a\"b":"v"})");
+  auto back = Decode<Quoted>(json);
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  EXPECT_EQ(back->value, "v");
+  // Raw bytes that only look like the name are not the name.
+  auto wrong = Decode<Quoted>(R"({"a\b":"v"})");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code(), ErrorCode::kInvalidArgument);
+}
+
+struct Slashed {
+  static constexpr std::string_view kType = "Slashed";
+  static constexpr int kVersion = 1;
+  std::string value;
+  static void Describe(Fields<Slashed>& f) { f.Add("a\\b", &Slashed::value); }  // a, backslash, b
+};
+
+TEST(CodecTest, AnEscapeInTheInputIsNeverComparedRaw) {
+  // In JSON, "a\\b" (two backslashes) is a<backslash>b, this field; "a\b"
+  // (one) is a<backspace>, another one.
+  auto right = Decode<Slashed>(R"({"a\\b":"v"})");
+  ASSERT_TRUE(right.has_value()) << right.error().ToString();
+  EXPECT_EQ(right->value, "v");
+  auto other = Decode<Slashed>(R"({"a\b":"v"})");
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(other.error().message(), "Slashed: unknown field 'a\x08'");  // a, backspace
 }
 
 }  // namespace

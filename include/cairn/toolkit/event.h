@@ -86,7 +86,8 @@ struct FieldSpec {
   bool optional = false;  // std::optional member: may be absent (or null)
   FieldRules rules;
   // "\"<name>\":", the key as Encode writes it, set by Fields::Add; the
-  // compact decoder compares it whole (left empty: the general path only).
+  // compact decoder compares it whole (left empty, also for names JSON
+  // would escape: the general path only).
   std::string json_key;
 };
 
@@ -147,8 +148,13 @@ class Fields {
     using Plain = typename std::conditional_t<internal::IsOptional<T>::value, T,
                                               std::optional<T>>::value_type;
     constexpr bool kOptional = internal::IsOptional<T>::value;
-    std::string key(1, '"');
-    key.append(name).append("\":");
+    // A name JSON would escape (or non-ASCII) gets no compact key: its
+    // events always take the general path, which unescapes keys.
+    std::string key;
+    bool plain = true;
+    for (char c : name) plain = plain && c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 &&
+                                static_cast<unsigned char>(c) < 0x80;
+    if (plain) key.append(1, '"').append(name).append("\":");
     specs_.push_back({std::string(name), internal::FieldTraits<Plain>::kKind, kOptional, rules, std::move(key)});
     get_.push_back([member](const E& e) -> FieldValue {
       if constexpr (kOptional) {
