@@ -68,34 +68,71 @@ Status Malformed(std::string_view type, simdjson::error_code e) {
 // Reads one value of kind `spec.kind` into *in (a string's view points into
 // the parser's buffer: valid until its next document). A kStringList goes
 // to *list; a kPersonal token, like a string, to in->text.
-// The text of a JSON string without escapes that starts at `start` (just
-// after its opening quote), as a view of the input; false when it holds a
-// backslash (then the parser unescapes it). `end` is the document's end;
-// the input is padded (simdjson's SIMDJSON_PADDING), so 16-byte loads that
-// start before `end` stay inside it. Strings are short: an inline scan
-// beats a call to memchr.
-bool PlainText(const char* start, const char* end, std::string_view* out) {
-  for (const char* p = start; p < end; p += 16) {
+// The closing quote of a string whose text starts at `p` (just after its
+// opening quote); nullptr on an escape, a control character, invalid UTF-8
+// or no closing quote. (Returns a pointer, not a view through an out
+// parameter: the caller's loads then never wait on stores.)
+inline const char* CompactString(const char* p, const char* end) {
+  const char* start = p;
+  bool ascii = true;
+  for (;;) {
+    if (p >= end) return nullptr;
 #if defined(__SSE2__)
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
-    const unsigned slashes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-    if ((quotes | slashes) == 0) continue;
-    const int first = __builtin_ctz(quotes | slashes);
-    if (p + first >= end || (slashes >> first & 1u) != 0) return false;
-    *out = std::string_view(start, static_cast<size_t>(p + first - start));
-    return true;
-#else
-    for (const char* q = p; q < p + 16 && q < end; ++q) {
-      if (*q == '\\') return false;
-      if (*q == '"') {
-        *out = std::string_view(start, static_cast<size_t>(q - start));
-        return true;
+    if (end - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+      const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // v <= 0x1f
+      const auto stop = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)));
+      const auto high = static_cast<unsigned>(_mm_movemask_epi8(v));
+      if (stop == 0) {
+        ascii = ascii && high == 0;
+        p += 16;
+        continue;
       }
+      const int first = __builtin_ctz(stop);
+      ascii = ascii && (high & ((1u << first) - 1u)) == 0;
+      p += first;
+      if (*p != '"') return nullptr;
+      break;
     }
 #endif
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') break;
+    if (c == '\\' || c < 0x20) return nullptr;
+    if (c >= 0x80) ascii = false;
+    ++p;
   }
-  return false;
+  if (!ascii && !simdjson::validate_utf8(start, static_cast<size_t>(p - start))) return nullptr;
+  return p;
+}
+
+// Whether `key` ("\"name\":") is at p. Both sides may be read 16 bytes at
+// a time: the input when at least 16 bytes are left, the key always (a
+// std::string's buffer holds at least 16 bytes: 15 characters and the
+// terminator in place, or a heap buffer of size + 1 > 16).
+inline bool KeyAt(const char* p, const char* end, const std::string& key) {
+  const size_t n = key.size();
+  if (n == 0 || static_cast<size_t>(end - p) < n) return false;
+#if defined(__SSE2__)
+  if (n <= 16 && end - p >= 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data()));
+    const unsigned want = n == 16 ? 0xffffu : (1u << n) - 1u;
+    return (static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b))) & want) == want;
+  }
+#endif
+  return std::memcmp(p, key.data(), n) == 0;
+}
+
+// The text of a string without escapes that starts at `start` (just after
+// its opening quote), as a view of the input; false when the parser must
+// unescape it. The general path reads most strings and keys in place so.
+bool PlainText(const char* start, const char* end, std::string_view* out) {
+  const char* close = CompactString(start, end);
+  if (close == nullptr) return false;
+  *out = std::string_view(start, static_cast<size_t>(close - start));
+  return true;
 }
 
 // Whether simdjson may parse `json` where it lies (see DecodeFields).
@@ -244,63 +281,6 @@ Result<size_t> SubjectField(std::string_view type, std::span<const FieldSpec> sp
 // field allows it. Anything else, including every malformed or invalid
 // input, returns false and the general path below decodes it and reports
 // the error. String lists always take the general path.
-
-// The closing quote of a string whose text starts at `p` (just after its
-// opening quote); nullptr on an escape, a control character, invalid UTF-8
-// or no closing quote. (Returns a pointer, not a view through an out
-// parameter: the caller's loads then never wait on stores.)
-inline const char* CompactString(const char* p, const char* end) {
-  const char* start = p;
-  bool ascii = true;
-  for (;;) {
-    if (p >= end) return nullptr;
-#if defined(__SSE2__)
-    if (end - p >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-      const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // v <= 0x1f
-      const auto stop = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)));
-      const auto high = static_cast<unsigned>(_mm_movemask_epi8(v));
-      if (stop == 0) {
-        ascii = ascii && high == 0;
-        p += 16;
-        continue;
-      }
-      const int first = __builtin_ctz(stop);
-      ascii = ascii && (high & ((1u << first) - 1u)) == 0;
-      p += first;
-      if (*p != '"') return nullptr;
-      break;
-    }
-#endif
-    const auto c = static_cast<unsigned char>(*p);
-    if (c == '"') break;
-    if (c == '\\' || c < 0x20) return nullptr;
-    if (c >= 0x80) ascii = false;
-    ++p;
-  }
-  if (!ascii && !simdjson::validate_utf8(start, static_cast<size_t>(p - start))) return nullptr;
-  return p;
-}
-
-// Whether `key` ("\"name\":") is at p. Both sides may be read 16 bytes at
-// a time: the input when at least 16 bytes are left, the key always (a
-// std::string's buffer holds at least 16 bytes: 15 characters and the
-// terminator in place, or a heap buffer of size + 1 > 16).
-inline bool KeyAt(const char* p, const char* end, const std::string& key) {
-  const size_t n = key.size();
-  if (n == 0 || static_cast<size_t>(end - p) < n) return false;
-#if defined(__SSE2__)
-  if (n <= 16 && end - p >= 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data()));
-    const unsigned want = n == 16 ? 0xffffu : (1u << n) - 1u;
-    return (static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b))) & want) == want;
-  }
-#endif
-  return std::memcmp(p, key.data(), n) == 0;
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
