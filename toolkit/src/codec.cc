@@ -65,9 +65,6 @@ Status Malformed(std::string_view type, simdjson::error_code e) {
                                  simdjson::error_message(e) + ")");
 }
 
-// Reads one value of kind `spec.kind` into *in (a string's view points into
-// the parser's buffer: valid until its next document). A kStringList goes
-// to *list; a kPersonal token, like a string, to in->text.
 // The closing quote of a string whose text starts at `p` (just after its
 // opening quote); nullptr on an escape, a control character, invalid UTF-8
 // or no closing quote. (Returns a pointer, not a view through an out
@@ -156,6 +153,9 @@ bool SameName(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Reads one value of kind `spec.kind` into *in (a string's view points into
+// the input or the parser's buffer: valid until its next document). A kStringList goes
+// to *list; a kPersonal token, like a string, to in->text.
 Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, const char* end,
                  FieldInput* in, std::vector<std::string>* list) {
   const FieldError err(type, spec.name);
