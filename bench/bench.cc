@@ -42,6 +42,8 @@ constexpr WorkloadSpec kWorkloads[] = {
     {"append-batch", 1'000'000, false, &CairnAppendBatch, &SqliteAppendBatch},
     {"append-single", 5'000, false, &CairnAppendSingle, &SqliteAppendSingle},
     {"append-concurrent", 200'000, false, &CairnAppendConcurrent, &SqliteAppendConcurrent},
+    // Same writers over AppendAsync; its SQLite peer is append-concurrent's.
+    {"append-concurrent-async", 200'000, false, &CairnAppendConcurrentAsync, nullptr},
     {"read-stream", 1'000'000, false, &CairnReadStream, &SqliteReadStream},
     {"read-all", 1'000'000, false, &CairnReadAll, &SqliteReadAll},
     {"open", 10'000'000, false, &CairnOpen, nullptr},

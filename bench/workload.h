@@ -65,6 +65,7 @@ Result<Measurement> DiskSeq(const WorkloadContext& ctx);
 Result<Measurement> CairnAppendBatch(const WorkloadContext& ctx);
 Result<Measurement> CairnAppendSingle(const WorkloadContext& ctx);
 Result<Measurement> CairnAppendConcurrent(const WorkloadContext& ctx);
+Result<Measurement> CairnAppendConcurrentAsync(const WorkloadContext& ctx);
 Result<Measurement> CairnReadStream(const WorkloadContext& ctx);
 Result<Measurement> CairnReadAll(const WorkloadContext& ctx);
 Result<Measurement> CairnOpen(const WorkloadContext& ctx);

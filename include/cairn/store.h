@@ -53,6 +53,9 @@ struct StoreOptions {
   // checkpoints fall behind or fail; appends fail with the checkpoint's
   // error once two retries in a row have failed. Default 4,194,304.
   uint64_t max_unflushed_entries = 4ull << 20;
+  // Bytes of event data and metadata that asynchronous appends may have
+  // queued for their commit before AppendAsync waits for room. 64 MiB.
+  uint64_t max_queued_append_bytes = 64ull << 20;
   // Env for all I/O; nullptr means Env::Default(). Must outlive the Store.
   Env* env = nullptr;
 };
@@ -235,6 +238,29 @@ class Store {
   // order of `appends`. A stream may appear at most once.
   virtual Result<std::vector<AppendResult>> AppendMulti(
       std::span<const StreamAppend> appends) = 0;
+
+  // Asynchronous appends: the same checks, atomicity and durability as
+  // Append / AppendMulti, without a thread waiting per call. The call takes
+  // its arguments over and returns at once; the engine's commit thread
+  // groups queued appends (one write and one fdatasync per group) and then
+  // calls `done` exactly once with what Append would have returned.
+  // Appends submitted one after another by the same thread commit in that
+  // order. `done` runs on the engine's commit thread (or on a thread whose
+  // own blocking append was committed in the same group): it must be quick,
+  // may submit further asynchronous appends and read, but a blocking
+  // Append, AppendMulti, metadata write, delete, Checkpoint or Close called
+  // from it fails with kFailedPrecondition (it would wait for itself).
+  // Errors found before queueing (closed or read-only store, invalid
+  // arguments) are returned and `done` is never called. When more than
+  // StoreOptions::max_queued_append_bytes wait for their commit, the call
+  // waits for room (never inside `done`, which is always admitted). Close
+  // completes every queued append before it returns.
+  using AppendCallback = std::function<void(Result<AppendResult>)>;
+  using AppendMultiCallback = std::function<void(Result<std::vector<AppendResult>>)>;
+  virtual Status AppendAsync(std::string stream, ExpectedRevision expected,
+                             std::vector<EventData> events, AppendCallback done) = 0;
+  virtual Status AppendMultiAsync(std::vector<StreamAppend> appends,
+                                  AppendMultiCallback done) = 0;
 
   // Reads a stream. kNotFound when the stream has no events. The read is a
   // consistent snapshot: it never shows half of an append.

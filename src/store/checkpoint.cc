@@ -231,8 +231,10 @@ Status StoreImpl::Checkpoint() {
 
 Status StoreImpl::Close() {
   if (closed_.load()) return Status::OK();
+  CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
   Status s;
   if (!options_.read_only) {
+    DrainAsync();  // every queued asynchronous append completes first
     std::unique_lock l(queue_mu_);
     bool failed = !failed_.ok();
     l.unlock();

@@ -106,6 +106,143 @@ Result<std::vector<AppendResult>> StoreImpl::AppendMulti(std::span<const StreamA
   return Submit(&w);
 }
 
+namespace {
+// The store whose append callbacks this thread is running, if any.
+thread_local const StoreImpl* t_in_callback = nullptr;
+}  // namespace
+
+Status StoreImpl::CheckNotInCallback() const {
+  if (t_in_callback != this) return Status::OK();
+  return Status(ErrorCode::kFailedPrecondition,
+                "a blocking append, metadata write, delete, checkpoint or close was called from "
+                "an append callback of the same store, where it would wait for itself; use "
+                "AppendAsync there");
+}
+
+Status StoreImpl::AppendAsync(std::string stream, ExpectedRevision expected,
+                              std::vector<EventData> events, AppendCallback done) {
+  if (!done) return Status::InvalidArgument("AppendAsync needs a callback");
+  std::vector<StreamAppend> appends(1);
+  appends[0].stream = std::move(stream);
+  appends[0].expected = expected;
+  appends[0].events = std::move(events);
+  return AppendMultiAsync(std::move(appends),
+                          [done = std::move(done)](Result<std::vector<AppendResult>> r) {
+                            if (!r) {
+                              done(r.error());
+                            } else {
+                              done(std::move((*r)[0]));
+                            }
+                          });
+}
+
+Status StoreImpl::AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) {
+  if (!done) return Status::InvalidArgument("AppendMultiAsync needs a callback");
+  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) {
+    return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
+  }
+  if (appends.empty()) return Status::InvalidArgument("append names no stream");
+  auto w = std::make_unique<Writer>();
+  w->owned = std::make_unique<Writer::Owned>();
+  Writer::Owned& own = *w->owned;
+  own.appends = std::move(appends);
+  own.done = std::move(done);
+  w->appends.reserve(own.appends.size());
+  for (const auto& a : own.appends) {
+    w->appends.push_back({a.stream, a.expected, a.events});
+    for (const auto& e : a.events) own.bytes += e.type.size() + e.data.size() + e.metadata.size();
+  }
+  CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends, false));
+  {
+    std::unique_lock l(async_mu_);
+    // A callback is always admitted: waiting there would hold up the very
+    // commits that make room.
+    if (t_in_callback != this) {
+      room_cv_.wait(l, [&] {
+        return async_closing_ || queued_async_bytes_ == 0 ||
+               queued_async_bytes_ + own.bytes <= options_.max_queued_append_bytes;
+      });
+    }
+    if (async_closing_) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+    queued_async_bytes_ += own.bytes;
+    ++async_inflight_;
+    if (!committer_.joinable()) committer_ = std::thread([this] { CommitLoop(); });
+  }
+  bool lead = false;
+  {
+    std::lock_guard l(queue_mu_);
+    queue_.push_back(w.get());
+    if (!leader_active_) lead = leader_active_ = true;
+  }
+  (void)w.release();  // owned by the queue now; Complete deletes it
+  if (lead) {
+    std::lock_guard l(async_mu_);
+    commit_lead_ = true;
+    commit_cv_.notify_one();
+  }
+  return Status::OK();
+}
+
+void StoreImpl::CommitLoop() {
+  std::unique_lock l(async_mu_);
+  for (;;) {
+    commit_cv_.wait(l, [&] { return commit_lead_ || commit_stop_; });
+    if (commit_lead_) {
+      commit_lead_ = false;
+      l.unlock();
+      Lead(nullptr);
+      l.lock();
+      continue;
+    }
+    return;  // stop, with no leadership granted
+  }
+}
+
+void StoreImpl::DrainAsync() {
+  std::thread committer;
+  {
+    std::unique_lock l(async_mu_);
+    async_closing_ = true;
+    room_cv_.notify_all();
+    room_cv_.wait(l, [&] { return async_inflight_ == 0; });
+    commit_stop_ = true;
+    commit_cv_.notify_one();
+    committer = std::move(committer_);
+  }
+  if (committer.joinable()) committer.join();
+}
+
+void StoreImpl::HandOver(Writer* next) {
+  if (next->owned == nullptr) {
+    Signal(next, Writer::kLead);
+    return;
+  }
+  std::lock_guard l(async_mu_);
+  commit_lead_ = true;
+  commit_cv_.notify_one();
+}
+
+void StoreImpl::Complete(Writer* w) {
+  if (w->owned == nullptr) {
+    Signal(w, Writer::kDone);
+    return;
+  }
+  std::unique_ptr<Writer> own(w);
+  const StoreImpl* outer = t_in_callback;
+  t_in_callback = this;
+  if (w->status.ok()) {
+    w->owned->done(std::move(w->results));
+  } else {
+    w->owned->done(w->status);
+  }
+  t_in_callback = outer;
+  std::lock_guard l(async_mu_);
+  queued_async_bytes_ -= w->owned->bytes;
+  --async_inflight_;
+  room_cv_.notify_all();
+}
+
 Result<std::vector<AppendResult>> StoreImpl::SubmitSystem(std::vector<Part> parts) {
   Writer w;
   w.system = true;
@@ -132,6 +269,7 @@ void StoreImpl::Signal(Writer* w, Writer::State state) {
 }
 
 Status StoreImpl::RunQueue(Writer* w) {
+  CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
   {
     std::unique_lock l(queue_mu_);
     queue_.push_back(w);
@@ -144,7 +282,11 @@ Status StoreImpl::RunQueue(Writer* w) {
       leader_active_ = true;
     }
   }
-  // This writer leads until its own append is done.
+  Lead(w);  // until its own append is done
+  return Status::OK();
+}
+
+void StoreImpl::Lead(Writer* self) {
   for (;;) {
     std::vector<Writer*> batch;
     Status failed;
@@ -184,21 +326,24 @@ Status StoreImpl::RunQueue(Writer* w) {
     } else {
       ProcessBatch(batch);
     }
-    bool self_done = std::find(batch.begin(), batch.end(), w) != batch.end();
+    const bool self_done =
+        self != nullptr && std::find(batch.begin(), batch.end(), self) != batch.end();
     Writer* next_leader = nullptr;
+    bool released = false;
     {
       std::lock_guard l(queue_mu_);
       if (queue_.empty()) {
         leader_active_ = false;
+        released = true;
       } else if (self_done) {
         next_leader = queue_.front();  // hand over before waking the batch
       }
     }
-    if (next_leader != nullptr) Signal(next_leader, Writer::kLead);
+    if (next_leader != nullptr) HandOver(next_leader);
     for (Writer* q : batch) {
-      if (q != w) Signal(q, Writer::kDone);
+      if (q != self) Complete(q);
     }
-    if (self_done) return Status::OK();
+    if (self_done || released) return;
   }
 }
 

@@ -55,6 +55,9 @@ class StoreImpl final : public Store {
                       const EventVisitor& visit) override;
   Status ReadEventType(std::string_view type, const ReadAllOptions& options,
                        const EventVisitor& visit) override;
+  Status AppendAsync(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
+                     AppendCallback done) override;
+  Status AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
   Result<std::optional<RecordedEvent>> FindEvent(std::string_view stream, const Uuid& id) override;
@@ -132,6 +135,14 @@ class StoreImpl final : public Store {
     // tombstones): '$' names allowed; committed in a batch of their own so
     // no other append of the batch validates against stale metadata.
     bool system = false;
+    // An asynchronous append owns its arguments (appends view them) and is
+    // completed through `done` by whoever commits it, then deleted.
+    struct Owned {
+      std::vector<StreamAppend> appends;
+      AppendMultiCallback done;
+      uint64_t bytes = 0;  // counted in queued_async_bytes_
+    };
+    std::unique_ptr<Owned> owned;
     // Set by the leader under `mu` (never queue_mu_, so waking a batch of
     // followers does not contend on the queue).
     std::mutex mu;
@@ -241,6 +252,20 @@ class StoreImpl final : public Store {
   // Validates, queues and waits for `w` (whose appends are set).
   Result<std::vector<AppendResult>> Submit(Writer* w);
   Status RunQueue(Writer* w);
+  // Leads the queue: commits batches until `self` (a blocking writer) is
+  // done, or, for the commit thread (`self` null), until the queue is empty.
+  void Lead(Writer* self);
+  // Passes leadership to the queue's front writer `next`.
+  void HandOver(Writer* next);
+  // Wakes a committed blocking writer, or runs an asynchronous one's
+  // callback and deletes it.
+  void Complete(Writer* w);
+  // The commit thread: leads whenever an asynchronous append is at the
+  // front of an unled queue. Started by the first asynchronous append.
+  void CommitLoop();
+  // kFailedPrecondition when called from an append callback of this store
+  // (a blocking queue operation there would wait for itself).
+  Status CheckNotInCallback() const;
   void ProcessBatch(const std::vector<Writer*>& batch);
   Status BuildWriter(Writer* w, PendingMap* pending,
                      uint64_t* next_position, std::string* buf,
@@ -291,6 +316,20 @@ class StoreImpl final : public Store {
   std::string batch_buf_;                // used by the current leader only
   std::vector<NewEntry> batch_entries_;  // used by the current leader only
   Status failed_;              // guarded by queue_mu_; sticky after a failed fsync
+
+  // Asynchronous appends (AppendAsync): the commit thread, its leadership
+  // grant, and the bytes and calls queued but not yet completed.
+  std::mutex async_mu_;
+  std::condition_variable commit_cv_;  // commit thread: a grant or stop
+  std::condition_variable room_cv_;    // submitters: room below the bound / drained
+  bool commit_lead_ = false;           // guarded by async_mu_: the commit thread leads
+  bool commit_stop_ = false;           // guarded by async_mu_
+  bool async_closing_ = false;         // guarded by async_mu_: Close has begun
+  uint64_t queued_async_bytes_ = 0;    // guarded by async_mu_
+  uint64_t async_inflight_ = 0;        // guarded by async_mu_: calls not yet completed
+  std::thread committer_;              // guarded by async_mu_ (started once)
+  // Close: refuses new asynchronous appends and waits for the queued ones.
+  void DrainAsync();
 
   // Held shared by every read and by each commit batch; held exclusively by
   // scavenge only while it swaps rewritten segments and index files in, so
