@@ -64,21 +64,27 @@ Status StoreImpl::ValidateAppend(std::span<const Part> appends, bool system) con
     }
     for (size_t k = 0; k < a.events.size(); ++k) {
       const EventData& e = a.events[k];
-      std::string where = "stream '" + s + "' event " + std::to_string(k);
-      if (e.type.empty()) return Status::InvalidArgument(where + ": event type is empty");
-      if (e.type.size() > kMaxTypeBytes) {
-        return Status::InvalidArgument(where + ": event type longer than 65535 bytes");
-      }
-      if (!ValidUtf8(e.type)) return Status::InvalidArgument(where + ": type is not UTF-8");
+      // Built only for an error: this loop runs for every event appended.
+      auto bad = [&](std::string_view what) {
+        std::string m = "stream '";
+        m.append(s).append("' event ").append(std::to_string(k)).append(": ").append(what);
+        return Status::InvalidArgument(std::move(m));
+      };
+      if (e.type.empty()) return bad("event type is empty");
+      if (e.type.size() > kMaxTypeBytes) return bad("event type longer than 65535 bytes");
+      if (!ValidUtf8(e.type)) return bad("type is not UTF-8");
       if (e.type[0] == '$' && !system) {
-        return Status::InvalidArgument(where + ": event type '" + e.type +
-                                       "': types starting with '$' are reserved for the system");
+        std::string m = "event type '";
+        m.append(e.type).append("': types starting with '$' are reserved for the system");
+        return bad(m);
       }
       uint64_t size = e.type.size() + e.data.size() + e.metadata.size();
       if (size > options_.max_event_bytes) {
-        return Status::InvalidArgument(where + ": " + std::to_string(size) +
-                                       " bytes exceeds max_event_bytes (" +
-                                       std::to_string(options_.max_event_bytes) + ")");
+        std::string m = std::to_string(size);
+        m.append(" bytes exceeds max_event_bytes (")
+            .append(std::to_string(options_.max_event_bytes))
+            .append(")");
+        return bad(m);
       }
       total += log::EncodedEventSize(s.size(), e.type.size(), e.data.size(), e.metadata.size());
     }
