@@ -49,6 +49,7 @@ constexpr WorkloadSpec kWorkloads[] = {
     {"open", 10'000'000, false, &CairnOpen, nullptr},
     {"catch-up", 10'000'000, false, &CairnCatchUp, &SqliteCatchUp},
     {"live-fanout", 5'000, false, &CairnLiveFanout, nullptr},
+    {"live-fanout-push", 5'000, false, &CairnLiveFanoutPush, nullptr},
     {"category-read", 10'000'000, false, &CairnCategoryRead, nullptr},
     {"category-read-mixed", 10'000'000, false, &CairnCategoryReadMixed, nullptr},
     {"scavenge", 10'000'000, false, &CairnScavenge, nullptr},

@@ -113,6 +113,8 @@ Status CatchUpOnce(const WorkloadContext& ctx, Store& store, uint64_t expect, Hi
 // What one live-fanout subscriber thread saw.
 struct Subscriber {
   std::unique_ptr<Subscription> sub;
+  std::unique_ptr<PushSubscription> push;  // live-fanout-push: delivered by handlers
+  std::atomic<uint64_t> pushed{0};         // push: events its handler took (release)
   std::vector<int64_t> delivered_ns;  // by position; monotonic clock
   uint64_t received = 0;
   uint64_t fell_behind = 0;
@@ -193,19 +195,73 @@ Result<Measurement> CairnCatchUp(const WorkloadContext& ctx) {
   return m;
 }
 
-Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx) {
+namespace {
+
+// The handler of a push subscriber: stamps each event on arrival, checks
+// the order; the dispatcher thread is the only writer of `s`.
+PushHandlers PushStamper(const WorkloadContext& ctx, Subscriber* s) {
+  PushHandlers h;
+  h.on_message = [&ctx, s](const SubscriptionMessage& msg) {
+    const int64_t now = NowNanos();
+    if (msg.kind == Kind::kFellBehind) ++s->fell_behind;
+    if (msg.kind != Kind::kEvent) return true;
+    const uint64_t position = msg.event.position.value();
+    if (position != s->received) {
+      s->error = CheckFailed(ctx, "push subscriber got position " + std::to_string(position) +
+                                      " where " + std::to_string(s->received) +
+                                      " was expected");
+      s->pushed.store(UINT64_MAX, std::memory_order_release);
+      return false;
+    }
+    s->delivered_ns[position] = now;
+    ++s->received;
+    s->pushed.store(s->received, std::memory_order_release);
+    return true;
+  };
+  h.on_end = [s](const Status& why) {
+    if (!why.ok() && s->error.ok()) s->error = why;
+    s->pushed.store(UINT64_MAX, std::memory_order_release);
+  };
+  return h;
+}
+
+// Waits until every push subscriber has taken `n` events or ended.
+Status WaitForPushed(const WorkloadContext& ctx, std::vector<Subscriber>* subs, uint64_t n) {
+  const int64_t start = NowNanos();
+  for (Subscriber& s : *subs) {
+    while (s.pushed.load(std::memory_order_acquire) < n) {
+      if (NowNanos() - start > kFanoutStallNanos) {
+        return CheckFailed(ctx, "a push subscriber took " +
+                                    std::to_string(s.pushed.load()) + " of " +
+                                    std::to_string(n) + " events in 30 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return Status::OK();
+}
+
+// live-fanout: each subscriber is a thread blocking in Next(); with `push`
+// (live-fanout-push) every subscriber is a push subscription served by the
+// store's one dispatcher thread.
+Result<Measurement> LiveFanout(const WorkloadContext& ctx, bool push) {
   const uint64_t n = ctx.events;
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                          Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
 
-  // Every subscription starts at the end of the empty store. from_end is
-  // resolved by the first Next(), which on an empty store returns kCaughtUp
-  // at once: take it here, so no subscriber can start after an append.
+  // Every subscription starts at the end of the empty store (from_end is
+  // resolved by Subscribe); a pulled one says kCaughtUp at its first Next:
+  // take it here, so the writer starts with every subscriber live.
   std::vector<Subscriber> subs(kFanoutSubscribers);
   for (Subscriber& s : subs) {
     SubscribeOptions options = SubscribeOptions::All();
     options.from_end = true;
+    s.delivered_ns.assign(n, -1);
+    if (push) {
+      CAIRN_ASSIGN_OR_RETURN(s.push, store->SubscribePush(options, PushStamper(ctx, &s)));
+      continue;
+    }
     CAIRN_ASSIGN_OR_RETURN(s.sub, store->Subscribe(options));
     CAIRN_ASSIGN_OR_RETURN(std::optional<SubscriptionMessage> first,
                            s.sub->Next(std::chrono::milliseconds(0)));
@@ -213,7 +269,6 @@ Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx) {
       return CheckFailed(ctx, "a subscription from the end of an empty store did not start "
                               "with kCaughtUp at head 0");
     }
-    s.delivered_ns.assign(n, -1);
   }
   // By position: when Append was called and when it returned. Written by the
   // writer (the ack with a release store) and read only after the threads
@@ -224,10 +279,11 @@ Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx) {
   Measurement m = NewMeasurement(ctx);
   Histogram append_latency;
   ResetPeakRss();
-  std::latch ready(kFanoutSubscribers + 1);
+  std::latch ready(push ? 1 : kFanoutSubscribers + 1);
   std::vector<std::thread> threads;
   threads.reserve(subs.size());
   for (Subscriber& s : subs) {
+    if (push) break;
     threads.emplace_back([&ctx, &ready, n, &s] {
       ready.count_down();
       RunSubscriber(ctx, n, &s);
@@ -266,15 +322,25 @@ Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx) {
     m.payload_bytes += PayloadBytes(e, StreamName(i % kStreamCount));
   }
   if (!write_error.ok()) {
-    for (Subscriber& s : subs) s.sub->Cancel();
+    for (Subscriber& s : subs) {
+      if (s.sub) s.sub->Cancel();
+      if (s.push) s.push->Cancel();
+    }
   }
   for (std::thread& t : threads) t.join();
+  if (push && write_error.ok()) write_error = WaitForPushed(ctx, &subs, n);
+  for (Subscriber& s : subs) {
+    if (s.push) s.push->Cancel();  // no handler runs after this
+  }
   int64_t last_delivery = writer_end;
   for (const Subscriber& s : subs) {
     for (int64_t d : s.delivered_ns) last_delivery = std::max(last_delivery, d);
   }
   m.SampleRss();
-  for (Subscriber& s : subs) s.sub.reset();  // before Close, as the API asks
+  for (Subscriber& s : subs) {
+    s.sub.reset();  // before Close, as the API asks
+    s.push.reset();
+  }
   Status closed = store->Close();
   CAIRN_RETURN_IF_ERROR(write_error);
   for (const Subscriber& s : subs) CAIRN_RETURN_IF_ERROR(s.error);
@@ -326,7 +392,15 @@ Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx) {
   m.Add("before_ack", std::to_string(before_ack));
   m.Add("fell_behind", std::to_string(fell_behind));
   m.Add("interval_us", std::to_string(kFanoutIntervalNanos / 1000));
+  m.Add("api", push ? "push" : "pull");
   return m;
+}
+
+}  // namespace
+
+Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx) { return LiveFanout(ctx, false); }
+Result<Measurement> CairnLiveFanoutPush(const WorkloadContext& ctx) {
+  return LiveFanout(ctx, true);
 }
 
 }  // namespace cairn::bench

@@ -72,6 +72,7 @@ Result<Measurement> CairnOpen(const WorkloadContext& ctx);
 // Subscription workloads (system=cairn), in subscription_workloads.cc.
 Result<Measurement> CairnCatchUp(const WorkloadContext& ctx);
 Result<Measurement> CairnLiveFanout(const WorkloadContext& ctx);
+Result<Measurement> CairnLiveFanoutPush(const WorkloadContext& ctx);
 // One category through its index vs a filtered $all scan
 // (category_read_workload.cc); Scavenge beside a steady durable writer
 // (scavenge_workload.cc).

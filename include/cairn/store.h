@@ -56,6 +56,9 @@ struct StoreOptions {
   // Bytes of event data and metadata that asynchronous appends may have
   // queued for their commit before AppendAsync waits for room. 64 MiB.
   uint64_t max_queued_append_bytes = 64ull << 20;
+  // Threads delivering push subscriptions (SubscribePush), started with
+  // the first one; subscriptions are spread over them. Default 1.
+  int push_threads = 1;
   // Env for all I/O; nullptr means Env::Default(). Must outlive the Store.
   Env* env = nullptr;
 };
@@ -291,6 +294,12 @@ class Store {
   // options.after (or the end), then live. kInvalidArgument for a bad
   // filter or an empty name where one is needed.
   virtual Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) = 0;
+  // The same subscription with its messages pushed to `handlers` by the
+  // store's dispatcher threads (see PushSubscription in subscription.h).
+  // kInvalidArgument as for Subscribe, or when on_message is empty. The
+  // returned handle may outlive Close (Close ends every push subscription).
+  virtual Result<std::unique_ptr<PushSubscription>> SubscribePush(const SubscribeOptions& options,
+                                                                  PushHandlers handlers) = 0;
 
   // The stream's metadata (defaults and revision nullopt when never set).
   // kStreamDeleted for a tombstoned stream.

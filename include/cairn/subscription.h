@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,7 +57,8 @@ struct SubscribeOptions {
   // after this one. A stream subscription: revisions after this one.
   // nullopt: from the very beginning (unless from_end).
   std::optional<uint64_t> after;
-  // Start at the current head: only events appended from now on.
+  // Start at the head as Subscribe() finds it: only events appended after
+  // that. (A tombstoned stream is then a kStreamDeleted from Subscribe.)
   bool from_end = false;
   // Further narrows which events are delivered (any target).
   EventFilter filter;
@@ -130,6 +132,43 @@ class Subscription {
   virtual void Cancel() = 0;
   // Position ($all targets) or revision (stream) of the last event
   // delivered or scanned; nullopt before any.
+  virtual std::optional<uint64_t> last() const = 0;
+};
+
+// A push subscription (Store::SubscribePush): the same messages as a
+// Subscription, delivered to handlers by the store's dispatcher threads
+// instead of a thread of the caller's blocking in Next(). One dispatcher
+// thread serves many subscriptions: on each commit it hands the new events
+// to every live subscription in turn, so a fan-out to many subscribers costs
+// one thread wake-up instead of one per subscriber. A subscription catching
+// up on history gets one page per turn, so it does not hold the others up
+// for more than a page.
+//
+// Handlers run on a dispatcher thread, one message at a time per
+// subscription, never concurrently with each other on the same dispatcher.
+// They must be quick (a slow handler delays the other subscriptions of its
+// dispatcher, never the writers); they may read, append and subscribe, and
+// cancel any subscription, their own included. `on_message` returns false to
+// end the subscription (then `on_end` gets OK). `on_end` is called exactly
+// once when the subscription ends for any other reason than Cancel: with
+// the read error (kCorruption, kIOError, kStreamDeleted...) or
+// kFailedPrecondition when the store closes. After Cancel() returns, no
+// handler of the subscription runs again and `on_end` is not called.
+struct PushHandlers {
+  std::function<bool(const SubscriptionMessage&)> on_message;
+  std::function<void(const Status&)> on_end;  // may be empty
+};
+
+class PushSubscription {
+ public:
+  // Cancels.
+  virtual ~PushSubscription() = default;
+  // Stops delivery. Waits for a handler of this subscription that is
+  // running on another thread to return; from inside its own handler it
+  // returns at once (the handler's current message is the last). Idempotent.
+  virtual void Cancel() = 0;
+  // As Subscription::last(): the last position (or revision) delivered or
+  // scanned, readable from any thread.
   virtual std::optional<uint64_t> last() const = 0;
 };
 

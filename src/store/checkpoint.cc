@@ -5,6 +5,7 @@
 
 #include "src/base/check.h"
 #include "src/store/paths.h"
+#include "src/store/push.h"
 #include "src/store/store_impl.h"
 
 namespace cairn {
@@ -232,6 +233,11 @@ Status StoreImpl::Checkpoint() {
 Status StoreImpl::Close() {
   if (closed_.load()) return Status::OK();
   CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
+  if (PushHub::OnDispatcherOf(this)) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "Close was called from a push subscription handler of the same store, whose "
+                  "dispatcher Close must stop");
+  }
   Status s;
   if (!options_.read_only) {
     DrainAsync();  // every queued asynchronous append completes first
@@ -251,6 +257,7 @@ Status StoreImpl::Close() {
   }
   closed_.store(true);
   WakeHeadWaiters();
+  StopPush();  // push subscriptions end (their reads now fail: store closed)
   StopFollower();
   head_.reset();
   log_.reset();

@@ -32,6 +32,9 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
     // Log offsets are 32-bit: a segment plus one largest record must fit.
     return Status::InvalidArgument("segment_bytes + max_append_bytes must stay below 4 GiB");
   }
+  if (options.push_threads < 1 || options.push_threads > 64) {
+    return Status::InvalidArgument("push_threads must be in 1..64");
+  }
   if (options.memtable_entries == 0) {
     return Status::InvalidArgument("memtable_entries must be positive");
   }

@@ -59,6 +59,8 @@ class StoreImpl final : public Store {
                      AppendCallback done) override;
   Status AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
+  Result<std::unique_ptr<PushSubscription>> SubscribePush(const SubscribeOptions& options,
+                                                          PushHandlers handlers) override;
   Result<StreamInfo> GetStreamInfo(std::string_view stream) override;
   Result<std::optional<RecordedEvent>> FindEvent(std::string_view stream, const Uuid& id) override;
   Result<StreamMetadataResult> GetStreamMetadata(std::string_view stream) override;
@@ -361,6 +363,11 @@ class StoreImpl final : public Store {
   std::mutex head_mu_;
   std::condition_variable head_cv_;
   std::atomic<int> head_waiters_{0};
+  // Push subscriptions (src/store/push.cc): the dispatchers, started with
+  // the first one; Close ends them (StopPush) before the log goes away.
+  std::mutex push_mu_;
+  std::shared_ptr<class PushHub> push_;  // guarded by push_mu_
+  void StopPush();
   // Reader processes: a thread watching HEAD (inotify) while subscriptions
   // wait, so they learn of the writer's commits without polling.
   void FollowLoop();

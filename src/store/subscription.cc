@@ -109,6 +109,15 @@ class SubscriptionImpl final : public Subscription {
 
   std::optional<uint64_t> last() const override { return last_; }
 
+  // from_end: the start is the head at Subscribe time, not at the first
+  // Next (a push subscription's first read happens later, on a dispatcher).
+  Status ResolveStart() {
+    if (!resolve_end_) return Status::OK();
+    CAIRN_RETURN_IF_ERROR(ResolveEnd(store_->HeadPosition().value()));
+    resolve_end_ = false;
+    return Status::OK();
+  }
+
   Result<std::optional<SubscriptionMessage>> Next(std::chrono::milliseconds timeout) override {
     CAIRN_ASSIGN_OR_RETURN(bool ready, Fill(timeout));
     if (!ready) return std::optional<SubscriptionMessage>();
@@ -341,7 +350,9 @@ Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOption
   if (options.page_events == 0) return Status::InvalidArgument("page_events must be positive");
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(StartFollower());
-  return std::unique_ptr<Subscription>(new SubscriptionImpl(this, options, std::move(matcher)));
+  auto sub = std::make_unique<SubscriptionImpl>(this, options, std::move(matcher));
+  CAIRN_RETURN_IF_ERROR(sub->ResolveStart());
+  return std::unique_ptr<Subscription>(std::move(sub));
 }
 
 }  // namespace cairn

@@ -67,7 +67,7 @@ std::string Check(Store* store, const SubPlan& p) {
   if (p.options.after) {
     while (first < want.size() && Key(p.options, want[first]) <= *p.options.after) ++first;
   } else if (p.options.from_end) {
-    // The start was resolved at the first Next, between the two heads.
+    // The start was resolved by Subscribe, between the two heads.
     if (!p.got.empty()) {
       while (first < want.size() && want[first].position != p.got[0].position) ++first;
       if (first == want.size()) return "first delivered event is not in the expected list";

@@ -1,0 +1,238 @@
+// Push subscriptions: see src/store/push.h.
+#include "src/store/push.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <optional>
+
+#include "src/store/store_impl.h"
+
+namespace cairn {
+
+namespace {
+// The store whose dispatcher this thread is, and the subscription whose
+// handler it is running.
+thread_local const StoreImpl* t_dispatcher_of = nullptr;
+thread_local const PushHub::State* t_running = nullptr;
+// A dispatcher with nothing to do sleeps until a commit or a poke; this is
+// only a safety net.
+constexpr auto kIdleWait = std::chrono::seconds(10);
+}  // namespace
+
+struct PushHub::State {
+  PushHandlers handlers;
+  Dispatcher* home = nullptr;
+  std::atomic<bool> cancelled{false};
+  // For last() from any thread: the pull subscription's last(), copied.
+  std::atomic<bool> has_last{false};
+  std::atomic<uint64_t> last{0};
+  std::mutex run_mu;                  // held while reading and delivering
+  std::unique_ptr<Subscription> pull;  // guarded by run_mu; reset when ended
+  std::atomic<bool> ended{false};      // set under run_mu
+};
+
+struct PushHub::Dispatcher {
+  std::mutex mu;
+  std::vector<std::shared_ptr<State>> subs;  // guarded by mu
+  uint64_t generation = 0;                   // guarded by mu: bumped on change
+  bool stop = false;                         // guarded by mu
+  std::atomic<bool> poked{false};
+  std::thread thread;
+};
+
+namespace {
+
+class PushSubscriptionImpl final : public PushSubscription {
+ public:
+  PushSubscriptionImpl(std::shared_ptr<PushHub> hub, std::shared_ptr<PushHub::State> state)
+      : hub_(std::move(hub)), state_(std::move(state)) {}
+  ~PushSubscriptionImpl() override { Cancel(); }
+
+  void Cancel() override {
+    if (state_->cancelled.exchange(true)) return;
+    // Inside its own handler, or in a handler of another dispatcher of the
+    // same store (two dispatchers could wait for each other): the flag
+    // suffices, the dispatcher checks it before every message.
+    if (t_running != state_.get() && t_dispatcher_of == nullptr) {
+      std::lock_guard wait_for_handler(state_->run_mu);
+    }
+    hub_->Poke(state_->home);
+  }
+
+  std::optional<uint64_t> last() const override {
+    if (!state_->has_last.load(std::memory_order_acquire)) return std::nullopt;
+    return state_->last.load(std::memory_order_acquire);
+  }
+
+ private:
+  const std::shared_ptr<PushHub> hub_;
+  const std::shared_ptr<PushHub::State> state_;
+};
+
+// Ends `s` (its run_mu held): releases the pull subscription and, unless it
+// was cancelled, tells the handler why.
+void End(PushHub::State* s, const Status& why) {
+  s->ended = true;
+  s->pull.reset();
+  if (!s->cancelled.load() && s->handlers.on_end) {
+    t_running = s;
+    s->handlers.on_end(why);
+    t_running = nullptr;
+  }
+}
+
+}  // namespace
+
+PushHub::PushHub(StoreImpl* store, int threads) : store_(store) {
+  for (int i = 0; i < threads; ++i) dispatchers_.push_back(std::make_unique<Dispatcher>());
+  for (auto& d : dispatchers_) {
+    Dispatcher* raw = d.get();
+    d->thread = std::thread([this, raw] { Run(raw); });
+  }
+}
+
+PushHub::~PushHub() { Stop(); }
+
+bool PushHub::OnDispatcherOf(const StoreImpl* store) { return t_dispatcher_of == store; }
+
+Result<std::unique_ptr<PushSubscription>> PushHub::Add(std::unique_ptr<Subscription> pull,
+                                                       PushHandlers handlers) {
+  auto state = std::make_shared<State>();
+  state->handlers = std::move(handlers);
+  state->pull = std::move(pull);
+  Dispatcher* d = dispatchers_[next_dispatcher_.fetch_add(1) % dispatchers_.size()].get();
+  state->home = d;
+  {
+    std::lock_guard life(life_mu_);
+    if (stopped_) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+    std::lock_guard l(d->mu);
+    d->subs.push_back(state);
+    ++d->generation;
+  }
+  Poke(d);
+  return std::unique_ptr<PushSubscription>(
+      std::make_unique<PushSubscriptionImpl>(shared_from_this(), std::move(state)));
+}
+
+void PushHub::Poke(Dispatcher* d) {
+  std::lock_guard life(life_mu_);
+  if (stopped_) return;
+  d->poked.store(true);
+  store_->WakeHeadWaiters();
+}
+
+void PushHub::Stop() {
+  {
+    std::lock_guard life(life_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  for (auto& d : dispatchers_) {
+    std::lock_guard l(d->mu);
+    d->stop = true;
+    d->poked.store(true);
+  }
+  store_->WakeHeadWaiters();
+  for (auto& d : dispatchers_) {
+    if (d->thread.joinable()) d->thread.join();
+  }
+}
+
+void PushHub::Run(Dispatcher* d) {
+  t_dispatcher_of = store_;
+  std::vector<std::shared_ptr<State>> local;
+  std::vector<SubscriptionMessage> page;
+  uint64_t seen_generation = UINT64_MAX;
+  bool stopping = false;
+  for (;;) {
+    d->poked.store(false);
+    {
+      std::lock_guard l(d->mu);
+      stopping = d->stop;
+      if (d->generation != seen_generation) {
+        local = d->subs;
+        seen_generation = d->generation;
+      }
+    }
+    const uint64_t head = store_->HeadPosition().value();
+    bool progress = false;
+    bool removed = false;
+    for (const auto& s : local) {
+      std::lock_guard rl(s->run_mu);
+      if (s->ended) continue;
+      if (s->cancelled.load()) {
+        End(s.get(), Status(ErrorCode::kCancelled, "subscription cancelled"));
+        removed = true;
+        continue;
+      }
+      Result<size_t> got = s->pull->NextBatch(&page, std::chrono::milliseconds(0));
+      if (!got) {
+        End(s.get(), got.error());
+        removed = true;
+        continue;
+      }
+      if (std::optional<uint64_t> last = s->pull->last()) {
+        s->last.store(*last, std::memory_order_release);
+        s->has_last.store(true, std::memory_order_release);
+      }
+      if (*got == 0) continue;
+      progress = true;
+      t_running = s.get();
+      bool more = true;
+      for (size_t i = 0; i < *got && more && !s->cancelled.load(); ++i) {
+        more = s->handlers.on_message(page[i]);
+      }
+      t_running = nullptr;
+      if (!more) {
+        End(s.get(), Status::OK());
+        removed = true;
+      }
+    }
+    if (stopping) {
+      // Close: whatever is left ends with the error a read now returns.
+      for (const auto& s : local) {
+        std::lock_guard rl(s->run_mu);
+        if (!s->ended) End(s.get(), Status(ErrorCode::kFailedPrecondition, "store is closed"));
+      }
+      std::lock_guard l(d->mu);
+      d->subs.clear();
+      break;
+    }
+    if (removed) {
+      std::lock_guard l(d->mu);
+      std::erase_if(d->subs, [](const std::shared_ptr<State>& s) { return s->ended.load(); });
+      ++d->generation;
+    }
+    if (!progress) {
+      store_->WaitForHead(head, std::chrono::steady_clock::now() + kIdleWait, &d->poked);
+    }
+  }
+  t_dispatcher_of = nullptr;
+}
+
+Result<std::unique_ptr<PushSubscription>> StoreImpl::SubscribePush(const SubscribeOptions& options,
+                                                                   PushHandlers handlers) {
+  if (!handlers.on_message) {
+    return Status::InvalidArgument("a push subscription needs an on_message handler");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Subscription> pull, Subscribe(options));
+  std::shared_ptr<PushHub> hub;
+  {
+    std::lock_guard l(push_mu_);
+    if (closed_.load()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+    if (!push_) push_ = std::make_shared<PushHub>(this, options_.push_threads);
+    hub = push_;
+  }
+  return hub->Add(std::move(pull), std::move(handlers));
+}
+
+void StoreImpl::StopPush() {
+  std::shared_ptr<PushHub> hub;
+  {
+    std::lock_guard l(push_mu_);
+    hub = push_;
+  }
+  if (hub) hub->Stop();
+}
+
+}  // namespace cairn
