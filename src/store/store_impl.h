@@ -16,8 +16,11 @@
 //   queue_mu_  ->  index_mu_  ->  PositionIndex/Log internal locks
 //   flush_mu_  is a leaf lock; checkpoint_mu_ -> index_mu_.
 // Threads: callers (appends, reads), the flusher (memtable -> run files and
-// MANIFEST) and the compactor (merges runs without holding checkpoint_mu_
-// during the merge itself).
+// MANIFEST), the compactor (merges runs without holding checkpoint_mu_
+// during the merge itself), the commit thread (leads for asynchronous
+// appends; started by the first) and push dispatchers (push.cc).
+// async_mu_ is a leaf lock: never held while taking queue_mu_ or running a
+// callback.
 
 #include <atomic>
 #include <chrono>
