@@ -248,11 +248,13 @@ class Store {
   // groups queued appends (one write and one fdatasync per group) and then
   // calls `done` exactly once with what Append would have returned.
   // Appends submitted one after another by the same thread commit in that
-  // order. `done` runs on the engine's commit thread (or on a thread whose
-  // own blocking append was committed in the same group): it must be quick,
-  // may submit further asynchronous appends and read, but a blocking
-  // Append, AppendMulti, metadata write, delete, Checkpoint or Close called
-  // from it fails with kFailedPrecondition (it would wait for itself).
+  // order, and callbacks run in commit order, one at a time, always on the
+  // engine's commit thread. `done` must be quick (it holds up every other
+  // completion) and must not throw (that ends the process); it may submit
+  // further asynchronous appends and read, but a blocking Append,
+  // AppendMulti, metadata write, delete, Checkpoint or Close called from it
+  // fails with kFailedPrecondition (it would wait for itself), and the
+  // Store must not be destroyed from it (that aborts).
   // Errors found before queueing (closed or read-only store, invalid
   // arguments) are returned and `done` is never called. When more than
   // StoreOptions::max_queued_append_bytes wait for their commit, the call

@@ -147,8 +147,9 @@ class Subscription {
 // Handlers run on a dispatcher thread, one message at a time per
 // subscription, never concurrently with each other on the same dispatcher.
 // They must be quick (a slow handler delays the other subscriptions of its
-// dispatcher, never the writers); they may read, append and subscribe, and
-// cancel any subscription, their own included. `on_message` returns false to
+// dispatcher, never the writers) and must not throw (that ends the
+// process); they may read, append and subscribe, and cancel any
+// subscription, their own included, but not Close or destroy the Store. `on_message` returns false to
 // end the subscription (then `on_end` gets OK). `on_end` is called exactly
 // once when the subscription ends for any other reason than Cancel: with
 // the read error (kCorruption, kIOError, kStreamDeleted...) or
@@ -164,8 +165,10 @@ class PushSubscription {
   // Cancels.
   virtual ~PushSubscription() = default;
   // Stops delivery. Waits for a handler of this subscription that is
-  // running on another thread to return; from inside its own handler it
-  // returns at once (the handler's current message is the last). Idempotent.
+  // running on another thread to return, so that none runs after Cancel
+  // returns. Called from its own handler, from a handler on another
+  // dispatcher thread or from an append callback it does not wait (that
+  // could deadlock): the message being handled is then the last. Idempotent.
   virtual void Cancel() = 0;
   // As Subscription::last(): the last position (or revision) delivered or
   // scanned, readable from any thread.

@@ -4,6 +4,7 @@
 // failed fsync, and the queued-bytes bound.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -64,9 +65,11 @@ class AsyncAppendTest : public ::testing::Test {
 };
 
 TEST_F(AsyncAppendTest, AppendsFromOneThreadCommitInSubmissionOrder) {
-  auto store = Open();  // durable: groups share fsyncs
+  // Declared before the store: Close (at the store's end) may still run
+  // callbacks writing to it when an assertion returns early.
   constexpr size_t kN = 600;
   Results results(kN);
+  auto store = Open();  // durable: groups share fsyncs
   for (size_t i = 0; i < kN; ++i) {
     ASSERT_TRUE(store->AppendAsync("acc-" + std::to_string(i % 3), ExpectedRevision::Any(),
                                    One("E" + std::to_string(i)), results.Slot(i))
@@ -117,8 +120,8 @@ TEST_F(AsyncAppendTest, ErrorsBeforeQueueingAreReturnedAndTheCallbackIsNeverCall
 }
 
 TEST_F(AsyncAppendTest, ExpectationsAndIdempotencyAreCheckedAtCommit) {
-  auto store = Open();
   Results results(4);
+  auto store = Open();
   std::vector<EventData> first = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2))};
   ASSERT_TRUE(
       store->AppendAsync("s", ExpectedRevision::NoStream(), first, results.Slot(0)).ok());
@@ -152,11 +155,11 @@ TEST_F(AsyncAppendTest, ExpectationsAndIdempotencyAreCheckedAtCommit) {
 }
 
 TEST_F(AsyncAppendTest, MultiStreamAsyncAppendIsAllOrNothing) {
-  auto store = Open();
-  ASSERT_TRUE(store->Append("b", ExpectedRevision::Any(), One("X")).has_value());
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Result<std::vector<AppendResult>>> got;
+  auto store = Open();
+  ASSERT_TRUE(store->Append("b", ExpectedRevision::Any(), One("X")).has_value());
   std::vector<StreamAppend> appends(2);
   appends[0] = {"a", ExpectedRevision::NoStream(), One("A")};
   appends[1] = {"b", ExpectedRevision::NoStream(), One("B")};  // b exists: fails
@@ -183,15 +186,16 @@ TEST_F(AsyncAppendTest, MultiStreamAsyncAppendIsAllOrNothing) {
 // 64 writers, each keeping one append in flight by submitting the next from
 // its callback (how a server drives the engine), 40 appends each.
 TEST_F(AsyncAppendTest, CallbacksThatAppendAgainChainWithoutLoss) {
-  auto store = Open();
   constexpr int kWriters = 64;
   constexpr int kEach = 40;
   std::mutex mu;
   std::condition_variable cv;
   int finished = 0;
   std::vector<std::string> errors;
+  std::function<void(int, int)> chain;
+  auto store = Open();  // closed (draining callbacks) before the above go
   // Each callback checks its revision and submits the writer's next append.
-  std::function<void(int, int)> chain = [&](int w, int k) {
+  chain = [&](int w, int k) {
     Status s = store->AppendAsync("w-" + std::to_string(w), ExpectedRevision::Any(),
                                   One("E" + std::to_string(k)),
                                   [&, w, k](Result<AppendResult> r) {
@@ -228,11 +232,12 @@ TEST_F(AsyncAppendTest, CallbacksThatAppendAgainChainWithoutLoss) {
 }
 
 TEST_F(AsyncAppendTest, BlockingCallsInsideACallbackAreRefused) {
-  auto store = Open();
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
   Status append, checkpoint, close, metadata;
+  std::unique_ptr<Store> store;
+  store = Open();
   ASSERT_TRUE(store
                   ->AppendAsync("s", ExpectedRevision::Any(), One("A"),
                                 [&](Result<AppendResult> r) {
@@ -294,11 +299,11 @@ TEST_F(AsyncAppendTest, CloseCompletesEveryQueuedAppendAndTheyAreStored) {
 }
 
 TEST_F(AsyncAppendTest, BlockingAndAsyncWritersFromManyThreadsGetGapFreePositions) {
-  auto store = Open();
   constexpr int kThreads = 4;
   constexpr int kEach = 100;
   std::vector<std::unique_ptr<Results>> async(kThreads);
   std::vector<std::vector<uint64_t>> blocking(kThreads);
+  auto store = Open();
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     async[t] = std::make_unique<Results>(kEach);
@@ -334,19 +339,50 @@ TEST_F(AsyncAppendTest, BlockingAndAsyncWritersFromManyThreadsGetGapFreePosition
 }
 
 TEST_F(AsyncAppendTest, QueuedBytesAreBoundedAndEveryAppendStillCommits) {
+  // The first append's callback holds the commit thread, so nothing else
+  // completes and the queued bytes cannot shrink: a submitter must stop at
+  // the bound until the callback is let go.
+  constexpr size_t kN = 50;
+  const std::string data(500, 'x');  // 501 bytes with the type: 8 fit in 4,096
+  Results results(kN + 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<size_t> submitted{0};
   StoreOptions o;
-  o.max_queued_append_bytes = 4096;  // a few events: submitters wait for room
+  o.max_queued_append_bytes = 4096;
   auto store = Open(o);
-  constexpr size_t kN = 2000;
-  Results results(kN);
-  const std::string data(500, 'x');
-  for (size_t i = 0; i < kN; ++i) {
-    std::vector<EventData> one = {Ev("E", "\"" + data + "\"")};
-    ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::Any(), one, results.Slot(i)).ok());
+  auto first = results.Slot(0);
+  ASSERT_TRUE(store
+                  ->AppendAsync("s", ExpectedRevision::Any(), One("held"),
+                                [&](Result<AppendResult> r) {
+                                  std::unique_lock l(mu);
+                                  cv.wait(l, [&] { return release; });
+                                  first(std::move(r));
+                                })
+                  .ok());
+  std::thread submitter([&] {
+    for (size_t i = 1; i <= kN; ++i) {
+      std::vector<EventData> one = {Ev("E", "\"" + data + "\"")};
+      EXPECT_TRUE(store->AppendAsync("s", ExpectedRevision::Any(), one, results.Slot(i)).ok());
+      submitted.fetch_add(1);
+    }
+  });
+  // However long this takes on a busy machine, the submitter cannot pass
+  // the bound while the callback is held (it may not have reached it yet).
+  while (submitted.load() < 8) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const size_t while_held = submitted.load();
+  {
+    std::lock_guard l(mu);
+    release = true;
+    cv.notify_all();
   }
+  submitter.join();
   ASSERT_TRUE(results.WaitAll());
-  for (size_t i = 0; i < kN; ++i) {
-    ASSERT_TRUE(results.at(i).has_value());
+  EXPECT_EQ(while_held, 8u) << "appends queued beyond max_queued_append_bytes";
+  for (size_t i = 0; i <= kN; ++i) {
+    ASSERT_TRUE(results.at(i).has_value()) << i;
     EXPECT_EQ(results.at(i)->position.value(), i);
   }
   // An append larger than the bound alone is admitted when nothing waits.
@@ -355,17 +391,17 @@ TEST_F(AsyncAppendTest, QueuedBytesAreBoundedAndEveryAppendStillCommits) {
   ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::Any(), large, big.Slot(0)).ok());
   ASSERT_TRUE(big.WaitAll());
   ASSERT_TRUE(big.at(0).has_value());
-  EXPECT_EQ(big.at(0)->position.value(), kN);
+  EXPECT_EQ(big.at(0)->position.value(), kN + 1);
 }
 
 TEST_F(AsyncAppendTest, AFailedFsyncFailsTheQueuedAppendsAndNothingOfThemIsStored) {
   FaultInjectionEnv env(Env::Default());
   StoreOptions o;
   o.env = &env;
+  Results results(3);
   auto store = Open(o);
   ASSERT_TRUE(store->Append("s", ExpectedRevision::Any(), One("kept")).has_value());
   env.FailSyncAt(1, EIO);
-  Results results(3);
   for (size_t i = 0; i < 3; ++i) {
     ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::Any(), One("lost"), results.Slot(i))
                     .ok());

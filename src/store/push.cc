@@ -13,6 +13,7 @@ namespace {
 // The store whose dispatcher this thread is, and the subscription whose
 // handler it is running.
 thread_local const StoreImpl* t_dispatcher_of = nullptr;
+thread_local const PushHub::Dispatcher* t_dispatcher = nullptr;
 thread_local const PushHub::State* t_running = nullptr;
 // A dispatcher with nothing to do sleeps until a commit or a poke; this is
 // only a safety net.
@@ -50,10 +51,13 @@ class PushSubscriptionImpl final : public PushSubscription {
 
   void Cancel() override {
     if (state_->cancelled.exchange(true)) return;
-    // Inside its own handler, or in a handler of another dispatcher of the
-    // same store (two dispatchers could wait for each other): the flag
-    // suffices, the dispatcher checks it before every message.
-    if (t_running != state_.get() && t_dispatcher_of == nullptr) {
+    // Waiting for a running handler could deadlock when called from its own
+    // handler, from another dispatcher (two dispatchers waiting for each
+    // other) or from an append callback (a handler may be blocked in an
+    // append the callback's thread must complete): there the flag alone
+    // stops delivery after the message being handled.
+    const bool own_dispatcher = t_dispatcher == nullptr || t_dispatcher == state_->home;
+    if (t_running != state_.get() && own_dispatcher && !StoreImpl::InAppendCallback()) {
       std::lock_guard wait_for_handler(state_->run_mu);
     }
     hub_->Poke(state_->home);
@@ -69,6 +73,13 @@ class PushSubscriptionImpl final : public PushSubscription {
   const std::shared_ptr<PushHub::State> state_;
 };
 
+// Handlers are called through these: an exception escaping one ends the
+// process at once instead of killing the dispatcher half-way.
+bool CallOnMessage(const PushHandlers& h, const SubscriptionMessage& m) noexcept {
+  return h.on_message(m);
+}
+void CallOnEnd(const PushHandlers& h, const Status& why) noexcept { h.on_end(why); }
+
 // Ends `s` (its run_mu held): releases the pull subscription and, unless it
 // was cancelled, tells the handler why.
 void End(PushHub::State* s, const Status& why) {
@@ -76,7 +87,7 @@ void End(PushHub::State* s, const Status& why) {
   s->pull.reset();
   if (!s->cancelled.load() && s->handlers.on_end) {
     t_running = s;
-    s->handlers.on_end(why);
+    CallOnEnd(s->handlers, why);
     t_running = nullptr;
   }
 }
@@ -140,6 +151,7 @@ void PushHub::Stop() {
 
 void PushHub::Run(Dispatcher* d) {
   t_dispatcher_of = store_;
+  t_dispatcher = d;
   std::vector<std::shared_ptr<State>> local;
   std::vector<SubscriptionMessage> page;
   uint64_t seen_generation = UINT64_MAX;
@@ -180,7 +192,7 @@ void PushHub::Run(Dispatcher* d) {
       t_running = s.get();
       bool more = true;
       for (size_t i = 0; i < *got && more && !s->cancelled.load(); ++i) {
-        more = s->handlers.on_message(page[i]);
+        more = CallOnMessage(s->handlers, page[i]);
       }
       t_running = nullptr;
       if (!more) {
@@ -208,6 +220,7 @@ void PushHub::Run(Dispatcher* d) {
     }
   }
   t_dispatcher_of = nullptr;
+  t_dispatcher = nullptr;
 }
 
 Result<std::unique_ptr<PushSubscription>> StoreImpl::SubscribePush(const SubscribeOptions& options,

@@ -4,9 +4,11 @@
 // Close, and the calls a handler may and may not make.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <thread>
 
 #include "cairn/store.h"
 #include "src/base/testing.h"
@@ -45,6 +47,15 @@ class Collector {
   bool WaitEvents(size_t n) {
     std::unique_lock l(mu_);
     return cv_.wait_for(l, std::chrono::seconds(60), [&] { return events_ >= n; });
+  }
+  bool WaitCaughtUp() {
+    std::unique_lock l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(60), [&] {
+      for (const auto& m : msgs_) {
+        if (m.kind == Kind::kCaughtUp) return true;
+      }
+      return false;
+    });
   }
   bool WaitEnd() {
     std::unique_lock l(mu_);
@@ -110,7 +121,7 @@ TEST_F(PushTest, HistoryThenCaughtUpThenLiveInOrder) {
   Collector c;
   auto sub = store->SubscribePush(SubscribeOptions::All(), c.Handlers());
   ASSERT_TRUE(sub.has_value()) << sub.error().ToString();
-  ASSERT_TRUE(c.WaitEvents(5));
+  ASSERT_TRUE(c.WaitCaughtUp());  // live from here: the next appends follow it
   AppendN(store.get(), "a-2", 3);
   ASSERT_TRUE(c.WaitEvents(8));
   std::vector<SubscriptionMessage> msgs = c.Messages();
@@ -206,6 +217,94 @@ TEST_F(PushTest, AfterCancelReturnsNoHandlerRunsAndOnEndIsNotCalled) {
   EXPECT_EQ(c.ends(), 0);
   (*sub)->Cancel();  // idempotent
   sub->reset();      // destroying a cancelled handle is fine too
+}
+
+TEST_F(PushTest, CancelWaitsForAHandlerRunningOnTheDispatcher) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_handler = false, release = false;
+  std::atomic<bool> handler_returned{false};
+  bool returned_before_cancel = false;
+  auto store = Open();
+  AppendN(store.get(), "s", 3);
+  PushHandlers h;
+  h.on_message = [&](const SubscriptionMessage& m) {
+    if (m.kind != Kind::kEvent) return true;
+    std::unique_lock l(mu);
+    in_handler = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+    handler_returned.store(true);
+    return true;
+  };
+  auto sub = store->SubscribePush(SubscribeOptions::All(), h);
+  ASSERT_TRUE(sub.has_value());
+  {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(60), [&] { return in_handler; }));
+  }
+  std::thread canceller([&] {
+    (*sub)->Cancel();
+    returned_before_cancel = handler_returned.load();
+  });
+  // Let the canceller reach Cancel, then let the handler go.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    std::lock_guard l(mu);
+    release = true;
+    cv.notify_all();
+  }
+  canceller.join();
+  EXPECT_TRUE(returned_before_cancel) << "Cancel returned while the handler was still running";
+}
+
+TEST_F(PushTest, CancelFromAnAppendCallbackDoesNotWaitForABlockedHandler) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_handler = false, release = false, cancelled = false;
+  std::vector<uint64_t> got;
+  std::unique_ptr<PushSubscription> sub;
+  auto store = Open();
+  PushHandlers h;
+  h.on_message = [&](const SubscriptionMessage& m) {
+    if (m.kind != Kind::kEvent) return true;
+    std::unique_lock l(mu);
+    got.push_back(m.event.position.value());
+    in_handler = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });  // held until the callback has cancelled
+    return true;
+  };
+  SubscribeOptions o = SubscribeOptions::All();
+  auto r = store->SubscribePush(o, h);
+  ASSERT_TRUE(r.has_value());
+  sub = std::move(*r);
+  AppendN(store.get(), "s", 1);
+  {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(60), [&] { return in_handler; }));
+  }
+  ASSERT_TRUE(store
+                  ->AppendAsync("s", ExpectedRevision::Any(), {Ev("Later")},
+                                [&](Result<AppendResult> r) {
+                                  EXPECT_TRUE(r.has_value());
+                                  sub->Cancel();  // must not wait for the held handler
+                                  std::lock_guard l(mu);
+                                  cancelled = true;
+                                  cv.notify_all();
+                                })
+                  .ok());
+  {
+    std::unique_lock l(mu);
+    EXPECT_TRUE(cv.wait_for(l, std::chrono::seconds(60), [&] { return cancelled; }));
+    release = true;
+    cv.notify_all();
+  }
+  Collector barrier;
+  auto b = store->SubscribePush(SubscribeOptions::All(), barrier.Handlers());
+  ASSERT_TRUE(barrier.WaitEvents(2));
+  std::lock_guard l(mu);
+  EXPECT_EQ(got, std::vector<uint64_t>{0});  // the event appended by "Later" never came
 }
 
 TEST_F(PushTest, CancelFromInsideItsOwnHandlerMakesThatMessageTheLast) {

@@ -2,11 +2,14 @@
 // a writer; stats.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "src/base/hash.h"
 #include "src/store/head.h"
 #include "src/store/paths.h"
+#include "src/store/push.h"
 #include "src/store/store_impl.h"
 
 namespace cairn {
@@ -20,7 +23,16 @@ StoreImpl::StoreImpl(std::string dir, const StoreOptions& options, Env* env)
   active_ = std::make_shared<index::Memtable>();
 }
 
-StoreImpl::~StoreImpl() { (void)Close(); }
+StoreImpl::~StoreImpl() {
+  // Close would have to wait for the very thread destroying the store.
+  if (!CheckNotInCallback().ok() || PushHub::OnDispatcherOf(this)) {
+    std::fprintf(stderr,
+                 "cairn: a Store was destroyed from one of its own append callbacks or push "
+                 "handlers; this cannot be done safely\n");
+    std::abort();
+  }
+  (void)Close();
+}
 
 Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
                                                const StoreOptions& options) {

@@ -193,7 +193,13 @@ Status StoreImpl::AppendMultiAsync(std::vector<StreamAppend> appends, AppendMult
 void StoreImpl::CommitLoop() {
   std::unique_lock l(async_mu_);
   for (;;) {
-    commit_cv_.wait(l, [&] { return commit_lead_ || commit_stop_; });
+    commit_cv_.wait(l, [&] { return commit_lead_ || !completions_.empty() || commit_stop_; });
+    if (!completions_.empty()) {
+      l.unlock();
+      RunCompletions();
+      l.lock();
+      continue;
+    }
     if (commit_lead_) {
       commit_lead_ = false;
       l.unlock();
@@ -201,7 +207,7 @@ void StoreImpl::CommitLoop() {
       l.lock();
       continue;
     }
-    return;  // stop, with no leadership granted
+    return;  // stop, with no leadership granted and nothing to complete
   }
 }
 
@@ -229,25 +235,42 @@ void StoreImpl::HandOver(Writer* next) {
   commit_cv_.notify_one();
 }
 
-void StoreImpl::Complete(Writer* w) {
-  if (w->owned == nullptr) {
-    Signal(w, Writer::kDone);
-    return;
-  }
-  std::unique_ptr<Writer> own(w);
-  const StoreImpl* outer = t_in_callback;
-  t_in_callback = this;
-  if (w->status.ok()) {
-    w->owned->done(std::move(w->results));
-  } else {
-    w->owned->done(w->status);
-  }
-  t_in_callback = outer;
-  std::lock_guard l(async_mu_);
-  queued_async_bytes_ -= w->owned->bytes;
-  --async_inflight_;
-  room_cv_.notify_all();
+namespace {
+// An exception escaping a callback ends the process at once (rather than
+// leaving a batch half completed and Close waiting forever).
+void RunCallback(const Store::AppendMultiCallback& done,
+                 Result<std::vector<AppendResult>> r) noexcept {
+  done(std::move(r));
 }
+}  // namespace
+
+void StoreImpl::RunCompletions() {
+  for (;;) {
+    std::deque<Writer*> ready;
+    {
+      std::lock_guard l(async_mu_);
+      if (completions_.empty()) return;
+      ready.swap(completions_);
+    }
+    for (Writer* w : ready) {
+      std::unique_ptr<Writer> own(w);
+      const StoreImpl* outer = t_in_callback;
+      t_in_callback = this;
+      if (w->status.ok()) {
+        RunCallback(w->owned->done, std::move(w->results));
+      } else {
+        RunCallback(w->owned->done, w->status);
+      }
+      t_in_callback = outer;
+      std::lock_guard l(async_mu_);
+      queued_async_bytes_ -= w->owned->bytes;
+      --async_inflight_;
+      room_cv_.notify_all();
+    }
+  }
+}
+
+bool StoreImpl::InAppendCallback() { return t_in_callback != nullptr; }
 
 Result<std::vector<AppendResult>> StoreImpl::SubmitSystem(std::vector<Part> parts) {
   Writer w;
@@ -334,6 +357,20 @@ void StoreImpl::Lead(Writer* self) {
     }
     const bool self_done =
         self != nullptr && std::find(batch.begin(), batch.end(), self) != batch.end();
+    // Asynchronous appends complete on the commit thread, in commit order
+    // (queued before leadership moves on, so a later batch's callbacks can
+    // never run first), whoever led their batch.
+    bool async_done = false;
+    {
+      std::lock_guard l(async_mu_);
+      for (Writer* q : batch) {
+        if (q->owned != nullptr) {
+          completions_.push_back(q);
+          async_done = true;
+        }
+      }
+      if (async_done && self != nullptr) commit_cv_.notify_one();
+    }
     Writer* next_leader = nullptr;
     bool released = false;
     {
@@ -341,15 +378,19 @@ void StoreImpl::Lead(Writer* self) {
       if (queue_.empty()) {
         leader_active_ = false;
         released = true;
-      } else if (self_done) {
+      } else if (self_done || (self == nullptr && queue_.front()->owned == nullptr)) {
+        // A blocking writer leads its own batch: the commit thread hands
+        // over to one at the front so that it gets back to completions
+        // (and Close is not held up by a stream of blocking appends).
         next_leader = queue_.front();  // hand over before waking the batch
       }
     }
     if (next_leader != nullptr) HandOver(next_leader);
     for (Writer* q : batch) {
-      if (q != self) Complete(q);
+      if (q != self && q->owned == nullptr) Signal(q, Writer::kDone);
     }
-    if (self_done || released) return;
+    if (self == nullptr && async_done) RunCompletions();
+    if (self_done || released || next_leader != nullptr) return;
   }
 }
 

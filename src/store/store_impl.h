@@ -262,15 +262,21 @@ class StoreImpl final : public Store {
   void Lead(Writer* self);
   // Passes leadership to the queue's front writer `next`.
   void HandOver(Writer* next);
-  // Wakes a committed blocking writer, or runs an asynchronous one's
-  // callback and deletes it.
-  void Complete(Writer* w);
+  // Commit thread: runs the callbacks of committed asynchronous appends
+  // (completions_, in commit order) and deletes their writers.
+  void RunCompletions();
   // The commit thread: leads whenever an asynchronous append is at the
   // front of an unled queue. Started by the first asynchronous append.
   void CommitLoop();
   // kFailedPrecondition when called from an append callback of this store
   // (a blocking queue operation there would wait for itself).
   Status CheckNotInCallback() const;
+
+ public:
+  // Whether the calling thread is running an append callback (of any store).
+  static bool InAppendCallback();
+
+ private:
   void ProcessBatch(const std::vector<Writer*>& batch);
   Status BuildWriter(Writer* w, PendingMap* pending,
                      uint64_t* next_position, std::string* buf,
@@ -332,6 +338,7 @@ class StoreImpl final : public Store {
   bool async_closing_ = false;         // guarded by async_mu_: Close has begun
   uint64_t queued_async_bytes_ = 0;    // guarded by async_mu_
   uint64_t async_inflight_ = 0;        // guarded by async_mu_: calls not yet completed
+  std::deque<Writer*> completions_;    // guarded by async_mu_: committed, callback not run
   std::thread committer_;              // guarded by async_mu_ (started once)
   // Close: refuses new asynchronous appends and waits for the queued ones.
   void DrainAsync();
