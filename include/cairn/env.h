@@ -28,6 +28,13 @@ class WritableFile {
   virtual Status WriteAt(uint64_t offset, std::string_view data) = 0;
   // Cuts the file to `size` bytes (used to drop a torn tail after a failure).
   virtual Status Truncate(uint64_t size) = 0;
+  // Reserves the disk blocks for the file to reach `size` bytes without
+  // allocating on later appends (fallocate): the file's length on disk
+  // becomes `size`, bytes past the appended data read as zeros, and Size()
+  // (where Append writes) does not change. Appends into reserved blocks need
+  // no file-size update, so their fdatasync has no metadata to journal.
+  // Optional: the default reserves nothing.
+  virtual Status Preallocate(uint64_t size) { return Status::OK(); }
   virtual Status Close() = 0;
   virtual uint64_t Size() const = 0;
   virtual const std::string& path() const = 0;

@@ -42,6 +42,12 @@ class FaultWritableFile final : public WritableFile {
     if (env_->IsDown()) return Status::FromErrno(EIO, "truncate (injected)", base_->path());
     return base_->Truncate(size);
   }
+  // Reserved blocks hold no data: power loss (DropUnsyncedData) cuts the
+  // file back to its last synced appended size, reservation included.
+  Status Preallocate(uint64_t size) override {
+    if (env_->IsDown()) return Status::FromErrno(EIO, "fallocate (injected)", base_->path());
+    return base_->Preallocate(size);
+  }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
   const std::string& path() const override { return base_->path(); }

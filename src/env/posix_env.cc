@@ -62,6 +62,15 @@ class PosixWritableFile final : public WritableFile {
     if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync", path_);
     return Status::OK();
   }
+  Status Preallocate(uint64_t size) override {
+    if (size <= size_) return Status::OK();
+    for (;;) {
+      if (::fallocate(fd_, 0, static_cast<off_t>(size_), static_cast<off_t>(size - size_)) == 0) {
+        return Status::OK();
+      }
+      if (errno != EINTR) return Status::FromErrno(errno, "fallocate", path_);
+    }
+  }
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return Status::FromErrno(errno, "truncate", path_);

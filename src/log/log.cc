@@ -7,6 +7,10 @@
 namespace cairn::log {
 namespace {
 
+// How far ahead of its last record the writer reserves the active segment
+// (docs/format/log.md, "Reserved space").
+constexpr uint64_t kReserveBytes = 4ull << 20;
+
 bool ParseSegmentName(const std::string& name, uint32_t* id) {
   if (name.size() != 12 || name.substr(8) != ".seg") return false;
   uint32_t v = 0;
@@ -95,6 +99,8 @@ Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
     CAIRN_RETURN_IF_ERROR(env_->SyncDir(dir_));
     if (active_) CAIRN_RETURN_IF_ERROR(active_->Close());
     active_ = std::move(f);
+    reserved_end_ = 0;
+    reserve_failed_ = false;
   }
   CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(seg->path));
   CAIRN_ASSIGN_OR_RETURN(seg->map, env_->MapFile(seg->path, MapLength()));
@@ -220,6 +226,7 @@ void Log::SetValidEnd(uint64_t address) {
 Status Log::TruncateTail(uint64_t address) {
   Segment* s = Get(AddressSegment(address));
   if (s == nullptr) return Status::InvalidArgument("truncate: no such segment");
+  reserved_end_ = 0;
   CAIRN_RETURN_IF_ERROR(active_->Truncate(AddressOffset(address)));
   CAIRN_RETURN_IF_ERROR(active_->Sync());
   s->valid_end.store(AddressOffset(address));
@@ -231,6 +238,7 @@ Result<uint64_t> Log::PrepareWrite(size_t bytes, uint64_t next_position) {
   if (!broken_.ok()) return broken_;
   uint64_t off = AddressOffset(write_address_);
   if (off > kSegmentHeaderSize && off + bytes > options_.segment_bytes) {
+    CAIRN_RETURN_IF_ERROR(TrimReserved());
     uint32_t next = AddressSegment(write_address_) + 1;
     CAIRN_RETURN_IF_ERROR(AddSegment(next, /*create=*/true, next_position));
     write_address_ = MakeAddress(next, kSegmentHeaderSize);
@@ -241,6 +249,7 @@ Result<uint64_t> Log::PrepareWrite(size_t bytes, uint64_t next_position) {
 Status Log::Roll(uint64_t next_position) {
   if (!broken_.ok()) return broken_;
   if (AddressOffset(write_address_) <= kSegmentHeaderSize) return Status::OK();  // already fresh
+  CAIRN_RETURN_IF_ERROR(TrimReserved());
   uint32_t next = AddressSegment(write_address_) + 1;
   CAIRN_RETURN_IF_ERROR(AddSegment(next, /*create=*/true, next_position));
   write_address_ = MakeAddress(next, kSegmentHeaderSize);
@@ -268,9 +277,21 @@ Result<std::unique_ptr<MappedFile>> Log::Remap(uint32_t id) {
 
 Status Log::Write(std::string_view bytes) {
   uint64_t before = active_->Size();
+  const uint64_t need = before + bytes.size();
+  if (need > reserved_end_ && !reserve_failed_ && need <= options_.segment_bytes) {
+    // Reserve ahead (best effort): a failure only means plain appends.
+    const uint64_t target = std::min<uint64_t>(need + kReserveBytes, options_.segment_bytes);
+    if (active_->Preallocate(target).ok()) {
+      reserved_end_ = target;
+    } else {
+      reserve_failed_ = true;
+    }
+  }
   Status s = active_->Append(bytes);
   if (!s.ok()) {
-    // Leave no partial record behind: cut the file back to where it was.
+    // Leave no partial record behind: cut the file back to where it was
+    // (which also drops the reservation).
+    reserved_end_ = 0;
     Status t = active_->Truncate(before);
     if (!t.ok()) {
       // Bytes of a partial record may remain: writing after them would bury
@@ -288,6 +309,13 @@ Status Log::Write(std::string_view bytes) {
 }
 
 Status Log::Sync() { return active_->Sync(); }
+
+Status Log::TrimReserved() {
+  if (options_.read_only || !active_ || !broken_.ok() || reserved_end_ == 0) return Status::OK();
+  reserved_end_ = 0;
+  CAIRN_RETURN_IF_ERROR(active_->Truncate(active_->Size()));
+  return active_->Sync();
+}
 
 Status Log::RefreshSegments() {
   for (;;) {

@@ -88,6 +88,10 @@ class Log {
   Result<std::unique_ptr<MappedFile>> Remap(uint32_t id);
   // Writer: non-OK once a failed write could not be cut back.
   const Status& broken() const { return broken_; }
+  // Writer: cuts the active segment's reserved space (see Write) back to
+  // its last record and syncs the new length. Done before rolling over to a
+  // new segment (closed segments end at their last record) and by Close.
+  Status TrimReserved();
 
   // Reader processes: maps segments created since Open. Returns the path of
   // a problem, if any.
@@ -114,6 +118,12 @@ class Log {
   std::vector<std::unique_ptr<Segment>> segments_;  // guarded by segments_mu_; index = id
   std::unique_ptr<WritableFile> active_;            // writer thread only
   uint64_t write_address_ = 0;                      // writer thread only
+  // Writer thread only: the active segment's file is reserved (fallocate)
+  // up to this offset, so appends below it change no file size and their
+  // fdatasync journals nothing. reserve_failed_: the file system refused;
+  // plain appends until the next segment.
+  uint64_t reserved_end_ = 0;
+  bool reserve_failed_ = false;
   Status broken_;  // writer thread only: set when a failed write could not be cut back
 };
 

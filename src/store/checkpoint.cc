@@ -255,6 +255,12 @@ Status StoreImpl::Close() {
     if (flusher_.joinable()) flusher_.join();
     if (compactor_.joinable()) compactor_.join();
   }
+  if (!options_.read_only && log_) {  // log_ is null when Open failed early
+    // The active segment ends at its last record again (a crash would have
+    // left the reserved zeros for recovery to cut).
+    Status trim = log_->TrimReserved();
+    if (s.ok()) s = trim;
+  }
   closed_.store(true);
   WakeHeadWaiters();
   StopPush();  // push subscriptions end (their reads now fail: store closed)

@@ -224,6 +224,16 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
   // A torn tail has no valid record after it. A valid record further on
   // means the damage is in the middle of the log: refuse, never cut data.
   for (size_t i = 1; i + log::kFrameHeaderSize < tail.size(); ++i) {
+    if (tail[i] == '\0') {
+      // Reserved space reads as zeros (a frame whose length field is zero
+      // is never valid): jump to 3 bytes before the next non-zero byte.
+      const size_t nz = tail.find_first_not_of('\0', i);
+      if (nz == std::string_view::npos) break;
+      if (nz > i + 3) {
+        i = nz - 4;  // the loop's ++i makes it nz - 3
+        continue;
+      }
+    }
     std::string_view body;
     size_t framed = 0;
     if (log::CheckFrame(tail.substr(i), UINT32_MAX, &body, &framed) !=

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -539,6 +540,85 @@ TEST_F(StoreTest, ConcurrentAppendersGetGapFreePositions) {
     ASSERT_EQ(v->size(), static_cast<size_t>(kPer));
     EXPECT_EQ(v->back().revision.value(), static_cast<uint64_t>(kPer - 1));
   }
+}
+
+// The active log segment is reserved ahead (fallocate) so that appends do not
+// grow the file; Close trims it back (docs/format/log.md, "Reserved space").
+uint64_t SegmentSize(const std::string& dir, int id) {
+  char name[32];
+  std::snprintf(name, sizeof name, "/log/%08d.seg", id);
+  return std::filesystem::file_size(dir + name);
+}
+
+uint64_t SegmentFilesBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir + "/log")) total += f.file_size();
+  return total;
+}
+
+TEST_F(StoreTest, TheActiveSegmentIsReservedWhileOpenAndTrimmedByClose) {
+  StoreOptions o;  // durable, the default Env
+  auto s = OpenOrDie(dir_.path(), o);
+  std::vector<EventData> one = {Ev("A")};
+  ASSERT_TRUE(s->Append("r", ExpectedRevision::Any(), one).has_value());
+  const uint64_t after_first = s->Stats()->log_bytes;
+  EXPECT_EQ(SegmentSize(dir_.path(), 0), after_first + (4u << 20));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->Append("r", ExpectedRevision::Any(), one).has_value());
+  EXPECT_EQ(SegmentSize(dir_.path(), 0), after_first + (4u << 20));  // no growth per append
+  const uint64_t end = s->Stats()->log_bytes;
+  EXPECT_GT(end, after_first);
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(SegmentSize(dir_.path(), 0), end);
+}
+
+TEST_F(StoreTest, ACrashImageWithReservedZerosOpensWithEveryAcknowledgedEvent) {
+  auto s = OpenOrDie(dir_.path(), StoreOptions{});
+  for (int i = 0; i < 3; ++i) {
+    std::vector<EventData> one = {Ev("E" + std::to_string(i))};
+    ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
+  }
+  const uint64_t end = s->Stats()->log_bytes;
+  // What a kill -9 leaves: the store's files as they are now, reserved
+  // zeros after the last record included.
+  TempDir image;
+  std::filesystem::copy(dir_.path(), image.path(), std::filesystem::copy_options::recursive |
+                                                        std::filesystem::copy_options::overwrite_existing);
+  ASSERT_GT(SegmentSize(image.path(), 0), end);
+  auto again = OpenOrDie(image.path(), StoreOptions{});
+  EXPECT_EQ(SegmentSize(image.path(), 0), end);  // the zeros were cut as a torn tail
+  auto events = again->ReadStream("c", ReadStreamOptions{});
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(Types(*events), (std::vector<std::string>{"E0", "E1", "E2"}));
+  std::vector<EventData> one = {Ev("E3")};
+  auto r = again->Append("c", ExpectedRevision::Exact(StreamRevision(2)), one);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->position.value(), 3u);
+}
+
+TEST_F(StoreTest, ClosedSegmentsEndAtTheirLastRecord) {
+  StoreOptions o;
+  o.segment_bytes = 64u << 10;  // several segments
+  {
+    auto s = OpenOrDie(dir_.path(), o);
+    const std::string data = "\"" + std::string(300, 'x') + "\"";
+    for (int i = 0; i < 600; ++i) {
+      std::vector<EventData> one = {Ev("E", data)};
+      ASSERT_TRUE(s->Append("seg", ExpectedRevision::Any(), one).has_value());
+    }
+    auto st = s->Stats();
+    ASSERT_GE(st->segments, 3u);
+    // Reserved space never passes segment_bytes.
+    for (uint64_t id = 0; id < st->segments; ++id) {
+      EXPECT_LE(SegmentSize(dir_.path(), static_cast<int>(id)), o.segment_bytes) << id;
+    }
+    ASSERT_TRUE(s->Close().ok());
+  }
+  // Closed segments were trimmed when the next one started, the active one
+  // by Close: the files hold exactly the log's bytes, no reserved zeros.
+  auto reader = OpenOrDie(dir_.path(), o);
+  auto st = reader->Stats();
+  EXPECT_EQ(SegmentFilesBytes(dir_.path()), st->log_bytes);
+  EXPECT_EQ(st->events, 600u);
 }
 
 }  // namespace
