@@ -1,6 +1,13 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "cairn/status.h"
 #include "cairn/types.h"
@@ -60,6 +67,55 @@ TEST(TypesTest, UuidRoundTrip) {
   Uuid r = Uuid::Random();
   EXPECT_EQ(r.bytes()[6] >> 4, 4);
   EXPECT_NE(r, Uuid::Random());
+}
+
+TEST(TypesTest, RandomUuidsAreVersionFourAndDistinctAcrossThreads) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 50000;
+  std::vector<std::vector<Uuid>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&got, t] {
+      for (int i = 0; i < kEach; ++i) got[t].push_back(Uuid::Random());
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> seen;
+  for (const auto& v : got) {
+    for (const Uuid& u : v) {
+      const std::string text = u.ToString();
+      EXPECT_EQ(text[14], '4') << text;  // version
+      EXPECT_TRUE(text[19] == '8' || text[19] == '9' || text[19] == 'a' || text[19] == 'b')
+          << text;  // RFC 4122 variant
+      seen.insert(text);
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kEach));
+}
+
+// A forked child must not hand out the ids its parent hands out next (it
+// inherits the parent's generator state unless it re-seeds).
+TEST(TypesTest, AForkedChildDoesNotRepeatTheParentsIds) {
+  (void)Uuid::Random();  // the parent's generator is seeded
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Uuid u = Uuid::Random();
+    ssize_t w = ::write(fds[1], u.bytes().data(), 16);
+    ::_exit(w == 16 ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::array<uint8_t, 16> child{};
+  ASSERT_EQ(::read(fds[0], child.data(), 16), 16);
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  Uuid parent = Uuid::Random();
+  EXPECT_NE(std::memcmp(parent.bytes().data(), child.data(), 16), 0)
+      << "the child generated the parent's next id " << parent.ToString();
 }
 
 }  // namespace

@@ -1,4 +1,10 @@
+#include <pthread.h>
+#include <sys/random.h>
+
+#include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <random>
 
 #include "cairn/types.h"
@@ -28,14 +34,65 @@ std::string ExpectedRevision::ToString() const {
   return "?";
 }
 
-Uuid Uuid::Random() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::array<uint8_t, 16> b{};
-  uint64_t a = rng(), c = rng();
-  for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<uint8_t>(a >> (8 * i));
-    b[8 + i] = static_cast<uint8_t>(c >> (8 * i));
+namespace {
+
+// Random ids come from a per-thread xoshiro256** generator (Blackman and
+// Vigna's design: 256 bits of state, period 2^256 - 1) seeded with 256 bits
+// from getrandom, so no two threads or processes share a sequence. A
+// forked child re-seeds (fork bumps the generation), or parent and child
+// would hand out the same ids.
+std::atomic<uint64_t> g_fork_generation{0};
+
+struct IdGenerator {
+  uint64_t s[4] = {0, 0, 0, 0};
+  uint64_t generation = UINT64_MAX;
+
+  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t Next() {
+    const uint64_t out = Rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = Rotl(s[3], 45);
+    return out;
   }
+  void Seed() {
+    size_t got = 0;
+    auto* bytes = reinterpret_cast<unsigned char*>(s);
+    while (got < sizeof s) {
+      ssize_t n = ::getrandom(bytes + got, sizeof s - got, 0);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+      } else if (n < 0 && errno != EINTR) {
+        break;
+      }
+    }
+    if (got < sizeof s) {  // no getrandom: the C++ library's entropy source
+      std::random_device rd;
+      for (uint64_t& w : s) w = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    }
+    if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 1;  // the one state it must not have
+    generation = g_fork_generation.load(std::memory_order_relaxed);
+  }
+};
+
+void OnForkChild() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+}  // namespace
+
+Uuid Uuid::Random() {
+  static const bool registered = (::pthread_atfork(nullptr, nullptr, &OnForkChild), true);
+  (void)registered;
+  thread_local IdGenerator gen;
+  if (gen.generation != g_fork_generation.load(std::memory_order_relaxed)) gen.Seed();
+  const uint64_t a = gen.Next();
+  const uint64_t c = gen.Next();
+  std::array<uint8_t, 16> b;
+  std::memcpy(b.data(), &a, 8);
+  std::memcpy(b.data() + 8, &c, 8);
   b[6] = (b[6] & 0x0f) | 0x40;  // version 4
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
   return Uuid(b);
@@ -43,8 +100,9 @@ Uuid Uuid::Random() {
 
 Result<Uuid> Uuid::Parse(std::string_view text) {
   auto bad = [&] {
-    return Status::InvalidArgument("'" + std::string(text) +
-                                   "' is not a UUID (expected 8-4-4-4-12 hex digits)");
+    std::string m = "'";  // built by appending: GCC 12 warns on the + chain
+    m.append(text).append("' is not a UUID (expected 8-4-4-4-12 hex digits)");
+    return Status::InvalidArgument(std::move(m));
   };
   if (text.size() != 36) return bad();
   std::array<uint8_t, 16> b{};
