@@ -50,6 +50,7 @@ Result<std::unique_ptr<RunWriter>> RunWriter::Create(Env* env, const std::string
   PutFixed64(&out, info.end_position);
   PutFixed64(&out, info.new_streams);
   PutFixed64(&out, info.distinct_keys);
+  PutFixed32(&out, info.flags);
   out.append(kRunHeaderSize - 4 - out.size(), '\0');
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
   w->bloom_.assign(BloomBytes(info.distinct_keys), 0);
@@ -133,6 +134,8 @@ Status IndexRun::Merge(Env* env, const std::string& path,
   RunInfo info;
   info.min_position = runs.front()->info().min_position;
   info.end_position = runs.back()->info().end_position;
+  info.flags = kRunNoRetentionKeys;
+  for (const auto& r : runs) info.flags &= r->info().flags;
   for (const auto& r : runs) {
     info.count += r->count();
     info.new_streams += r->info().new_streams;
@@ -227,6 +230,7 @@ Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& pa
   info.end_position = DecodeFixed64(h.data() + 32);
   info.new_streams = DecodeFixed64(h.data() + 40);
   info.distinct_keys = DecodeFixed64(h.data() + 48);
+  info.flags = DecodeFixed32(h.data() + 56);  // zero padding in older files: "unknown"
   const uint64_t blocks = Blocks(info.count);
   const uint64_t bloom_bytes = BloomBytes(info.distinct_keys);
   const uint64_t fence_bytes = run->version_ >= 2 ? blocks * 16 + 4 : 0;

@@ -32,7 +32,14 @@ struct RunInfo {
   uint64_t end_position = 0;  // one past the last position covered
   uint64_t new_streams = 0;   // entries with revision 0 (streams created)
   uint64_t distinct_keys = 0; // Bloom keys: distinct hashes plus tombstone entries (upper bound in merged runs)
+  uint32_t flags = 0;         // kRun* bits below (0 in files written before they existed)
 };
+
+// RunInfo::flags: no entry is a tombstone and none belongs to a metadata
+// stream ("$$<stream>"), so no retention rule can come from this run.
+// Set by writers that know the stream names (checkpoints); a merge keeps it
+// when every input has it. 0 means "may hold such entries".
+constexpr uint32_t kRunNoRetentionKeys = 1;
 
 // The revision of a tombstone entry (StreamRevision::kTombstone). Version 3
 // runs also put TombstoneKey(hash) of such entries in their Bloom filter.

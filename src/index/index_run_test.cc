@@ -282,5 +282,28 @@ TEST_F(IndexRunTest, TombstoneKeysAreInTheFilterOfWrittenAndMergedRuns) {
   }
 }
 
+TEST_F(IndexRunTest, TheNoRetentionKeysFlagIsKeptAndAMergeKeepsItOnlyWhenEveryInputHasIt) {
+  std::vector<std::shared_ptr<const IndexRun>> runs;
+  for (uint64_t r = 0; r < 3; ++r) {
+    std::vector<IndexEntry> v = {{StreamHash("s-" + std::to_string(r)), 0, r, 0}};
+    RunInfo info;
+    info.min_position = r;
+    info.end_position = r + 1;
+    info.flags = r < 2 ? kRunNoRetentionKeys : 0;
+    const std::string path = dir_ + "/f" + std::to_string(r) + ".run";
+    ASSERT_TRUE(IndexRun::Write(Env::Default(), path, v, info).ok());
+    auto run = IndexRun::Open(Env::Default(), path);
+    ASSERT_TRUE(run.has_value()) << run.error().ToString();
+    EXPECT_EQ((*run)->info().flags, info.flags) << r;
+    runs.push_back(std::move(*run));
+  }
+  const std::string both = dir_ + "/m01.run";
+  ASSERT_TRUE(IndexRun::Merge(Env::Default(), both, {runs[0], runs[1]}).ok());
+  EXPECT_EQ((*IndexRun::Open(Env::Default(), both))->info().flags, kRunNoRetentionKeys);
+  const std::string all = dir_ + "/m012.run";
+  ASSERT_TRUE(IndexRun::Merge(Env::Default(), all, runs).ok());
+  EXPECT_EQ((*IndexRun::Open(Env::Default(), all))->info().flags, 0u);
+}
+
 }  // namespace
 }  // namespace cairn::index

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "src/base/hash.h"
+#include "src/index/index_run.h"
 
 namespace cairn::index {
 
@@ -13,6 +14,7 @@ void Memtable::Add(std::string_view stream, const StreamEntry& e) {
   if (it == map_.end()) it = map_.emplace(std::string(stream), std::vector<StreamEntry>()).first;
   it->second.push_back(e);
   ++entries_;
+  if (e.revision == kTombstoneRevision || stream.starts_with("$$")) ++retention_keys_;
 }
 
 const std::vector<StreamEntry>* Memtable::Find(std::string_view stream) const {

@@ -42,6 +42,9 @@ class Memtable {
   uint64_t entries() const { return entries_; }
   size_t streams() const { return map_.size(); }
   bool empty() const { return entries_ == 0; }
+  // Whether any stream entry is a tombstone or belongs to a metadata stream
+  // ("$$<stream>"): if not, no retention rule lives in this memtable.
+  bool HoldsRetentionKeys() const { return retention_keys_ > 0; }
   // All entries as (hash, revision, position) sorted, for writing a run.
   std::vector<IndexEntry> Sorted() const;
   // Visits each stream name and its entries (unordered).
@@ -66,6 +69,7 @@ class Memtable {
   };
   std::array<RecentTag, 4> recent_tags_{};  // 'C', 'T', 'S', other
   uint64_t entries_ = 0;
+  uint64_t retention_keys_ = 0;  // tombstone and "$$" stream entries
 };
 
 }  // namespace cairn::index

@@ -89,7 +89,9 @@ Status StoreImpl::FlushOne() {
     std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
     std::vector<index::IndexEntry> sorted = f.table->Sorted();
     for (const auto& e : sorted) info.new_streams += e.revision == 0 ? 1 : 0;
+    if (!f.table->HoldsRetentionKeys()) info.flags = index::kRunNoRetentionKeys;
     CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
+    info.flags = 0;  // the id and tag runs below hold no stream entries
     CAIRN_ASSIGN_OR_RETURN(run, index::IndexRun::Open(env_, path));
     m.runs.push_back(id);
     std::vector<index::IndexEntry> ids = f.table->SortedIds();

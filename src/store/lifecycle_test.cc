@@ -7,12 +7,27 @@
 #include "cairn/store.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
+#include "src/index/index_run.h"
 
 namespace cairn {
 namespace {
 
 using testing::Ev;
 using testing::TempDir;
+
+// (stream runs flagged kRunNoRetentionKeys, stream runs not flagged) in
+// the store's index directory.
+std::pair<int, int> RunFlags(const std::string& dir) {
+  int flagged = 0, plain = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir + "/index")) {
+    if (f.path().extension() != ".run") continue;
+    auto run = index::IndexRun::Open(Env::Default(), f.path().string());
+    EXPECT_TRUE(run.has_value()) << run.error().ToString();
+    if (!run.has_value()) continue;
+    ((*run)->info().flags & index::kRunNoRetentionKeys ? flagged : plain)++;
+  }
+  return {flagged, plain};
+}
 
 std::vector<uint64_t> Revisions(const Result<std::vector<RecordedEvent>>& r) {
   std::vector<uint64_t> out;
@@ -217,6 +232,8 @@ TEST_F(LifecycleTest, CategoryReadsApplyDeletesAndMetadataHeldInOtherRuns) {
   Add("user-3", 2);
   Add("user-4", 1);
   Reopen();  // the events in one run
+  // That run holds no metadata or tombstone: category reads skip its filter.
+  EXPECT_EQ(RunFlags(dir_.path()), std::make_pair(1, 0));
   ASSERT_TRUE(store_->TombstoneStream("user-1", ExpectedRevision::Any()).has_value());
   ASSERT_TRUE(store_->SetStreamMetadata("user-2", ExpectedRevision::Any(), Meta(1, std::nullopt)).has_value());
   ASSERT_TRUE(store_->DeleteStream("user-3", ExpectedRevision::Any()).has_value());
@@ -224,6 +241,7 @@ TEST_F(LifecycleTest, CategoryReadsApplyDeletesAndMetadataHeldInOtherRuns) {
   EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{2, 0}));  // memtable
   EXPECT_EQ(Revisions(store_->ReadEventType("E", {})), (std::vector<uint64_t>{2, 0}));
   Reopen();  // the deletes and the metadata in a second run
+  EXPECT_EQ(RunFlags(dir_.path()), std::make_pair(1, 1));  // which must not be skipped
   EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{2, 0}));
   Add("user-2", 1);
   Add("user-4", 1);

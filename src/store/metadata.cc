@@ -130,11 +130,12 @@ bool StoreImpl::PlainStream(std::string_view stream) {
       const auto* v = t.Find(stream);
       return v == nullptr || v->empty() || v->back().revision != StreamRevision::kTombstone;
     };
-    if (!table_plain(*active_)) return false;
+    if (active_->HoldsRetentionKeys() && !table_plain(*active_)) return false;
     for (const auto& f : frozen_) {
-      if (!table_plain(*f.table)) return false;
+      if (f.table->HoldsRetentionKeys() && !table_plain(*f.table)) return false;
     }
     for (const auto& run : runs_) {
+      if (run->info().flags & index::kRunNoRetentionKeys) continue;  // nothing to find there
       if (run->MayContain(meta_h)) maybe_meta.push_back(run);
       if (run->MayHoldTombstone(h)) maybe_tombstone.push_back(run);
     }

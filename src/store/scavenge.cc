@@ -74,6 +74,7 @@ struct RunBuilder {
   uint64_t chunk_start = 0;
   std::vector<uint64_t> ids;
   uint64_t creations = 0;  // events of the chunk that create their stream
+  bool retention_keys = false;  // the chunk holds a tombstone or a "$$" stream entry
 };
 
 }  // namespace
@@ -332,7 +333,11 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     info.min_position = b.chunk_start;
     info.end_position = end_position;
     info.new_streams = b.kind == index::RunKind::kStream ? b.creations : 0;
+    if (b.kind == index::RunKind::kStream && !b.retention_keys) {
+      info.flags = index::kRunNoRetentionKeys;
+    }
     b.creations = 0;
+    b.retention_keys = false;
     uint64_t id;
     {
       std::lock_guard cl(checkpoint_mu_);
@@ -363,6 +368,9 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       if (!more) break;
       const uint64_t p = e.position.value();
       builders[0].chunk.push_back({StreamHash(e.stream), e.revision.value(), p, address});
+      if (e.revision.value() == index::kTombstoneRevision || e.stream.starts_with("$$")) {
+        builders[0].retention_keys = true;
+      }
       if (reader.last_caller_id()) {
         builders[1].chunk.push_back({IdKey(e.id.bytes().data()), e.revision.value(), p, address});
       }
