@@ -141,7 +141,7 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
   if (!forwards) from = std::min(from, snapshot - 1);
   // Stream metadata retention and deletes hide events here too: one lookup
   // per distinct stream of the read.
-  std::unordered_map<std::string, Retention> retention;
+  std::unordered_map<std::string, Retention, NameHash, std::equal_to<>> retention;
   Status retention_error;
   DecodedRecord current;
   const EventVisitor& outer = visit;
@@ -154,7 +154,7 @@ Status StoreImpl::ReadTagged(const std::string& tag, bool forwards, uint64_t fro
     if (have_last && e.stream == last_stream) {
       return !last_retention.Visible(e.revision.value(), e.created_ns) || outer(e);
     }
-    auto it = retention.find(std::string(e.stream));
+    auto it = retention.find(e.stream);  // no string built for the lookup
     if (it == retention.end()) {
       if (retention.size() >= (1u << 16)) retention.clear();  // bounded memory
       Retention plain;  // no metadata, no tombstone: everything visible
