@@ -1,5 +1,6 @@
 #include "src/env/fault_env.h"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace cairn {
@@ -132,13 +133,12 @@ int FaultInjectionEnv::NextSync(const std::string& path) {
 }
 
 void FaultInjectionEnv::OnSynced(const std::string& path, uint64_t size) {
+  auto length = base_->FileSize(path);
   std::lock_guard l(mu_);
   synced_size_[path] = size;
+  synced_length_[path] = length ? std::max(*length, size) : size;
 }
-void FaultInjectionEnv::OnDurableSize(const std::string& path, uint64_t size) {
-  std::lock_guard l(mu_);
-  synced_size_[path] = size;
-}
+void FaultInjectionEnv::OnDurableSize(const std::string& path, uint64_t size) { OnSynced(path, size); }
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::OpenWritable(const std::string& path) {
   auto f = base_->OpenWritable(path);
@@ -146,7 +146,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::OpenWritable(const std:
   {
     std::lock_guard l(mu_);
     // Bytes present when the file is opened are taken as durable.
-    if (!synced_size_.count(path)) synced_size_[path] = (*f)->Size();
+    if (!synced_size_.count(path)) synced_size_[path] = synced_length_[path] = (*f)->Size();
   }
   return std::unique_ptr<WritableFile>(new FaultWritableFile(this, std::move(*f)));
 }
@@ -177,6 +177,7 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   {
     std::lock_guard l(mu_);
     synced_size_.erase(path);
+    synced_length_.erase(path);
   }
   return base_->RemoveFile(path);
 }
@@ -206,10 +207,11 @@ Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
 }
 
 Status FaultInjectionEnv::DropUnsyncedData() {
-  std::map<std::string, uint64_t> sizes;
+  std::map<std::string, uint64_t> sizes, lengths;
   {
     std::lock_guard l(mu_);
     sizes = synced_size_;
+    lengths = synced_length_;
   }
   for (const auto& [path, synced] : sizes) {
     auto exists = base_->FileExists(path);
@@ -217,7 +219,13 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     if (!*exists) continue;
     auto size = base_->FileSize(path);
     if (!size) return size.error();
+    // Bytes written since the last sync are lost; space reserved before it
+    // stays, reading as zeros (what a file system does with fallocate).
     if (*size > synced) CAIRN_RETURN_IF_ERROR(base_->TruncateFile(path, synced));
+    auto length = lengths.find(path);
+    if (length != lengths.end() && length->second > synced) {
+      CAIRN_RETURN_IF_ERROR(base_->TruncateFile(path, length->second));
+    }
   }
   return Status::OK();
 }

@@ -88,6 +88,9 @@ class FaultInjectionEnv final : public Env {
   Env* const base_;
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> synced_size_;  // guarded by mu_
+  // The file's length at that sync (>= synced_size_: space reserved with
+  // fallocate is durable once synced, and reads back as zeros).
+  std::map<std::string, uint64_t> synced_length_;  // guarded by mu_
   int appends_ = 0;                               // guarded by mu_
   int syncs_ = 0;                                 // guarded by mu_
   int fail_append_at_ = 0, fail_append_err_ = 0;  // guarded by mu_

@@ -82,6 +82,7 @@ Result<std::unique_ptr<Log>> Log::Open(Env* env, const std::string& dir,
     Segment* last = log->segments_.back().get();
     CAIRN_ASSIGN_OR_RETURN(log->active_, env->OpenWritable(last->path));
     log->write_address_ = MakeAddress(last->id, static_cast<uint32_t>(last->valid_end.load()));
+    log->maybe_longer_ = true;  // a crash may have left reserved zeros: trim checks
   }
   return log;
 }
@@ -101,6 +102,7 @@ Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
     active_ = std::move(f);
     reserved_end_ = 0;
     reserve_failed_ = false;
+    maybe_longer_ = false;
   }
   CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(seg->path));
   CAIRN_ASSIGN_OR_RETURN(seg->map, env_->MapFile(seg->path, MapLength()));
@@ -229,6 +231,7 @@ Status Log::TruncateTail(uint64_t address) {
   reserved_end_ = 0;
   CAIRN_RETURN_IF_ERROR(active_->Truncate(AddressOffset(address)));
   CAIRN_RETURN_IF_ERROR(active_->Sync());
+  maybe_longer_ = false;
   s->valid_end.store(AddressOffset(address));
   write_address_ = address;
   return Status::OK();
@@ -281,6 +284,7 @@ Status Log::Write(std::string_view bytes) {
   if (need > reserved_end_ && !reserve_failed_ && need <= options_.segment_bytes) {
     // Reserve ahead (best effort): a failure only means plain appends.
     const uint64_t target = std::min<uint64_t>(need + kReserveBytes, options_.segment_bytes);
+    maybe_longer_ = true;
     if (active_->Preallocate(target).ok()) {
       reserved_end_ = target;
     } else {
@@ -293,6 +297,7 @@ Status Log::Write(std::string_view bytes) {
     // (which also drops the reservation).
     reserved_end_ = 0;
     Status t = active_->Truncate(before);
+    if (t.ok()) maybe_longer_ = false;  // the file ends at `before` again
     if (!t.ok()) {
       // Bytes of a partial record may remain: writing after them would bury
       // them mid-log. Refuse writes until reopened; recovery cuts the tail.
@@ -311,10 +316,14 @@ Status Log::Write(std::string_view bytes) {
 Status Log::Sync() { return active_->Sync(); }
 
 Status Log::TrimReserved() {
-  if (options_.read_only || !active_ || !broken_.ok() || reserved_end_ == 0) return Status::OK();
+  if (options_.read_only || !active_ || !broken_.ok() || !maybe_longer_) return Status::OK();
   reserved_end_ = 0;
+  // On failure the flag stays: the caller (a roll, Close) fails, and the
+  // next attempt cuts again; a segment is never closed with zeros in it.
   CAIRN_RETURN_IF_ERROR(active_->Truncate(active_->Size()));
-  return active_->Sync();
+  CAIRN_RETURN_IF_ERROR(active_->Sync());
+  maybe_longer_ = false;
+  return Status::OK();
 }
 
 Status Log::RefreshSegments() {

@@ -124,6 +124,10 @@ class Log {
   // plain appends until the next segment.
   uint64_t reserved_end_ = 0;
   bool reserve_failed_ = false;
+  // Writer thread only: the file may be longer than its last record (a
+  // reservation was attempted: even a failed fallocate may have grown it).
+  // Cleared only once a cut to the last record has been synced.
+  bool maybe_longer_ = false;
   Status broken_;  // writer thread only: set when a failed write could not be cut back
 };
 

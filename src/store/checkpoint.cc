@@ -209,11 +209,13 @@ Result<bool> StoreImpl::CompactList(index::RunKind kind) {
   return true;
 }
 
-Status StoreImpl::DoCheckpoint(bool roll) {
+Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
   Writer w;
   w.checkpoint = true;
   w.roll = roll;
+  w.trim = trim != nullptr;
   CAIRN_RETURN_IF_ERROR(RunQueue(&w));
+  if (trim != nullptr) *trim = w.trim_status;
   CAIRN_RETURN_IF_ERROR(w.status);
   std::unique_lock fl(flush_mu_);
   flush_cv_.notify_all();
@@ -242,11 +244,16 @@ Status StoreImpl::Close() {
   }
   Status s;
   if (!options_.read_only) {
+    closing_.store(true);  // new appends are refused from here
     DrainAsync();  // every queued asynchronous append completes first
     std::unique_lock l(queue_mu_);
     bool failed = !failed_.ok();
     l.unlock();
-    if (!failed) s = DoCheckpoint();
+    // The active segment ends at its last record again (after a crash
+    // recovery would cut the reserved zeros as a torn tail).
+    Status trim;
+    if (!failed) s = DoCheckpoint(/*roll=*/false, &trim);
+    if (s.ok()) s = trim;
     stop_compaction_.store(true);
     {
       std::lock_guard fl(flush_mu_);
@@ -256,12 +263,6 @@ Status StoreImpl::Close() {
     }
     if (flusher_.joinable()) flusher_.join();
     if (compactor_.joinable()) compactor_.join();
-  }
-  if (!options_.read_only && log_) {  // log_ is null when Open failed early
-    // The active segment ends at its last record again (a crash would have
-    // left the reserved zeros for recovery to cut).
-    Status trim = log_->TrimReserved();
-    if (s.ok()) s = trim;
   }
   closed_.store(true);
   WakeHeadWaiters();

@@ -210,6 +210,12 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
   }
   if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {
     log_->SetValidEnd(to);  // bytes past the writer's HEAD are not durable yet
+  } else if (options_.read_only && s.ok()) {
+    // Segments the writer started after HEAD was written hold nothing known
+    // durable yet (and may be mostly reserved zeros).
+    for (uint32_t seg = log::AddressSegment(to) + 1; seg <= log_->LastSegmentId(); ++seg) {
+      log_->SetValidEnd(log::MakeAddress(seg, log::kSegmentHeaderSize));
+    }
   }
   scanned_address_ = end;
   visible_.store(next, std::memory_order_release);

@@ -285,6 +285,7 @@ Result<std::vector<AppendResult>> StoreImpl::Submit(Writer* w) {
     return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
   }
   if (w->appends.empty()) return Status::InvalidArgument("append names no stream");
+  if (closing_.load()) return Status(ErrorCode::kFailedPrecondition, "store is closing");
   CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends, w->system));
   CAIRN_RETURN_IF_ERROR(RunQueue(w));
   if (!w->status.ok()) return w->status;
@@ -340,6 +341,10 @@ void StoreImpl::Lead(Writer* self) {
       if (batch[0]->roll) {
         std::shared_lock sl(swap_mu_);
         batch[0]->status = failed.ok() ? log_->Roll(visible_.load()) : failed;
+      }
+      if (batch[0]->trim && failed.ok() && log_) {  // no log when Open failed early
+        std::shared_lock sl(swap_mu_);
+        batch[0]->trim_status = log_->TrimReserved();
       }
       {
         std::unique_lock il(index_mu_);

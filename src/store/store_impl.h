@@ -135,6 +135,8 @@ class StoreImpl final : public Store {
     Status status;
     bool checkpoint = false;
     bool roll = false;  // checkpoint barrier that also closes the active segment
+    bool trim = false;  // checkpoint barrier that also cuts the log's reserved space
+    Status trim_status;
     uint64_t checkpoint_target = 0;  // barrier: positions below it must get indexed
     // Engine-made appends to system streams ("$$<stream>" metadata,
     // tombstones): '$' names allowed; committed in a batch of their own so
@@ -199,7 +201,9 @@ class StoreImpl final : public Store {
   // or returns kCorruption when valid records follow (damage mid-log).
   Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
   // `roll`: close the active log segment first (scavenge).
-  Status DoCheckpoint(bool roll = false);
+  // `trim` (Close): the barrier also cuts the log's reserved space, in the
+  // commit queue where no append can write meanwhile; its result goes there.
+  Status DoCheckpoint(bool roll = false, Status* trim = nullptr);
   // Finishes a scavenge whose intent file survived a crash (writer open).
   Status FinishInterruptedScavenge();
   Status RefreshFromWriter();
@@ -312,6 +316,7 @@ class StoreImpl final : public Store {
   index::PositionIndex positions_;
   std::atomic<uint64_t> visible_{0};  // positions < visible_ are readable
   std::atomic<bool> closed_{false};
+  std::atomic<bool> closing_{false};  // Close has begun: appends are refused
 
   mutable std::shared_mutex index_mu_;
   std::shared_ptr<index::Memtable> active_;                // guarded by index_mu_

@@ -8,6 +8,7 @@
 
 #include "cairn/store.h"
 #include "src/base/testing.h"
+#include "src/env/fault_env.h"
 
 namespace cairn {
 namespace {
@@ -619,6 +620,44 @@ TEST_F(StoreTest, ClosedSegmentsEndAtTheirLastRecord) {
   auto st = reader->Stats();
   EXPECT_EQ(SegmentFilesBytes(dir_.path()), st->log_bytes);
   EXPECT_EQ(st->events, 600u);
+}
+
+// A roll whose trim of the old segment fails fails that append and leaves
+// the trim to the next one: a segment is never closed with reserved zeros.
+TEST_F(StoreTest, AFailedTrimAtARollIsRetriedAndNoSegmentKeepsZeros) {
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;
+  o.env = &env;
+  o.segment_bytes = 64u << 10;
+  auto s = OpenOrDie(dir_.path(), o);
+  const std::string data = "\"" + std::string(300, 'x') + "\"";
+  std::vector<EventData> one = {Ev("E", data)};
+  const uint64_t header = s->Stats()->log_bytes;
+  ASSERT_TRUE(s->Append("t", ExpectedRevision::Any(), one).has_value());
+  const uint64_t record = s->Stats()->log_bytes - header;
+  uint64_t acked = 1;
+  while (s->Stats()->log_bytes + record <= o.segment_bytes) {
+    ASSERT_TRUE(s->Append("t", ExpectedRevision::Any(), one).has_value());
+    ++acked;
+  }
+  ASSERT_EQ(s->Stats()->segments, 1u);
+  const uint64_t seg0 = s->Stats()->log_bytes;  // segment 0's records
+  ASSERT_GT(SegmentSize(dir_.path(), 0), seg0);  // and reserved space after them
+  env.SetDown(true);  // the next append rolls: its trim's truncate fails
+  auto failed = s->Append("t", ExpectedRevision::Any(), one);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code(), ErrorCode::kIOError);
+  EXPECT_EQ(s->Stats()->segments, 1u);
+  env.SetDown(false);
+  auto r = s->Append("t", ExpectedRevision::Any(), one);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->position.value(), acked);
+  EXPECT_EQ(s->Stats()->segments, 2u);
+  EXPECT_EQ(SegmentSize(dir_.path(), 0), seg0);  // trimmed to its records by the retry
+  ASSERT_TRUE(s->Close().ok());
+  auto again = OpenOrDie(dir_.path(), o);
+  EXPECT_EQ(SegmentFilesBytes(dir_.path()), again->Stats()->log_bytes);
+  EXPECT_EQ(again->Stats()->events, acked + 1);
 }
 
 }  // namespace
