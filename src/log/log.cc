@@ -296,8 +296,9 @@ Status Log::Write(std::string_view bytes) {
     // Leave no partial record behind: cut the file back to where it was
     // (which also drops the reservation).
     reserved_end_ = 0;
+    // maybe_longer_ stays: this cut is not synced, so after a power loss
+    // the file may come back with its reserved length.
     Status t = active_->Truncate(before);
-    if (t.ok()) maybe_longer_ = false;  // the file ends at `before` again
     if (!t.ok()) {
       // Bytes of a partial record may remain: writing after them would bury
       // them mid-log. Refuse writes until reopened; recovery cuts the tail.

@@ -71,7 +71,8 @@ Outcome RunThenLosePower(FaultInjectionEnv* env, const std::string& dir, int ops
     (void)(*store)->Close();
   }
   env->SetDown(true);
-  EXPECT_TRUE(env->DropUnsyncedData().ok());
+  Status dropped = env->DropUnsyncedData();
+  EXPECT_TRUE(dropped.ok()) << dropped.ToString();
   env->ClearFaults();
   std::sort(out.acked.begin(), out.acked.end(),
             [](const Acked& a, const Acked& b) { return a.position < b.position; });
