@@ -365,7 +365,15 @@ void StoreImpl::Lead(Writer* self) {
     // Asynchronous appends complete on the commit thread, in commit order
     // (queued before leadership moves on, so a later batch's callbacks can
     // never run first), whoever led their batch.
+    // Once queued, an asynchronous writer may be completed and deleted by
+    // the commit thread at any moment: the blocking ones to wake are picked
+    // out first, and the batch's writers are not touched afterwards.
     bool async_done = false;
+    std::vector<Writer*> blocking;
+    blocking.reserve(batch.size());
+    for (Writer* q : batch) {
+      if (q->owned == nullptr && q != self) blocking.push_back(q);
+    }
     {
       std::lock_guard l(async_mu_);
       for (Writer* q : batch) {
@@ -391,9 +399,7 @@ void StoreImpl::Lead(Writer* self) {
       }
     }
     if (next_leader != nullptr) HandOver(next_leader);
-    for (Writer* q : batch) {
-      if (q != self && q->owned == nullptr) Signal(q, Writer::kDone);
-    }
+    for (Writer* q : blocking) Signal(q, Writer::kDone);
     if (self == nullptr && async_done) RunCompletions();
     if (self_done || released || next_leader != nullptr) return;
   }
