@@ -192,15 +192,14 @@ Status Log::Scan(uint64_t from, uint64_t to, const RecordVisitor& visit,
     while (off < end) {
       std::string_view body;
       size_t framed = 0;
-      FrameState st = CheckFrame(data.substr(off, end - off), options_.max_record_bytes, &body,
-                                 &framed);
+      FrameState st =
+          CheckFrame(data.substr(off, end - off), options_.max_record_bytes, &body, &framed);
       if (st != FrameState::kOk) {
         if (bad_address != nullptr) *bad_address = MakeAddress(seg_id, static_cast<uint32_t>(off));
         return Status::Corruption(s->path + " offset " + std::to_string(off) + ": " +
                                   (st == FrameState::kBadChecksum ? "record checksum mismatch"
-                                   : st == FrameState::kBadLength
-                                       ? "record length out of range"
-                                       : "record truncated"));
+                                   : st == FrameState::kBadLength ? "record length out of range"
+                                                                  : "record truncated"));
       }
       CAIRN_RETURN_IF_ERROR(visit(MakeAddress(seg_id, static_cast<uint32_t>(off)), body, framed));
       off += framed;
@@ -266,8 +265,10 @@ Result<std::unique_ptr<MappedFile>> Log::Remap(uint32_t id) {
   }
   CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(s->path));
   CAIRN_ASSIGN_OR_RETURN(auto map, env_->MapFile(s->path, MapLength()));
-  CAIRN_ASSIGN_OR_RETURN(SegmentHeader h,
-                         DecodeSegmentHeader(map->data().substr(0, std::min<uint64_t>(size, kSegmentHeaderSize)), s->path));
+  CAIRN_ASSIGN_OR_RETURN(
+      SegmentHeader h,
+      DecodeSegmentHeader(map->data().substr(0, std::min<uint64_t>(size, kSegmentHeaderSize)),
+                          s->path));
   if (h.segment_id != id || h.first_position != s->first_position) {
     return Status::Corruption(s->path + " offset 0: replacement header does not match");
   }
@@ -304,9 +305,10 @@ Status Log::Write(std::string_view bytes) {
       // them mid-log. Refuse writes until reopened; recovery cuts the tail.
       broken_ = Status(ErrorCode::kFailedPrecondition,
                        "store refuses writes: a failed write left a partial record that could "
-                       "not be cut (" + t.message() + "); reopen the store to recover");
-      return Status(s.code(), s.message() + "; and cutting the partial write failed: " +
-                                  t.message());
+                       "not be cut (" +
+                           t.message() + "); reopen the store to recover");
+      return Status(s.code(),
+                    s.message() + "; and cutting the partial write failed: " + t.message());
     }
     return s;
   }

@@ -95,8 +95,8 @@ Status StoreImpl::Recover() {
   lo.read_only = options_.read_only;
   CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
   CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_, &tag_runs_));
-  CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx",
-                                        m.position_entries, options_.read_only));
+  CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx", m.position_entries,
+                                        options_.read_only));
   if (!options_.read_only) {
     // Run files written after the last manifest are orphans of a crash.
     CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
@@ -124,7 +124,8 @@ Status StoreImpl::Recover() {
   manifest_ = m;
   indexed_through_.store(m.indexed_through);
   visible_.store(m.indexed_through);
-  uint64_t from = m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
+  uint64_t from =
+      m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
   uint64_t to = log_->EndAddress();
   bool durable_to = false;
   if (options_.read_only) {
@@ -152,9 +153,9 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
   uint64_t bad = 0;
   std::vector<std::pair<std::string, index::StreamEntry>> entries;
   std::vector<index::PositionEntry> records;
-  std::vector<uint64_t> id_keys;  // parallel to entries
-  std::vector<bool> caller_ids;   // parallel to entries: index the id?
-  std::vector<std::string> types; // parallel to entries
+  std::vector<uint64_t> id_keys;   // parallel to entries
+  std::vector<bool> caller_ids;    // parallel to entries: index the id?
+  std::vector<std::string> types;  // parallel to entries
   Status s = log_->Scan(
       from, to,
       [&](uint64_t address, std::string_view body, size_t framed) -> Status {
@@ -163,7 +164,8 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
         if (log::AddressSegment(address) != seg) {
           seg = log::AddressSegment(address);
           if (log_->SegmentFirstPosition(seg) != next) {
-            return Status::Corruption(log_->SegmentPath(seg) + " offset 0: segment starts at position " +
+            return Status::Corruption(log_->SegmentPath(seg) +
+                                      " offset 0: segment starts at position " +
                                       std::to_string(log_->SegmentFirstPosition(seg)) +
                                       ", expected " + std::to_string(next));
           }
@@ -179,7 +181,8 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
         for (;;) {
           CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
           if (!more) break;
-          entries.push_back({std::string(e.stream), {e.revision.value(), e.position.value(), address}});
+          entries.push_back(
+              {std::string(e.stream), {e.revision.value(), e.position.value(), address}});
           id_keys.push_back(reader.last_caller_id() ? IdKey(e.id.bytes().data()) : 0);
           caller_ids.push_back(reader.last_caller_id());
           types.emplace_back(e.type);
@@ -191,7 +194,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
       &bad);
   if (!s.ok()) {
     if (bad == 0) return s;  // a grammar error inside a record whose checksum holds
-    if (durable_to) {  // below the writer's HEAD every record must be whole
+    if (durable_to) {        // below the writer's HEAD every record must be whole
       return Status::Corruption(s.message() +
                                 "; it lies below the durable end the writer recorded in HEAD: "
                                 "the log is damaged in the middle (run `cairn verify`)");
@@ -242,8 +245,7 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
     }
     std::string_view body;
     size_t framed = 0;
-    if (log::CheckFrame(tail.substr(i), UINT32_MAX, &body, &framed) !=
-        log::FrameState::kOk) {
+    if (log::CheckFrame(tail.substr(i), UINT32_MAX, &body, &framed) != log::FrameState::kOk) {
       continue;
     }
     auto reader = log::CommitReader::Open(body, "");
@@ -315,8 +317,7 @@ Status StoreImpl::RefreshFromWriter() {
   return ReplayTail(scanned_address_, head->end_address, /*durable_to=*/true);
 }
 
-Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs,
-                           RunList* tag_runs) {
+Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, RunList* tag_runs) {
   // A read-only process may race the writer, which deletes the files of
   // runs it has merged right after installing a new manifest: on a missing
   // run, read the manifest again and retry.

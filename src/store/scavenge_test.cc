@@ -60,7 +60,8 @@ std::string Visible(Store* s) {
     out += std::string(stream) + " => " + show(s->ReadStream(stream, ReadStreamOptions{})) + "\n";
   }
   for (const char* c : {"keep", "gone", "trunc", "cap", "soft"}) {
-    out += std::string("category ") + c + " => " + show(s->ReadCategory(c, ReadAllOptions{})) + "\n";
+    out +=
+        std::string("category ") + c + " => " + show(s->ReadCategory(c, ReadAllOptions{})) + "\n";
   }
   out += "type E => " + show(s->ReadEventType("E", ReadAllOptions{})) + "\n";
   // Listed in the order of their first stored event, which moves when a
@@ -69,8 +70,8 @@ std::string Visible(Store* s) {
   std::vector<std::string> lines;
   for (const auto& x : *list) {
     lines.push_back("list " + x.stream + " " + std::to_string(x.last_revision.value()) + " " +
-                    std::to_string(x.event_count) + " " + std::to_string(static_cast<int>(x.state)) +
-                    "\n");
+                    std::to_string(x.event_count) + " " +
+                    std::to_string(static_cast<int>(x.state)) + "\n");
   }
   std::sort(lines.begin(), lines.end());
   for (const auto& l : lines) out += l;
@@ -147,7 +148,8 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   EXPECT_FALSE(AnyFileContains(dir.path(), kSecret));
   VerifyReport v;
   ASSERT_TRUE(s->Verify(&v).ok());
-  for (const auto& p : v.problems) ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
+  for (const auto& p : v.problems)
+    ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
   // $all keeps its positions: every surviving event is where it was.
   auto all = s->ReadAll(ReadAllOptions{});
   ASSERT_EQ(all->size(), head - rep->events_removed);
@@ -164,8 +166,9 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   auto again = s->Append("soft-1", ExpectedRevision::NoStream(), std::vector<EventData>{Ev("E")});
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_EQ(again->revision, StreamRevision(10));
-  EXPECT_EQ(s->Append("gone-1", ExpectedRevision::Any(), std::vector<EventData>{Ev("E")}).error().code(),
-            ErrorCode::kStreamDeleted);
+  EXPECT_EQ(
+      s->Append("gone-1", ExpectedRevision::Any(), std::vector<EventData>{Ev("E")}).error().code(),
+      ErrorCode::kStreamDeleted);
   const std::string after_append = Visible(s.get());
   ASSERT_TRUE(s->Close().ok());
   s = OpenOrDie(dir.path());
@@ -222,7 +225,8 @@ TEST(ScavengeTest, AppendsAndSubscriptionsGoOnDuringAScavenge) {
         if (stop.load() && got.size() == static_cast<size_t>(appended.load())) return;
         continue;
       }
-      if ((*m)->kind == SubscriptionMessage::Kind::kEvent) got.push_back((*m)->event.revision.value());
+      if ((*m)->kind == SubscriptionMessage::Kind::kEvent)
+        got.push_back((*m)->event.revision.value());
     }
   });
   for (int i = 0; i < 3; ++i) {
@@ -239,7 +243,8 @@ TEST(ScavengeTest, AppendsAndSubscriptionsGoOnDuringAScavenge) {
   ASSERT_EQ(live->size(), static_cast<size_t>(appended.load()));
   VerifyReport v;
   ASSERT_TRUE(s->Verify(&v).ok());
-  for (const auto& p : v.problems) ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
+  for (const auto& p : v.problems)
+    ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
 }
 
 // A crash at each step of the commit protocol leaves a store that opens,
@@ -276,7 +281,8 @@ TEST_P(ScavengeCrashTest, CrashAtStepLeavesOldOrNewStore) {
   EXPECT_EQ(Visible(s.get()), before);
   VerifyReport v;
   ASSERT_TRUE(s->Verify(&v).ok());
-  for (const auto& p : v.problems) ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
+  for (const auto& p : v.problems)
+    ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
   const bool committed = step != "rewritten" && step != "indexed";
   EXPECT_EQ(AnyFileContains(dir.path(), kSecret), !committed) << step;
   // Whatever happened, a new scavenge completes the job.

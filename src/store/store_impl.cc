@@ -405,9 +405,8 @@ void StoreImpl::Lead(Writer* self) {
   }
 }
 
-Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
-                              uint64_t* next_position, std::string* buf,
-                              std::vector<index::PositionEntry>* records,
+Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_position,
+                              std::string* buf, std::vector<index::PositionEntry>* records,
                               std::vector<NewEntry>* entries) {
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   struct Slot {
@@ -442,7 +441,7 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     uint64_t tb = 0;
     if (cur && a.stream[0] != '$' &&
         (a.expected.kind() == ExpectedRevision::Kind::kNoStream ||
-                a.expected.kind() == ExpectedRevision::Kind::kStreamExists)) {
+         a.expected.kind() == ExpectedRevision::Kind::kStreamExists)) {
       CAIRN_ASSIGN_OR_RETURN(auto meta, MetadataAt(a.stream, snapshot));
       tb = meta.metadata.truncate_before.value_or(0);
       soft_deleted = tb > *cur;
@@ -475,7 +474,8 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
       // Any / exists: where, if anywhere, is an event's id stored?
       auto stored_at = [&](const Uuid& id) -> Result<std::optional<uint64_t>> {
         for (size_t k = 0; k < part.state.ids.size(); ++k) {
-          if (part.state.ids[k].first == id) return std::optional<uint64_t>(part.state.first_pending_revision + k);
+          if (part.state.ids[k].first == id)
+            return std::optional<uint64_t>(part.state.first_pending_revision + k);
         }
         CAIRN_ASSIGN_OR_RETURN(auto found, FindById(a.stream, id, snapshot));
         return found ? std::optional<uint64_t>(found->revision) : std::nullopt;
@@ -522,8 +522,9 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
       }
       if (matching > 0) {
         return Status(ErrorCode::kIdempotencyConflict,
-                      "stream '" + std::string(a.stream) + "': the first " + std::to_string(matching) +
-                          " of " + std::to_string(n) + " events are already stored from revision " +
+                      "stream '" + std::string(a.stream) + "': the first " +
+                          std::to_string(matching) + " of " + std::to_string(n) +
+                          " events are already stored from revision " +
                           std::to_string(*check_first) + " but the rest are not");
       }
     }
@@ -558,12 +559,13 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
       continue;
     }
     Pending st = std::move(part.state);
-    uint64_t rev = a.tombstone ? StreamRevision::kTombstone
-                               : st.last_revision ? *st.last_revision + 1 : 0;
+    uint64_t rev = a.tombstone        ? StreamRevision::kTombstone
+                   : st.last_revision ? *st.last_revision + 1
+                                      : 0;
     for (const auto& e : a.events) {
       Uuid id = e.id ? *e.id : Uuid::Random();
-      enc->AddEvent({a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata,
-                     e.id.has_value()});
+      enc->AddEvent(
+          {a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata, e.id.has_value()});
       st.ids.emplace_back(id, *next_position);
       st.last_revision = rev;
       st.last_position = *next_position;
@@ -581,8 +583,11 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending,
     const auto& ids = slot->second.ids;
     for (size_t k = 0; k < a.events.size(); ++k) {
       const auto& [id, p] = ids[ids.size() - a.events.size() + k];
-      entries->push_back({name, {r.revision->value() - (r.position.value() - p), p, 0},
-                          a.events[k].type, IdKey(id.bytes().data()), a.events[k].id.has_value()});
+      entries->push_back({name,
+                          {r.revision->value() - (r.position.value() - p), p, 0},
+                          a.events[k].type,
+                          IdKey(id.bytes().data()),
+                          a.events[k].id.has_value()});
     }
   }
   if (enc) {

@@ -82,7 +82,7 @@ class StoreImpl final : public Store {
   Status Checkpoint() override;
   Status Close() override;
 
- // For subscriptions (src/store/subscription.cc).
+  // For subscriptions (src/store/subscription.cc).
   // Visits every event at positions [from, snapshot) of $all in order;
   // visit returns false to stop.
   Status ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& visit);
@@ -162,7 +162,7 @@ class StoreImpl final : public Store {
   struct Pending {
     std::optional<uint64_t> last_revision;  // state before/within the batch
     uint64_t last_position = 0;
-    uint64_t first_pending_revision = 0;    // first revision appended in batch
+    uint64_t first_pending_revision = 0;         // first revision appended in batch
     std::vector<std::pair<Uuid, uint64_t>> ids;  // (id, position) appended in batch
   };
   // An event of the batch being committed, for the memtable.
@@ -181,9 +181,9 @@ class StoreImpl final : public Store {
   // A memtable frozen at a batch boundary, waiting to be written as a run.
   struct Frozen {
     std::shared_ptr<const index::Memtable> table;
-    uint64_t end_position = 0;     // positions < this are in it or older runs
-    uint64_t position_entries = 0; // PositionIndex size at the freeze
-    uint64_t resume_address = 0;   // log address after the last record
+    uint64_t end_position = 0;      // positions < this are in it or older runs
+    uint64_t position_entries = 0;  // PositionIndex size at the freeze
+    uint64_t resume_address = 0;    // log address after the last record
   };
   // A located last event of a stream.
   struct Last {
@@ -225,16 +225,15 @@ class StoreImpl final : public Store {
   static void TagEntries(std::string_view stream, std::string_view type, bool creation,
                          uint64_t position, uint64_t address, std::vector<index::IndexEntry>* out);
   // (revision, position) of the event of `stream` whose id is `id`, if any.
-  Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id,
-                                       uint64_t snapshot);
+  Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id, uint64_t snapshot);
   Status ValidateAppend(std::span<const Part> appends, bool system) const;
   // What reads may show of a stream (metadata retention, deletes).
   struct Retention {
     std::optional<uint64_t> last;  // last revision stored (tombstone included)
     uint64_t last_position = 0;
     bool tombstoned = false;
-    bool soft_deleted = false;      // every stored revision is below "$tb"
-    uint64_t first_visible = 0;     // "$tb", "$maxCount"
+    bool soft_deleted = false;           // every stored revision is below "$tb"
+    uint64_t first_visible = 0;          // "$tb", "$maxCount"
     int64_t min_created_ns = INT64_MIN;  // "$maxAge"
     bool Visible(uint64_t revision, int64_t created_ns) const {
       return !tombstoned && revision >= first_visible && created_ns >= min_created_ns;
@@ -254,8 +253,8 @@ class StoreImpl final : public Store {
   Result<uint64_t> VisibleCount(std::string_view stream, const Retention& r, uint64_t snapshot);
   Result<StreamMetadataResult> MetadataAt(std::string_view stream, uint64_t snapshot);
   // The index read behind ReadStream, without retention.
-  Status ReadStreamRaw(std::string_view stream, const ReadStreamOptions& options,
-                       uint64_t snapshot, const EventVisitor& visit);
+  Status ReadStreamRaw(std::string_view stream, const ReadStreamOptions& options, uint64_t snapshot,
+                       const EventVisitor& visit);
   // Submits an engine-made append (Writer::system).
   Result<std::vector<AppendResult>> SubmitSystem(std::vector<Part> parts);
   // Validates, queues and waits for `w` (whose appends are set).
@@ -282,16 +281,14 @@ class StoreImpl final : public Store {
 
  private:
   void ProcessBatch(const std::vector<Writer*>& batch);
-  Status BuildWriter(Writer* w, PendingMap* pending,
-                     uint64_t* next_position, std::string* buf,
-                     std::vector<index::PositionEntry>* records,
-                     std::vector<NewEntry>* entries);
+  Status BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_position, std::string* buf,
+                     std::vector<index::PositionEntry>* records, std::vector<NewEntry>* entries);
   Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot,
                                      const DecodedRecord* decoded = nullptr);
   // (id, position) stored at revisions first, first+1, ... (at most n) of
   // `stream`, ending at the first revision a scavenge removed.
-  Result<std::vector<std::pair<Uuid, uint64_t>>> StoredIds(std::string_view stream,
-                                                           uint64_t first, size_t n);
+  Result<std::vector<std::pair<Uuid, uint64_t>>> StoredIds(std::string_view stream, uint64_t first,
+                                                           size_t n);
   void Publish(uint64_t end_address, uint64_t next_position);
   void FreezeLocked(uint64_t end_address);
   void FlushLoop();
@@ -319,19 +316,19 @@ class StoreImpl final : public Store {
   std::atomic<bool> closing_{false};  // Close has begun: appends are refused
 
   mutable std::shared_mutex index_mu_;
-  std::shared_ptr<index::Memtable> active_;                // guarded by index_mu_
-  std::deque<Frozen> frozen_;                              // guarded by index_mu_
-  std::vector<std::shared_ptr<const index::IndexRun>> runs_;     // guarded by index_mu_
-  std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;  // guarded by index_mu_
+  std::shared_ptr<index::Memtable> active_;                       // guarded by index_mu_
+  std::deque<Frozen> frozen_;                                     // guarded by index_mu_
+  std::vector<std::shared_ptr<const index::IndexRun>> runs_;      // guarded by index_mu_
+  std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;   // guarded by index_mu_
   std::vector<std::shared_ptr<const index::IndexRun>> tag_runs_;  // guarded by index_mu_
   bool tags_ready_ = true;  // guarded by index_mu_; false: tag reads scan $all
 
   std::mutex queue_mu_;
-  std::deque<Writer*> queue_;  // guarded by queue_mu_
-  bool leader_active_ = false; // guarded by queue_mu_
+  std::deque<Writer*> queue_;            // guarded by queue_mu_
+  bool leader_active_ = false;           // guarded by queue_mu_
   std::string batch_buf_;                // used by the current leader only
   std::vector<NewEntry> batch_entries_;  // used by the current leader only
-  Status failed_;              // guarded by queue_mu_; sticky after a failed fsync
+  Status failed_;                        // guarded by queue_mu_; sticky after a failed fsync
 
   // Asynchronous appends (AppendAsync): the commit thread, its leadership
   // grant, and the bytes and calls queued but not yet completed.
@@ -359,19 +356,19 @@ class StoreImpl final : public Store {
   index::Manifest manifest_;  // guarded by checkpoint_mu_
 
   std::mutex flush_mu_;
-  std::condition_variable flush_cv_;      // flusher waits for work / stop
-  std::condition_variable flush_done_cv_; // checkpoint waits for an empty frozen_
-  bool stop_flusher_ = false;             // guarded by flush_mu_
-  Status flush_error_;                    // guarded by flush_mu_
-  std::condition_variable compact_cv_;    // compactor waits for work / stop
-  bool compact_requested_ = false;        // guarded by flush_mu_
+  std::condition_variable flush_cv_;       // flusher waits for work / stop
+  std::condition_variable flush_done_cv_;  // checkpoint waits for an empty frozen_
+  bool stop_flusher_ = false;              // guarded by flush_mu_
+  Status flush_error_;                     // guarded by flush_mu_
+  std::condition_variable compact_cv_;     // compactor waits for work / stop
+  bool compact_requested_ = false;         // guarded by flush_mu_
   std::atomic<bool> stop_compaction_{false};
   std::thread flusher_;
   std::thread compactor_;
-  std::atomic<int> frozen_pending_{0};  // frozen memtables not yet flushed
+  std::atomic<int> frozen_pending_{0};        // frozen memtables not yet flushed
   std::atomic<uint64_t> indexed_through_{0};  // manifest_.indexed_through, readable unlocked
-  std::atomic<uint64_t> frozen_entries_{0};  // their index entries
-  uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
+  std::atomic<uint64_t> frozen_entries_{0};   // their index entries
+  uint64_t flush_attempts_ = 0;               // guarded by flush_mu_
 
   // Subscriptions waiting for new events: head_waiters_ counts them so a
   // commit only takes head_mu_ when someone waits.
@@ -389,7 +386,7 @@ class StoreImpl final : public Store {
   Status StartFollower();
   void StopFollower();
   std::mutex follower_mu_;
-  std::thread follower_;   // guarded by follower_mu_
+  std::thread follower_;       // guarded by follower_mu_
   int follower_stop_fd_ = -1;  // eventfd; guarded by follower_mu_
 
   uint64_t scanned_address_ = 0;  // reader processes: log indexed up to here
