@@ -259,24 +259,37 @@ Status Log::Roll(uint64_t next_position) {
 }
 
 Result<std::unique_ptr<MappedFile>> Log::Remap(uint32_t id) {
+  CAIRN_ASSIGN_OR_RETURN(Replacement r, PrepareRemap(id));
+  return InstallRemap(std::move(r));
+}
+
+Result<Log::Replacement> Log::PrepareRemap(uint32_t id) const {
   Segment* s = Get(id);
   if (s == nullptr || id >= LastSegmentId()) {
     return Status::InvalidArgument("segment " + std::to_string(id) + " cannot be remapped");
   }
-  CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(s->path));
-  CAIRN_ASSIGN_OR_RETURN(auto map, env_->MapFile(s->path, MapLength()));
+  Replacement r;
+  r.id = id;
+  CAIRN_ASSIGN_OR_RETURN(r.size, env_->FileSize(s->path));
+  CAIRN_ASSIGN_OR_RETURN(r.map, env_->MapFile(s->path, MapLength()));
   CAIRN_ASSIGN_OR_RETURN(
       SegmentHeader h,
-      DecodeSegmentHeader(map->data().substr(0, std::min<uint64_t>(size, kSegmentHeaderSize)),
+      DecodeSegmentHeader(r.map->data().substr(0, std::min<uint64_t>(r.size, kSegmentHeaderSize)),
                           s->path));
   if (h.segment_id != id || h.first_position != s->first_position) {
     return Status::Corruption(s->path + " offset 0: replacement header does not match");
   }
+  r.flags = h.flags;
+  return r;
+}
+
+std::unique_ptr<MappedFile> Log::InstallRemap(Replacement r) {
+  Segment* s = Get(r.id);
   std::unique_lock l(segments_mu_);
-  std::swap(s->map, map);
-  s->flags = h.flags;
-  s->valid_end.store(size);
-  return map;  // the old mapping
+  std::swap(s->map, r.map);
+  s->flags = r.flags;
+  s->valid_end.store(r.size);
+  return std::move(r.map);  // the old mapping
 }
 
 Status Log::Write(std::string_view bytes) {
@@ -337,9 +350,14 @@ Status Log::RefreshSegments() {
     CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(next)));
     if (size < kSegmentHeaderSize) return Status::OK();  // header not written yet
     // The previous segment is complete: its valid end is its file size.
+    // Never less than known: a scavenge of the writer may have renamed a
+    // smaller file over the one we map (the reader then adopts the new
+    // files; until then what it knew stays readable).
     Segment* prev = Get(next - 1);
     CAIRN_ASSIGN_OR_RETURN(uint64_t prev_size, env_->FileSize(prev->path));
-    prev->valid_end.store(prev_size, std::memory_order_release);
+    if (prev_size > prev->valid_end.load(std::memory_order_acquire)) {
+      prev->valid_end.store(prev_size, std::memory_order_release);
+    }
     CAIRN_RETURN_IF_ERROR(AddSegment(next, false, 0));
     Get(next)->valid_end.store(kSegmentHeaderSize);
   }

@@ -32,8 +32,8 @@ class Log {
   // Opens every segment of `dir` (creating dir and segment 0 when empty and
   // writable). Validates headers and id continuity. Valid ends start at the
   // file sizes; recovery then narrows the last one with SetValidEnd.
-  static Result<std::unique_ptr<Log>> Open(Env* env, const std::string& dir,
-                                           const LogOptions& options);
+  static Result<std::unique_ptr<Log>> Open(Env *env, const std::string &dir,
+                                           const LogOptions &options);
   ~Log();
 
   // Address one past the last byte of the log accepted as valid.
@@ -58,8 +58,8 @@ class Log {
   using RecordVisitor =
       std::function<Status(uint64_t address, std::string_view body, size_t framed)>;
   // When a frame is bad and `bad_address` is set, stores its address there.
-  Status Scan(uint64_t from, uint64_t to, const RecordVisitor& visit,
-              uint64_t* bad_address = nullptr) const;
+  Status Scan(uint64_t from, uint64_t to, const RecordVisitor &visit,
+              uint64_t *bad_address = nullptr) const;
 
   // Raw bytes of segment `id` from `offset` to its current file size (for
   // recovery and verify, which look past the valid end).
@@ -86,8 +86,19 @@ class Log {
   // The old mapping is handed back so the caller can release it (munmap of
   // a large resident map takes time) after readers may run again.
   Result<std::unique_ptr<MappedFile>> Remap(uint32_t id);
+  // Remap in two steps, for a reader that installs only once everything it
+  // needs is mapped: Prepare maps the file now at segment `id`'s path
+  // (checking its header); Install swaps it in and returns the old mapping.
+  struct Replacement {
+    uint32_t id = 0;
+    std::unique_ptr<MappedFile> map;
+    uint64_t size = 0;
+    uint32_t flags = 0;
+  };
+  Result<Replacement> PrepareRemap(uint32_t id) const;
+  std::unique_ptr<MappedFile> InstallRemap(Replacement r);
   // Writer: non-OK once a failed write could not be cut back.
-  const Status& broken() const { return broken_; }
+  const Status &broken() const { return broken_; }
   // Writer: cuts the active segment's reserved space (see Write) back to
   // its last record and syncs the new length. Done before rolling over to a
   // new segment (closed segments end at their last record) and by Close.
@@ -106,12 +117,12 @@ class Log {
     std::unique_ptr<MappedFile> map;
     std::atomic<uint64_t> valid_end{0};  // bytes of the file known valid
   };
-  Log(Env* env, std::string dir, LogOptions options);
+  Log(Env *env, std::string dir, LogOptions options);
   Status AddSegment(uint32_t id, bool create, uint64_t first_position);
-  Segment* Get(uint32_t id) const;
+  Segment *Get(uint32_t id) const;
   uint64_t MapLength() const;
 
-  Env* const env_;
+  Env *const env_;
   const std::string dir_;
   const LogOptions options_;
   mutable std::shared_mutex segments_mu_;
@@ -128,7 +139,8 @@ class Log {
   // reservation was attempted: even a failed fallocate may have grown it).
   // Cleared only once a cut to the last record has been synced.
   bool maybe_longer_ = false;
-  Status broken_;  // writer thread only: set when a failed write could not be cut back
+  Status broken_;  // writer thread only: set when a failed write could not be
+                   // cut back
 };
 
 }  // namespace cairn::log

@@ -35,8 +35,8 @@ Result<uint64_t> StoreImpl::VisibleCount(std::string_view stream, const Retentio
 
 Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptions& options) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   std::vector<StreamSummary> out;
   if (options.limit == 0) return out;
@@ -101,8 +101,8 @@ Result<uint64_t> StoreImpl::CountAll() {
 
 Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   CAIRN_RETURN_IF_ERROR(Readable(stream, r));

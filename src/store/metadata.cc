@@ -180,10 +180,10 @@ Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uin
 
 Result<StreamMetadataResult> StoreImpl::GetStreamMetadata(std::string_view stream) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
   CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   if (r.tombstoned) return Deleted(stream);
@@ -226,7 +226,7 @@ Result<AppendResult> StoreImpl::DeleteStream(std::string_view stream, ExpectedRe
   // The metadata written depends on the last revision read here: pin both
   // with exact expectations and retry when a concurrent append moved them.
   for (int attempt = 0;; ++attempt) {
-    std::shared_lock swap(swap_mu_);  // released before the append below
+    SwapReadLock swap(swap_mu_);  // released before the append below
     const uint64_t snapshot = visible_.load(std::memory_order_acquire);
     CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
     if (r.tombstoned) return Deleted(stream);

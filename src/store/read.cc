@@ -191,8 +191,8 @@ Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events)
 Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& options,
                              const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   CAIRN_RETURN_IF_ERROR(Readable(stream, r));
@@ -374,9 +374,9 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
 
 Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
-  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
+  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   if (snapshot == 0 || options.max_count == 0) return Status::OK();
   uint64_t emitted = 0;
@@ -412,8 +412,8 @@ Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
 
 Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   CAIRN_RETURN_IF_ERROR(Readable(stream, r));
@@ -422,8 +422,8 @@ Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
 
 Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view stream, const Uuid& id) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   if (r.tombstoned) {

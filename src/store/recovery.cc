@@ -146,8 +146,9 @@ Status StoreImpl::Recover() {
   return Status::OK();
 }
 
-Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to) {
-  uint64_t next = visible_.load();
+Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
+                             std::optional<uint64_t> first_position) {
+  uint64_t next = first_position ? *first_position : visible_.load();
   uint32_t seg = log::AddressSegment(from);
   uint64_t end = from;
   uint64_t bad = 0;
@@ -263,7 +264,16 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
 }
 
 Status StoreImpl::RefreshFromWriter() {
-  std::lock_guard rl(refresh_mu_);
+  // A thread inside a read (a visitor calling another read) holds swap_mu_
+  // shared: it must not wait for a refresh that may be waiting for swap_mu_
+  // exclusively. It skips the refresh instead and reads what is indexed.
+  const bool nested = SwapReadLock::Held();
+  std::unique_lock rl(refresh_mu_, std::defer_lock);
+  if (!nested) {
+    rl.lock();
+  } else if (!rl.try_lock()) {
+    return Status::OK();
+  }
   auto bytes = env_->ReadFile(dir_ + "/HEAD");
   if (!bytes) return Status::OK();
   std::optional<Head> head;
@@ -275,19 +285,30 @@ Status StoreImpl::RefreshFromWriter() {
     }
   }
   if (!head || head->next_position <= visible_.load()) return Status::OK();
+  // A scavenge of the writer renames new segment, position and run files
+  // over the old ones, from writing its intent file until its manifest is
+  // written. While it does, keep the current view (the files we map stay
+  // readable); whatever we map here is trusted only if no swap began or
+  // ended meanwhile: the intent file absent after mapping too and the
+  // manifest's log generation unchanged (SwapFree).
+  CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
+  if (swapping) return Status::OK();
+  const uint32_t segments_before = log_->LastSegmentId();
   CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
+  // A segment first mapped now may be a file a scavenge rewrote: look at
+  // the manifest before replaying into it.
+  if (log_->LastSegmentId() != segments_before) manifest_check_due_ = true;
   if (log::AddressSegment(head->end_address) > log_->LastSegmentId()) return Status::OK();
-  bool reload = false;
+  bool reload = manifest_check_due_;
   {
     std::shared_lock l(index_mu_);
-    reload = active_->entries() >= options_.memtable_entries;
+    reload = reload || active_->entries() >= options_.memtable_entries;
   }
   if (reload) {
     // The writer has checkpointed since: adopt its runs, drop our memtable.
     index::Manifest m;
     CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
     if (!has_manifest) m.indexed_through = 0;  // the writer has not checkpointed yet
-    RunList runs, id_runs, tag_runs;
     if (has_manifest) {
       CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
       CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(mb, ManifestPath(dir_)));
@@ -295,15 +316,32 @@ Status StoreImpl::RefreshFromWriter() {
     }
     if (has_manifest && m.log_generation != manifest_.log_generation) {
       // Our segment maps predate a scavenge: its new runs point into files
-      // we have not mapped. Refuse rather than mix the two.
-      return Status(ErrorCode::kFailedPrecondition,
-                    "store " + dir_ + " was scavenged by its writer; reopen it to read on");
+      // we have not mapped. Until we adopt the new files we keep reading
+      // the old ones (still mapped, still consistent); a nested read cannot
+      // wait for the exclusive lock, so it leaves the adoption to the next.
+      if (nested) return Status::OK();
+      return AdoptScavenge(std::move(m), *head);
     }
-    if (m.indexed_through > visible_.load()) {
+    RunList runs, id_runs, tag_runs;
+    std::shared_ptr<MappedFile> positions;
+    const bool load = m.indexed_through > visible_.load();
+    if (load) {
       CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
+      if (m.log_generation != manifest_.log_generation) {
+        // LoadRuns re-read a manifest a scavenge wrote meanwhile.
+        if (nested) return Status::OK();
+        return AdoptScavenge(std::move(m), *head);
+      }
+      CAIRN_ASSIGN_OR_RETURN(positions, positions_.MapForReload(m.position_entries));
+    }
+    CAIRN_ASSIGN_OR_RETURN(bool swap_free,
+                           SwapFree(has_manifest ? m.log_generation : manifest_.log_generation));
+    if (!swap_free) return Status::OK();  // nothing installed: try again later
+    manifest_check_due_ = false;
+    if (load) {
       manifest_ = m;
       std::unique_lock l(index_mu_);
-      CAIRN_RETURN_IF_ERROR(positions_.Reload(m.position_entries));
+      positions_.InstallReload(std::move(positions), m.position_entries);
       runs_ = std::move(runs);
       id_runs_ = std::move(id_runs);
       tag_runs_ = std::move(tag_runs);
@@ -315,6 +353,58 @@ Status StoreImpl::RefreshFromWriter() {
   }
   log_->SetValidEnd(head->end_address);
   return ReplayTail(scanned_address_, head->end_address, /*durable_to=*/true);
+}
+
+Result<bool> StoreImpl::SwapFree(uint64_t log_generation) {
+  CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
+  if (swapping) return false;
+  CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
+  if (!has_manifest) return log_generation == manifest_.log_generation;
+  CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
+  CAIRN_ASSIGN_OR_RETURN(index::Manifest now, index::DecodeManifest(mb, ManifestPath(dir_)));
+  return now.log_generation == log_generation;
+}
+
+Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
+  // Everything is mapped first, checked against a swap that may have begun
+  // meanwhile, and only then installed, at once, with no read of ours
+  // running: until then readers keep the old files, consistently.
+  //
+  // A scavenge rewrites only segments below its checkpoint's segment, and
+  // checkpoints only move forwards: every segment below m's may differ
+  // from the file we mapped (renamed over it).
+  const uint32_t below = std::min(log::AddressSegment(m.resume_address), log_->LastSegmentId());
+  std::vector<log::Log::Replacement> segments;
+  for (uint32_t seg = 0; seg < below; ++seg) {
+    CAIRN_ASSIGN_OR_RETURN(auto r, log_->PrepareRemap(seg));
+    segments.push_back(std::move(r));
+  }
+  RunList runs, id_runs, tag_runs;
+  const uint64_t generation = m.log_generation;
+  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
+  if (m.log_generation != generation) return Status::OK();  // another scavenge: next time
+  CAIRN_ASSIGN_OR_RETURN(auto positions, positions_.MapForReload(m.position_entries));
+  CAIRN_ASSIGN_OR_RETURN(bool swap_free, SwapFree(generation));
+  if (!swap_free) return Status::OK();               // nothing installed: try again later
+  std::vector<std::unique_ptr<MappedFile>> retired;  // unmapped after the lock
+  std::unique_lock swap(swap_mu_);
+  for (auto& r : segments) retired.push_back(log_->InstallRemap(std::move(r)));
+  {
+    std::unique_lock l(index_mu_);
+    positions_.InstallReload(std::move(positions), m.position_entries);
+    runs_ = std::move(runs);
+    id_runs_ = std::move(id_runs);
+    tag_runs_ = std::move(tag_runs);
+    tags_ready_ = m.tags_built;
+    active_ = std::make_shared<index::Memtable>();
+  }
+  manifest_ = m;
+  manifest_check_due_ = false;
+  scanned_address_ = m.resume_address;
+  // Positions and revisions are unchanged by a scavenge: the visible head
+  // only moves forwards (to HEAD's, past ours).
+  log_->SetValidEnd(head.end_address);
+  return ReplayTail(m.resume_address, head.end_address, /*durable_to=*/true, m.indexed_through);
 }
 
 Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, RunList* tag_runs) {

@@ -34,8 +34,6 @@ namespace {
 
 constexpr char kIntentMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'C', 'V'};
 
-std::string IntentPath(const std::string& dir) { return IndexDir(dir) + "/SCAVENGE"; }
-std::string PositionsPath(const std::string& dir) { return IndexDir(dir) + "/positions.idx"; }
 
 std::string EncodeIntent(const std::vector<uint32_t>& segments, const std::string& manifest) {
   std::string out(kIntentMagic, 8);
@@ -212,7 +210,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     // Pass 1: anything to do here?
     bool changes = false;
     {
-      std::shared_lock swap(swap_mu_);
+      SwapReadLock swap(swap_mu_);
       CAIRN_RETURN_IF_ERROR(log_->Scan(begin, end, [&](uint64_t address, std::string_view body,
                                                        size_t framed) -> Status {
         progress.bytes_read += framed;
@@ -233,7 +231,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       CAIRN_RETURN_IF_ERROR(out->Truncate(0));
       std::string buf = log::EncodeSegmentHeader(
           {seg, log_->SegmentFirstPosition(seg), log::kSegmentScavenged});
-      std::shared_lock swap(swap_mu_);
+      SwapReadLock swap(swap_mu_);
       CAIRN_RETURN_IF_ERROR(log_->Scan(begin, end, [&](uint64_t address, std::string_view body,
                                                        size_t framed) -> Status {
         CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, path + " offset " +
@@ -391,7 +389,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     return Status::OK();
   };
   {
-    std::shared_lock swap(swap_mu_);
+    SwapReadLock swap(swap_mu_);
     const uint32_t last_indexed = log::AddressSegment(m0.resume_address);
     for (uint32_t seg = 0; seg <= last_indexed && m0.resume_address != 0; ++seg) {
       const std::string path = log_->SegmentPath(seg);

@@ -316,6 +316,23 @@ Status StoreImpl::RunQueue(Writer* w) {
   return Status::OK();
 }
 
+namespace {
+thread_local int t_swap_read_locks = 0;
+}  // namespace
+
+SwapReadLock::SwapReadLock(std::shared_mutex& mu) : lock_(mu) { ++t_swap_read_locks; }
+
+SwapReadLock::~SwapReadLock() {
+  if (lock_.owns_lock()) --t_swap_read_locks;
+}
+
+void SwapReadLock::unlock() {
+  lock_.unlock();
+  --t_swap_read_locks;
+}
+
+bool SwapReadLock::Held() { return t_swap_read_locks > 0; }
+
 void StoreImpl::Lead(Writer* self) {
   for (;;) {
     std::vector<Writer*> batch;
@@ -339,11 +356,11 @@ void StoreImpl::Lead(Writer* self) {
     }
     if (batch[0]->checkpoint) {
       if (batch[0]->roll) {
-        std::shared_lock sl(swap_mu_);
+        SwapReadLock sl(swap_mu_);
         batch[0]->status = failed.ok() ? log_->Roll(visible_.load()) : failed;
       }
       if (batch[0]->trim && failed.ok() && log_) {  // no log when Open failed early
-        std::shared_lock sl(swap_mu_);
+        SwapReadLock sl(swap_mu_);
         batch[0]->trim_status = log_->TrimReserved();
       }
       {
@@ -598,7 +615,7 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
 }
 
 void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
-  std::shared_lock swap(swap_mu_);  // reads of the index and log below
+  SwapReadLock swap(swap_mu_);  // reads of the index and log below
   PendingMap pending;
   uint64_t next_position = visible_.load(std::memory_order_acquire);
   const uint64_t start_position = next_position;

@@ -28,6 +28,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -40,8 +41,27 @@
 #include "src/index/memtable.h"
 #include "src/index/position_index.h"
 #include "src/log/log.h"
+#include "src/store/head.h"
 
 namespace cairn {
+
+// Holds a store's swap mutex shared for one read and counts, per thread, the
+// read locks the thread holds. A read-only process adopts its writer's
+// scavenge under the mutex held exclusively; a thread already inside a read
+// (a visitor calling another read) must never wait for that, so it asks
+// Held() first.
+class SwapReadLock {
+ public:
+  explicit SwapReadLock(std::shared_mutex& mu);
+  ~SwapReadLock();
+  SwapReadLock(const SwapReadLock&) = delete;
+  SwapReadLock& operator=(const SwapReadLock&) = delete;
+  void unlock();
+  static bool Held();
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+};
 
 class StoreImpl final : public Store {
  public:
@@ -196,7 +216,10 @@ class StoreImpl final : public Store {
   // Indexes the records in [from, to) into the memtable and position index.
   // `durable_to`: everything below `to` is known durable (a reader following
   // HEAD), so a bad frame there is corruption, never a torn tail.
-  Status ReplayTail(uint64_t from, uint64_t to, bool durable_to);
+  // `first_position`: the position of the record at `from` when it is not
+  // the visible head (a reader re-indexing after adopting a scavenge).
+  Status ReplayTail(uint64_t from, uint64_t to, bool durable_to,
+                    std::optional<uint64_t> first_position = std::nullopt);
   // Handles a bad frame found by recovery at `bad_address`: cuts a torn tail,
   // or returns kCorruption when valid records follow (damage mid-log).
   Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
@@ -207,6 +230,16 @@ class StoreImpl final : public Store {
   // Finishes a scavenge whose intent file survived a crash (writer open).
   Status FinishInterruptedScavenge();
   Status RefreshFromWriter();
+  // Reader processes: the writer scavenged (manifest `m` has a new log
+  // generation). Maps the rewritten segments, the new position index and
+  // runs, and installs them once no swap began or ended meanwhile; then
+  // drops the memtable and re-indexes from m's checkpoint to `head`.
+  // Called with refresh_mu_ held and no swap lock; takes swap_mu_
+  // exclusively. Installs nothing (and returns OK) when a swap overlapped.
+  Status AdoptScavenge(index::Manifest m, const Head& head);
+  // Reader processes: no scavenge swap is under way (no intent file) and
+  // the manifest's log generation is still `log_generation`.
+  Result<bool> SwapFree(uint64_t log_generation);
   // Opens the run files `m` lists; read-only processes re-read the manifest
   // (updating *m) when the writer merged runs away meanwhile.
   using RunList = std::vector<std::shared_ptr<const index::IndexRun>>;
@@ -389,8 +422,9 @@ class StoreImpl final : public Store {
   std::thread follower_;       // guarded by follower_mu_
   int follower_stop_fd_ = -1;  // eventfd; guarded by follower_mu_
 
-  uint64_t scanned_address_ = 0;  // reader processes: log indexed up to here
-  std::mutex refresh_mu_;         // reader processes: one refresh at a time
+  uint64_t scanned_address_ = 0;     // reader processes: log indexed up to here
+  std::mutex refresh_mu_;            // reader processes: one refresh at a time
+  bool manifest_check_due_ = false;  // reader: segments mapped since the last manifest check
 };
 
 }  // namespace cairn

@@ -236,7 +236,7 @@ class SubscriptionImpl final : public Subscription {
   // follows the events delivered, not the size of $all.
   Status FillFromTag(uint64_t head) {
     if (next_ >= head) return Status::OK();
-    std::shared_lock swap(store_->swap_mu());
+    SwapReadLock swap(store_->swap_mu());
     uint64_t bytes = 0, pushed = 0;
     bool full = false;
     CAIRN_RETURN_IF_ERROR(store_->ReadTagged(tag_, true, next_, head, matcher_.get(),
@@ -259,7 +259,7 @@ class SubscriptionImpl final : public Subscription {
 
   Status FillFromAll(uint64_t head) {
     if (next_ >= head) return Status::OK();
-    std::shared_lock swap(store_->swap_mu());
+    SwapReadLock swap(store_->swap_mu());
     uint64_t bytes = 0, pushed = 0;
     const bool filtered = !matcher_->passes_all();
     Status s = store_->ScanAll(next_, head, [&](const EventView& e) {

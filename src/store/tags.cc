@@ -302,9 +302,9 @@ Status StoreImpl::ReadEventType(std::string_view type, const ReadAllOptions& opt
 Status StoreImpl::ReadByTag(const std::string& tag, const ReadAllOptions& options,
                             const EventVisitor& visit) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
-  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
+  CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   if (options.max_count == 0) return Status::OK();
   const bool fwd = options.direction == Direction::kForwards;

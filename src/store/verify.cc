@@ -8,8 +8,8 @@ namespace cairn {
 
 Status StoreImpl::Verify(VerifyReport* report) {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
-  std::shared_lock swap(swap_mu_);  // no scavenge swap mid-read
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   *report = VerifyReport();
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   auto problem = [&](std::string file, uint64_t offset, std::string what) {
