@@ -28,12 +28,11 @@
 namespace cairn::bench {
 namespace {
 
-constexpr uint64_t kCategories = 100;     // "c00" .. "c99"
-constexpr uint64_t kEventsPerAppend = 10; // one stream per Append call
-constexpr uint64_t kReadCategory = 42;    // the category read: "c42"
-constexpr uint64_t kRareEvery =
-    1000; // stream j with j % 1000 == 999 is "r00-..."
-constexpr const char *kRareCategory = "r00";
+constexpr uint64_t kCategories = 100;      // "c00" .. "c99"
+constexpr uint64_t kEventsPerAppend = 10;  // one stream per Append call
+constexpr uint64_t kReadCategory = 42;     // the category read: "c42"
+constexpr uint64_t kRareEvery = 1000;      // stream j with j % 1000 == 999 is "r00-..."
+constexpr const char* kRareCategory = "r00";
 
 std::string CategoryName(uint64_t c) {
   char name[8];
@@ -44,8 +43,7 @@ std::string CategoryName(uint64_t c) {
 // The category of the j-th stream written: c<j % 100>, except every 1000th
 // (which would be c99) belongs to the rare category.
 std::string CategoryOfStream(uint64_t j) {
-  if (j % kRareEvery == kRareEvery - 1)
-    return kRareCategory;
+  if (j % kRareEvery == kRareEvery - 1) return kRareCategory;
   return CategoryName(j % kCategories);
 }
 
@@ -54,18 +52,16 @@ std::string CategoryOfStream(uint64_t j) {
 struct ReadResult {
   uint64_t events = 0;
   uint64_t bytes = 0;
-  uint64_t hash = 14695981039346656037ull; // FNV-1a offset basis
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a offset basis
   uint64_t last = 0;
   bool ordered = true;
 
-  void Add(const EventView &e) {
+  void Add(const EventView& e) {
     const uint64_t p = e.position.value();
-    if (events > 0 && p <= last)
-      ordered = false;
+    if (events > 0 && p <= last) ordered = false;
     last = p;
     ++events;
-    bytes +=
-        e.data.size() + e.metadata.size() + e.type.size() + e.stream.size();
+    bytes += e.data.size() + e.metadata.size() + e.type.size() + e.stream.size();
     hash = (hash ^ p) * 1099511628211ull;
   }
 };
@@ -73,7 +69,7 @@ struct ReadResult {
 // Reads forwards in pages of kReadPageEvents returned events, one latency
 // sample per call, through `read(options, visit)`.
 template <typename ReadFn>
-Status ReadPaged(ReadFn read, Histogram *latency, ReadResult *out) {
+Status ReadPaged(ReadFn read, Histogram* latency, ReadResult* out) {
   std::optional<Position> from;
   for (;;) {
     ReadAllOptions options;
@@ -81,16 +77,14 @@ Status ReadPaged(ReadFn read, Histogram *latency, ReadResult *out) {
     options.max_count = kReadPageEvents;
     uint64_t got = 0;
     const int64_t t0 = NowNanos();
-    Status s = read(options, [&](const EventView &e) {
+    Status s = read(options, [&](const EventView& e) {
       out->Add(e);
       ++got;
       return true;
     });
-    if (latency != nullptr)
-      latency->Record(NowNanos() - t0);
+    if (latency != nullptr) latency->Record(NowNanos() - t0);
     CAIRN_RETURN_IF_ERROR(s);
-    if (got < kReadPageEvents)
-      return Status::OK();
+    if (got < kReadPageEvents) return Status::OK();
     from = Position(out->last + 1);
   }
 }
@@ -103,16 +97,14 @@ Status ReadPaged(ReadFn read, Histogram *latency, ReadResult *out) {
 // kCategories streams (every record holds 10 events of each category).
 // Close persists the index.
 struct Written {
-  uint64_t read_category = 0; // events of kReadCategory
-  uint64_t rare = 0;          // events of kRareCategory
+  uint64_t read_category = 0;  // events of kReadCategory
+  uint64_t rare = 0;           // events of kRareCategory
 };
 
-Result<Written> WriteCategories(const std::string &dir, uint64_t events,
-                                bool mixed) {
+Result<Written> WriteCategories(const std::string& dir, uint64_t events, bool mixed) {
   StoreOptions options;
   options.durability = Durability::kNoSyncUnsafe;
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(dir, options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, options));
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   std::vector<StreamAppend> appends;
   Written written;
@@ -136,8 +128,7 @@ Result<Written> WriteCategories(const std::string &dir, uint64_t events,
     done += k;
     if (!mixed || c == kCategories - 1 || done == events) {
       auto r = store->AppendMulti(appends);
-      if (!r)
-        return r.error();
+      if (!r) return r.error();
       appends.clear();
     }
   }
@@ -145,11 +136,10 @@ Result<Written> WriteCategories(const std::string &dir, uint64_t events,
   return written;
 }
 
-Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
+Result<Measurement> CategoryRead(const WorkloadContext& ctx, bool mixed) {
   const std::string dir = ctx.scratch + "/store";
   const std::string category = CategoryName(kReadCategory);
-  CAIRN_ASSIGN_OR_RETURN(const Written written,
-                         WriteCategories(dir, ctx.events, mixed));
+  CAIRN_ASSIGN_OR_RETURN(const Written written, WriteCategories(dir, ctx.events, mixed));
   const uint64_t expected = written.read_category;
 
   Measurement m;
@@ -158,17 +148,15 @@ Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
   m.durable = ctx.durable;
   ResetPeakRss();
   StoreOptions options;
-  options.durability =
-      ctx.durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(dir, options));
-  auto by_index = [&](const ReadAllOptions &o, const EventVisitor &visit) {
+  options.durability = ctx.durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, options));
+  auto by_index = [&](const ReadAllOptions& o, const EventVisitor& visit) {
     return store->ReadCategory(category, o, visit);
   };
-  auto by_rare_index = [&](const ReadAllOptions &o, const EventVisitor &visit) {
+  auto by_rare_index = [&](const ReadAllOptions& o, const EventVisitor& visit) {
     return store->ReadCategory(kRareCategory, o, visit);
   };
-  auto by_scan = [&](ReadAllOptions o, const EventVisitor &visit) {
+  auto by_scan = [&](ReadAllOptions o, const EventVisitor& visit) {
     o.filter.categories = {category};
     return store->ReadAll(o, visit);
   };
@@ -195,10 +183,9 @@ Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
   m.SampleRss();
   CAIRN_RETURN_IF_ERROR(store->Close());
 
-  auto check = [&](const char *how, const std::string &name,
-                   const ReadResult &r, uint64_t want) -> Status {
-    if (r.events == want && r.ordered)
-      return Status::OK();
+  auto check = [&](const char* how, const std::string& name, const ReadResult& r,
+                   uint64_t want) -> Status {
+    if (r.events == want && r.ordered) return Status::OK();
     std::string what = "bench check failed in ";
     what += ctx.name;
     what += ": the ";
@@ -218,10 +205,9 @@ Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
   CAIRN_RETURN_IF_ERROR(check("scan", category, scan, expected));
   CAIRN_RETURN_IF_ERROR(check("index", kRareCategory, rare, written.rare));
   if (index.hash != scan.hash) {
-    return Status(ErrorCode::kCorruption,
-                  "bench check failed in " + ctx.name +
-                      ": the index and scan reads returned "
-                      "different positions");
+    return Status(ErrorCode::kCorruption, "bench check failed in " + ctx.name +
+                                              ": the index and scan reads returned "
+                                              "different positions");
   }
   m.events = index.events;
   m.seconds = index_s;
@@ -229,10 +215,8 @@ Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
   const double ratio = scan_s > 0 ? index_s / scan_s : 0;
   m.Add("store_events", std::to_string(ctx.events));
   m.Add("categories", std::to_string(kCategories));
-  m.Add("scan_events_per_s",
-        FormatFixed(static_cast<double>(scan.events) / scan_s, 0));
-  m.Add("scanned_events_per_s",
-        FormatFixed(static_cast<double>(ctx.events) / scan_s, 0));
+  m.Add("scan_events_per_s", FormatFixed(static_cast<double>(scan.events) / scan_s, 0));
+  m.Add("scanned_events_per_s", FormatFixed(static_cast<double>(ctx.events) / scan_s, 0));
   m.Add("index_ms", FormatFixed(index_s * 1e3, 1));
   m.Add("scan_ms", FormatFixed(scan_s * 1e3, 1));
   m.Add("ratio_vs_scan", FormatFixed(ratio, 4));
@@ -245,13 +229,10 @@ Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
   m.Add("rare_events", std::to_string(rare.events));
   m.Add("rare_ms", FormatFixed(rare_s * 1e3, 2));
   m.Add("rare_per_event_ns", FormatFixed(rare_per_event_ns, 0));
-  m.Add(
-      "rare_vs_c42_per_event",
-      FormatFixed(per_event_ns > 0 ? rare_per_event_ns / per_event_ns : 0, 2));
+  m.Add("rare_vs_c42_per_event",
+        FormatFixed(per_event_ns > 0 ? rare_per_event_ns / per_event_ns : 0, 2));
   m.Add("scan_per_event_ns",
-        FormatFixed(
-            ctx.events > 0 ? scan_s * 1e9 / static_cast<double>(ctx.events) : 0,
-            0));
+        FormatFixed(ctx.events > 0 ? scan_s * 1e9 / static_cast<double>(ctx.events) : 0, 0));
   m.Add("scan_p50_us", FormatFixed(scan_latency.Percentile(0.5) / 1e3, 1));
   m.Add("scan_p99_us", FormatFixed(scan_latency.Percentile(0.99) / 1e3, 1));
   m.Add("page", std::to_string(kReadPageEvents));
@@ -261,14 +242,14 @@ Result<Measurement> CategoryRead(const WorkloadContext &ctx, bool mixed) {
   return m;
 }
 
-} // namespace
+}  // namespace
 
-Result<Measurement> CairnCategoryRead(const WorkloadContext &ctx) {
+Result<Measurement> CairnCategoryRead(const WorkloadContext& ctx) {
   return CategoryRead(ctx, /*mixed=*/false);
 }
 
-Result<Measurement> CairnCategoryReadMixed(const WorkloadContext &ctx) {
+Result<Measurement> CairnCategoryReadMixed(const WorkloadContext& ctx) {
   return CategoryRead(ctx, /*mixed=*/true);
 }
 
-} // namespace cairn::bench
+}  // namespace cairn::bench
