@@ -35,6 +35,10 @@ class WritableFile {
   // no file-size update, so their fdatasync has no metadata to journal.
   // Optional: the default reserves nothing.
   virtual Status Preallocate(uint64_t size) { return Status::OK(); }
+  // A hint: starts writing appended bytes to the device without waiting,
+  // so that work done before the next Sync overlaps the transfer. Durability
+  // still comes only from Sync. Optional: the default does nothing.
+  virtual void StartSync() {}
   virtual Status Close() = 0;
   virtual uint64_t Size() const = 0;
   virtual const std::string& path() const = 0;

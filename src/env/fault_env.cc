@@ -49,6 +49,10 @@ class FaultWritableFile final : public WritableFile {
     if (env_->IsDown()) return Status::FromErrno(EIO, "fallocate (injected)", base_->path());
     return base_->Preallocate(size);
   }
+  // Writeback without a sync makes nothing durable in this model either.
+  void StartSync() override {
+    if (!env_->IsDown()) base_->StartSync();
+  }
   Status Close() override { return base_->Close(); }
   uint64_t Size() const override { return base_->Size(); }
   const std::string& path() const override { return base_->path(); }

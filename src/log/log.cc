@@ -331,6 +331,8 @@ Status Log::Write(std::string_view bytes) {
 
 Status Log::Sync() { return active_->Sync(); }
 
+void Log::StartSync() { active_->StartSync(); }
+
 Status Log::TrimReserved() {
   if (options_.read_only || !active_ || !broken_.ok() || !maybe_longer_) return Status::OK();
   reserved_end_ = 0;

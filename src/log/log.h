@@ -78,6 +78,9 @@ class Log {
   // cut back so no partial record remains (or the error says it could not).
   Status Write(std::string_view bytes);
   Status Sync();
+  // Starts writing the active segment's new bytes without waiting (a hint;
+  // Sync still decides durability).
+  void StartSync();
   // Writer: closes the active segment (when it holds a record) and starts
   // a new one whose first event will have `next_position`.
   Status Roll(uint64_t next_position);

@@ -363,7 +363,11 @@ void StoreImpl::Lead(Writer* self) {
         SwapReadLock sl(swap_mu_);
         batch[0]->trim_status = log_->TrimReserved();
       }
-      {
+      if (!failed.ok()) {
+        // After a failed fsync the memtable may hold entries of the batch
+        // that failed (added while it was written): never persist them.
+        batch[0]->status = failed;
+      } else {
         std::unique_lock il(index_mu_);
         if (!active_->empty()) FreezeLocked(log_->EndAddress());
         batch[0]->checkpoint_target = visible_.load();
@@ -650,19 +654,16 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   if (!base) return fail_all(base.error());
   Status s = log_->Write(buf);
   if (!s.ok()) return fail_all(s);  // the log was cut back: the store stays usable
-  if (options_.durability == Durability::kFsync) {
-    s = log_->Sync();
-    if (!s.ok()) {
-      Status cut = log_->TruncateTail(*base);
-      std::lock_guard l(queue_mu_);
-      failed_ = Status(ErrorCode::kFailedPrecondition,
-                       "store refuses writes after a failed fsync (" + s.message() +
-                           (cut.ok() ? "" : "; cutting the unsynced tail failed too") +
-                           "); reopen the store to recover");
-      return fail_all(s);
-    }
-  }
-  uint64_t end_address = *base + buf.size();
+  const bool durable = options_.durability == Durability::kFsync;
+  const uint64_t end_address = *base + buf.size();
+  // With fsync, the batch's index entries are added while the device writes
+  // it (StartSync), before the fsync returns: a third of a large batch's
+  // time. They stay invisible (their positions are at or past visible_,
+  // which only Publish moves, and every read filters by it), and nothing
+  // freezes or persists them before the fsync succeeded. After a failed
+  // fsync the store refuses writes and checkpoints (so they are never
+  // persisted); reopening re-indexes from the log.
+  if (durable) log_->StartSync();
   {
     std::unique_lock l(index_mu_);
     // Record addresses were relative to the buffer; entries need their record.
@@ -678,6 +679,21 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       if (n.index_id) active_->AddId(n.id_key, n.e);
       AddTags(active_.get(), n.stream, n.type, n.e);
     }
+  }
+  if (durable) {
+    s = log_->Sync();
+    if (!s.ok()) {
+      Status cut = log_->TruncateTail(*base);
+      std::lock_guard l(queue_mu_);
+      failed_ = Status(ErrorCode::kFailedPrecondition,
+                       "store refuses writes after a failed fsync (" + s.message() +
+                           (cut.ok() ? "" : "; cutting the unsynced tail failed too") +
+                           "); reopen the store to recover");
+      return fail_all(s);
+    }
+  }
+  {
+    std::unique_lock l(index_mu_);
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
   }

@@ -213,6 +213,63 @@ TEST(FaultCrashTest, FailingCheckpointsBoundMemoryAndAppendsResumeWhenTheyWork) 
   EXPECT_EQ((*again)->ReadStream("s", ReadStreamOptions{})->size(), acked + 1);
 }
 
+// A durable batch's index entries are added while its fsync runs. When the
+// fsync fails they must never be read, checkpointed or persisted: reads see
+// only acknowledged events, Checkpoint refuses (naming the failed fsync),
+// and the reopened store holds exactly what was acknowledged.
+TEST(FaultCrashTest, AFailedFsyncLeavesNoIndexEntryOfItsBatchBehind) {
+  testing::TempDir dir;
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;
+  o.env = &env;
+  o.memtable_entries = 4;  // the failed batch alone would fill a memtable
+  std::vector<Uuid> kept;
+  {
+    auto store = Store::Open(dir.path(), o);
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    for (int i = 0; i < 3; ++i) {
+      std::vector<EventData> one = {testing::Ev("T")};
+      one[0].id = Uuid::Random();
+      kept.push_back(*one[0].id);
+      ASSERT_TRUE((*store)->Append("s", ExpectedRevision::Any(), one).has_value());
+    }
+    env.FailSyncsOf("/log/", EIO);
+    std::vector<EventData> batch;
+    for (int i = 0; i < 6; ++i) batch.push_back(testing::Ev("Lost"));
+    auto failed = (*store)->Append("s", ExpectedRevision::Any(), batch);
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error().code(), ErrorCode::kIOError) << failed.error().ToString();
+    env.ClearFaults();
+    auto s = (*store)->ReadStream("s", ReadStreamOptions{});
+    ASSERT_TRUE(s.has_value()) << s.error().ToString();
+    ASSERT_EQ(s->size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*s)[i].id, kept[i]);
+    EXPECT_EQ((*store)->ReadEventType("Lost", ReadAllOptions{})->size(), 0u);
+    EXPECT_EQ((*store)->HeadPosition().value(), 3u);
+    Status cp = (*store)->Checkpoint();
+    EXPECT_EQ(cp.code(), ErrorCode::kFailedPrecondition) << cp.ToString();
+    EXPECT_NE(cp.message().find("after a failed fsync"), std::string::npos) << cp.message();
+    (void)(*store)->Close();
+  }
+  auto store = Store::Open(dir.path(), o);
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  auto all = (*store)->ReadAll(ReadAllOptions{});
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*all)[i].id, kept[i]);
+  EXPECT_EQ((*store)->ReadEventType("Lost", ReadAllOptions{})->size(), 0u);
+  VerifyReport report;
+  ASSERT_TRUE((*store)->Verify(&report).ok());
+  EXPECT_TRUE(report.problems.empty()) << report.problems[0].what;
+  std::vector<EventData> one = {testing::Ev("T")};
+  auto r = (*store)->Append("s", ExpectedRevision::Any(), one);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->position.value(), 3u);
+  EXPECT_EQ(r->revision->value(), 3u);
+  ASSERT_TRUE((*store)->Checkpoint().ok());
+  ASSERT_TRUE((*store)->Close().ok());
+}
+
 TEST(FaultCrashTest, GarbageTailIsCutOnOpen) {
   testing::TempDir dir;
   std::vector<Acked> acked;
