@@ -12,6 +12,9 @@ namespace cairn {
 namespace {
 
 constexpr size_t kMaxBatchBytes = 8u << 20;  // a leader stops adding writers past this
+// Batches from this size start writeback before they are indexed (smaller
+// ones have too little indexing to overlap to pay for the extra call).
+constexpr size_t kStartSyncBytes = 64u << 10;
 constexpr size_t kMaxTypeBytes = 65535;
 
 bool ValidUtf8(std::string_view s) {
@@ -663,7 +666,7 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   // freezes or persists them before the fsync succeeded. After a failed
   // fsync the store refuses writes and checkpoints (so they are never
   // persisted); reopening re-indexes from the log.
-  if (durable) log_->StartSync();
+  if (durable && buf.size() >= kStartSyncBytes) log_->StartSync();
   {
     std::unique_lock l(index_mu_);
     // Record addresses were relative to the buffer; entries need their record.
