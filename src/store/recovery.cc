@@ -267,13 +267,14 @@ Status StoreImpl::RefreshFromWriter() {
   // A thread inside a read (a visitor calling another read) holds swap_mu_
   // shared: it must not wait for a refresh that may be waiting for swap_mu_
   // exclusively. It skips the refresh instead and reads what is indexed.
-  const bool nested = SwapReadLock::Held();
+  const bool nested = SwapReadLock::Held(swap_mu_);
   std::unique_lock rl(refresh_mu_, std::defer_lock);
   if (!nested) {
     rl.lock();
   } else if (!rl.try_lock()) {
     return Status::OK();
   }
+  if (!adopt_error_.ok()) return adopt_error_;
   auto bytes = env_->ReadFile(dir_ + "/HEAD");
   if (!bytes) return Status::OK();
   std::optional<Head> head;
@@ -332,7 +333,15 @@ Status StoreImpl::RefreshFromWriter() {
         if (nested) return Status::OK();
         return AdoptScavenge(std::move(m), *head);
       }
-      CAIRN_ASSIGN_OR_RETURN(positions, positions_.MapForReload(m.position_entries));
+      auto mapped = positions_.MapForReload(m.position_entries);
+      if (mapped) {
+        positions = std::move(*mapped);
+      } else {
+        // A scavenge may have renamed a shorter file in meanwhile.
+        CAIRN_ASSIGN_OR_RETURN(bool swap_free, SwapFree(m.log_generation));
+        if (swap_free) return mapped.error();
+        return Status::OK();
+      }
     }
     CAIRN_ASSIGN_OR_RETURN(bool swap_free,
                            SwapFree(has_manifest ? m.log_generation : manifest_.log_generation));
@@ -373,7 +382,12 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
   // A scavenge rewrites only segments below its checkpoint's segment, and
   // checkpoints only move forwards: every segment below m's may differ
   // from the file we mapped (renamed over it).
-  const uint32_t below = std::min(log::AddressSegment(m.resume_address), log_->LastSegmentId());
+  if (log::AddressSegment(m.resume_address) > log_->LastSegmentId()) {
+    // The writer rolled and scavenged after we looked for new segments.
+    CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
+    if (log::AddressSegment(m.resume_address) > log_->LastSegmentId()) return Status::OK();
+  }
+  const uint32_t below = log::AddressSegment(m.resume_address);
   std::vector<log::Log::Replacement> segments;
   for (uint32_t seg = 0; seg < below; ++seg) {
     CAIRN_ASSIGN_OR_RETURN(auto r, log_->PrepareRemap(seg));
@@ -383,15 +397,16 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
   const uint64_t generation = m.log_generation;
   CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
   if (m.log_generation != generation) return Status::OK();  // another scavenge: next time
-  CAIRN_ASSIGN_OR_RETURN(auto positions, positions_.MapForReload(m.position_entries));
+  auto positions = positions_.MapForReload(m.position_entries);
   CAIRN_ASSIGN_OR_RETURN(bool swap_free, SwapFree(generation));
-  if (!swap_free) return Status::OK();               // nothing installed: try again later
+  if (!swap_free) return Status::OK();  // nothing installed: try again later
+  if (!positions) return positions.error();
   std::vector<std::unique_ptr<MappedFile>> retired;  // unmapped after the lock
   std::unique_lock swap(swap_mu_);
   for (auto& r : segments) retired.push_back(log_->InstallRemap(std::move(r)));
   {
     std::unique_lock l(index_mu_);
-    positions_.InstallReload(std::move(positions), m.position_entries);
+    positions_.InstallReload(std::move(*positions), m.position_entries);
     runs_ = std::move(runs);
     id_runs_ = std::move(id_runs);
     tag_runs_ = std::move(tag_runs);
@@ -402,9 +417,23 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
   manifest_check_due_ = false;
   scanned_address_ = m.resume_address;
   // Positions and revisions are unchanged by a scavenge: the visible head
-  // only moves forwards (to HEAD's, past ours).
-  log_->SetValidEnd(head.end_address);
-  return ReplayTail(m.resume_address, head.end_address, /*durable_to=*/true, m.indexed_through);
+  // only moves forwards. HEAD may predate the scavenge's roll (nothing
+  // appended since): its address then points into a segment just rewritten,
+  // at an offset of the old file (not an end to set), and everything it
+  // covers is in m's runs.
+  if (log::AddressSegment(head.end_address) >= below) log_->SetValidEnd(head.end_address);
+  if (head.end_address <= m.resume_address) {
+    visible_.store(std::max(visible_.load(), m.indexed_through), std::memory_order_release);
+    return Status::OK();
+  }
+  Status s = ReplayTail(m.resume_address, head.end_address, /*durable_to=*/true, m.indexed_through);
+  // The old index is gone: a reader that cannot index the new log tail
+  // would silently miss events. Every later call says so until reopened.
+  if (!s.ok()) {
+    adopt_error_ = Status(ErrorCode::kCorruption, "adopting the writer's scavenge failed (" +
+                                                      s.message() + "); reopen the store");
+  }
+  return s;
 }
 
 Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, RunList* tag_runs) {
@@ -454,6 +483,7 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, 
 Result<StoreStats> StoreImpl::Stats() {
   CAIRN_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  SwapReadLock swap(swap_mu_);  // a reader's adoption of a scavenge swaps manifest_
   StoreStats st;
   st.events = visible_.load() - std::min(visible_.load(), manifest_.scavenged_events);
   st.read_only = options_.read_only;

@@ -320,21 +320,37 @@ Status StoreImpl::RunQueue(Writer* w) {
 }
 
 namespace {
-thread_local int t_swap_read_locks = 0;
+// The swap mutexes this thread holds through a SwapReadLock (a few at most:
+// nested reads, possibly of several stores).
+thread_local std::vector<const std::shared_mutex*> t_swap_read_locks;
+
+void Forget(const std::shared_mutex* mu) {
+  for (auto it = t_swap_read_locks.rbegin(); it != t_swap_read_locks.rend(); ++it) {
+    if (*it == mu) {
+      t_swap_read_locks.erase(std::next(it).base());
+      return;
+    }
+  }
+}
 }  // namespace
 
-SwapReadLock::SwapReadLock(std::shared_mutex& mu) : lock_(mu) { ++t_swap_read_locks; }
+SwapReadLock::SwapReadLock(std::shared_mutex& mu) : lock_(mu) { t_swap_read_locks.push_back(&mu); }
 
 SwapReadLock::~SwapReadLock() {
-  if (lock_.owns_lock()) --t_swap_read_locks;
+  if (lock_.owns_lock()) Forget(lock_.mutex());
 }
 
 void SwapReadLock::unlock() {
+  Forget(lock_.mutex());
   lock_.unlock();
-  --t_swap_read_locks;
 }
 
-bool SwapReadLock::Held() { return t_swap_read_locks > 0; }
+bool SwapReadLock::Held(const std::shared_mutex& mu) {
+  for (const std::shared_mutex* held : t_swap_read_locks) {
+    if (held == &mu) return true;
+  }
+  return false;
+}
 
 void StoreImpl::Lead(Writer* self) {
   for (;;) {

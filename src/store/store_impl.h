@@ -48,8 +48,10 @@ namespace cairn {
 // Holds a store's swap mutex shared for one read and counts, per thread, the
 // read locks the thread holds. A read-only process adopts its writer's
 // scavenge under the mutex held exclusively; a thread already inside a read
-// (a visitor calling another read) must never wait for that, so it asks
-// Held() first.
+// (a visitor calling another read of the same store) must never wait for
+// that, so it asks Held() first. Waiting in a visitor for another thread's
+// read of the same store can still deadlock with an adoption (or, in the
+// writer, a scavenge's swap): visitors must not do that.
 class SwapReadLock {
  public:
   explicit SwapReadLock(std::shared_mutex& mu);
@@ -57,7 +59,8 @@ class SwapReadLock {
   SwapReadLock(const SwapReadLock&) = delete;
   SwapReadLock& operator=(const SwapReadLock&) = delete;
   void unlock();
-  static bool Held();
+  // Whether this thread holds `mu` through a SwapReadLock.
+  static bool Held(const std::shared_mutex& mu);
 
  private:
   std::shared_lock<std::shared_mutex> lock_;
@@ -425,6 +428,7 @@ class StoreImpl final : public Store {
   uint64_t scanned_address_ = 0;     // reader processes: log indexed up to here
   std::mutex refresh_mu_;            // reader processes: one refresh at a time
   bool manifest_check_due_ = false;  // reader: segments mapped since the last manifest check
+  Status adopt_error_;               // reader: adopting a scavenge failed after installing
 };
 
 }  // namespace cairn
