@@ -190,6 +190,15 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   EXPECT_EQ(Visible(s.get()), after_append);
 }
 
+// A read-only process's handle on the store in `dir` (its writer is open).
+std::unique_ptr<Store> OpenReaderOrDie(const std::string& dir) {
+  StoreOptions ro = Opts();
+  ro.read_only = true;
+  auto s = Store::Open(dir, ro);
+  EXPECT_TRUE(s.has_value()) << s.error().ToString();
+  return s.has_value() ? std::move(*s) : nullptr;
+}
+
 // Mappings of this process onto files of `dir` whose directory entry is
 // gone (renamed over or removed): a reader still holding the segment files a
 // scavenge replaced keeps their disk space.
@@ -223,11 +232,9 @@ TEST(ScavengeTest, AReadOnlyProcessFollowsItsWriterAcrossScavenges) {
   TempDir dir;
   auto w = OpenOrDie(dir.path());
   Scene(w.get());
-  StoreOptions ro = Opts();
-  ro.read_only = true;
-  auto opened = Store::Open(dir.path(), ro);
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  Store* r = opened->get();
+  auto follower = OpenReaderOrDie(dir.path());
+  ASSERT_NE(follower, nullptr);
+  Store* r = follower.get();
   const std::string before = Visible(w.get());
   ASSERT_EQ(Visible(r), before);
   ASSERT_TRUE(DeletedMappings(dir.path()).empty());
@@ -301,11 +308,9 @@ TEST(ScavengeTest, AReaderAdoptsAScavengeWhoseHeadPredatesItsRoll) {
   TempDir dir;
   auto w = OpenOrDie(dir.path());
   Scene(w.get());
-  StoreOptions ro = Opts();
-  ro.read_only = true;
-  auto opened = Store::Open(dir.path(), ro);
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  Store* r = opened->get();
+  auto follower = OpenReaderOrDie(dir.path());
+  ASSERT_NE(follower, nullptr);
+  Store* r = follower.get();
   ASSERT_EQ(Visible(r), Visible(w.get()));
   // The reader falls behind: events it has not indexed, then a stream that
   // the scavenge removes from the active segment; nothing is appended after.
@@ -336,11 +341,9 @@ TEST(ScavengeTest, ReadersOfAReadOnlyProcessRunOnWhileItAdoptsScavenges) {
   TempDir dir;
   auto w = OpenOrDie(dir.path());
   Scene(w.get());
-  StoreOptions ro = Opts();
-  ro.read_only = true;
-  auto opened = Store::Open(dir.path(), ro);
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  Store* r = opened->get();
+  auto follower = OpenReaderOrDie(dir.path());
+  ASSERT_NE(follower, nullptr);
+  Store* r = follower.get();
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
   auto reader = [&](int which) {
