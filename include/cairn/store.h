@@ -361,9 +361,10 @@ class Store {
   // any point leaves the old or the new store). Appends, reads and
   // subscriptions go on meanwhile; only the final swap pauses them briefly.
   // Surviving events keep their positions and revisions. One at a time:
-  // kFailedPrecondition while another runs. A read-only process that had
-  // the store open must reopen it afterwards (its reads fail with
-  // kFailedPrecondition saying so once it notices).
+  // kFailedPrecondition while another runs. A read-only process that has
+  // the store open goes on reading the files it mapped, then adopts the
+  // rewritten ones when it next looks at the manifest (docs/format/index.md,
+  // "Read-only processes and a scavenge").
   virtual Result<ScavengeReport> Scavenge(const ScavengeOptions& options = {}) = 0;
 
   // Checks every record checksum and every index entry against the log.

@@ -122,6 +122,7 @@ Status StoreImpl::Recover() {
     }
   }
   manifest_ = m;
+  log_generation_.store(m.log_generation);
   indexed_through_.store(m.indexed_through);
   visible_.store(m.indexed_through);
   uint64_t from =
@@ -285,7 +286,11 @@ Status StoreImpl::RefreshFromWriter() {
       if (!bytes) return Status::OK();
     }
   }
-  if (!head || head->next_position <= visible_.load()) return Status::OK();
+  if (!head) return Status::OK();
+  // The writer scavenged since we last looked at the manifest: adopt the
+  // new files even when nothing was appended since.
+  const bool scavenged = head->log_generation && *head->log_generation != manifest_.log_generation;
+  if (head->next_position <= visible_.load() && !scavenged) return Status::OK();
   // A scavenge of the writer renames new segment, position and run files
   // over the old ones, from writing its intent file until its manifest is
   // written. While it does, keep the current view (the files we map stay
@@ -298,7 +303,7 @@ Status StoreImpl::RefreshFromWriter() {
   CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
   // A segment first mapped now may be a file a scavenge rewrote: look at
   // the manifest before replaying into it.
-  if (log_->LastSegmentId() != segments_before) manifest_check_due_ = true;
+  if (log_->LastSegmentId() != segments_before || scavenged) manifest_check_due_ = true;
   if (log::AddressSegment(head->end_address) > log_->LastSegmentId()) return Status::OK();
   bool reload = manifest_check_due_;
   {

@@ -504,6 +504,13 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       }
     }
     manifest_ = m1;
+    // Tell read-only processes at once (they adopt the new files when they
+    // see the new generation), with an end address in the new layout.
+    log_generation_.store(m1.log_generation);
+    if (head_) {
+      (void)head_->WriteAt(
+          0, EncodeHead({log_->EndAddress(), visible_.load(), m1.log_generation}));
+    }
   }
   retired.clear();  // munmap outside the exclusive section: readers are running again
   // Old runs: nobody reads them any more (readers hold their own references).

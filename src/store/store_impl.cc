@@ -730,7 +730,9 @@ void StoreImpl::Publish(uint64_t end_address, uint64_t next_position) {
   if (head_waiters_.load(std::memory_order_seq_cst) > 0) WakeHeadWaiters();
   // Tell read-only processes how far the durable log reaches (no fsync:
   // they share our page cache; after a crash recovery rewrites it).
-  if (head_) (void)head_->WriteAt(0, EncodeHead({end_address, next_position}));
+  if (head_) {
+    (void)head_->WriteAt(0, EncodeHead({end_address, next_position, log_generation_.load()}));
+  }
 }
 
 void StoreImpl::FreezeLocked(uint64_t end_address) {

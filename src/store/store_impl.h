@@ -347,7 +347,8 @@ class StoreImpl final : public Store {
   std::unique_ptr<WritableFile> head_;  // writer only: the HEAD hint file
   std::unique_ptr<log::Log> log_;
   index::PositionIndex positions_;
-  std::atomic<uint64_t> visible_{0};  // positions < visible_ are readable
+  std::atomic<uint64_t> visible_{0};         // positions < visible_ are readable
+  std::atomic<uint64_t> log_generation_{0};  // writer: the manifest's, for HEAD
   std::atomic<bool> closed_{false};
   std::atomic<bool> closing_{false};  // Close has begun: appends are refused
 
