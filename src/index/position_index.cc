@@ -12,15 +12,15 @@ constexpr uint64_t kHeader = 16;
 constexpr uint64_t kEntry = 16;
 }  // namespace
 
-Status PositionIndex::Open(Env *env, const std::string &path, uint64_t count, bool read_only) {
+Status PositionIndex::Open(Env* env, const std::string& path, uint64_t count, bool read_only) {
   env_ = env;
   path_ = path;
   CAIRN_ASSIGN_OR_RETURN(bool exists, env->FileExists(path));
   if (!exists) {
     if (read_only || count > 0) {
       if (count == 0) return Status::OK();
-      return Status::Corruption(path + ": missing but the manifest names " +
-                                std::to_string(count) + " entries");
+      return Status::Corruption(path + ": missing but the manifest names " + std::to_string(count) +
+                                " entries");
     }
     std::string header(kMagic, 8);
     PutFixed32(&header, 1);
@@ -47,7 +47,7 @@ Status PositionIndex::Open(Env *env, const std::string &path, uint64_t count, bo
   return Status::OK();
 }
 
-void PositionIndex::Append(const PositionEntry &e) {
+void PositionIndex::Append(const PositionEntry& e) {
   std::unique_lock l(mu_);
   tail_.push_back(e);
 }
@@ -78,19 +78,13 @@ Status PositionIndex::Persist(uint64_t n) {
   return Status::OK();
 }
 
-Status PositionIndex::Reload(uint64_t count) {
-  CAIRN_ASSIGN_OR_RETURN(auto map, MapForReload(count));
-  InstallReload(std::move(map), count);
-  return Status::OK();
-}
-
 Result<std::shared_ptr<MappedFile>> PositionIndex::MapForReload(uint64_t count) const {
   std::shared_ptr<MappedFile> map;
   if (count > 0) {
     CAIRN_ASSIGN_OR_RETURN(auto m, env_->MapFile(path_, 0, /*random_access=*/true));
     if (m->data().size() < kHeader + count * kEntry) {
-      return Status::Corruption(path_ + ": shorter than the manifest's " +
-                                std::to_string(count) + " entries");
+      return Status::Corruption(path_ + ": shorter than the manifest's " + std::to_string(count) +
+                                " entries");
     }
     map = std::move(m);
   }
@@ -132,7 +126,7 @@ uint64_t PositionIndex::file_bytes() const {
 
 PositionEntry PositionIndex::AtLocked(uint64_t i) const {
   if (i < file_count_) {
-    const char *p = map_->data().data() + kHeader + i * kEntry;
+    const char* p = map_->data().data() + kHeader + i * kEntry;
     return {DecodeFixed64(p), DecodeFixed64(p + 8)};
   }
   return tail_[i - file_count_];

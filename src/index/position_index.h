@@ -24,16 +24,14 @@ class PositionIndex {
  public:
   // Opens (creating when writable) `path`, keeping its first `count` entries;
   // a writer cuts entries past `count` (written after the last checkpoint).
-  Status Open(Env *env, const std::string &path, uint64_t count, bool read_only);
-  void Append(const PositionEntry &e);
+  Status Open(Env* env, const std::string& path, uint64_t count, bool read_only);
+  void Append(const PositionEntry& e);
   // Writes the first `n` tail entries to the file durably and maps them.
   Status Persist(uint64_t n);
-  // Re-maps after another process grew the file to `count` entries and
-  // drops the in-memory tail (reader processes only).
-  Status Reload(uint64_t count);
-  // Reload in two steps (a reader that installs once everything it needs
-  // is mapped): maps the file now at the path, checking it holds `count`
-  // entries; Install swaps it in and drops the in-memory tail.
+  // Reader processes, after another process grew or replaced the file, in
+  // two steps (installed only once everything the reader needs is mapped):
+  // maps the file now at the path, checking it holds `count` entries;
+  // InstallReload swaps it in and drops the in-memory tail.
   Result<std::shared_ptr<MappedFile>> MapForReload(uint64_t count) const;
   void InstallReload(std::shared_ptr<MappedFile> map, uint64_t count);
   // Writer, after scavenge replaced the file: maps it again with `count`
@@ -50,12 +48,12 @@ class PositionIndex {
 
  private:
   PositionEntry AtLocked(uint64_t i) const;
-  Env *env_ = nullptr;
+  Env* env_ = nullptr;
   std::string path_;
   mutable std::shared_mutex mu_;
-  std::shared_ptr<MappedFile> map_;    // guarded by mu_
-  uint64_t file_count_ = 0;            // guarded by mu_
-  std::vector<PositionEntry> tail_;    // guarded by mu_
+  std::shared_ptr<MappedFile> map_;  // guarded by mu_
+  uint64_t file_count_ = 0;          // guarded by mu_
+  std::vector<PositionEntry> tail_;  // guarded by mu_
 };
 
 }  // namespace cairn::index

@@ -344,6 +344,10 @@ Status Log::TrimReserved() {
   return Status::OK();
 }
 
+Result<bool> Log::NextSegmentExists() const {
+  return env_->FileExists(SegmentPath(LastSegmentId() + 1));
+}
+
 Status Log::RefreshSegments() {
   for (;;) {
     uint32_t next = LastSegmentId() + 1;

@@ -32,8 +32,8 @@ class Log {
   // Opens every segment of `dir` (creating dir and segment 0 when empty and
   // writable). Validates headers and id continuity. Valid ends start at the
   // file sizes; recovery then narrows the last one with SetValidEnd.
-  static Result<std::unique_ptr<Log>> Open(Env *env, const std::string &dir,
-                                           const LogOptions &options);
+  static Result<std::unique_ptr<Log>> Open(Env* env, const std::string& dir,
+                                           const LogOptions& options);
   ~Log();
 
   // Address one past the last byte of the log accepted as valid.
@@ -58,8 +58,8 @@ class Log {
   using RecordVisitor =
       std::function<Status(uint64_t address, std::string_view body, size_t framed)>;
   // When a frame is bad and `bad_address` is set, stores its address there.
-  Status Scan(uint64_t from, uint64_t to, const RecordVisitor &visit,
-              uint64_t *bad_address = nullptr) const;
+  Status Scan(uint64_t from, uint64_t to, const RecordVisitor& visit,
+              uint64_t* bad_address = nullptr) const;
 
   // Raw bytes of segment `id` from `offset` to its current file size (for
   // recovery and verify, which look past the valid end).
@@ -101,7 +101,7 @@ class Log {
   Result<Replacement> PrepareRemap(uint32_t id) const;
   std::unique_ptr<MappedFile> InstallRemap(Replacement r);
   // Writer: non-OK once a failed write could not be cut back.
-  const Status &broken() const { return broken_; }
+  const Status& broken() const { return broken_; }
   // Writer: cuts the active segment's reserved space (see Write) back to
   // its last record and syncs the new length. Done before rolling over to a
   // new segment (closed segments end at their last record) and by Close.
@@ -110,6 +110,8 @@ class Log {
   // Reader processes: maps segments created since Open. Returns the path of
   // a problem, if any.
   Status RefreshSegments();
+  // Readers: whether the writer has created a segment past the last mapped.
+  Result<bool> NextSegmentExists() const;
 
  private:
   struct Segment {
@@ -120,12 +122,12 @@ class Log {
     std::unique_ptr<MappedFile> map;
     std::atomic<uint64_t> valid_end{0};  // bytes of the file known valid
   };
-  Log(Env *env, std::string dir, LogOptions options);
+  Log(Env* env, std::string dir, LogOptions options);
   Status AddSegment(uint32_t id, bool create, uint64_t first_position);
-  Segment *Get(uint32_t id) const;
+  Segment* Get(uint32_t id) const;
   uint64_t MapLength() const;
 
-  Env *const env_;
+  Env* const env_;
   const std::string dir_;
   const LogOptions options_;
   mutable std::shared_mutex segments_mu_;
@@ -142,8 +144,7 @@ class Log {
   // reservation was attempted: even a failed fallocate may have grown it).
   // Cleared only once a cut to the last record has been synced.
   bool maybe_longer_ = false;
-  Status broken_;  // writer thread only: set when a failed write could not be
-                   // cut back
+  Status broken_;  // writer thread only: set when a failed write could not be cut back
 };
 
 }  // namespace cairn::log

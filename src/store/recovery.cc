@@ -291,25 +291,29 @@ Status StoreImpl::RefreshFromWriter() {
   // new files even when nothing was appended since.
   const bool scavenged = head->log_generation && *head->log_generation != manifest_.log_generation;
   if (head->next_position <= visible_.load() && !scavenged) return Status::OK();
-  // A scavenge of the writer renames new segment, position and run files
-  // over the old ones, from writing its intent file until its manifest is
-  // written. While it does, keep the current view (the files we map stay
-  // readable); whatever we map here is trusted only if no swap began or
-  // ended meanwhile: the intent file absent after mapping too and the
-  // manifest's log generation unchanged (SwapFree).
-  CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
-  if (swapping) return Status::OK();
-  const uint32_t segments_before = log_->LastSegmentId();
-  CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
-  // A segment first mapped now may be a file a scavenge rewrote: look at
-  // the manifest before replaying into it.
-  if (log_->LastSegmentId() != segments_before || scavenged) manifest_check_due_ = true;
-  if (log::AddressSegment(head->end_address) > log_->LastSegmentId()) return Status::OK();
+  // Most refreshes only index the log tail in segments already mapped.
+  // Mapping a new segment, runs or positions.idx is the exception:
+  CAIRN_ASSIGN_OR_RETURN(const bool new_segment, log_->NextSegmentExists());
+  if (new_segment || scavenged) manifest_check_due_ = true;
   bool reload = manifest_check_due_;
   {
     std::shared_lock l(index_mu_);
     reload = reload || active_->entries() >= options_.memtable_entries;
   }
+  if (reload) {
+    // A scavenge of the writer renames new segment, position and run files
+    // over the old ones, from writing its intent file until its manifest is
+    // written. While it does, keep the current view (the files we map stay
+    // readable); whatever we map here is trusted only if no swap began or
+    // ended meanwhile: the intent file absent after mapping too and the
+    // manifest's log generation unchanged (SwapFree). A segment first
+    // mapped now may be a file a scavenge rewrote: the manifest is looked
+    // at below before anything is replayed into it.
+    CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
+    if (swapping) return Status::OK();
+    if (new_segment) CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
+  }
+  if (log::AddressSegment(head->end_address) > log_->LastSegmentId()) return Status::OK();
   if (reload) {
     // The writer has checkpointed since: adopt its runs, drop our memtable.
     index::Manifest m;
