@@ -47,7 +47,14 @@ class FaultWritableFile final : public WritableFile {
   // file back to its last synced appended size, reservation included.
   Status Preallocate(uint64_t size) override {
     if (env_->IsDown()) return Status::FromErrno(EIO, "fallocate (injected)", base_->path());
+    if (size > base_->Size()) ++env_->preallocations_;
     return base_->Preallocate(size);
+  }
+  // Written zeros are modelled like a reservation: durable once synced.
+  Status WriteZeros(uint64_t size) override {
+    if (env_->IsDown()) return Status::FromErrno(EIO, "write (injected)", base_->path());
+    if (size > base_->Size()) ++env_->zero_fills_;
+    return base_->WriteZeros(size);
   }
   // Writeback without a sync makes nothing durable in this model either.
   void StartSync() override {

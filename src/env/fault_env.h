@@ -45,6 +45,10 @@ class FaultInjectionEnv final : public Env {
   void AdvanceClock(int64_t ns) { clock_offset_ns_ += ns; }
   int appends() const;
   int syncs() const;
+  // Calls of Preallocate and of WriteZeros on files of this Env (how the
+  // log reserved space), counting only calls that asked for more space.
+  int preallocations() const { return preallocations_.load(); }
+  int zero_fills() const { return zero_fills_.load(); }
 
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override;
   Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) override {
@@ -101,6 +105,8 @@ class FaultInjectionEnv final : public Env {
   std::string fail_syncs_of_;                     // guarded by mu_
   int fail_syncs_of_err_ = 0;                     // guarded by mu_
   std::atomic<int64_t> clock_offset_ns_{0};
+  std::atomic<int> preallocations_{0};
+  std::atomic<int> zero_fills_{0};
 };
 
 }  // namespace cairn

@@ -58,5 +58,42 @@ TEST_F(FaultEnvTest, TornAppendKeepsPrefixAndGoesDown) {
   EXPECT_EQ(*env_.ReadFile(dir_ + "/f"), "0123");
 }
 
+// The POSIX file under the fault Env: written zeros reserve space like
+// fallocate (Size, where appends go, does not move; the bytes read as
+// zeros) and appends then overwrite them.
+TEST_F(FaultEnvTest, WriteZerosReservesWithoutMovingTheAppendPoint) {
+  auto f = *env_.OpenWritable(dir_ + "/f");
+  ASSERT_TRUE(f->Append("head").ok());
+  ASSERT_TRUE(f->WriteZeros(4u << 20).ok());
+  EXPECT_EQ(f->Size(), 4u);
+  EXPECT_EQ(*env_.FileSize(dir_ + "/f"), 4u << 20);
+  ASSERT_TRUE(f->Append("tail").ok());
+  EXPECT_EQ(f->Size(), 8u);
+  ASSERT_TRUE(f->WriteZeros(5u << 20).ok());  // only the bytes past 4 MiB are new
+  EXPECT_EQ(*env_.FileSize(dir_ + "/f"), 5u << 20);
+  EXPECT_EQ(env_.zero_fills(), 2);
+  EXPECT_EQ(env_.preallocations(), 0);
+  std::string bytes = *env_.ReadFile(dir_ + "/f");
+  EXPECT_EQ(bytes.substr(0, 8), "headtail");
+  EXPECT_EQ(bytes.find_first_not_of('\0', 8), std::string::npos);
+  // Cut back, the zeros are written again on the next request.
+  ASSERT_TRUE(f->Truncate(8).ok());
+  ASSERT_TRUE(f->WriteZeros(64).ok());
+  EXPECT_EQ(*env_.ReadFile(dir_ + "/f"), std::string("headtail") + std::string(56, '\0'));
+}
+
+// Synced zeros survive a power loss like a synced reservation; unsynced
+// appends into them do not.
+TEST_F(FaultEnvTest, SyncedZerosSurvivePowerLossAsZeros) {
+  auto f = *env_.OpenWritable(dir_ + "/f");
+  ASSERT_TRUE(f->Append("durable").ok());
+  ASSERT_TRUE(f->WriteZeros(100).ok());
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Append("-lost").ok());
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(env_.DropUnsyncedData().ok());
+  EXPECT_EQ(*env_.ReadFile(dir_ + "/f"), std::string("durable") + std::string(93, '\0'));
+}
+
 }  // namespace
 }  // namespace cairn

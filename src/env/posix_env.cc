@@ -81,12 +81,29 @@ class PosixWritableFile final : public WritableFile {
       if (errno != EINTR) return Status::FromErrno(errno, "fallocate", path_);
     }
   }
+  Status WriteZeros(uint64_t size) override {
+    static const std::string kZeros(1u << 20, '\0');
+    const uint64_t begin = std::max(size_, zeroed_);
+    for (uint64_t at = begin; at < size;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros.size(), size - at));
+      CAIRN_RETURN_IF_ERROR(WriteAll(fd_, kZeros.data(), n, at, path_));
+      at += n;
+      zeroed_ = at;
+    }
+    if (size > begin) {
+      // Their writeback overlaps the appends until the next Sync.
+      (void)::sync_file_range(fd_, static_cast<off_t>(begin), static_cast<off_t>(size - begin),
+                              SYNC_FILE_RANGE_WRITE);
+    }
+    return Status::OK();
+  }
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return Status::FromErrno(errno, "truncate", path_);
     }
     size_ = size;
     hinted_ = std::min(hinted_, size);
+    zeroed_ = std::min(zeroed_, size);
     return Status::OK();
   }
   Status Close() override {
@@ -105,6 +122,7 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
   uint64_t size_;
   uint64_t hinted_ = 0;  // StartSync has covered the bytes below this
+  uint64_t zeroed_ = 0;  // WriteZeros has written zeros up to here
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {

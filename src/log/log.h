@@ -25,6 +25,10 @@ struct LogOptions {
   uint64_t segment_bytes = 256ull << 20;
   uint64_t max_record_bytes = 257ull << 20;  // largest body + frame
   bool read_only = false;
+  // The writer fsyncs each write (durable appends). Then Write reserves the
+  // active segment with written zeros while writes are small (see
+  // Log::Write); without fsync that would only add work.
+  bool synced_writes = false;
 };
 
 class Log {
@@ -134,12 +138,16 @@ class Log {
   std::vector<std::unique_ptr<Segment>> segments_;  // guarded by segments_mu_; index = id
   std::unique_ptr<WritableFile> active_;            // writer thread only
   uint64_t write_address_ = 0;                      // writer thread only
-  // Writer thread only: the active segment's file is reserved (fallocate)
-  // up to this offset, so appends below it change no file size and their
-  // fdatasync journals nothing. reserve_failed_: the file system refused;
+  // Writer thread only: the active segment's file is reserved up to this
+  // offset (fallocate, or written zeros for small synced writes), so appends
+  // below it change no file size; into written zeros their fdatasync
+  // journals nothing either. reserve_failed_: the file system refused;
   // plain appends until the next segment.
   uint64_t reserved_end_ = 0;
   bool reserve_failed_ = false;
+  // Writer thread only: recent write sizes (moving average, bytes), which
+  // choose how the next reservation is made.
+  uint64_t recent_write_bytes_ = 0;
   // Writer thread only: the file may be longer than its last record (a
   // reservation was attempted: even a failed fallocate may have grown it).
   // Cleared only once a cut to the last record has been synced.

@@ -50,11 +50,12 @@ size_t EncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata
 }
 
 CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns,
-                             bool sparse)
+                             bool sparse, bool continues_write)
     : out_(out), start_(out->size()), first_position_(first_position), sparse_(sparse) {
   out_->append(kFrameHeaderSize, '\0');
   out_->push_back(static_cast<char>(kRecordCommit));
-  out_->push_back(static_cast<char>(sparse ? kFlagSparse : 0));  // flags
+  out_->push_back(static_cast<char>((sparse ? kFlagSparse : 0) |
+                                    (continues_write ? kFlagContinuesWrite : 0)));  // flags
   PutFixed16(out_, 0);    // reserved
   PutFixed32(out_, 0);    // event count, patched in Finish
   PutFixed64(out_, first_position);
@@ -121,10 +122,11 @@ Result<CommitReader> CommitReader::Open(std::string_view body, std::function<std
   if (type != kRecordCommit) {
     return Status::Corruption(where() + ": unknown record type " + std::to_string(type));
   }
-  if ((flags & ~kFlagSparse) != 0) {
+  if ((flags & ~(kFlagSparse | kFlagContinuesWrite)) != 0) {
     return Status::Corruption(where() + ": unknown commit flags " + std::to_string(flags));
   }
   r.sparse_ = (flags & kFlagSparse) != 0;
+  r.continues_write_ = (flags & kFlagContinuesWrite) != 0;
   r.next_min_position_ = r.first_position_;
   r.created_ns_ = static_cast<int64_t>(created);
   r.rest_ = body.substr(kCommitFixedSize);

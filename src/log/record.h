@@ -24,6 +24,9 @@ constexpr size_t kFrameHeaderSize = 8;  // u32 body length, u32 masked crc
 constexpr uint8_t kRecordCommit = 1;
 // Commit flag: each event carries its position (delta from first_pos).
 constexpr uint8_t kFlagSparse = 0x01;
+// Commit flag: not the first record of its write (the record before it was
+// written and fsynced with it); recovery tells a torn last write by it.
+constexpr uint8_t kFlagContinuesWrite = 0x02;
 // Fixed part of a commit body: type, flags, reserved u16, event count u32,
 // first position u64, created u64.
 constexpr size_t kCommitFixedSize = 24;
@@ -74,8 +77,9 @@ class CommitEncoder {
  public:
   // Starts a record at the end of `out` (which must outlive the encoder).
   // `sparse`: events carry explicit positions (AddEvent's `position`).
-  CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns,
-                bool sparse = false);
+  // `continues_write`: sets kFlagContinuesWrite.
+  CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns, bool sparse = false,
+                bool continues_write = false);
   void AddEvent(const EventToEncode& e, uint64_t position = 0);
   // Writes the length, count and checksum; returns the framed size.
   size_t Finish();
@@ -110,6 +114,7 @@ class CommitReader {
   uint64_t first_position() const { return first_position_; }
   uint32_t event_count() const { return count_; }
   bool sparse() const { return sparse_; }
+  bool continues_write() const { return continues_write_; }
   int64_t created_ns() const { return created_ns_; }
   // Decodes the next event into *e (position and created filled in). Returns
   // false at the end; kCorruption if an event is malformed.
@@ -134,6 +139,7 @@ class CommitReader {
   bool last_caller_id_ = false;
   bool last_creates_stream_ = false;
   bool sparse_ = false;
+  bool continues_write_ = false;
 };
 
 // The event at `position` in `events` (one decoded record, sorted by

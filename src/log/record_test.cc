@@ -48,6 +48,44 @@ TEST(RecordTest, EncodeDecodeRoundTrip) {
   EXPECT_FALSE(*r->Next(&e));
 }
 
+// Flag 0x02 (docs/format/log.md, "Writes"): set on request, read back, and
+// independent of the events; any other unknown flag is refused by name.
+TEST(RecordTest, TheContinuesWriteFlagRoundTripsAndUnknownFlagsAreRefused) {
+  Uuid a = *Uuid::Parse("00000000-0000-4000-8000-000000000001");
+  std::string buf;
+  CommitEncoder first(&buf, 7, 1, /*sparse=*/false, /*continues_write=*/false);
+  first.AddEvent({"s", 0, &a, "T", ContentType::kJson, "{}", ""});
+  const size_t first_size = first.Finish();
+  CommitEncoder next(&buf, 8, 1, /*sparse=*/false, /*continues_write=*/true);
+  next.AddEvent({"s", 1, &a, "T", ContentType::kJson, "{}", ""});
+  next.Finish();
+  EXPECT_EQ(buf[kFrameHeaderSize + 1], 0);
+  EXPECT_EQ(buf[first_size + kFrameHeaderSize + 1], 0x02);
+  std::string_view body;
+  size_t framed = 0;
+  ASSERT_EQ(CheckFrame(buf, 1 << 20, &body, &framed), FrameState::kOk);
+  auto r1 = CommitReader::Open(body, "r1");
+  ASSERT_TRUE(r1.has_value());
+  EXPECT_FALSE(r1->continues_write());
+  ASSERT_EQ(CheckFrame(std::string_view(buf).substr(first_size), 1 << 20, &body, &framed),
+            FrameState::kOk);
+  auto r2 = CommitReader::Open(body, "r2");
+  ASSERT_TRUE(r2.has_value());
+  EXPECT_TRUE(r2->continues_write());
+  EXPECT_FALSE(r2->sparse());
+  EXPECT_EQ(r2->first_position(), 8u);
+  EventView e;
+  ASSERT_TRUE(*r2->Next(&e));
+  EXPECT_EQ(e.revision.value(), 1u);
+
+  std::string unknown(body);
+  unknown[1] = 0x06;  // 0x04 is not a flag
+  auto r3 = CommitReader::Open(unknown, "r3");
+  ASSERT_FALSE(r3.has_value());
+  EXPECT_EQ(r3.error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(r3.error().message(), "r3: unknown commit flags 6");
+}
+
 TEST(RecordTest, EveryFlippedByteIsDetected) {
   std::string good = OneRecord(5);
   for (size_t i = 0; i < good.size(); ++i) {

@@ -12,6 +12,7 @@
 #include "cairn/store.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
+#include "src/log/record.h"
 
 namespace cairn {
 namespace {
@@ -63,6 +64,55 @@ class AsyncAppendTest : public ::testing::Test {
   }
   TempDir dir_;
 };
+
+// Appends committed together share one write of the log; every record but
+// the first of a write carries flag 0x02 (docs/format/log.md, "Writes").
+// However the commit thread groups them, records without the flag are
+// exactly the log's writes (one Append call on the segment file each).
+TEST_F(AsyncAppendTest, EveryRecordButTheFirstOfEachWriteSaysItContinuesIt) {
+  constexpr size_t kN = 400;
+  Results results(kN);
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;  // durable: groups share fsyncs
+  o.env = &env;
+  auto s = Store::Open(dir_.path(), o);
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  auto store = std::move(*s);
+  const int appends_before = env.appends();
+  for (size_t i = 0; i < kN; ++i) {
+    ASSERT_TRUE(store
+                    ->AppendAsync("g-" + std::to_string(i % 5), ExpectedRevision::Any(),
+                                  One("E" + std::to_string(i)), results.Slot(i))
+                    .ok());
+  }
+  ASSERT_TRUE(results.WaitAll());
+  const int writes = env.appends() - appends_before;
+  ASSERT_TRUE(store->Close().ok());
+  ASSERT_LT(writes, static_cast<int>(kN));  // some appends were grouped
+  const std::string seg = *env.ReadFile(dir_.path() + "/log/00000000.seg");
+  size_t starts = 0, continuations = 0;
+  uint64_t next = 0;
+  for (size_t at = log::kSegmentHeaderSize; at < seg.size();) {
+    std::string_view body;
+    size_t framed = 0;
+    ASSERT_EQ(log::CheckFrame(std::string_view(seg).substr(at), UINT32_MAX, &body, &framed),
+              log::FrameState::kOk)
+        << at;
+    auto r = log::CommitReader::Open(body, "record");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->first_position(), next);
+    next += r->event_count();
+    if (r->continues_write()) {
+      ++continuations;
+    } else {
+      ++starts;
+    }
+    at += framed;
+  }
+  EXPECT_EQ(next, kN);
+  EXPECT_EQ(starts, static_cast<size_t>(writes));
+  EXPECT_EQ(continuations, kN - static_cast<size_t>(writes));
+}
 
 TEST_F(AsyncAppendTest, AppendsFromOneThreadCommitInSubmissionOrder) {
   // Declared before the store: Close (at the store's end) may still run

@@ -93,6 +93,7 @@ Status StoreImpl::Recover() {
   // reader opened with smaller limits must still read the writer's records.
   lo.max_record_bytes = UINT32_MAX;
   lo.read_only = options_.read_only;
+  lo.synced_writes = options_.durability == Durability::kFsync;
   CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
   CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_, &tag_runs_));
   CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx", m.position_entries,
@@ -232,8 +233,11 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
   if (seg != log_->LastSegmentId()) return scan_error;  // damage before the last segment
   CAIRN_ASSIGN_OR_RETURN(std::string_view tail,
                          log_->RawTail(seg, log::AddressOffset(bad_address)));
-  // A torn tail has no valid record after it. A valid record further on
-  // means the damage is in the middle of the log: refuse, never cut data.
+  // A torn tail has no valid record after it that starts a write. Such a
+  // record further on means the damage is in the middle of the log: its
+  // write began only after every earlier write was acknowledged. Refuse,
+  // never cut data. Valid records that continue a write may be surviving
+  // pages of the torn last write (docs/format/log.md, "Writes").
   for (size_t i = 1; i + log::kFrameHeaderSize < tail.size(); ++i) {
     if (tail[i] == '\0') {
       // Reserved space reads as zeros (a frame whose length field is zero
@@ -251,7 +255,7 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
       continue;
     }
     auto reader = log::CommitReader::Open(body, "");
-    if (reader && reader->first_position() >= next) {
+    if (reader && reader->first_position() >= next && !reader->continues_write()) {
       return Status::Corruption(scan_error.message() + "; a valid record follows at offset " +
                                 std::to_string(log::AddressOffset(bad_address) + i) +
                                 ": the log is damaged in the middle (run `cairn verify`)");

@@ -582,7 +582,12 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
   std::optional<log::CommitEncoder> enc;
   const size_t record_start = buf->size();
   const uint64_t first_position = *next_position;
-  if (writes > 0) enc.emplace(buf, first_position, env_->NowNanos());
+  // Records after the first of this batch's write say so (recovery tells a
+  // torn last write by it: docs/format/log.md, "Writes").
+  if (writes > 0) {
+    enc.emplace(buf, first_position, env_->NowNanos(), /*sparse=*/false,
+                /*continues_write=*/!records->empty());
+  }
   for (size_t i = 0; i < w->appends.size(); ++i) {
     const Part& a = w->appends[i];
     Slot& part = parts[i];
