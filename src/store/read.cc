@@ -151,6 +151,56 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stre
   return std::optional<Last>();
 }
 
+Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(
+    std::string_view stream, std::span<const EventData> events, uint64_t snapshot) {
+  struct Candidate {
+    size_t index;
+    index::StreamEntry e;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<uint64_t> keys(events.size());
+  for (size_t k = 0; k < events.size(); ++k) keys[k] = IdKey(events[k].id->bytes().data());
+  RunList runs;
+  {
+    std::shared_lock l(index_mu_);
+    for (size_t k = 0; k < events.size(); ++k) {
+      auto collect = [&](const index::StreamEntry& e) { candidates.push_back({k, e}); };
+      active_->ForEachId(keys[k], collect);
+      for (const auto& f : frozen_) f.table->ForEachId(keys[k], collect);
+    }
+    runs = id_runs_;
+  }
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    index::RunReader reader(**it);
+    for (size_t k = 0; k < events.size(); ++k) {
+      if (!(*it)->MayContain(keys[k])) continue;
+      CAIRN_ASSIGN_OR_RETURN(uint64_t start, reader.LowerBound(keys[k], 0));
+      for (uint64_t i = start; i < (*it)->count(); ++i) {
+        CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(i));
+        if (e.hash != keys[k]) break;
+        candidates.push_back({k, {e.revision, e.position, e.address}});
+      }
+    }
+  }
+  // Hash matches are confirmed against the log, earliest event first.
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Candidate& a, const Candidate& b) { return a.index < b.index; });
+  std::vector<EventView> decoded;
+  for (const auto& c : candidates) {
+    if (c.e.position >= snapshot) continue;
+    CAIRN_RETURN_IF_ERROR(DecodeRecord(c.e.address, &decoded));
+    const EventView* at = log::FindAt(decoded, c.e.position);
+    if (at == nullptr) {
+      return Status::Corruption("event-id index entry for position " +
+                                std::to_string(c.e.position) + " points to a record without it");
+    }
+    if (at->id == *events[c.index].id && at->stream == stream) {
+      return std::optional<StoredEvent>(StoredEvent{c.index, Last{c.e.revision, c.e.position}});
+    }
+  }
+  return std::optional<StoredEvent>();
+}
+
 Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_view stream,
                                                                    uint64_t first, size_t n) {
   std::vector<std::pair<Uuid, uint64_t>> ids;

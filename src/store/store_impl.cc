@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "src/base/hash.h"
 #include "src/log/record.h"
@@ -523,15 +524,40 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
       CAIRN_ASSIGN_OR_RETURN(check_first, stored_at(*a.events[0].id));
       if (!check_first && n > 1) {
         // An append is stored whole: a retry whose first event is new but
-        // whose last is stored changed its batch (checked at both ends; an
-        // overlap only in the middle is not looked for).
-        CAIRN_ASSIGN_OR_RETURN(auto last_at, stored_at(*a.events[n - 1].id));
-        if (last_at) {
-          return Status(ErrorCode::kIdempotencyConflict,
-                        "stream '" + std::string(a.stream) + "': the last of " + std::to_string(n) +
-                            " events (id " + a.events[n - 1].id->ToString() +
-                            ") is already stored at revision " + std::to_string(*last_at) +
-                            " but the first is not (a changed batch, or a scavenge removed it)");
+        // any other is stored changed its batch. Every id is looked for:
+        // among this batch's pending events of the stream, then in the
+        // index (one pass for all).
+        std::optional<StoredEvent> other;
+        if (!part.state.ids.empty()) {
+          std::unordered_map<uint64_t, size_t> pending_ids;  // IdKey -> index in ids
+          for (size_t k = 0; k < part.state.ids.size(); ++k) {
+            pending_ids.emplace(IdKey(part.state.ids[k].first.bytes().data()), k);
+          }
+          for (size_t j = 1; j < n && !other; ++j) {
+            auto hit = pending_ids.find(IdKey(a.events[j].id->bytes().data()));
+            if (hit != pending_ids.end() && part.state.ids[hit->second].first == *a.events[j].id) {
+              other = StoredEvent{j, Last{part.state.first_pending_revision + hit->second,
+                                          part.state.ids[hit->second].second}};
+            }
+          }
+        }
+        if (!other) {
+          CAIRN_ASSIGN_OR_RETURN(other, FirstStoredId(a.stream, a.events.subspan(1), snapshot));
+          if (other) ++other->index;
+        }
+        if (other) {
+          std::string m = "stream '";
+          m.append(a.stream)
+              .append("': event ")
+              .append(std::to_string(other->index + 1))
+              .append(" of ")
+              .append(std::to_string(n))
+              .append(" (id ")
+              .append(a.events[other->index].id->ToString())
+              .append(") is already stored at revision ")
+              .append(std::to_string(other->at.revision))
+              .append(" but the first is not (a changed batch, or a scavenge removed it)");
+          return Status(ErrorCode::kIdempotencyConflict, m);
         }
       }
     }

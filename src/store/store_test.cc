@@ -121,9 +121,45 @@ TEST_F(StoreTest, MultiStreamAppendIsAllOrNothing) {
 }
 
 // Any / exists retries are found through the event-id index. An append is
-// stored whole, so a "retry" that keeps the stored events' last id but not
-// their first changed its batch: kIdempotencyConflict, nothing written (it
+// stored whole, so a "retry" that keeps a stored event's id but not the
+// first one's changed its batch: kIdempotencyConflict, nothing written (it
 // used to append the known events a second time).
+// An overlap only in the middle of the batch is found too (it used to be
+// looked for at both ends only), in memtables and in persisted runs.
+TEST_F(StoreTest, AnyRetryOverlappingOnlyInTheMiddleIsAnIdempotencyConflict) {
+  auto s = OpenOrDie(dir_.path(), Opts());
+  std::vector<EventData> batch = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2)),
+                                  EvId("C", NthUuid(3))};
+  ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), batch).has_value());
+  std::vector<EventData> other = {EvId("D", NthUuid(4))};
+  ASSERT_TRUE(s->Append("other", ExpectedRevision::Any(), other).has_value());
+  std::vector<EventData> middle = {EvId("X", NthUuid(7)), EvId("Y", NthUuid(8)),
+                                   EvId("C", NthUuid(3)), EvId("Z", NthUuid(9))};
+  const std::string expected = "stream 'acc': event 3 of 4 (id " + NthUuid(3) +
+                               ") is already stored at revision 2 but the first is not (a "
+                               "changed batch, or a scavenge removed it)";
+  for (int round = 0; round < 2; ++round) {
+    for (auto exp : {ExpectedRevision::Any(), ExpectedRevision::StreamExists()}) {
+      auto r = s->Append("acc", exp, middle);
+      ASSERT_FALSE(r.has_value()) << exp.ToString();
+      EXPECT_EQ(r.error().code(), ErrorCode::kIdempotencyConflict);
+      EXPECT_EQ(r.error().message(), expected);
+    }
+    // An id stored in another stream is not this stream's: a new append.
+    std::vector<EventData> elsewhere = {EvId("P", NthUuid(10)), EvId("D", NthUuid(4))};
+    if (round == 0) {
+      auto ok = s->Append("acc", ExpectedRevision::Any(), elsewhere);
+      ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+      EXPECT_EQ(ok->revision->value(), 4u);
+    }
+    ASSERT_TRUE(s->Close().ok());  // round 1: the ids are in index runs
+    s = OpenOrDie(dir_.path(), Opts());
+  }
+  auto events = s->ReadStream("acc", ReadStreamOptions{});
+  ASSERT_TRUE(events.has_value());
+  EXPECT_EQ(Types(*events), (std::vector<std::string>{"A", "B", "C", "P", "D"}));
+}
+
 TEST_F(StoreTest, AnyRetryWithANewFirstEventButAStoredLastIsAnIdempotencyConflict) {
   auto s = OpenOrDie(dir_.path(), Opts());
   std::vector<EventData> batch = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2)), EvId("C", NthUuid(3))};
@@ -133,8 +169,9 @@ TEST_F(StoreTest, AnyRetryWithANewFirstEventButAStoredLastIsAnIdempotencyConflic
     auto r = s->Append("acc", expected, changed);
     ASSERT_FALSE(r.has_value()) << expected.ToString();
     EXPECT_EQ(r.error().code(), ErrorCode::kIdempotencyConflict);
-    EXPECT_EQ(r.error().message(), "stream 'acc': the last of 3 events (id " + NthUuid(3) +
-                                       ") is already stored at revision 2 but the first is not (a changed batch, or a scavenge removed it)");
+    EXPECT_EQ(r.error().message(), "stream 'acc': event 2 of 3 (id " + NthUuid(2) +
+                                       ") is already stored at revision 1 but the first is not (a "
+                                       "changed batch, or a scavenge removed it)");
   }
   std::vector<EventData> tail = {EvId("Y", NthUuid(8)), EvId("C", NthUuid(3))};
   EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), tail).error().code(), ErrorCode::kIdempotencyConflict);
