@@ -48,12 +48,19 @@ class FaultWritableFile final : public WritableFile {
   Status Preallocate(uint64_t size) override {
     if (env_->IsDown()) return Status::FromErrno(EIO, "fallocate (injected)", base_->path());
     if (size > base_->Size()) ++env_->preallocations_;
+    if (int err = env_->ReservationFault(); err != 0) {
+      return Status::FromErrno(err, "fallocate (injected)", base_->path());
+    }
     return base_->Preallocate(size);
   }
   // Written zeros are modelled like a reservation: durable once synced.
   Status WriteZeros(uint64_t size) override {
     if (env_->IsDown()) return Status::FromErrno(EIO, "write (injected)", base_->path());
     if (size > base_->Size()) ++env_->zero_fills_;
+    if (int err = env_->ReservationFault(); err != 0) {
+      if (size > base_->Size()) (void)base_->WriteZeros(base_->Size() + (size - base_->Size()) / 2);
+      return Status::FromErrno(err, "write (injected)", base_->path());
+    }
     return base_->WriteZeros(size);
   }
   // Writeback without a sync makes nothing durable in this model either.
@@ -93,6 +100,15 @@ void FaultInjectionEnv::ClearFaults() {
   fail_append_at_ = fail_sync_at_ = tear_at_ = 0;
   down_ = false;
   fail_syncs_of_.clear();
+  fail_reservations_err_ = 0;
+}
+void FaultInjectionEnv::FailReservations(int err) {
+  std::lock_guard l(mu_);
+  fail_reservations_err_ = err;
+}
+int FaultInjectionEnv::ReservationFault() const {
+  std::lock_guard l(mu_);
+  return fail_reservations_err_;
 }
 bool FaultInjectionEnv::IsDown() const {
   std::lock_guard l(mu_);

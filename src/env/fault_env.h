@@ -33,6 +33,10 @@ class FaultInjectionEnv final : public Env {
   // Every Sync of a file whose path contains `part` fails with `err` until
   // ClearFaults (a persistently failing disk region).
   void FailSyncsOf(const std::string& part, int err);
+  // Every Preallocate and WriteZeros fails with `err` (0: they work again)
+  // until ClearFaults; a failing WriteZeros first writes half of the zeros
+  // asked for, as a disk filling up part-way would leave them.
+  void FailReservations(int err);
   // Every write and sync fails with EIO (true) or works again (false).
   void SetDown(bool down);
   // Power loss: truncates every file written through this Env to the size
@@ -46,7 +50,7 @@ class FaultInjectionEnv final : public Env {
   int appends() const;
   int syncs() const;
   // Calls of Preallocate and of WriteZeros on files of this Env (how the
-  // log reserved space), counting only calls that asked for more space.
+  // log reserved space) that asked for space past the file's append point.
   int preallocations() const { return preallocations_.load(); }
   int zero_fills() const { return zero_fills_.load(); }
 
@@ -88,6 +92,7 @@ class FaultInjectionEnv final : public Env {
   int NextSync(const std::string& path = "");
   void OnSynced(const std::string& path, uint64_t size);
   void OnDurableSize(const std::string& path, uint64_t size);
+  int ReservationFault() const;
 
   Env* const base_;
   mutable std::mutex mu_;
@@ -104,6 +109,7 @@ class FaultInjectionEnv final : public Env {
   bool down_ = false;                             // guarded by mu_
   std::string fail_syncs_of_;                     // guarded by mu_
   int fail_syncs_of_err_ = 0;                     // guarded by mu_
+  int fail_reservations_err_ = 0;                 // guarded by mu_
   std::atomic<int64_t> clock_offset_ns_{0};
   std::atomic<int> preallocations_{0};
   std::atomic<int> zero_fills_{0};

@@ -12,10 +12,10 @@ namespace {
 constexpr uint64_t kReserveBytes = 4ull << 20;
 // Writes smaller than this on average get their reservation as written
 // zeros (LogOptions::synced_writes). Measured on the test machine
-// (BENCHMARKS.md, "Reserved space"): write+fdatasync of 18 KB takes ~270 us
-// in fallocated blocks and ~150 us in written ones, where the zeros cost
-// ~4 ms per 4 MiB reserved; for 280 KB the saving (~200 us) no longer pays
-// for writing the zeros first.
+// (BENCHMARKS.md, "Written zeros for small durable appends"): a write +
+// fdatasync of 18 KB takes ~270 us in fallocated blocks and ~150 us in
+// written ones, where the zeros cost ~4 ms per 4 MiB reserved; for 280 KB
+// the saving (~250 us) no longer pays for writing the zeros first.
 constexpr uint64_t kZeroFillBelowBytes = 64u << 10;
 
 bool ParseSegmentName(const std::string& name, uint32_t* id) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -202,6 +203,53 @@ TEST_F(AsyncAppendTest, ExpectationsAndIdempotencyAreCheckedAtCommit) {
   ASSERT_TRUE(s.has_value());
   ASSERT_EQ(s->size(), 3u);
   EXPECT_EQ((*s)[2].type, "D");
+}
+
+// Idempotency against events earlier in the same batch: while the commit
+// thread is held in a callback, two appends to one stream queue up and are
+// then committed as one write; the second shares an id with the first only
+// in its middle, which is a conflict, not a second copy.
+TEST_F(AsyncAppendTest, AnOverlapWithAnEarlierAppendOfTheSameBatchIsAConflict) {
+  Results results(3);
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;
+  o.env = &env;
+  auto store = Open(o);
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  Store::AppendCallback gate = results.Slot(0);
+  ASSERT_TRUE(store
+                  ->AppendAsync("gate", ExpectedRevision::Any(), One("G"),
+                                [&, released](Result<AppendResult> r) {
+                                  entered.set_value();
+                                  released.wait();  // holds the commit thread
+                                  gate(std::move(r));
+                                })
+                  .ok());
+  entered.get_future().wait();  // the gate is written; the commit thread waits
+  const int appends_before = env.appends();
+  std::vector<EventData> first = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2)),
+                                  EvId("C", NthUuid(3))};
+  std::vector<EventData> second = {EvId("X", NthUuid(9)), EvId("B", NthUuid(2)),
+                                   EvId("Y", NthUuid(8))};
+  ASSERT_TRUE(store->AppendAsync("acc", ExpectedRevision::Any(), first, results.Slot(1)).ok());
+  ASSERT_TRUE(store->AppendAsync("acc", ExpectedRevision::Any(), second, results.Slot(2)).ok());
+  release.set_value();
+  ASSERT_TRUE(results.WaitAll());
+  ASSERT_TRUE(results.at(0).has_value());
+  ASSERT_TRUE(results.at(1).has_value()) << results.at(1).error().ToString();
+  EXPECT_EQ(results.at(1)->revision->value(), 2u);
+  ASSERT_FALSE(results.at(2).has_value());
+  EXPECT_EQ(results.at(2).error().code(), ErrorCode::kIdempotencyConflict);
+  EXPECT_EQ(results.at(2).error().message(),
+            "stream 'acc': event 2 of 3 (id " + NthUuid(2) +
+                ") is already stored at revision 1 but the first is not (a changed batch, or a "
+                "scavenge removed it)");
+  EXPECT_EQ(env.appends() - appends_before, 1);  // both were in one write
+  auto events = store->ReadStream("acc", ReadStreamOptions{});
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[2].type, "C");
 }
 
 TEST_F(AsyncAppendTest, MultiStreamAsyncAppendIsAllOrNothing) {

@@ -13,6 +13,13 @@
 #include "src/store/store_impl.h"
 
 namespace cairn {
+namespace {
+
+// The smallest unit a disk writes: a torn write's missing part is whole
+// sectors, which read as zeros (reserved space).
+constexpr size_t kSectorBytes = 512;
+
+}  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
   return StoreImpl::Open(dir, options);
@@ -236,8 +243,25 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
   // A torn tail has no valid record after it that starts a write. Such a
   // record further on means the damage is in the middle of the log: its
   // write began only after every earlier write was acknowledged. Refuse,
-  // never cut data. Valid records that continue a write may be surviving
-  // pages of the torn last write (docs/format/log.md, "Writes").
+  // never cut data. A valid record that continues a write may be a
+  // surviving page of the torn last write, but only past a hole: a sector
+  // the device never wrote reads as zeros (docs/format/log.md, "Writes").
+  // Damage without such a hole (a flipped bit) in the last write is
+  // refused like any other.
+  // The hole: the first sector after the bad frame that is all zeros, or
+  // the bad frame's own sector if it is zeros from the frame on (the part
+  // before the frame belongs to the last good record, written earlier).
+  const uint64_t bad_offset = log::AddressOffset(bad_address);
+  const size_t boundary = (kSectorBytes - bad_offset % kSectorBytes) % kSectorBytes;
+  auto zeros = [&](size_t from, size_t to) {
+    return to <= tail.size() &&
+           tail.substr(from, to - from).find_first_not_of('\0') == std::string_view::npos;
+  };
+  size_t hole_end = 0;  // 0: no hole
+  if (boundary > 0 && zeros(0, boundary)) hole_end = boundary;
+  for (size_t j = boundary; hole_end == 0 && j + kSectorBytes <= tail.size(); j += kSectorBytes) {
+    if (zeros(j, j + kSectorBytes)) hole_end = j + kSectorBytes;
+  }
   for (size_t i = 1; i + log::kFrameHeaderSize < tail.size(); ++i) {
     if (tail[i] == '\0') {
       // Reserved space reads as zeros (a frame whose length field is zero
@@ -255,10 +279,15 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
       continue;
     }
     auto reader = log::CommitReader::Open(body, "");
-    if (reader && reader->first_position() >= next && !reader->continues_write()) {
-      return Status::Corruption(scan_error.message() + "; a valid record follows at offset " +
-                                std::to_string(log::AddressOffset(bad_address) + i) +
-                                ": the log is damaged in the middle (run `cairn verify`)");
+    if (reader && reader->first_position() >= next &&
+        (!reader->continues_write() || hole_end == 0 || hole_end > i)) {
+      std::string m = scan_error.message();
+      m.append(reader->continues_write() ? "; a valid record of the same write follows at offset "
+                                         : "; a valid record follows at offset ")
+          .append(std::to_string(bad_offset + i))
+          .append(reader->continues_write() ? " with no zeroed sector before it" : "")
+          .append(": the log is damaged in the middle (run `cairn verify`)");
+      return Status::Corruption(m);
     }
   }
   if (options_.read_only) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -669,6 +670,43 @@ TEST_F(StoreTest, SmallDurableWritesReserveWrittenZerosAndBatchesFallocate) {
   EXPECT_EQ(SegmentSize(dir_.path(), 0), OpenOrDie(dir_.path(), o)->Stats()->log_bytes);
 }
 
+// A disk that fills up while zeros are written (half of them land) does
+// not fail the append: the segment is written by plain appends, Close trims
+// the zeros that did land, and the next segment tries to reserve again.
+TEST_F(StoreTest, AFailedZeroFillMeansPlainAppendsUntilTheNextSegment) {
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;  // durable
+  o.env = &env;
+  o.segment_bytes = 64u << 10;
+  auto s = OpenOrDie(dir_.path(), o);
+  env.FailReservations(ENOSPC);
+  const std::string data = "\"" + std::string(300, 'x') + "\"";
+  std::vector<EventData> one = {Ev("E", data)};
+  uint64_t acked = 0;
+  while (s->Stats()->segments == 1) {
+    auto r = s->Append("z", ExpectedRevision::Any(), one);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(r->revision->value(), acked);
+    ++acked;
+  }
+  // One attempt in segment 0 (it failed, leaving 32 KiB of zeros), one in
+  // segment 1 (failing too).
+  EXPECT_EQ(env.zero_fills(), 2);
+  env.FailReservations(0);
+  ASSERT_TRUE(s->Close().ok());
+  const uint64_t bytes = SegmentFilesBytes(dir_.path());
+  auto again = OpenOrDie(dir_.path(), o);
+  EXPECT_EQ(again->Stats()->log_bytes, bytes);  // no zeros left in any segment
+  EXPECT_EQ(again->Stats()->events, acked);
+  // Reservations work again: the active segment is reserved up to its
+  // size limit (4 MiB ahead would pass it).
+  ASSERT_EQ(again->Stats()->segments, 2u);
+  ASSERT_TRUE(
+      again->Append("z", ExpectedRevision::Exact(StreamRevision(acked - 1)), one).has_value());
+  EXPECT_EQ(env.zero_fills(), 3);
+  EXPECT_EQ(SegmentSize(dir_.path(), 1), o.segment_bytes);
+}
+
 TEST_F(StoreTest, StoresWithoutFsyncReserveWithFallocate) {
   FaultInjectionEnv env(Env::Default());
   StoreOptions o = Opts();  // kNoSyncUnsafe
@@ -686,7 +724,7 @@ TEST_F(StoreTest, StoresWithoutFsyncReserveWithFallocate) {
 // 0x02 (docs/format/log.md, "Writes"). A power loss during that write's
 // fdatasync can persist its pages in any order: appended after a cleanly
 // closed store, here is a last write of three records whose middle one
-// never reached the disk.
+// (over 1 KiB: it spans whole 512-byte sectors) never reached the disk.
 std::string ThreeRecordWrite(uint64_t first_position, bool third_starts_a_write, size_t* first_size,
                              size_t* second_size) {
   std::string buf;
@@ -695,8 +733,9 @@ std::string ThreeRecordWrite(uint64_t first_position, bool third_starts_a_write,
     Uuid id = Uuid::Random();
     log::CommitEncoder enc(&buf, first_position + k, 1000, /*sparse=*/false,
                            /*continues_write=*/k == 1 || (k == 2 && !third_starts_a_write));
+    const std::string data = k == 1 ? "\"" + std::string(1500, 'm') + "\"" : "{}";
     enc.AddEvent(
-        {"c", first_position + k, &id, "W" + std::to_string(k), ContentType::kJson, "{}", ""});
+        {"c", first_position + k, &id, "W" + std::to_string(k), ContentType::kJson, data, ""});
     enc.Finish();
     if (k == 0) *first_size = buf.size() - before;
     if (k == 1) *second_size = buf.size() - before;
@@ -756,6 +795,33 @@ TEST_F(StoreTest, AHoleBeforeARecordStartingALaterWriteRefusesToOpen) {
   std::string follows = "a valid record follows at offset ";
   follows.append(std::to_string(end + first + second));
   follows.append(": the log is damaged in the middle (run `cairn verify`)");
+  EXPECT_NE(s.error().message().find(follows), std::string::npos) << s.error().message();
+  EXPECT_EQ(std::filesystem::file_size(seg), end + write.size());  // nothing cut
+}
+
+// Damage in the last write that is not a hole (a flipped bit: no sector
+// reads as zeros) is not a torn write: a later record of the same write
+// makes open refuse, as it did before the flag existed.
+TEST_F(StoreTest, DamageWithoutAHoleBeforeARecordOfTheSameWriteRefusesToOpen) {
+  const std::string seg = dir_.path() + "/log/00000000.seg";
+  {
+    auto s = OpenOrDie(dir_.path(), StoreOptions{});
+    std::vector<EventData> one = {Ev("E0")};
+    ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  const uint64_t end = std::filesystem::file_size(seg);
+  size_t first = 0, second = 0;
+  std::string write = ThreeRecordWrite(1, /*third_starts_a_write=*/false, &first, &second);
+  write[first + 200] ^= 0x04;  // inside the middle record's data
+  ASSERT_TRUE(Env::Default()->WriteAt(seg, end, write).ok());
+
+  auto s = Store::Open(dir_.path(), StoreOptions{});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
+  std::string follows = "a valid record of the same write follows at offset ";
+  follows.append(std::to_string(end + first + second));
+  follows.append(" with no zeroed sector before it: the log is damaged in the middle");
   EXPECT_NE(s.error().message().find(follows), std::string::npos) << s.error().message();
   EXPECT_EQ(std::filesystem::file_size(seg), end + write.size());  // nothing cut
 }

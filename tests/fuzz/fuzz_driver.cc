@@ -92,6 +92,7 @@ struct Generated {
   std::string bytes;
   std::vector<size_t> frames;  // offset of each frame
   std::vector<Field> fields;
+  std::vector<bool> continues_write;  // per record, as encoded
   bool has_header = false;
 };
 
@@ -149,9 +150,12 @@ Generated GenerateValid(std::mt19937_64& rng, std::vector<std::vector<EventSpec>
     g.frames.push_back(start);
     g.fields.push_back({start, 4});                         // frame length
     g.fields.push_back({start + kFrameHeaderSize, 1});      // record type
+    g.fields.push_back({start + kFrameHeaderSize + 1, 1});  // flags
     g.fields.push_back({start + kFrameHeaderSize + 4, 4});  // event count
     const int64_t created = static_cast<int64_t>(rng() >> 1);
-    CommitEncoder enc(&g.bytes, position, created);
+    g.continues_write.push_back(rng() % 2 == 0);
+    CommitEncoder enc(&g.bytes, position, created, /*sparse=*/false,
+                      /*continues_write=*/g.continues_write.back());
     for (const auto& e : events) {
       size_t at = g.bytes.size();
       enc.AddEvent({e.stream, e.revision, &e.id, e.type, e.content, e.data, e.metadata});
@@ -177,12 +181,14 @@ bool CheckRoundTrip(const Generated& g, const std::vector<std::vector<EventSpec>
     if (!DecodeSegmentHeader(in, "gen")) return false;
     in.remove_prefix(kSegmentHeaderSize);
   }
-  for (const auto& events : records) {
+  for (size_t r = 0; r < records.size(); ++r) {
+    const auto& events = records[r];
     std::string_view body;
     size_t framed = 0;
     if (CheckFrame(in, UINT32_MAX, &body, &framed) != FrameState::kOk) return false;
     auto reader = CommitReader::Open(body, "gen");
     if (!reader || reader->event_count() != events.size()) return false;
+    if (reader->continues_write() != g.continues_write[r] || reader->sparse()) return false;
     EventView v;
     for (const auto& e : events) {
       auto more = reader->Next(&v);

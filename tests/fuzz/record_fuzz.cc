@@ -49,12 +49,17 @@ void DecodeBody(std::string_view body) {
   if (!reader) {
     ExpectCorruption(reader.error(), "CommitReader::Open");
     if (body.size() >= kCommitFixedSize && static_cast<uint8_t>(body[0]) == kRecordCommit &&
-        (static_cast<uint8_t>(body[1]) & ~kFlagSparse) == 0) {
+        (static_cast<uint8_t>(body[1]) & ~(kFlagSparse | kFlagContinuesWrite)) == 0) {
       Fail("CommitReader::Open", "rejected a well-formed fixed part");
     }
     return;
   }
   if (body.size() < kCommitFixedSize) Fail("CommitReader::Open", "accepted a short body");
+  const uint8_t flags = static_cast<uint8_t>(body[1]);
+  if (reader->sparse() != ((flags & kFlagSparse) != 0) ||
+      reader->continues_write() != ((flags & kFlagContinuesWrite) != 0)) {
+    Fail("CommitReader::Open", "flags read back differently from the body");
+  }
   const uint32_t count = reader->event_count();
   uint32_t decoded = 0;
   uint64_t previous = 0;

@@ -102,10 +102,14 @@ Outcome Model::Predict(std::span<const StreamAppend> parts) const {
       if (auto first = RevisionOfId(a.stream, *a.events[0].id)) {
         if (MatchingIds(a, *first) < n) return Fail(ErrorCode::kIdempotencyConflict);
         stored_from = first;
-      } else if (n > 1 && RevisionOfId(a.stream, *a.events[n - 1].id)) {
-        // The last event's id is stored, the first's is not (a changed
+      } else {
+        // Another event's id is stored, the first's is not (a changed
         // batch, or its first events were scavenged).
-        return Fail(ErrorCode::kIdempotencyConflict);
+        for (size_t k = 1; k < n; ++k) {
+          if (RevisionOfId(a.stream, *a.events[k].id)) {
+            return Fail(ErrorCode::kIdempotencyConflict);
+          }
+        }
       }
     }
     if (all_ids && cur && !holds && implied && *cur >= *implied) {
