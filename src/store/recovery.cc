@@ -546,6 +546,9 @@ Result<StoreStats> StoreImpl::Stats() {
   for (const auto& r : tag_runs_) st.index_bytes += r->bytes();
   for (const auto& f : frozen_) count_new(*f.table);
   count_new(*active_);
+  // Not yet durable (or never to be, after a failed fsync): not counted.
+  st.memtable_entries -= std::min(st.memtable_entries, unpublished_entries_);
+  st.streams -= std::min(st.streams, unpublished_streams_);
   st.index_runs = runs_.size();
   st.index_bytes += positions_.file_bytes();
   st.indexed_through = manifest_.indexed_through;

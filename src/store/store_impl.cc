@@ -717,6 +717,8 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   {
     std::unique_lock l(index_mu_);
     // Record addresses were relative to the buffer; entries need their record.
+    const uint64_t entries_before = active_->entries();
+    uint64_t new_streams = 0;
     size_t rec = 0;
     for (auto& r : records) {
       r.address += *base;
@@ -728,7 +730,10 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       active_->Add(n.stream, n.e);
       if (n.index_id) active_->AddId(n.id_key, n.e);
       AddTags(active_.get(), n.stream, n.type, n.e);
+      if (n.e.revision == 0) ++new_streams;
     }
+    unpublished_entries_ = active_->entries() - entries_before;
+    unpublished_streams_ = new_streams;
   }
   if (durable) {
     s = log_->Sync();
@@ -744,6 +749,7 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   }
   {
     std::unique_lock l(index_mu_);
+    unpublished_entries_ = unpublished_streams_ = 0;
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
   }

@@ -369,6 +369,10 @@ class StoreImpl final : public Store {
   std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;   // guarded by index_mu_
   std::vector<std::shared_ptr<const index::IndexRun>> tag_runs_;  // guarded by index_mu_
   bool tags_ready_ = true;  // guarded by index_mu_; false: tag reads scan $all
+  // Memtable entries, and streams they create, of the batch whose fsync is
+  // running (or failed): Stats leaves them out. Guarded by index_mu_.
+  uint64_t unpublished_entries_ = 0;
+  uint64_t unpublished_streams_ = 0;
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;            // guarded by queue_mu_

@@ -707,6 +707,30 @@ TEST_F(StoreTest, AFailedZeroFillMeansPlainAppendsUntilTheNextSegment) {
   EXPECT_EQ(SegmentSize(dir_.path(), 1), o.segment_bytes);
 }
 
+// A batch's index entries are added while its fsync runs; Stats leaves them
+// out until it succeeded, and forever after it failed (the store then
+// refuses writes; the entries stay in the memtable, invisible).
+TEST_F(StoreTest, StatsDoNotCountABatchWhoseFsyncFailed) {
+  FaultInjectionEnv env(Env::Default());
+  StoreOptions o;  // durable
+  o.env = &env;
+  auto s = OpenOrDie(dir_.path(), o);
+  std::vector<EventData> two = {Ev("A"), Ev("B")};
+  ASSERT_TRUE(s->Append("kept", ExpectedRevision::Any(), two).has_value());
+  const StoreStats before = *s->Stats();
+  EXPECT_EQ(before.streams, 1u);
+  EXPECT_EQ(before.events, 2u);
+  env.FailSyncAt(1, EIO);
+  auto failed = s->Append("lost", ExpectedRevision::Any(), two);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code(), ErrorCode::kIOError);
+  const StoreStats after = *s->Stats();
+  EXPECT_EQ(after.streams, 1u);
+  EXPECT_EQ(after.events, 2u);
+  EXPECT_EQ(after.memtable_entries, before.memtable_entries);
+  EXPECT_EQ(s->ReadStream("lost", ReadStreamOptions{}).error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(StoreTest, StoresWithoutFsyncReserveWithFallocate) {
   FaultInjectionEnv env(Env::Default());
   StoreOptions o = Opts();  // kNoSyncUnsafe
