@@ -767,17 +767,21 @@ std::string ThreeRecordWrite(uint64_t first_position, bool third_starts_a_write,
   return buf;
 }
 
+// A cleanly closed store whose stream "c" holds E0.. E<n-1>, one append
+// each; returns the size of its only segment (it ends at the last record).
+uint64_t ClosedStoreOfEvents(const std::string& dir, int n) {
+  auto s = OpenOrDie(dir, StoreOptions{});
+  for (int i = 0; i < n; ++i) {
+    std::vector<EventData> one = {Ev("E" + std::to_string(i))};
+    EXPECT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
+  }
+  EXPECT_TRUE(s->Close().ok());
+  return std::filesystem::file_size(dir + "/log/00000000.seg");
+}
+
 TEST_F(StoreTest, ATornLastWriteIsCutThoughALaterRecordOfItSurvived) {
   const std::string seg = dir_.path() + "/log/00000000.seg";
-  {
-    auto s = OpenOrDie(dir_.path(), StoreOptions{});
-    for (int i = 0; i < 3; ++i) {
-      std::vector<EventData> one = {Ev("E" + std::to_string(i))};
-      ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
-    }
-    ASSERT_TRUE(s->Close().ok());
-  }
-  const uint64_t end = std::filesystem::file_size(seg);
+  const uint64_t end = ClosedStoreOfEvents(dir_.path(), 3);
   size_t first = 0, second = 0;
   std::string write = ThreeRecordWrite(3, /*third_starts_a_write=*/false, &first, &second);
   write.replace(first, second, std::string(second, '\0'));  // the hole
@@ -799,15 +803,7 @@ TEST_F(StoreTest, ATornLastWriteIsCutThoughALaterRecordOfItSurvived) {
 // open refuses and cuts nothing.
 TEST_F(StoreTest, AHoleBeforeARecordStartingALaterWriteRefusesToOpen) {
   const std::string seg = dir_.path() + "/log/00000000.seg";
-  {
-    auto s = OpenOrDie(dir_.path(), StoreOptions{});
-    for (int i = 0; i < 3; ++i) {
-      std::vector<EventData> one = {Ev("E" + std::to_string(i))};
-      ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
-    }
-    ASSERT_TRUE(s->Close().ok());
-  }
-  const uint64_t end = std::filesystem::file_size(seg);
+  const uint64_t end = ClosedStoreOfEvents(dir_.path(), 3);
   size_t first = 0, second = 0;
   std::string write = ThreeRecordWrite(3, /*third_starts_a_write=*/true, &first, &second);
   write.replace(first, second, std::string(second, '\0'));
@@ -828,13 +824,7 @@ TEST_F(StoreTest, AHoleBeforeARecordStartingALaterWriteRefusesToOpen) {
 // makes open refuse, as it did before the flag existed.
 TEST_F(StoreTest, DamageWithoutAHoleBeforeARecordOfTheSameWriteRefusesToOpen) {
   const std::string seg = dir_.path() + "/log/00000000.seg";
-  {
-    auto s = OpenOrDie(dir_.path(), StoreOptions{});
-    std::vector<EventData> one = {Ev("E0")};
-    ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
-    ASSERT_TRUE(s->Close().ok());
-  }
-  const uint64_t end = std::filesystem::file_size(seg);
+  const uint64_t end = ClosedStoreOfEvents(dir_.path(), 1);
   size_t first = 0, second = 0;
   std::string write = ThreeRecordWrite(1, /*third_starts_a_write=*/false, &first, &second);
   write[first + 200] ^= 0x04;  // inside the middle record's data
