@@ -116,54 +116,25 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
 
 Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stream,
                                                           const Uuid& id, uint64_t snapshot) {
-  const uint64_t key = IdKey(id.bytes().data());
-  std::vector<index::StreamEntry> candidates;
-  RunList runs;
-  {
-    std::shared_lock l(index_mu_);
-    auto collect = [&](const index::StreamEntry& e) { candidates.push_back(e); };
-    active_->ForEachId(key, collect);
-    for (const auto& f : frozen_) f.table->ForEachId(key, collect);
-    runs = id_runs_;
-  }
-  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
-    if (!(*it)->MayContain(key)) continue;
-    index::RunReader reader(**it);
-    CAIRN_ASSIGN_OR_RETURN(uint64_t start, reader.LowerBound(key, 0));
-    for (uint64_t i = start; i < (*it)->count(); ++i) {
-      CAIRN_ASSIGN_OR_RETURN(index::IndexEntry e, reader.At(i));
-      if (e.hash != key) break;
-      candidates.push_back({e.revision, e.position, e.address});
-    }
-  }
-  std::vector<EventView> events;
-  for (const auto& c : candidates) {
-    if (c.position >= snapshot) continue;
-    CAIRN_RETURN_IF_ERROR(DecodeRecord(c.address, &events));
-    const EventView* at = log::FindAt(events, c.position);
-    if (at == nullptr) {
-      return Status::Corruption("event-id index entry for position " + std::to_string(c.position) +
-                                " points to a record without it");
-    }
-    const EventView& ev = *at;
-    if (ev.id == id && ev.stream == stream) return std::optional<Last>(Last{c.revision, c.position});
-  }
-  return std::optional<Last>();
+  CAIRN_ASSIGN_OR_RETURN(auto found,
+                         FirstStoredId(stream, std::span<const Uuid>(&id, 1), snapshot));
+  return found ? std::optional<Last>(found->at) : std::nullopt;
 }
 
-Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(
-    std::string_view stream, std::span<const EventData> events, uint64_t snapshot) {
+Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(std::string_view stream,
+                                                                       std::span<const Uuid> ids,
+                                                                       uint64_t snapshot) {
   struct Candidate {
     size_t index;
     index::StreamEntry e;
   };
   std::vector<Candidate> candidates;
-  std::vector<uint64_t> keys(events.size());
-  for (size_t k = 0; k < events.size(); ++k) keys[k] = IdKey(events[k].id->bytes().data());
+  std::vector<uint64_t> keys(ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) keys[k] = IdKey(ids[k].bytes().data());
   RunList runs;
   {
     std::shared_lock l(index_mu_);
-    for (size_t k = 0; k < events.size(); ++k) {
+    for (size_t k = 0; k < ids.size(); ++k) {
       auto collect = [&](const index::StreamEntry& e) { candidates.push_back({k, e}); };
       active_->ForEachId(keys[k], collect);
       for (const auto& f : frozen_) f.table->ForEachId(keys[k], collect);
@@ -172,7 +143,7 @@ Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(
   }
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     index::RunReader reader(**it);
-    for (size_t k = 0; k < events.size(); ++k) {
+    for (size_t k = 0; k < ids.size(); ++k) {
       if (!(*it)->MayContain(keys[k])) continue;
       CAIRN_ASSIGN_OR_RETURN(uint64_t start, reader.LowerBound(keys[k], 0));
       for (uint64_t i = start; i < (*it)->count(); ++i) {
@@ -182,9 +153,10 @@ Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(
       }
     }
   }
-  // Hash matches are confirmed against the log, earliest event first.
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Candidate& a, const Candidate& b) { return a.index < b.index; });
+  // Hash matches are confirmed against the log, earliest id first; for one
+  // id, newest index first (memtable, frozen, runs newest to oldest).
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.index < b.index; });
   std::vector<EventView> decoded;
   for (const auto& c : candidates) {
     if (c.e.position >= snapshot) continue;
@@ -194,7 +166,7 @@ Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(
       return Status::Corruption("event-id index entry for position " +
                                 std::to_string(c.e.position) + " points to a record without it");
     }
-    if (at->id == *events[c.index].id && at->stream == stream) {
+    if (at->id == ids[c.index] && at->stream == stream) {
       return std::optional<StoredEvent>(StoredEvent{c.index, Last{c.e.revision, c.e.position}});
     }
   }

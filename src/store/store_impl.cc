@@ -542,7 +542,10 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
           }
         }
         if (!other) {
-          CAIRN_ASSIGN_OR_RETURN(other, FirstStoredId(a.stream, a.events.subspan(1), snapshot));
+          std::vector<Uuid> rest;
+          rest.reserve(n - 1);
+          for (size_t j = 1; j < n; ++j) rest.push_back(*a.events[j].id);
+          CAIRN_ASSIGN_OR_RETURN(other, FirstStoredId(a.stream, rest, snapshot));
           if (other) ++other->index;
         }
         if (other) {

@@ -262,16 +262,14 @@ class StoreImpl final : public Store {
                          uint64_t position, uint64_t address, std::vector<index::IndexEntry>* out);
   // (revision, position) of the event of `stream` whose id is `id`, if any.
   Result<std::optional<Last>> FindById(std::string_view stream, const Uuid& id, uint64_t snapshot);
-  // The first of `events` (in order; each has an id) whose id is stored in
-  // `stream` below `snapshot`: its index in `events` and where it is. One
-  // pass over the index for all of them.
+  // The first of `ids` (in order) stored in `stream` below `snapshot`: its
+  // index in `ids` and where it is. One pass over the index for all of them.
   struct StoredEvent {
     size_t index = 0;
     Last at;
   };
   Result<std::optional<StoredEvent>> FirstStoredId(std::string_view stream,
-                                                   std::span<const EventData> events,
-                                                   uint64_t snapshot);
+                                                   std::span<const Uuid> ids, uint64_t snapshot);
   Status ValidateAppend(std::span<const Part> appends, bool system) const;
   // What reads may show of a stream (metadata retention, deletes).
   struct Retention {

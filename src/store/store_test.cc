@@ -779,6 +779,17 @@ uint64_t ClosedStoreOfEvents(const std::string& dir, int n) {
   return std::filesystem::file_size(dir + "/log/00000000.seg");
 }
 
+// Opening `dir` fails with kCorruption whose message contains `why`, and
+// its only segment keeps all `size` bytes (nothing was cut).
+void ExpectOpenRefusesAndCutsNothing(const std::string& dir, const std::string& why,
+                                     uint64_t size) {
+  auto s = Store::Open(dir, StoreOptions{});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(s.error().message().find(why), std::string::npos) << s.error().message();
+  EXPECT_EQ(std::filesystem::file_size(dir + "/log/00000000.seg"), size);
+}
+
 TEST_F(StoreTest, ATornLastWriteIsCutThoughALaterRecordOfItSurvived) {
   const std::string seg = dir_.path() + "/log/00000000.seg";
   const uint64_t end = ClosedStoreOfEvents(dir_.path(), 3);
@@ -809,14 +820,10 @@ TEST_F(StoreTest, AHoleBeforeARecordStartingALaterWriteRefusesToOpen) {
   write.replace(first, second, std::string(second, '\0'));
   ASSERT_TRUE(Env::Default()->WriteAt(seg, end, write).ok());
 
-  auto s = Store::Open(dir_.path(), StoreOptions{});
-  ASSERT_FALSE(s.has_value());
-  EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
   std::string follows = "a valid record follows at offset ";
   follows.append(std::to_string(end + first + second));
   follows.append(": the log is damaged in the middle (run `cairn verify`)");
-  EXPECT_NE(s.error().message().find(follows), std::string::npos) << s.error().message();
-  EXPECT_EQ(std::filesystem::file_size(seg), end + write.size());  // nothing cut
+  ExpectOpenRefusesAndCutsNothing(dir_.path(), follows, end + write.size());
 }
 
 // Damage in the last write that is not a hole (a flipped bit: no sector
@@ -830,14 +837,10 @@ TEST_F(StoreTest, DamageWithoutAHoleBeforeARecordOfTheSameWriteRefusesToOpen) {
   write[first + 200] ^= 0x04;  // inside the middle record's data
   ASSERT_TRUE(Env::Default()->WriteAt(seg, end, write).ok());
 
-  auto s = Store::Open(dir_.path(), StoreOptions{});
-  ASSERT_FALSE(s.has_value());
-  EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
   std::string follows = "a valid record of the same write follows at offset ";
   follows.append(std::to_string(end + first + second));
   follows.append(" with no zeroed sector before it: the log is damaged in the middle");
-  EXPECT_NE(s.error().message().find(follows), std::string::npos) << s.error().message();
-  EXPECT_EQ(std::filesystem::file_size(seg), end + write.size());  // nothing cut
+  ExpectOpenRefusesAndCutsNothing(dir_.path(), follows, end + write.size());
 }
 
 TEST_F(StoreTest, ClosedSegmentsEndAtTheirLastRecord) {
