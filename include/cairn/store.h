@@ -376,7 +376,15 @@ class Store {
   // by Close. Not available read-only.
   virtual Status Checkpoint() = 0;
 
-  // Checkpoints and releases the lock. Further calls fail. Idempotent.
+  // Checkpoints and releases the lock. Idempotent. Safe while other threads
+  // use the store: calls already in flight finish first (Close waits for
+  // them, a read's visitor included, and for queued asynchronous appends);
+  // calls that start once Close has begun fail with kFailedPrecondition
+  // "store is closed", and waiting subscriptions end with that error.
+  // kFailedPrecondition when called from inside a call of the same store
+  // (a visitor, an append callback or a push handler), which it would wait
+  // for. Destroying the store while another thread still uses it is not
+  // allowed (Close first).
   virtual Status Close() = 0;
 };
 

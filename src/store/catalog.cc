@@ -34,7 +34,8 @@ Result<uint64_t> StoreImpl::VisibleCount(std::string_view stream, const Retentio
 }
 
 Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptions& options) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -94,13 +95,15 @@ Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptio
 }
 
 Result<uint64_t> StoreImpl::CountAll() {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   CAIRN_ASSIGN_OR_RETURN(StoreStats st, Stats());
   return st.events;
 }
 
 Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);

@@ -229,7 +229,8 @@ Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
 }
 
 Status StoreImpl::Checkpoint() {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) return Status(ErrorCode::kReadOnly, "checkpoint of a read-only store");
   return DoCheckpoint();
 }
@@ -242,9 +243,21 @@ Status StoreImpl::Close() {
                   "Close was called from a push subscription handler of the same store, whose "
                   "dispatcher Close must stop");
   }
+  if (InOpOnThisThread()) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "Close was called from inside a call of the same store (a read's visitor), "
+                  "which it would wait for");
+  }
+  // From here new calls are refused; waiting subscriptions wake, and the
+  // calls in flight end before anything they use goes away.
+  closing_.store(true, std::memory_order_seq_cst);
+  WakeHeadWaiters();
+  {
+    std::unique_lock l(ops_mu_);
+    ops_cv_.wait(l, [&] { return ops_.load(std::memory_order_seq_cst) == 0; });
+  }
   Status s;
   if (!options_.read_only) {
-    closing_.store(true);  // new appends are refused from here
     DrainAsync();  // every queued asynchronous append completes first
     std::unique_lock l(queue_mu_);
     bool failed = !failed_.ok();

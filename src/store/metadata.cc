@@ -179,7 +179,8 @@ Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uin
 }
 
 Result<StreamMetadataResult> StoreImpl::GetStreamMetadata(std::string_view stream) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
@@ -193,7 +194,8 @@ Result<StreamMetadataResult> StoreImpl::GetStreamMetadata(std::string_view strea
 Result<AppendResult> StoreImpl::SetStreamMetadata(std::string_view stream,
                                                   ExpectedRevision expected,
                                                   const StreamMetadata& metadata) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
   CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
   auto custom = StreamMetadata::Parse(metadata.custom);
@@ -217,7 +219,8 @@ Result<AppendResult> StoreImpl::SetStreamMetadata(std::string_view stream,
 }
 
 Result<AppendResult> StoreImpl::DeleteStream(std::string_view stream, ExpectedRevision expected) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) {
     return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
   }

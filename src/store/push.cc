@@ -228,6 +228,9 @@ Result<std::unique_ptr<PushSubscription>> StoreImpl::SubscribePush(const Subscri
   if (!handlers.on_message) {
     return Status::InvalidArgument("a push subscription needs an on_message handler");
   }
+  // Held until the subscription is with a dispatcher: Close then ends it.
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Subscription> pull, Subscribe(options));
   std::shared_ptr<PushHub> hub;
   {

@@ -212,7 +212,8 @@ Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events)
 
 Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& options,
                              const EventVisitor& visit) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -395,7 +396,8 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
 }
 
 Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
@@ -433,7 +435,8 @@ Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
 }
 
 Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -443,7 +446,8 @@ Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
 }
 
 Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view stream, const Uuid& id) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -465,7 +469,10 @@ Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view strea
 }
 
 Position StoreImpl::HeadPosition() {
-  if (options_.read_only && !closed_.load()) (void)RefreshFromWriter();
+  if (options_.read_only) {
+    Op op(this);
+    if (op.status().ok()) (void)RefreshFromWriter();
+  }
   return Position(visible_.load(std::memory_order_acquire));
 }
 

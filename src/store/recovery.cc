@@ -523,7 +523,8 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, 
 }
 
 Result<StoreStats> StoreImpl::Stats() {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // a reader's adoption of a scavenge swaps manifest_
   StoreStats st;

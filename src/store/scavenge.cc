@@ -118,7 +118,8 @@ Status StoreImpl::FinishInterruptedScavenge() {
 }
 
 Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) return Status(ErrorCode::kReadOnly, "scavenge of a read-only store");
   std::unique_lock one(scavenge_mu_, std::try_to_lock);
   if (!one.owns_lock()) {

@@ -35,9 +35,38 @@ bool ValidUtf8(std::string_view s) {
 
 }  // namespace
 
-Status StoreImpl::CheckOpen() const {
-  if (closed_.load()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
-  return Status::OK();
+namespace {
+// The stores whose calls this thread is inside (nested: a visitor calling
+// the store again, or another store).
+thread_local std::vector<const StoreImpl*> t_ops;
+}  // namespace
+
+StoreImpl::Op::Op(StoreImpl* store) : store_(store) {
+  t_ops.push_back(store);
+  // Pairs with Close: it sets closing_ and then reads ops_, both seq_cst, so
+  // either it sees this call or this call sees closing_.
+  store->ops_.fetch_add(1, std::memory_order_seq_cst);
+  if (store->closing_.load(std::memory_order_seq_cst) || store->closed_.load()) {
+    status_ = Status(ErrorCode::kFailedPrecondition, "store is closed");
+  }
+}
+
+StoreImpl::Op::~Op() {
+  for (auto it = t_ops.rbegin(); it != t_ops.rend(); ++it) {
+    if (*it == store_) {
+      t_ops.erase(std::next(it).base());
+      break;
+    }
+  }
+  if (store_->ops_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+      store_->closing_.load(std::memory_order_seq_cst)) {
+    std::lock_guard l(store_->ops_mu_);
+    store_->ops_cv_.notify_all();
+  }
+}
+
+bool StoreImpl::InOpOnThisThread() const {
+  return std::find(t_ops.begin(), t_ops.end(), this) != t_ops.end();
 }
 
 Status StoreImpl::ValidateAppend(std::span<const Part> appends, bool system) const {
@@ -148,7 +177,8 @@ Status StoreImpl::AppendAsync(std::string stream, ExpectedRevision expected,
 
 Status StoreImpl::AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) {
   if (!done) return Status::InvalidArgument("AppendMultiAsync needs a callback");
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) {
     return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
   }
@@ -284,12 +314,12 @@ Result<std::vector<AppendResult>> StoreImpl::SubmitSystem(std::vector<Part> part
 }
 
 Result<std::vector<AppendResult>> StoreImpl::Submit(Writer* w) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) {
     return Status(ErrorCode::kReadOnly, "store " + dir_ + " is open read-only");
   }
   if (w->appends.empty()) return Status::InvalidArgument("append names no stream");
-  if (closing_.load()) return Status(ErrorCode::kFailedPrecondition, "store is closing");
   CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends, w->system));
   CAIRN_RETURN_IF_ERROR(RunQueue(w));
   if (!w->status.ok()) return w->status;

@@ -117,7 +117,27 @@ class StoreImpl final : public Store {
                    const std::atomic<bool>* cancelled);
   // Wakes every WaitForHead (after a publish, a cancel or Close).
   void WakeHeadWaiters();
-  bool closed() const { return closed_.load(); }
+  // Close has begun (or ended): new calls are refused.
+  bool closed() const { return closing_.load() || closed_.load(); }
+
+  // One call into the store in flight (every public call but Close, and a
+  // subscription's read). Close refuses new ones from when it begins, wakes
+  // the waiting ones and waits until none is left before it releases the
+  // log and the index: a call racing Close completes, or fails with
+  // kFailedPrecondition "store is closed"; it never touches freed state.
+  // Subscriptions hold one while they read, never while they wait.
+  class Op {
+   public:
+    explicit Op(StoreImpl* store);
+    ~Op();
+    Op(const Op&) = delete;
+    Op& operator=(const Op&) = delete;
+    const Status& status() const { return status_; }
+
+   private:
+    StoreImpl* store_;
+    Status status_;
+  };
   // Internal readers outside the public entry points (subscriptions) hold
   // it shared, like every read.
   std::shared_mutex& swap_mu() const { return swap_mu_; }
@@ -346,7 +366,6 @@ class StoreImpl final : public Store {
   Result<bool> MaybeCompact();
   Result<bool> CompactList(index::RunKind kind);
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
-  Status CheckOpen() const;
 
   const std::string dir_;
   const StoreOptions options_;
@@ -358,7 +377,13 @@ class StoreImpl final : public Store {
   std::atomic<uint64_t> visible_{0};         // positions < visible_ are readable
   std::atomic<uint64_t> log_generation_{0};  // writer: the manifest's, for HEAD
   std::atomic<bool> closed_{false};
-  std::atomic<bool> closing_{false};  // Close has begun: appends are refused
+  std::atomic<bool> closing_{false};  // Close has begun: calls are refused (Op)
+  // Calls in flight (Op); Close waits on ops_cv_ (under ops_mu_) for zero.
+  std::atomic<uint64_t> ops_{0};
+  std::mutex ops_mu_;
+  std::condition_variable ops_cv_;
+  // Whether this thread is inside a call of this store (a read's visitor).
+  bool InOpOnThisThread() const;
 
   mutable std::shared_mutex index_mu_;
   std::shared_ptr<index::Memtable> active_;                       // guarded by index_mu_

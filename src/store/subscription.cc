@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 
 #include "src/base/hash.h"
 #include "src/store/filter.h"
@@ -26,7 +27,7 @@ void StoreImpl::WaitForHead(uint64_t head, std::chrono::steady_clock::time_point
                             const std::atomic<bool>* cancelled) {
   std::unique_lock l(head_mu_);
   head_waiters_.fetch_add(1, std::memory_order_seq_cst);
-  while (visible_.load(std::memory_order_seq_cst) <= head && !closed_.load() &&
+  while (visible_.load(std::memory_order_seq_cst) <= head && !closing_.load() &&
          !(cancelled != nullptr && cancelled->load())) {
     if (head_cv_.wait_until(l, deadline) == std::cv_status::timeout) break;
   }
@@ -157,6 +158,11 @@ class SubscriptionImpl final : public Subscription {
       if (cancelled_.load()) return Status(ErrorCode::kCancelled, "subscription cancelled");
       if (store_->closed()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
       if (head_ < size_) return true;
+      // In a call of the store while reading, never while waiting (Close
+      // waits for calls in flight).
+      std::optional<StoreImpl::Op> op;
+      op.emplace(store_);
+      CAIRN_RETURN_IF_ERROR(op->status());
       head_ = size_ = 0;
       const uint64_t head = store_->HeadPosition().value();
       if (resolve_end_) {
@@ -183,6 +189,7 @@ class SubscriptionImpl final : public Subscription {
       const auto now = std::chrono::steady_clock::now();
       if (!deadline) deadline = now + timeout;
       if (now >= *deadline) return false;
+      op.reset();
       store_->WaitForHead(head, *deadline, &cancelled_);
     }
   }
@@ -326,7 +333,8 @@ class SubscriptionImpl final : public Subscription {
 }  // namespace
 
 Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOptions& options) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   using Target = SubscribeOptions::Target;
   EventFilter filter = options.filter;
   switch (options.target) {

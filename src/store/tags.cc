@@ -301,7 +301,8 @@ Status StoreImpl::ReadEventType(std::string_view type, const ReadAllOptions& opt
 
 Status StoreImpl::ReadByTag(const std::string& tag, const ReadAllOptions& options,
                             const EventVisitor& visit) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));

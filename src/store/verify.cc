@@ -7,7 +7,8 @@
 namespace cairn {
 
 Status StoreImpl::Verify(VerifyReport* report) {
-  CAIRN_RETURN_IF_ERROR(CheckOpen());
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   *report = VerifyReport();
