@@ -144,6 +144,14 @@ void WarnIfTmpfs(const std::string& path) {
 
 std::string Ratio(double num, double den) { return den > 0 ? FormatFixed(num / den, 2) : "-"; }
 
+// The value of an extra key of `m`, or nullptr.
+const std::string* FindExtra(const Measurement& m, const std::string& key) {
+  for (const auto& [k, v] : m.extra) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
 // Adds the keys that compare `m` with figures already measured in this run.
 // Durable and non-durable figures are never compared: the raw limits are
 // durable, so they are joined only to durable runs.
@@ -155,6 +163,14 @@ void AddRatios(Measurement* m, const std::map<std::string, Measurement>& done) {
   if (m->durable && m->workload == "append-batch") {
     if (const Measurement* disk = find("disk", "disk-seq")) {
       m->Add("ratio_vs_disk_seq", Ratio(m->MegabytesPerSecond(), disk->MegabytesPerSecond()));
+      // Against one writer's physical limit: appends of the same log bytes,
+      // each waiting for its fdatasync.
+      const std::string* synced = FindExtra(*disk, "synced_batch_mb_per_s");
+      const std::string* per_event = FindExtra(*m, "log_bytes_per_event");
+      if (synced != nullptr && per_event != nullptr) {
+        const double log_mb_per_s = m->EventsPerSecond() * std::stod(*per_event) / 1e6;
+        m->Add("ratio_vs_synced_batch", Ratio(log_mb_per_s, std::stod(*synced)));
+      }
     }
   }
   if (m->durable && m->workload == "append-single") {
