@@ -110,6 +110,18 @@ struct StreamInfo {
   Position last_position;
 };
 
+// What opening a store for writing cut from the end of its log: the torn
+// tail a crash left (docs/failures.md). Reserved space that was never
+// written reads as zeros, so `data_bytes` == 0 means only that was cut; more
+// means a partial write was dropped, which was never acknowledged unless
+// the device lost part of a write it had reported synced.
+struct TailCut {
+  std::string file;         // the segment file
+  uint64_t offset = 0;      // where its log now ends
+  uint64_t bytes = 0;       // bytes cut from there to the old end of file
+  uint64_t data_bytes = 0;  // of those, bytes that were not zero
+};
+
 struct StoreStats {
   uint64_t events = 0;          // events in $all
   uint64_t streams = 0;         // distinct streams (exact when indexed)
@@ -120,6 +132,9 @@ struct StoreStats {
   uint64_t memtable_entries = 0;
   uint64_t indexed_through = 0;  // positions < this are in persisted runs
   bool read_only = false;
+  // Set when this handle's open cut a torn tail (a writer's open only; a
+  // read-only open reads up to the writer's durable end and cuts nothing).
+  std::optional<TailCut> open_cut;
 };
 
 // A stream's metadata: one JSON object per stream, kept as the events of

@@ -294,7 +294,14 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
     log_->SetValidEnd(bad_address);
     return Status::OK();
   }
-  return log_->TruncateTail(bad_address);
+  TailCut cut;
+  cut.file = log_->SegmentPath(seg);
+  cut.offset = bad_offset;
+  cut.bytes = tail.size();
+  cut.data_bytes = tail.size() - static_cast<uint64_t>(std::count(tail.begin(), tail.end(), '\0'));
+  CAIRN_RETURN_IF_ERROR(log_->TruncateTail(bad_address));
+  open_cut_ = std::move(cut);
+  return Status::OK();
 }
 
 Status StoreImpl::RefreshFromWriter() {
@@ -553,6 +560,7 @@ Result<StoreStats> StoreImpl::Stats() {
   st.index_runs = runs_.size();
   st.index_bytes += positions_.file_bytes();
   st.indexed_through = manifest_.indexed_through;
+  st.open_cut = open_cut_;
   return st;
 }
 

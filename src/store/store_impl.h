@@ -467,6 +467,7 @@ class StoreImpl final : public Store {
   std::mutex refresh_mu_;            // reader processes: one refresh at a time
   bool manifest_check_due_ = false;  // reader: segments mapped since the last manifest check
   Status adopt_error_;               // reader: adopting a scavenge failed after installing
+  std::optional<TailCut> open_cut_;  // set by Open only (CutTornTail), then read-only
 };
 
 }  // namespace cairn

@@ -618,14 +618,23 @@ TEST_F(StoreTest, ACrashImageWithReservedZerosOpensWithEveryAcknowledgedEvent) {
     ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
   }
   const uint64_t end = s->Stats()->log_bytes;
+  EXPECT_FALSE(s->Stats()->open_cut.has_value());  // a new store: nothing to cut
   // What a kill -9 leaves: the store's files as they are now, reserved
   // zeros after the last record included.
   TempDir image;
   std::filesystem::copy(dir_.path(), image.path(), std::filesystem::copy_options::recursive |
                                                         std::filesystem::copy_options::overwrite_existing);
-  ASSERT_GT(SegmentSize(image.path(), 0), end);
+  const uint64_t crashed_size = SegmentSize(image.path(), 0);
+  ASSERT_GT(crashed_size, end);
   auto again = OpenOrDie(image.path(), StoreOptions{});
   EXPECT_EQ(SegmentSize(image.path(), 0), end);  // the zeros were cut as a torn tail
+  // Stats say so: only reserved space (zeros) was cut.
+  std::optional<TailCut> cut = again->Stats()->open_cut;
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->file, image.path() + "/log/00000000.seg");
+  EXPECT_EQ(cut->offset, end);
+  EXPECT_EQ(cut->bytes, crashed_size - end);
+  EXPECT_EQ(cut->data_bytes, 0u);
   auto events = again->ReadStream("c", ReadStreamOptions{});
   ASSERT_TRUE(events.has_value());
   ASSERT_EQ(Types(*events), (std::vector<std::string>{"E0", "E1", "E2"}));
@@ -800,6 +809,17 @@ TEST_F(StoreTest, ATornLastWriteIsCutThoughALaterRecordOfItSurvived) {
 
   auto s = OpenOrDie(dir_.path(), StoreOptions{});
   EXPECT_EQ(std::filesystem::file_size(seg), end + first);  // cut at the hole
+  // Stats name the cut and the bytes of the torn write it dropped.
+  std::optional<TailCut> cut = s->Stats()->open_cut;
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->file, seg);
+  EXPECT_EQ(cut->offset, end + first);
+  EXPECT_EQ(cut->bytes, write.size() - first);
+  // The hole holds none of them: they are the third record's non-zero bytes.
+  const std::string third = write.substr(first + second);
+  const uint64_t third_data = third.size() - std::count(third.begin(), third.end(), '\0');
+  EXPECT_GT(third_data, 0u);
+  EXPECT_EQ(cut->data_bytes, third_data);
   auto events = s->ReadStream("c", ReadStreamOptions{});
   ASSERT_TRUE(events.has_value()) << events.error().ToString();
   EXPECT_EQ(Types(*events), (std::vector<std::string>{"E0", "E1", "E2", "W0"}));
