@@ -376,7 +376,10 @@ class Store {
   // any point leaves the old or the new store). Appends, reads and
   // subscriptions go on meanwhile; only the final swap pauses them briefly.
   // Surviving events keep their positions and revisions. One at a time:
-  // kFailedPrecondition while another runs. A read-only process that has
+  // kFailedPrecondition while another runs. A Close that begins before the
+  // scavenge's commit point stops it (kFailedPrecondition "scavenge
+  // stopped: the store is closing; nothing was changed"); after it, Close
+  // waits for the swap to finish. A read-only process that has
   // the store open goes on reading the files it mapped, then adopts the
   // rewritten ones when it next looks at the manifest (docs/format/index.md,
   // "Read-only processes and a scavenge").

@@ -129,6 +129,14 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   auto hook = [&](std::string_view step) {
     return options.test_hook ? options.test_hook(step) : Status::OK();
   };
+  // Close waits for calls in flight: before the commit point a scavenge
+  // stops when Close begins rather than making it wait for the whole run
+  // (what it wrote so far is scratch, removed at the next open).
+  auto stop_if_closing = [&]() -> Status {
+    if (!closing_.load()) return Status::OK();
+    return Status(ErrorCode::kFailedPrecondition,
+                  "scavenge stopped: the store is closing; nothing was changed");
+  };
   ScavengeReport report;
   ScavengeProgress progress;
   auto tell = [&](const char* phase) {
@@ -205,6 +213,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   // 1. Rewrite the closed segments that hold something to remove.
   std::vector<uint32_t> rewritten;
   for (uint32_t seg = 0; seg < cut; ++seg) {
+    CAIRN_RETURN_IF_ERROR(stop_if_closing());
     const std::string path = log_->SegmentPath(seg);
     const uint64_t begin = log::MakeAddress(seg, log::kSegmentHeaderSize);
     const uint64_t end = log::MakeAddress(seg, UINT32_MAX);
@@ -393,6 +402,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     SwapReadLock swap(swap_mu_);
     const uint32_t last_indexed = log::AddressSegment(m0.resume_address);
     for (uint32_t seg = 0; seg <= last_indexed && m0.resume_address != 0; ++seg) {
+      CAIRN_RETURN_IF_ERROR(stop_if_closing());
       const std::string path = log_->SegmentPath(seg);
       if (seg < cut && new_maps[seg]) {
         // The rewritten file: walk its frames directly.
@@ -423,6 +433,8 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   for (auto& b : builders) CAIRN_RETURN_IF_ERROR(flush_chunk(b, m0.indexed_through));
   tell("index");
   CAIRN_RETURN_IF_ERROR(hook("indexed"));
+
+  CAIRN_RETURN_IF_ERROR(stop_if_closing());  // the last point before the commit
 
   // 3-5. Commit: no flush, no read and no batch while the files change.
   index::Manifest m1;
