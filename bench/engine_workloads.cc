@@ -256,7 +256,8 @@ Result<Measurement> CairnAppendConcurrent(const WorkloadContext& ctx) {
   ResetPeakRss();
   CAIRN_RETURN_IF_ERROR(RunConcurrentAppends(*store, ctx.events, kConcurrentWriters, &m));
   m.SampleRss();
-  const uint64_t head = store->HeadPosition().value();
+  CAIRN_ASSIGN_OR_RETURN(const Position head_position, store->HeadPosition());
+  const uint64_t head = head_position.value();
   CAIRN_RETURN_IF_ERROR(store->Close());
   if (head != ctx.events) {
     return CheckFailed(ctx, "head position is " + std::to_string(head) + " after " +
@@ -340,7 +341,8 @@ Result<Measurement> CairnAppendConcurrentAsync(const WorkloadContext& ctx) {
   }
   m.seconds = static_cast<double>(NowNanos() - start) / 1e9;
   m.SampleRss();
-  const uint64_t head = store->HeadPosition().value();
+  CAIRN_ASSIGN_OR_RETURN(const Position head_position, store->HeadPosition());
+  const uint64_t head = head_position.value();
   CAIRN_RETURN_IF_ERROR(store->Close());
   CAIRN_RETURN_IF_ERROR(error);
   if (head != ctx.events) {

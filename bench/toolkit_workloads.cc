@@ -595,7 +595,8 @@ Result<Measurement> CairnRawCommandsSpread(const WorkloadContext& ctx) {
       },
       &m));
   m.SampleRss();
-  const uint64_t head = store->HeadPosition().value();
+  CAIRN_ASSIGN_OR_RETURN(const Position head_position, store->HeadPosition());
+  const uint64_t head = head_position.value();
   CAIRN_RETURN_IF_ERROR(store->Close());
   if (head != kSpreadAggregates + ctx.events) {
     return CheckFailed(ctx, "head position is " + std::to_string(head) + " after " +
@@ -633,7 +634,8 @@ Result<Measurement> ToolkitCommandsSpread(const WorkloadContext& ctx) {
       &m));
   m.SampleRss();
   bank.FlushSnapshots();
-  const uint64_t head = store->HeadPosition().value();
+  CAIRN_ASSIGN_OR_RETURN(const Position head_position, store->HeadPosition());
+  const uint64_t head = head_position.value();
   CAIRN_RETURN_IF_ERROR(store->Close());
   if (head != kSpreadAggregates + ctx.events) {
     return CheckFailed(ctx, "head position is " + std::to_string(head) + " after " +

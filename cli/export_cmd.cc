@@ -33,7 +33,9 @@ class ExportCommand : public Command {
     }
     ReadAllOptions options;
     if (from_.has_value()) options.from = Position(*from_);
-    uint64_t head = store->HeadPosition().value();
+    Result<Position> head_position = store->HeadPosition();
+    if (!head_position.has_value()) return ReportError(head_position.error());
+    const uint64_t head = head_position->value();
     uint64_t start = from_.value_or(0);
     ProgressBar progress("export", head > start ? head - start : 0);
     bool write_failed = false;

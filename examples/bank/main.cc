@@ -292,7 +292,9 @@ int Main(int argc, char** argv) {
     po.category = std::string(Account::kCategory);
     auto runner = cairn::toolkit::ProjectionRunner::Start(b.store.get(), &projection, po);
     if (!runner.has_value()) return FailStatus(runner.error());
-    const uint64_t head = b.store->HeadPosition().value();
+    cairn::Result<cairn::Position> head_position = b.store->HeadPosition();
+    if (!head_position.has_value()) return FailStatus(head_position.error());
+    const uint64_t head = head_position->value();
     if (head > 0) {
       cairn::Status w = (*runner)->WaitFor(cairn::Position(head - 1), std::chrono::seconds(60));
       if (!w.ok()) return FailStatus(w);

@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
   }
   // Wait until the manager has reacted to its own events too.
   for (int i = 0; i < 3; ++i) {
-    cairn::Status w = (*runner)->WaitFor(cairn::Position((*store)->HeadPosition().value() - 1), std::chrono::seconds(30));
+    cairn::Result<cairn::Position> head = (*store)->HeadPosition();
+    if (!head.has_value()) return Fail(head.error());
+    cairn::Status w =
+        (*runner)->WaitFor(cairn::Position(head->value() - 1), std::chrono::seconds(30));
     if (!w.ok()) return Fail(w);
   }
   (void)(*runner)->Stop();

@@ -86,9 +86,9 @@ class OrderTest : public ::testing::Test {
   // its own commands appended.
   void Settle(cairn::toolkit::ProcessManagerRunner& runner) {
     for (int i = 0; i < 10; ++i) {
-      const uint64_t head = store_->HeadPosition().value();
+      const uint64_t head = store_->HeadPosition()->value();
       ASSERT_TRUE(runner.WaitFor(cairn::Position(head - 1), seconds(30)).ok()) << runner.status().ToString();
-      if (store_->HeadPosition().value() == head) return;
+      if (store_->HeadPosition()->value() == head) return;
     }
   }
 

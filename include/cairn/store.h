@@ -362,7 +362,10 @@ class Store {
                                                          const Uuid& id) = 0;
 
   // Number of events visible in $all (the next position to be assigned).
-  virtual Position HeadPosition() = 0;
+  // A read-only handle first catches up with its writer and returns what
+  // stops it (a scavenge it could not adopt, damaged index files) rather
+  // than a stale head. kFailedPrecondition "store is closed" after Close.
+  virtual Result<Position> HeadPosition() = 0;
 
   virtual Result<StoreStats> Stats() = 0;
 

@@ -278,7 +278,7 @@ TEST_F(AsyncAppendTest, MultiStreamAsyncAppendIsAllOrNothing) {
   EXPECT_EQ(got->error().conflict()->stream, "b");
   auto a = store->ReadStream("a", ReadStreamOptions{});
   EXPECT_EQ(a.error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(store->HeadPosition().value(), 1u);
+  EXPECT_EQ(store->HeadPosition()->value(), 1u);
 }
 
 // 64 writers, each keeping one append in flight by submitting the next from
@@ -320,7 +320,7 @@ TEST_F(AsyncAppendTest, CallbacksThatAppendAgainChainWithoutLoss) {
     ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(120), [&] { return finished == kWriters; }));
   }
   EXPECT_TRUE(errors.empty()) << errors.front();
-  EXPECT_EQ(store->HeadPosition().value(), static_cast<uint64_t>(kWriters * kEach));
+  EXPECT_EQ(store->HeadPosition()->value(), static_cast<uint64_t>(kWriters * kEach));
   for (int w = 0; w < kWriters; ++w) {
     auto events = store->ReadStream("w-" + std::to_string(w), ReadStreamOptions{});
     ASSERT_TRUE(events.has_value());
@@ -370,7 +370,7 @@ TEST_F(AsyncAppendTest, BlockingCallsInsideACallbackAreRefused) {
   }
   // Outside the callback the same calls work.
   ASSERT_TRUE(store->Append("t", ExpectedRevision::Any(), One("B")).has_value());
-  EXPECT_EQ(store->HeadPosition().value(), 2u);
+  EXPECT_EQ(store->HeadPosition()->value(), 2u);
   EXPECT_TRUE(store->Close().ok());
 }
 
@@ -433,7 +433,7 @@ TEST_F(AsyncAppendTest, BlockingAndAsyncWritersFromManyThreadsGetGapFreePosition
     }
   }
   for (size_t p = 0; p < seen.size(); ++p) EXPECT_EQ(seen[p], 1) << "position " << p;
-  EXPECT_EQ(store->HeadPosition().value(), seen.size());
+  EXPECT_EQ(store->HeadPosition()->value(), seen.size());
 }
 
 TEST_F(AsyncAppendTest, QueuedBytesAreBoundedAndEveryAppendStillCommits) {

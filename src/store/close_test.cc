@@ -210,7 +210,7 @@ TEST_F(CloseTest, CallsRacingCloseCompleteOrFailWithStoreClosedAndLoseNothing) {
     }
     total += stored.size();
   }
-  EXPECT_EQ(store_->HeadPosition().value(), total);
+  EXPECT_EQ(store_->HeadPosition()->value(), total);
 }
 
 }  // namespace

@@ -166,7 +166,9 @@ void PushHub::Run(Dispatcher* d) {
         seen_generation = d->generation;
       }
     }
-    const uint64_t head = store_->HeadPosition().value();
+    // A refresh error reaches each subscription through its own read below.
+    const Result<Position> refreshed = store_->HeadPosition();
+    const uint64_t head = refreshed ? refreshed->value() : store_->visible_head();
     bool progress = false;
     bool removed = false;
     for (const auto& s : local) {

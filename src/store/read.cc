@@ -468,11 +468,10 @@ Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view strea
   return out;
 }
 
-Position StoreImpl::HeadPosition() {
-  if (options_.read_only) {
-    Op op(this);
-    if (op.status().ok()) (void)RefreshFromWriter();
-  }
+Result<Position> StoreImpl::HeadPosition() {
+  Op op(this);
+  CAIRN_RETURN_IF_ERROR(op.status());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   return Position(visible_.load(std::memory_order_acquire));
 }
 

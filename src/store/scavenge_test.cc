@@ -128,7 +128,7 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   auto s = OpenOrDie(dir.path());
   Scene(s.get());
   const std::string before = Visible(s.get());
-  const uint64_t head = s->HeadPosition().value();
+  const uint64_t head = s->HeadPosition()->value();
   ASSERT_TRUE(AnyFileContains(dir.path(), kSecret));
   std::vector<std::string> phases;
   ScavengeOptions o;
@@ -146,7 +146,7 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   EXPECT_EQ(phases.front(), "rewrite");
   EXPECT_EQ(phases.back(), "done");
   EXPECT_EQ(Visible(s.get()), before);
-  EXPECT_EQ(s->HeadPosition().value(), head);
+  EXPECT_EQ(s->HeadPosition()->value(), head);
   EXPECT_EQ(*s->CountAll(), head - rep->events_removed);
   EXPECT_FALSE(AnyFileContains(dir.path(), kSecret));
   VerifyReport v;
@@ -260,7 +260,7 @@ TEST(ScavengeTest, AReadOnlyProcessFollowsItsWriterAcrossScavenges) {
   EXPECT_EQ(AllEvents(r), AllEvents(w.get()));
   EXPECT_EQ(DeletedMappings(dir.path()), std::vector<std::string>{});
   EXPECT_EQ(r->Stats()->log_bytes, w->Stats()->log_bytes);
-  EXPECT_EQ(r->HeadPosition(), w->HeadPosition());
+  EXPECT_EQ(r->HeadPosition().value(), w->HeadPosition().value());
 
   // A second scavenge: trunc-1's 4 remaining events go, and its metadata
   // event (a tombstoned stream's metadata hides nothing any more).

@@ -98,7 +98,7 @@ class StoreImpl final : public Store {
   Result<uint64_t> CountAll() override;
   Result<uint64_t> CountStream(std::string_view stream) override;
   Result<uint64_t> CountCategory(std::string_view category) override;
-  Position HeadPosition() override;
+  Result<Position> HeadPosition() override;
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
   Result<ScavengeReport> Scavenge(const ScavengeOptions& options) override;
@@ -117,6 +117,8 @@ class StoreImpl final : public Store {
                    const std::atomic<bool>* cancelled);
   // Wakes every WaitForHead (after a publish, a cancel or Close).
   void WakeHeadWaiters();
+  // The visible head as it is (no refresh from a writer, never an error).
+  uint64_t visible_head() const { return visible_.load(std::memory_order_acquire); }
   // Close has begun (or ended): new calls are refused.
   bool closed() const { return closing_.load() || closed_.load(); }
 

@@ -59,7 +59,7 @@ TEST_F(StoreTest, AppendAssignsRevisionsAndPositions) {
   ASSERT_TRUE(r3.has_value());
   EXPECT_EQ(r3->revision->value(), 2u);
   EXPECT_EQ(r3->position.value(), 3u);
-  EXPECT_EQ(s->HeadPosition().value(), 4u);
+  EXPECT_EQ(s->HeadPosition()->value(), 4u);
 
   auto events = s->ReadStream("acc-1", ReadStreamOptions{});
   ASSERT_TRUE(events.has_value());
@@ -87,7 +87,7 @@ TEST_F(StoreTest, WrongExpectedRevisionCarriesExpectedAndActual) {
   auto ex = s->Append("y", ExpectedRevision::StreamExists(), one);
   EXPECT_EQ(ex.error().code(), ErrorCode::kWrongExpectedRevision);
   EXPECT_EQ(ex.error().conflict()->actual, std::nullopt);
-  EXPECT_EQ(s->HeadPosition().value(), 2u);
+  EXPECT_EQ(s->HeadPosition()->value(), 2u);
 }
 
 TEST_F(StoreTest, MultiStreamAppendIsAllOrNothing) {
@@ -99,7 +99,7 @@ TEST_F(StoreTest, MultiStreamAppendIsAllOrNothing) {
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), ErrorCode::kWrongExpectedRevision);
   EXPECT_EQ(bad.error().conflict()->stream, "b");
-  EXPECT_EQ(s->HeadPosition().value(), 0u);
+  EXPECT_EQ(s->HeadPosition()->value(), 0u);
   EXPECT_EQ(s->ReadStream("a", ReadStreamOptions{}).error().code(), ErrorCode::kNotFound);
 
   parts[1].expected = ExpectedRevision::NoStream();
@@ -202,7 +202,7 @@ TEST_F(StoreTest, RetriedAppendIsIdempotent) {
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->revision->value(), 1u);
   EXPECT_EQ(again->position.value(), 1u);
-  EXPECT_EQ(s->HeadPosition().value(), 3u);
+  EXPECT_EQ(s->HeadPosition()->value(), 3u);
 
   // The first event matches, the second does not: a partial overlap.
   std::vector<EventData> partial = {EvId("A", NthUuid(1)), EvId("Z", NthUuid(9))};
@@ -235,14 +235,14 @@ TEST_F(StoreTest, RetriedAppendIsIdempotent) {
   EXPECT_TRUE(t2->duplicate);
   EXPECT_EQ(t2->revision->value(), 6u);
   EXPECT_EQ(t2->position.value(), 6u);
-  EXPECT_EQ(s->HeadPosition().value(), 8u);
+  EXPECT_EQ(s->HeadPosition()->value(), 8u);
   // The same first id followed by a different second id: a partial overlap.
   std::vector<EventData> half = {EvId("E", NthUuid(4)), EvId("G", NthUuid(6))};
   EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), half).error().code(),
             ErrorCode::kIdempotencyConflict);
   // The id lives in another stream: not a duplicate here.
   ASSERT_TRUE(s->Append("other", ExpectedRevision::Any(), tail).has_value());
-  EXPECT_EQ(s->HeadPosition().value(), 10u);
+  EXPECT_EQ(s->HeadPosition()->value(), 10u);
 }
 
 TEST_F(StoreTest, AnyRetryIsFoundInPersistedRunsAfterReopen) {
@@ -265,7 +265,7 @@ TEST_F(StoreTest, AnyRetryIsFoundInPersistedRunsAfterReopen) {
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->revision->value(), 1u);
   EXPECT_EQ(again->position.value(), 1u);
-  EXPECT_EQ(s->HeadPosition().value(), 52u);
+  EXPECT_EQ(s->HeadPosition()->value(), 52u);
 }
 
 TEST_F(StoreTest, FindEventLooksUpCallerIdsAtAnyRevision) {
@@ -323,7 +323,7 @@ TEST_F(StoreTest, LimitsAreInvalidArgumentsNamingTheLimit) {
   std::vector<EventData> untyped = {Ev("")};
   EXPECT_EQ(s->Append("ok", ExpectedRevision::Any(), untyped).error().message(),
             "stream 'ok' event 0: event type is empty");
-  EXPECT_EQ(s->HeadPosition().value(), 0u);
+  EXPECT_EQ(s->HeadPosition()->value(), 0u);
 }
 
 TEST_F(StoreTest, ReadStreamDirectionsAndBounds) {
@@ -525,7 +525,7 @@ TEST_F(StoreTest, ReadOnlyHandleFollowsTheWriter) {
   StoreOptions ro = Opts();
   ro.read_only = true;
   auto r = OpenOrDie(dir_.path(), ro);
-  EXPECT_EQ(r->HeadPosition().value(), 1u);
+  EXPECT_EQ(r->HeadPosition()->value(), 1u);
   EXPECT_EQ(r->Append("x", ExpectedRevision::Any(), one).error().code(), ErrorCode::kReadOnly);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(w->Append("y", ExpectedRevision::Any(), one).has_value());
   EXPECT_EQ(r->ReadStream("y", ReadStreamOptions{})->size(), 20u);
@@ -574,7 +574,7 @@ TEST_F(StoreTest, ConcurrentAppendersGetGapFreePositions) {
   stop = true;
   reader.join();
   EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(s->HeadPosition().value(), static_cast<uint64_t>(kThreads * kPer));
+  EXPECT_EQ(s->HeadPosition()->value(), static_cast<uint64_t>(kThreads * kPer));
   for (int t = 0; t < kThreads; ++t) {
     auto v = s->ReadStream("t" + std::to_string(t), ReadStreamOptions{});
     ASSERT_EQ(v->size(), static_cast<size_t>(kPer));

@@ -114,7 +114,8 @@ class SubscriptionImpl final : public Subscription {
   // Next (a push subscription's first read happens later, on a dispatcher).
   Status ResolveStart() {
     if (!resolve_end_) return Status::OK();
-    CAIRN_RETURN_IF_ERROR(ResolveEnd(store_->HeadPosition().value()));
+    CAIRN_ASSIGN_OR_RETURN(Position head, store_->HeadPosition());
+    CAIRN_RETURN_IF_ERROR(ResolveEnd(head.value()));
     resolve_end_ = false;
     return Status::OK();
   }
@@ -164,7 +165,8 @@ class SubscriptionImpl final : public Subscription {
       op.emplace(store_);
       CAIRN_RETURN_IF_ERROR(op->status());
       head_ = size_ = 0;
-      const uint64_t head = store_->HeadPosition().value();
+      CAIRN_ASSIGN_OR_RETURN(const Position head_position, store_->HeadPosition());
+      const uint64_t head = head_position.value();
       if (resolve_end_) {
         CAIRN_RETURN_IF_ERROR(ResolveEnd(head));
         resolve_end_ = false;

@@ -245,7 +245,7 @@ TEST(FaultCrashTest, AFailedFsyncLeavesNoIndexEntryOfItsBatchBehind) {
     ASSERT_EQ(s->size(), 3u);
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*s)[i].id, kept[i]);
     EXPECT_EQ((*store)->ReadEventType("Lost", ReadAllOptions{})->size(), 0u);
-    EXPECT_EQ((*store)->HeadPosition().value(), 3u);
+    EXPECT_EQ((*store)->HeadPosition()->value(), 3u);
     Status cp = (*store)->Checkpoint();
     EXPECT_EQ(cp.code(), ErrorCode::kFailedPrecondition) << cp.ToString();
     EXPECT_NE(cp.message().find("after a failed fsync"), std::string::npos) << cp.message();
@@ -288,7 +288,7 @@ TEST(FaultCrashTest, GarbageTailIsCutOnOpen) {
   // The append in ExpectExactly went where the garbage was.
   auto store = Store::Open(dir.path());
   ASSERT_TRUE(store.has_value());
-  EXPECT_EQ((*store)->HeadPosition().value(), 2u);
+  EXPECT_EQ((*store)->HeadPosition()->value(), 2u);
 }
 
 TEST(FaultCrashTest, CorruptionInTheMiddleIsReportedNeverReturned) {

@@ -214,7 +214,7 @@ TEST(ConcurrentTest, AppendersAndReadersSeeWholeAppends) {
   for (const Ack& a : acks) {
     for (const auto& p : a.parts) total += p.events.size();
   }
-  ASSERT_EQ(store->HeadPosition().value(), total);
+  ASSERT_EQ(store->HeadPosition()->value(), total);
   auto all = store->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
   ASSERT_EQ(all->size(), total);

@@ -300,7 +300,7 @@ class ModelRun {
         EXPECT_EQ(c->expected, want.conflict.expected) << desc;
         EXPECT_EQ(c->actual, want.conflict.actual) << desc;
       }
-      EXPECT_EQ(store_->HeadPosition().value(), head) << desc << ": a failed call wrote";
+      EXPECT_EQ(store_->HeadPosition()->value(), head) << desc << ": a failed call wrote";
       return false;
     }
     EXPECT_TRUE(got.has_value()) << desc << ": " << got.error().ToString();
@@ -334,7 +334,7 @@ class ModelRun {
                : store_->AppendMulti(parts);
     if (!CheckCall(got, want, desc)) return;
     model_.Apply(parts, want);
-    EXPECT_EQ(store_->HeadPosition().value(), model_.size()) << desc;
+    EXPECT_EQ(store_->HeadPosition()->value(), model_.size()) << desc;
     bool retryable = !want.results.empty() && !want.results[0].duplicate;
     for (const auto& p : parts) {
       for (const auto& e : p.events) retryable = retryable && e.id.has_value();
@@ -428,7 +428,7 @@ class ModelRun {
         : pick == 3 ? store_->DeleteStream(Model::MetaStream(stream), ExpectedRevision::Any())
                     : store_->TombstoneStream(Model::MetaStream(stream), ExpectedRevision::Any());
     ExpectError(r, ErrorCode::kInvalidArgument, what[pick]);
-    EXPECT_EQ(store_->HeadPosition().value(), model_.size());
+    EXPECT_EQ(store_->HeadPosition()->value(), model_.size());
   }
 
   void OpInvalid() {
@@ -456,7 +456,7 @@ class ModelRun {
     auto r = store_->AppendMulti(parts);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << r.error().ToString();
-    EXPECT_EQ(store_->HeadPosition().value(), model_.size());
+    EXPECT_EQ(store_->HeadPosition()->value(), model_.size());
   }
 
   void CheckEvents(const std::vector<RecordedEvent>& got, const std::vector<uint64_t>& want,
@@ -665,7 +665,7 @@ class ModelRun {
   // checks stats.
   void CompareEverything(Store* s, const std::string& who) {
     Trace("compare everything via " + who);
-    EXPECT_EQ(s->HeadPosition().value(), model_.size()) << who;
+    EXPECT_EQ(s->HeadPosition()->value(), model_.size()) << who;
     const ReadAllOptions everything;
     auto all = s->ReadAll(everything);
     ASSERT_TRUE(all.has_value()) << who << ": " << all.error().ToString();

@@ -105,7 +105,7 @@ TEST(RegressionTest, FollowerRefreshBeforeTheWritersFirstManifest) {
   auto all = reader->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << all.error().ToString();  // got kNotFound: MANIFEST
   EXPECT_EQ(all->size(), 2u);
-  EXPECT_EQ(reader->HeadPosition().value(), 2u);  // got 1: the failed refresh is ignored
+  EXPECT_EQ(reader->HeadPosition()->value(), 2u);  // got 1: the failed refresh is ignored
 }
 
 // Found by CAIRN_SEED=6 (also 9, 16, 27, 36, 37, 41, 49, 52, 53): a
@@ -147,8 +147,8 @@ TEST(RegressionTest, ReadOnlyOpenRacingARunMerge) {
 
 // The same race on a read-only handle that is already open: when its
 // memtable is full it re-reads the MANIFEST to adopt the writer's runs, and
-// fails if they are merged away before it opens them. HeadPosition() hides
-// the error and reports a stale head.
+// fails if they are merged away before it opens them (HeadPosition() then
+// hid the error and reported a stale head; it returns errors since).
 TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
   TempDir dir;
   StoreOptions w;
@@ -174,7 +174,7 @@ TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
   auto reader = OpenOrDie(dir.path(), r);
   ASSERT_NE(reader, nullptr);
   AppendOne(writer.get(), "a");
-  ASSERT_EQ(reader->HeadPosition().value(), 4u);  // the reader's memtable is now full
+  ASSERT_EQ(reader->HeadPosition()->value(), 4u);  // the reader's memtable is now full
   AppendOne(writer.get(), "a");
   env.on_manifest_read = [&] {
     ASSERT_TRUE(writer->Checkpoint().ok());  // a fourth run: the writer merges all four
@@ -186,6 +186,33 @@ TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
   auto all = reader->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << all.error().ToString();  // got kNotFound: 00000000.run
   EXPECT_EQ(all->size(), 5u);
+}
+
+// HeadPosition() of a read-only handle used to return a stale head when
+// catching up with its writer failed. Here the reader's memtable is full,
+// so it must re-read the MANIFEST, which is damaged: the error is returned.
+TEST(RegressionTest, AReaderHeadPositionReturnsTheErrorThatStopsItsRefresh) {
+  TempDir dir;
+  StoreOptions w;
+  w.durability = Durability::kNoSyncUnsafe;
+  auto writer = OpenOrDie(dir.path(), w);
+  ASSERT_NE(writer, nullptr);
+  AppendOne(writer.get(), "a");
+  ASSERT_TRUE(writer->Checkpoint().ok());  // a MANIFEST listing one run
+  StoreOptions r = w;
+  r.read_only = true;
+  r.memtable_entries = 1;
+  auto reader = OpenOrDie(dir.path(), r);
+  ASSERT_NE(reader, nullptr);
+  AppendOne(writer.get(), "a");
+  ASSERT_EQ(reader->HeadPosition()->value(), 2u);  // its memtable is now full
+  const std::string manifest = dir.path() + "/index/MANIFEST";
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(manifest, "not a manifest").ok());
+  AppendOne(writer.get(), "a");
+  Result<Position> head = reader->HeadPosition();
+  ASSERT_FALSE(head.has_value()) << "got a stale head " << head->value();
+  EXPECT_EQ(head.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(head.error().message().find(manifest), std::string::npos) << head.error().message();
 }
 
 // Found while writing the model: store.h says a retried append whose events
@@ -207,7 +234,7 @@ TEST(RegressionTest, AnyRetryAfterLaterAppendsIsADuplicate) {
   EXPECT_TRUE(retry->duplicate);  // got false: written again at revision 2
   EXPECT_EQ(retry->revision, std::optional(StreamRevision(0)));
   EXPECT_EQ(retry->position, Position(0));
-  EXPECT_EQ(s->HeadPosition().value(), 2u);
+  EXPECT_EQ(s->HeadPosition()->value(), 2u);
 }
 
 // Found while writing the model: store.h promises kNotFound for a read of a
@@ -440,7 +467,7 @@ TEST(RegressionTest, RetryAgainstScavengedRevisionsIsNoDuplicate) {
   ASSERT_FALSE(retry.has_value()) << "duplicate at revision " << retry->revision->value()
                                   << " position " << retry->position.value();  // 0 and 2
   EXPECT_EQ(retry.error().code(), ErrorCode::kWrongExpectedRevision);
-  EXPECT_EQ(s->HeadPosition().value(), 4u);
+  EXPECT_EQ(s->HeadPosition()->value(), 4u);
 }
 
 // Found by CAIRN_SEED=836524193 (with the first-stored marks, which made a

@@ -169,7 +169,7 @@ void OneRun(uint64_t seed) {
     threads.emplace_back([&, i] {
       SubPlan& p = plans[i];
       std::this_thread::sleep_for(milliseconds(delays[i]));
-      p.head_before = store->HeadPosition().value();
+      p.head_before = store->HeadPosition()->value();
       auto sub = store->Subscribe(p.options);
       if (!sub.has_value()) {
         p.error = sub.error().ToString();
@@ -180,7 +180,7 @@ void OneRun(uint64_t seed) {
         const bool done_before = writers_done.load();
         auto m = (*sub)->Next(milliseconds(20));
         if (first) {
-          p.head_after = store->HeadPosition().value();
+          p.head_after = store->HeadPosition()->value();
           first = false;
         }
         if (!m.has_value()) {

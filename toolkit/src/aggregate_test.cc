@@ -170,7 +170,7 @@ TEST_F(AggregateTest, ADomainErrorWritesNothing) {
   EXPECT_EQ(*r->rejected, (DomainError{"insufficient_funds", "balance 100 is below 101"}));
   EXPECT_TRUE(r->events.empty());
   EXPECT_EQ(r->revision, StreamRevision(1));
-  EXPECT_EQ(store_->HeadPosition(), Position(2));
+  EXPECT_EQ(store_->HeadPosition().value(), Position(2));
 }
 
 TEST_F(AggregateTest, AConflictHandsTheDomainTheCompetingEvents) {

@@ -228,7 +228,7 @@ TEST_F(PersonalTest, AReadModelRebuiltAfterAnErasureHoldsNoneOfIt) {
   po.category = "member";
   auto runner = ProjectionRunner::Start(store->get(), &emails, po);
   ASSERT_TRUE(runner.has_value()) << runner.error().ToString();
-  const Position last((*store)->HeadPosition().value() - 1);
+  const Position last((*store)->HeadPosition()->value() - 1);
   ASSERT_TRUE((*runner)->WaitFor(last, std::chrono::seconds(30)).ok());
   auto rows = [&] {
     auto sql = Sql::Open(po.database_path);

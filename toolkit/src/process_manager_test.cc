@@ -58,7 +58,9 @@ TEST_F(ProcessManagerTest, AnAllSourceSkipsItsOwnCheckpointsAndGoesQuiet) {
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->last_revision, before->last_revision);
   Append("x-1", 1);
-  ASSERT_TRUE((*runner)->WaitFor(Position(store_->HeadPosition().value() - 1), std::chrono::seconds(30)).ok());
+  ASSERT_TRUE((*runner)
+                  ->WaitFor(Position(store_->HeadPosition()->value() - 1), std::chrono::seconds(30))
+                  .ok());
   EXPECT_EQ(counter.seen, (std::vector<std::string>{"x-1@0", "x-1@1", "x-1@2", "x-1@3"}));
   EXPECT_EQ(counter.last_command.user, "process:counter");
   // Two Stops at once: one stops, both return its status.
@@ -72,7 +74,9 @@ TEST_F(ProcessManagerTest, AnAllSourceSkipsItsOwnCheckpointsAndGoesQuiet) {
   Append("x-2", 2);
   auto again = ProcessManagerRunner::Start(store_.get(), &second, ProcessManagerOptions{});
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
-  ASSERT_TRUE((*again)->WaitFor(Position(store_->HeadPosition().value() - 1), std::chrono::seconds(30)).ok());
+  ASSERT_TRUE((*again)
+                  ->WaitFor(Position(store_->HeadPosition()->value() - 1), std::chrono::seconds(30))
+                  .ok());
   EXPECT_EQ(second.seen, (std::vector<std::string>{"x-2@0", "x-2@1"}));
   ASSERT_TRUE((*again)->Stop().ok());
 }
