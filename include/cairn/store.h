@@ -401,7 +401,9 @@ class Store {
   // use the store: calls already in flight finish first (Close waits for
   // them, a read's visitor included, and for queued asynchronous appends);
   // calls that start once Close has begun fail with kFailedPrecondition
-  // "store is closed", and waiting subscriptions end with that error.
+  // "store is closed", and subscriptions end with that error (push ones
+  // deliver nothing more from when Close begins). A second Close racing
+  // the first waits until the store is closed.
   // kFailedPrecondition when called from inside a call of the same store
   // (a visitor, an append callback or a push handler), which it would wait
   // for. Destroying the store while another thread still uses it is not

@@ -236,7 +236,7 @@ Status StoreImpl::Checkpoint() {
 }
 
 Status StoreImpl::Close() {
-  if (closed_.load()) return Status::OK();
+  if (close_done_.load()) return Status::OK();
   CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
   if (PushHub::OnDispatcherOf(this)) {
     return Status(ErrorCode::kFailedPrecondition,
@@ -249,8 +249,13 @@ Status StoreImpl::Close() {
                   "which it would wait for");
   }
   // From here new calls are refused; waiting subscriptions wake, and the
-  // calls in flight end before anything they use goes away.
-  closing_.store(true, std::memory_order_seq_cst);
+  // calls in flight end before anything they use goes away. One Close does
+  // the work; one racing it waits until it is done.
+  if (closing_.exchange(true, std::memory_order_seq_cst)) {
+    std::unique_lock l(ops_mu_);
+    ops_cv_.wait(l, [&] { return close_done_.load(); });
+    return Status::OK();
+  }
   WakeHeadWaiters();
   {
     std::unique_lock l(ops_mu_);
@@ -284,6 +289,11 @@ Status StoreImpl::Close() {
   head_.reset();
   log_.reset();
   lock_.reset();
+  {
+    std::lock_guard l(ops_mu_);
+    close_done_.store(true);
+  }
+  ops_cv_.notify_all();
   return s;
 }
 

@@ -37,6 +37,7 @@ struct PushHub::Dispatcher {
   std::vector<std::shared_ptr<State>> subs;  // guarded by mu
   uint64_t generation = 0;                   // guarded by mu: bumped on change
   bool stop = false;                         // guarded by mu
+  std::condition_variable stop_cv;  // Stop sets `stop` (a closing store's dispatcher waits)
   std::atomic<bool> poked{false};
   std::thread thread;
 };
@@ -142,6 +143,7 @@ void PushHub::Stop() {
     std::lock_guard l(d->mu);
     d->stop = true;
     d->poked.store(true);
+    d->stop_cv.notify_all();
   }
   store_->WakeHeadWaiters();
   for (auto& d : dispatchers_) {
@@ -159,7 +161,11 @@ void PushHub::Run(Dispatcher* d) {
   for (;;) {
     d->poked.store(false);
     {
-      std::lock_guard l(d->mu);
+      std::unique_lock l(d->mu);
+      // Close has begun: reads fail from now on and waits return at once.
+      // Deliver nothing more and wait for Stop (Close reaches it after the
+      // calls in flight), which ends what is left.
+      if (store_->closed()) d->stop_cv.wait(l, [&] { return d->stop; });
       stopping = d->stop;
       if (d->generation != seen_generation) {
         local = d->subs;

@@ -380,8 +380,10 @@ class StoreImpl final : public Store {
   std::atomic<uint64_t> log_generation_{0};  // writer: the manifest's, for HEAD
   std::atomic<bool> closed_{false};
   std::atomic<bool> closing_{false};  // Close has begun: calls are refused (Op)
-  // Calls in flight (Op); Close waits on ops_cv_ (under ops_mu_) for zero.
+  // Calls in flight (Op); Close waits on ops_cv_ (under ops_mu_) for zero,
+  // and a second Close for close_done_ (set under ops_mu_ at its end).
   std::atomic<uint64_t> ops_{0};
+  std::atomic<bool> close_done_{false};
   std::mutex ops_mu_;
   std::condition_variable ops_cv_;
   // Whether this thread is inside a call of this store (a read's visitor).
