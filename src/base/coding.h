@@ -18,6 +18,18 @@ inline uint16_t DecodeFixed16(const char* p) { uint16_t v; std::memcpy(&v, p, 2)
 inline uint32_t DecodeFixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 inline uint64_t DecodeFixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
+// LEB128: 7 bits a byte, low first, high bit set on every byte but the last.
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  dst->append(buf, n);
+}
+
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "formats are little-endian");
 
 // Reads fixed-width fields from a bounded buffer; every getter fails (returns
@@ -30,6 +42,20 @@ class Decoder {
   bool GetU16(uint16_t* v) { if (remaining() < 2) return false; *v = DecodeFixed16(p_); p_ += 2; return true; }
   bool GetU32(uint32_t* v) { if (remaining() < 4) return false; *v = DecodeFixed32(p_); p_ += 4; return true; }
   bool GetU64(uint64_t* v) { if (remaining() < 8) return false; *v = DecodeFixed64(p_); p_ += 8; return true; }
+  // Fails on a varint running past the end or longer than a u64 holds.
+  bool GetVarint64(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      if (shift == 63 && b > 1) return false;  // bits past 64
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
   bool GetBytes(size_t n, std::string_view* v) {
     if (remaining() < n) return false;
     *v = std::string_view(p_, n);

@@ -45,17 +45,25 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, const std::str
   return h;
 }
 
-size_t EncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata) {
-  return 2 + stream + 8 + 16 + 2 + type + 1 + 4 + data + 4 + metadata;
+size_t MaxEncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata) {
+  // The original layout, plus 2 bytes: a varint revision above 2^56 takes
+  // 10 bytes where the original one takes 8; every other compact field is
+  // no longer than its fixed-width one within the engine's limits.
+  return 2 + stream + 8 + 16 + 2 + type + 1 + 4 + data + 4 + metadata + 2;
 }
 
 CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns,
-                             bool sparse, bool continues_write)
-    : out_(out), start_(out->size()), first_position_(first_position), sparse_(sparse) {
+                             bool sparse, bool continues_write, bool compact)
+    : out_(out),
+      start_(out->size()),
+      first_position_(first_position),
+      sparse_(sparse),
+      compact_(compact) {
   out_->append(kFrameHeaderSize, '\0');
   out_->push_back(static_cast<char>(kRecordCommit));
   out_->push_back(static_cast<char>((sparse ? kFlagSparse : 0) |
-                                    (continues_write ? kFlagContinuesWrite : 0)));  // flags
+                                    (continues_write ? kFlagContinuesWrite : 0) |
+                                    (compact ? kFlagCompact : 0)));  // flags
   PutFixed16(out_, 0);    // reserved
   PutFixed32(out_, 0);    // event count, patched in Finish
   PutFixed64(out_, first_position);
@@ -63,19 +71,53 @@ CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t 
 }
 
 void CommitEncoder::AddEvent(const EventToEncode& e, uint64_t position) {
-  if (sparse_) PutFixed32(out_, static_cast<uint32_t>(position - first_position_));
-  PutFixed16(out_, static_cast<uint16_t>(e.stream.size()));
-  out_->append(e.stream);
-  PutFixed64(out_, e.revision);
+  const uint8_t content = static_cast<uint8_t>(static_cast<uint8_t>(e.content_type) |
+                                               (e.caller_id ? kCallerIdFlag : 0) |
+                                               (e.first_stored ? kFirstStoredFlag : 0));
+  if (!compact_) {
+    if (sparse_) PutFixed32(out_, static_cast<uint32_t>(position - first_position_));
+    PutFixed16(out_, static_cast<uint16_t>(e.stream.size()));
+    out_->append(e.stream);
+    PutFixed64(out_, e.revision);
+    out_->append(reinterpret_cast<const char*>(e.id->bytes().data()), 16);
+    PutFixed16(out_, static_cast<uint16_t>(e.type.size()));
+    out_->append(e.type);
+    out_->push_back(static_cast<char>(content));
+    PutFixed32(out_, static_cast<uint32_t>(e.data.size()));
+    out_->append(e.data);
+    PutFixed32(out_, static_cast<uint32_t>(e.metadata.size()));
+    out_->append(e.metadata);
+    ++count_;
+    return;
+  }
+  if (sparse_) PutVarint64(out_, position - first_position_);
+  const bool same_stream =
+      count_ > 0 && e.revision > last_revision_ &&
+      std::string_view(out_->data() + last_stream_at_, last_stream_len_) == e.stream;
+  const bool same_type =
+      count_ > 0 && std::string_view(out_->data() + last_type_at_, last_type_len_) == e.type;
+  out_->push_back(static_cast<char>(content | (same_stream ? kSameStreamFlag : 0) |
+                                    (same_type ? kSameTypeFlag : 0)));
+  if (same_stream) {
+    PutVarint64(out_, e.revision - last_revision_ - 1);
+  } else {
+    PutVarint64(out_, e.stream.size());
+    last_stream_at_ = out_->size();
+    last_stream_len_ = e.stream.size();
+    out_->append(e.stream);
+    PutVarint64(out_, e.revision);
+  }
+  last_revision_ = e.revision;
   out_->append(reinterpret_cast<const char*>(e.id->bytes().data()), 16);
-  PutFixed16(out_, static_cast<uint16_t>(e.type.size()));
-  out_->append(e.type);
-  out_->push_back(static_cast<char>(static_cast<uint8_t>(e.content_type) |
-                                    (e.caller_id ? kCallerIdFlag : 0) |
-                                    (e.first_stored ? kFirstStoredFlag : 0)));
-  PutFixed32(out_, static_cast<uint32_t>(e.data.size()));
+  if (!same_type) {
+    PutVarint64(out_, e.type.size());
+    last_type_at_ = out_->size();
+    last_type_len_ = e.type.size();
+    out_->append(e.type);
+  }
+  PutVarint64(out_, e.data.size());
   out_->append(e.data);
-  PutFixed32(out_, static_cast<uint32_t>(e.metadata.size()));
+  PutVarint64(out_, e.metadata.size());
   out_->append(e.metadata);
   ++count_;
 }
@@ -122,11 +164,12 @@ Result<CommitReader> CommitReader::Open(std::string_view body, std::function<std
   if (type != kRecordCommit) {
     return Status::Corruption(where() + ": unknown record type " + std::to_string(type));
   }
-  if ((flags & ~(kFlagSparse | kFlagContinuesWrite)) != 0) {
+  if ((flags & ~(kFlagSparse | kFlagContinuesWrite | kFlagCompact)) != 0) {
     return Status::Corruption(where() + ": unknown commit flags " + std::to_string(flags));
   }
   r.sparse_ = (flags & kFlagSparse) != 0;
   r.continues_write_ = (flags & kFlagContinuesWrite) != 0;
+  r.compact_ = (flags & kFlagCompact) != 0;
   r.next_min_position_ = r.first_position_;
   r.created_ns_ = static_cast<int64_t>(created);
   r.rest_ = body.substr(kCommitFixedSize);
@@ -143,33 +186,74 @@ Result<bool> CommitReader::Next(EventView* e) {
     return false;
   }
   Decoder d(rest_);
+  auto truncated = [&] {
+    return Status::Corruption(where_() + ": event " + std::to_string(index_) +
+                              " of the commit record is truncated");
+  };
   uint64_t position = first_position_ + index_;
   if (sparse_) {
-    uint32_t delta = 0;
-    if (!d.GetU32(&delta)) {
-      return Status::Corruption(where_() + ": event " + std::to_string(index_) +
-                                " of the commit record is truncated");
+    uint64_t delta = 0;
+    if (compact_) {
+      if (!d.GetVarint64(&delta)) return truncated();
+    } else {
+      uint32_t delta32 = 0;
+      if (!d.GetU32(&delta32)) return truncated();
+      delta = delta32;
     }
     position = first_position_ + delta;
-    if (position < next_min_position_ || (index_ == 0 && delta != 0)) {
+    if (delta > UINT64_MAX - first_position_ || position < next_min_position_ ||
+        (index_ == 0 && delta != 0)) {
       return Status::Corruption(where_() + ": event " + std::to_string(index_) +
                                 " of a sparse record is out of position order");
     }
     next_min_position_ = position + 1;
   }
-  uint16_t stream_len = 0, type_len = 0;
   uint64_t revision = 0;
   uint8_t content = 0;
-  uint32_t data_len = 0, meta_len = 0;
   std::string_view id;
-  bool ok = d.GetU16(&stream_len) && d.GetBytes(stream_len, &e->stream) &&
-            d.GetU64(&revision) && d.GetBytes(16, &id) && d.GetU16(&type_len) &&
-            d.GetBytes(type_len, &e->type) && d.GetU8(&content) && d.GetU32(&data_len) &&
-            d.GetBytes(data_len, &e->data) && d.GetU32(&meta_len) &&
-            d.GetBytes(meta_len, &e->metadata);
-  if (!ok) {
-    return Status::Corruption(where_() + ": event " + std::to_string(index_) +
-                              " of the commit record is truncated");
+  if (!compact_) {
+    uint16_t stream_len = 0, type_len = 0;
+    uint32_t data_len = 0, meta_len = 0;
+    bool ok = d.GetU16(&stream_len) && d.GetBytes(stream_len, &e->stream) && d.GetU64(&revision) &&
+              d.GetBytes(16, &id) && d.GetU16(&type_len) && d.GetBytes(type_len, &e->type) &&
+              d.GetU8(&content) && d.GetU32(&data_len) && d.GetBytes(data_len, &e->data) &&
+              d.GetU32(&meta_len) && d.GetBytes(meta_len, &e->metadata);
+    if (!ok) return truncated();
+  } else {
+    if (!d.GetU8(&content)) return truncated();
+    const bool same_stream = (content & kSameStreamFlag) != 0;
+    const bool same_type = (content & kSameTypeFlag) != 0;
+    if (index_ == 0 && (same_stream || same_type)) {
+      return Status::Corruption(where_() +
+                                ": event 0 of the commit record refers to an event before it");
+    }
+    content &= static_cast<uint8_t>(~(kSameStreamFlag | kSameTypeFlag));
+    uint64_t len = 0;
+    if (same_stream) {
+      uint64_t skipped = 0;
+      if (!d.GetVarint64(&skipped)) return truncated();
+      if (skipped >= UINT64_MAX - last_revision_) {
+        return Status::Corruption(where_() + ": event " + std::to_string(index_) +
+                                  " of the commit record has a revision past 2^64");
+      }
+      e->stream = last_stream_;
+      revision = last_revision_ + 1 + skipped;
+    } else if (!d.GetVarint64(&len) || !d.GetBytes(len, &e->stream) || !d.GetVarint64(&revision)) {
+      return truncated();
+    }
+    if (!d.GetBytes(16, &id)) return truncated();
+    if (same_type) {
+      e->type = last_type_;
+    } else if (!d.GetVarint64(&len) || !d.GetBytes(len, &e->type)) {
+      return truncated();
+    }
+    if (!d.GetVarint64(&len) || !d.GetBytes(len, &e->data) || !d.GetVarint64(&len) ||
+        !d.GetBytes(len, &e->metadata)) {
+      return truncated();
+    }
+    last_stream_ = e->stream;
+    last_type_ = e->type;
+    last_revision_ = revision;
   }
   last_caller_id_ = (content & kCallerIdFlag) != 0;
   const bool first_stored = (content & kFirstStoredFlag) != 0;

@@ -27,6 +27,10 @@ constexpr uint8_t kFlagSparse = 0x01;
 // Commit flag: not the first record of its write (the record before it was
 // written and fsynced with it); recovery tells a torn last write by it.
 constexpr uint8_t kFlagContinuesWrite = 0x02;
+// Commit flag: events in the compact layout (varint lengths; a stream and a
+// type repeated from the event before are not written again). Every record
+// this build writes has it; records without it are read as before.
+constexpr uint8_t kFlagCompact = 0x04;
 // Fixed part of a commit body: type, flags, reserved u16, event count u32,
 // first position u64, created u64.
 constexpr size_t kCommitFixedSize = 24;
@@ -70,6 +74,12 @@ constexpr uint8_t kCallerIdFlag = 0x80;
 // stream's earlier events and this is now its first stored one (it carries
 // the stream's creation for listing and counting streams).
 constexpr uint8_t kFirstStoredFlag = 0x40;
+// Compact records only, in the same byte: the event's stream is the one of
+// the event before it, and its revision follows that event's (a varint of
+// the revisions skipped is written instead of the stream and revision).
+constexpr uint8_t kSameStreamFlag = 0x20;
+// Compact records only: the event's type is the one of the event before it.
+constexpr uint8_t kSameTypeFlag = 0x10;
 
 // Appends a framed commit record to `out`. Call BeginCommit, AddEvent for
 // each event, then FinishCommit.
@@ -78,8 +88,10 @@ class CommitEncoder {
   // Starts a record at the end of `out` (which must outlive the encoder).
   // `sparse`: events carry explicit positions (AddEvent's `position`).
   // `continues_write`: sets kFlagContinuesWrite.
+  // `compact`: the compact event layout (kFlagCompact); false writes the
+  // original one (tests of reading older logs).
   CommitEncoder(std::string* out, uint64_t first_position, int64_t created_ns, bool sparse = false,
-                bool continues_write = false);
+                bool continues_write = false, bool compact = true);
   void AddEvent(const EventToEncode& e, uint64_t position = 0);
   // Writes the length, count and checksum; returns the framed size.
   size_t Finish();
@@ -90,10 +102,17 @@ class CommitEncoder {
   uint64_t first_position_ = 0;
   uint32_t count_ = 0;
   bool sparse_ = false;
+  bool compact_ = true;
+  // The event before (compact): its stream and type, as offsets into *out_
+  // (which may move), and its revision.
+  size_t last_stream_at_ = 0, last_stream_len_ = 0;
+  size_t last_type_at_ = 0, last_type_len_ = 0;
+  uint64_t last_revision_ = 0;
 };
 
-// Exact encoded size of one event inside a commit body.
-size_t EncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata);
+// Upper bound of one event's encoded size in a commit body (either layout;
+// the compact one is smaller except for revisions above 2^56).
+size_t MaxEncodedEventSize(size_t stream, size_t type, size_t data, size_t metadata);
 
 // What a frame check found at some offset.
 enum class FrameState { kOk, kTruncated, kBadLength, kBadChecksum };
@@ -115,6 +134,7 @@ class CommitReader {
   uint32_t event_count() const { return count_; }
   bool sparse() const { return sparse_; }
   bool continues_write() const { return continues_write_; }
+  bool compact() const { return compact_; }
   int64_t created_ns() const { return created_ns_; }
   // Decodes the next event into *e (position and created filled in). Returns
   // false at the end; kCorruption if an event is malformed.
@@ -140,6 +160,10 @@ class CommitReader {
   bool last_creates_stream_ = false;
   bool sparse_ = false;
   bool continues_write_ = false;
+  bool compact_ = false;
+  // The event before (compact records refer to its stream and type).
+  std::string_view last_stream_, last_type_;
+  uint64_t last_revision_ = 0;
 };
 
 // The event at `position` in `events` (one decoded record, sorted by

@@ -119,7 +119,7 @@ Status StoreImpl::ValidateAppend(std::span<const Part> appends, bool system) con
             .append(")");
         return bad(m);
       }
-      total += log::EncodedEventSize(s.size(), e.type.size(), e.data.size(), e.metadata.size());
+      total += log::MaxEncodedEventSize(s.size(), e.type.size(), e.data.size(), e.metadata.size());
     }
   }
   if (total > options_.max_append_bytes) {

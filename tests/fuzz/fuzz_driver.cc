@@ -93,6 +93,7 @@ struct Generated {
   std::vector<size_t> frames;  // offset of each frame
   std::vector<Field> fields;
   std::vector<bool> continues_write;  // per record, as encoded
+  std::vector<bool> compact;          // per record: the compact event layout
   bool has_header = false;
 };
 
@@ -135,15 +136,19 @@ Generated GenerateValid(std::mt19937_64& rng, std::vector<std::vector<EventSpec>
   const size_t nrec = Pick(rng, 1, 3);
   for (size_t r = 0; r < nrec; ++r) {
     std::vector<EventSpec> events(Pick(rng, 0, 4));
-    for (auto& e : events) {
-      e.stream = RandomBytes(rng, RandomLength(rng));
-      e.type = RandomBytes(rng, Pick(rng, 1, 12));
+    for (size_t k = 0; k < events.size(); ++k) {
+      EventSpec& e = events[k];
+      // Now and then the stream or type of the event before (what compact
+      // records write once).
+      const bool same_stream = k > 0 && rng() % 2 == 0;
+      e.stream = same_stream ? events[k - 1].stream : RandomBytes(rng, RandomLength(rng));
+      e.type = k > 0 && rng() % 2 == 0 ? events[k - 1].type : RandomBytes(rng, Pick(rng, 1, 12));
       e.data = RandomBytes(rng, RandomLength(rng));
       e.metadata = RandomBytes(rng, rng() % 2 ? 0 : RandomLength(rng));
       std::array<uint8_t, 16> id;
       for (auto& b : id) b = static_cast<uint8_t>(rng());
       e.id = Uuid(id);
-      e.revision = rng() % 50;
+      e.revision = same_stream ? events[k - 1].revision + 1 + rng() % 3 : rng() % 50;
       e.content = rng() % 2 ? ContentType::kJson : ContentType::kBinary;
     }
     const size_t start = g.bytes.size();
@@ -154,11 +159,18 @@ Generated GenerateValid(std::mt19937_64& rng, std::vector<std::vector<EventSpec>
     g.fields.push_back({start + kFrameHeaderSize + 4, 4});  // event count
     const int64_t created = static_cast<int64_t>(rng() >> 1);
     g.continues_write.push_back(rng() % 2 == 0);
+    const bool compact = rng() % 4 != 0;  // both layouts; compact is what the engine writes
+    g.compact.push_back(compact);
     CommitEncoder enc(&g.bytes, position, created, /*sparse=*/false,
-                      /*continues_write=*/g.continues_write.back());
+                      /*continues_write=*/g.continues_write.back(), compact);
     for (const auto& e : events) {
       size_t at = g.bytes.size();
       enc.AddEvent({e.stream, e.revision, &e.id, e.type, e.content, e.data, e.metadata});
+      if (compact) {
+        g.fields.push_back({at, 1});      // content type with the same-stream/type bits
+        g.fields.push_back({at + 1, 1});  // first byte of a stream length or a skip
+        continue;
+      }
       g.fields.push_back({at, 2});  // stream length
       at += 2 + e.stream.size() + 8 + 16;
       g.fields.push_back({at, 2});  // type length
@@ -188,7 +200,10 @@ bool CheckRoundTrip(const Generated& g, const std::vector<std::vector<EventSpec>
     if (CheckFrame(in, UINT32_MAX, &body, &framed) != FrameState::kOk) return false;
     auto reader = CommitReader::Open(body, "gen");
     if (!reader || reader->event_count() != events.size()) return false;
-    if (reader->continues_write() != g.continues_write[r] || reader->sparse()) return false;
+    if (reader->continues_write() != g.continues_write[r] || reader->sparse() ||
+        reader->compact() != g.compact[r]) {
+      return false;
+    }
     EventView v;
     for (const auto& e : events) {
       auto more = reader->Next(&v);

@@ -49,7 +49,8 @@ void DecodeBody(std::string_view body) {
   if (!reader) {
     ExpectCorruption(reader.error(), "CommitReader::Open");
     if (body.size() >= kCommitFixedSize && static_cast<uint8_t>(body[0]) == kRecordCommit &&
-        (static_cast<uint8_t>(body[1]) & ~(kFlagSparse | kFlagContinuesWrite)) == 0) {
+        (static_cast<uint8_t>(body[1]) & ~(kFlagSparse | kFlagContinuesWrite | kFlagCompact)) ==
+            0) {
       Fail("CommitReader::Open", "rejected a well-formed fixed part");
     }
     return;
