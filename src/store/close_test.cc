@@ -44,6 +44,36 @@ class CloseTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
+// A read of `stream` whose visitor waits on its first event until
+// Release(): a call in flight for as long as a test needs one.
+class BlockedRead {
+ public:
+  BlockedRead(Store* store, const std::string& stream) {
+    result_ = std::async(std::launch::async, [this, store, stream] {
+      return store->ReadStream(stream, {}, [this](const EventView&) {
+        inside_.count_down();
+        release_.wait();
+        return false;
+      });
+    });
+    inside_.wait();
+  }
+  ~BlockedRead() {
+    if (!released_) release_.count_down();
+  }
+  // Lets the visitor return; the read's status. Once.
+  Status Release() {
+    released_ = true;
+    release_.count_down();
+    return result_.get();
+  }
+
+ private:
+  bool released_ = false;
+  std::latch inside_{1}, release_{1};
+  std::future<Status> result_;
+};
+
 void ExpectStoreClosed(const Status& s, const char* call) {
   EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition) << call << ": " << s.ToString();
   EXPECT_EQ(s.message(), "store is closed") << call;
@@ -109,15 +139,7 @@ TEST_F(CloseTest, CloseWaitsForAReadWhoseVisitorIsRunningAndRefusesNewCalls) {
 // both return OK only once the store is closed, and it reopens normally.
 TEST_F(CloseTest, TwoClosesAtOnceBothWaitForTheOneThatClosesTheStore) {
   Append("s", 2);
-  std::latch inside(1), release(1);
-  auto reader = std::async(std::launch::async, [&] {
-    return store_->ReadStream("s", {}, [&](const EventView&) {
-      inside.count_down();
-      release.wait();
-      return false;
-    });
-  });
-  inside.wait();
+  BlockedRead reader(store_.get(), "s");
   std::atomic<int> returned{0};
   auto close = [&] {
     Status s = store_->Close();
@@ -129,8 +151,7 @@ TEST_F(CloseTest, TwoClosesAtOnceBothWaitForTheOneThatClosesTheStore) {
   while (store_->CountAll().has_value()) std::this_thread::yield();  // Close has begun
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(returned.load(), 0);  // neither returns while the read is in flight
-  release.count_down();
-  EXPECT_TRUE(reader.get().ok());
+  EXPECT_TRUE(reader.Release().ok());
   Status a = first.get(), b = second.get();
   EXPECT_TRUE(a.ok()) << a.ToString();
   EXPECT_TRUE(b.ok()) << b.ToString();
@@ -161,15 +182,7 @@ TEST_F(CloseTest, PushDispatchersWaitQuietlyWhileCloseWaitsForACall) {
   auto sub = store_->SubscribePush({}, h);
   ASSERT_TRUE(sub.has_value()) << sub.error().ToString();
   while (delivered.load() < 3) std::this_thread::yield();  // 2 events and caught-up
-  std::latch inside(1), release(1);
-  auto reader = std::async(std::launch::async, [&] {
-    return store_->ReadStream("s", {}, [&](const EventView&) {
-      inside.count_down();
-      release.wait();
-      return false;
-    });
-  });
-  inside.wait();
+  BlockedRead reader(store_.get(), "s");
   auto closer = std::async(std::launch::async, [&] { return store_->Close(); });
   while (store_->CountAll().has_value()) std::this_thread::yield();  // Close has begun
   auto cpu_ms = [] {
@@ -181,8 +194,7 @@ TEST_F(CloseTest, PushDispatchersWaitQuietlyWhileCloseWaitsForACall) {
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   const double used = cpu_ms() - before;
   EXPECT_LT(used, 100.0) << "ms of CPU while Close waited";
-  release.count_down();
-  EXPECT_TRUE(reader.get().ok());
+  EXPECT_TRUE(reader.Release().ok());
   Status closed = closer.get();
   EXPECT_TRUE(closed.ok()) << closed.ToString();
   std::lock_guard l(end_mu);
