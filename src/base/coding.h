@@ -30,6 +30,26 @@ inline void PutVarint64(std::string* dst, uint64_t v) {
   dst->append(buf, n);
 }
 
+// Bytes PutVarint64 writes for `v` (1 to 10).
+inline size_t VarintLength(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+// Writes `v` as a varint at `p` (which has VarintLength(v) bytes of room);
+// returns the byte after it.
+inline char* EncodeVarint64(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "formats are little-endian");
 
 // Reads fixed-width fields from a bounded buffer; every getter fails (returns

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "src/base/check.h"
 #include "src/base/coding.h"
 #include "src/base/crc32c.h"
 
@@ -90,35 +91,54 @@ void CommitEncoder::AddEvent(const EventToEncode& e, uint64_t position) {
     ++count_;
     return;
   }
-  if (sparse_) PutVarint64(out_, position - first_position_);
   const bool same_stream =
       count_ > 0 && e.revision > last_revision_ &&
       std::string_view(out_->data() + last_stream_at_, last_stream_len_) == e.stream;
   const bool same_type =
       count_ > 0 && std::string_view(out_->data() + last_type_at_, last_type_len_) == e.type;
-  out_->push_back(static_cast<char>(content | (same_stream ? kSameStreamFlag : 0) |
-                                    (same_type ? kSameTypeFlag : 0)));
+  // The event's exact size first, then one resize and plain stores: a
+  // batch encodes thousands of events, and a string append per field cost
+  // as much as copying the event's data.
+  const uint64_t delta = position - first_position_;
+  const uint64_t skipped = same_stream ? e.revision - last_revision_ - 1 : 0;
+  size_t n = (sparse_ ? VarintLength(delta) : 0) + 1 + 16 + VarintLength(e.data.size()) +
+             e.data.size() + VarintLength(e.metadata.size()) + e.metadata.size();
+  n += same_stream ? VarintLength(skipped)
+                   : VarintLength(e.stream.size()) + e.stream.size() + VarintLength(e.revision);
+  if (!same_type) n += VarintLength(e.type.size()) + e.type.size();
+  const size_t at = out_->size();
+  out_->resize(at + n);
+  char* const begin = out_->data();
+  char* p = begin + at;
+  auto put = [&p](std::string_view bytes) {
+    std::memcpy(p, bytes.data(), bytes.size());
+    p += bytes.size();
+  };
+  if (sparse_) p = EncodeVarint64(p, delta);
+  *p++ = static_cast<char>(content | (same_stream ? kSameStreamFlag : 0) |
+                           (same_type ? kSameTypeFlag : 0));
   if (same_stream) {
-    PutVarint64(out_, e.revision - last_revision_ - 1);
+    p = EncodeVarint64(p, skipped);
   } else {
-    PutVarint64(out_, e.stream.size());
-    last_stream_at_ = out_->size();
+    p = EncodeVarint64(p, e.stream.size());
+    last_stream_at_ = static_cast<size_t>(p - begin);
     last_stream_len_ = e.stream.size();
-    out_->append(e.stream);
-    PutVarint64(out_, e.revision);
+    put(e.stream);
+    p = EncodeVarint64(p, e.revision);
   }
   last_revision_ = e.revision;
-  out_->append(reinterpret_cast<const char*>(e.id->bytes().data()), 16);
+  put(std::string_view(reinterpret_cast<const char*>(e.id->bytes().data()), 16));
   if (!same_type) {
-    PutVarint64(out_, e.type.size());
-    last_type_at_ = out_->size();
+    p = EncodeVarint64(p, e.type.size());
+    last_type_at_ = static_cast<size_t>(p - begin);
     last_type_len_ = e.type.size();
-    out_->append(e.type);
+    put(e.type);
   }
-  PutVarint64(out_, e.data.size());
-  out_->append(e.data);
-  PutVarint64(out_, e.metadata.size());
-  out_->append(e.metadata);
+  p = EncodeVarint64(p, e.data.size());
+  put(e.data);
+  p = EncodeVarint64(p, e.metadata.size());
+  put(e.metadata);
+  CAIRN_CHECK(p == begin + at + n);
   ++count_;
 }
 

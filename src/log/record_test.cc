@@ -245,6 +245,9 @@ TEST(RecordTest, VarintsRoundTripAndOverlongOnesAreRefused) {
     ASSERT_TRUE(d.GetVarint64(&back)) << v;
     EXPECT_EQ(back, v);
     EXPECT_EQ(d.remaining(), 0u);
+    EXPECT_EQ(VarintLength(v), s.size()) << v;
+    char raw[10];
+    EXPECT_EQ(std::string_view(raw, static_cast<size_t>(EncodeVarint64(raw, v) - raw)), s) << v;
   }
   std::string too_long(10, '\xff');
   too_long.push_back('\x01');

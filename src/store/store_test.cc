@@ -326,6 +326,37 @@ TEST_F(StoreTest, LimitsAreInvalidArgumentsNamingTheLimit) {
   EXPECT_EQ(s->HeadPosition()->value(), 0u);
 }
 
+// Names and types are checked eight ASCII bytes at a time, then byte by
+// byte: bad bytes in the first word, past it and in the tail are all found,
+// and multi-byte characters on either side of a word boundary pass.
+TEST_F(StoreTest, NamesAndTypesMustBeUtf8WhereverTheBadByteIs) {
+  auto s = OpenOrDie(dir_.path(), Opts());
+  std::vector<EventData> one = {Ev("T")};
+  for (const std::string& bad :
+       {std::string("ab\xff"
+                    "cdefghij"),
+        std::string("abcdefgh\xc3"), std::string("abcdefghijk\x80l"),
+        std::string("abcdefghijklmnop\xc0\x80"), std::string("\xe2\x82")}) {
+    auto r = s->Append(bad, ExpectedRevision::Any(), one);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message(), "stream name is not valid UTF-8");
+    std::vector<EventData> typed = {Ev(bad)};
+    auto t = s->Append("ok", ExpectedRevision::Any(), typed);
+    ASSERT_FALSE(t.has_value());
+    EXPECT_EQ(t.error().message(), "stream 'ok' event 0: type is not UTF-8");
+  }
+  EXPECT_EQ(s->HeadPosition()->value(), 0u);
+  const std::string good[] = {"caf\xc3\xa9-\xce\xa9", "abcdefg\xc3\xa9hij", "abcdefgh\xe2\x82\xac",
+                              "\xf0\x9f\x93\x9c-ledger-2026"};
+  for (const std::string& name : good) {
+    std::vector<EventData> typed = {Ev(name)};
+    auto r = s->Append(name, ExpectedRevision::NoStream(), typed);
+    ASSERT_TRUE(r.has_value()) << name << ": " << r.error().ToString();
+  }
+  EXPECT_EQ(s->HeadPosition()->value(), 4u);
+}
+
 TEST_F(StoreTest, ReadStreamDirectionsAndBounds) {
   auto s = OpenOrDie(dir_.path(), Opts());
   for (int i = 0; i < 10; ++i) {
