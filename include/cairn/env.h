@@ -72,6 +72,12 @@ class MappedFile {
   virtual ~MappedFile() = default;
   virtual std::string_view data() const = 0;
   virtual const std::string& path() const = 0;
+  // Gives back the address space past `length` (rounded up to a page) of a
+  // mapping that is longer: data() then ends at `length`. For a file that
+  // stopped growing but was mapped with room to grow (a closed log
+  // segment). The caller makes sure no thread reads past `length` any more;
+  // not to be called by two threads at once. Default: keeps the mapping.
+  virtual void Shrink(uint64_t length) {}
 };
 
 // An advisory exclusive lock on a file, held until destroyed.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -158,19 +159,31 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 class PosixMappedFile final : public MappedFile {
  public:
   PosixMappedFile(std::string path, void* base, size_t size)
-      : path_(std::move(path)), base_(base), size_(size) {}
+      : path_(std::move(path)), base_(base), size_(size), mapped_(size) {}
   ~PosixMappedFile() override {
-    if (base_ != nullptr) ::munmap(base_, size_);
+    if (base_ != nullptr) ::munmap(base_, mapped_);
   }
   std::string_view data() const override {
-    return base_ ? std::string_view(static_cast<const char*>(base_), size_) : std::string_view();
+    return base_ ? std::string_view(static_cast<const char*>(base_),
+                                    size_.load(std::memory_order_acquire))
+                 : std::string_view();
   }
   const std::string& path() const override { return path_; }
+  void Shrink(uint64_t length) override {
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t keep = std::max<uint64_t>((length + page - 1) / page * page, page);
+    if (base_ == nullptr || keep >= mapped_) return;
+    // Shrinking never moves a mapping: views into the part kept stay valid.
+    if (::mremap(base_, mapped_, keep, 0) == MAP_FAILED) return;  // keeps the longer one
+    mapped_ = keep;
+    size_.store(std::min<uint64_t>(length, keep), std::memory_order_release);
+  }
 
  private:
   std::string path_;
   void* base_;
-  size_t size_;
+  std::atomic<size_t> size_;  // what data() shows
+  size_t mapped_;             // what munmap releases
 };
 
 class PosixFileLock final : public FileLock {

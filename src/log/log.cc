@@ -46,9 +46,15 @@ std::string Log::SegmentPath(uint32_t id) const {
 
 uint64_t Log::MapLength() const {
   // Offsets are 32-bit, so no segment outgrows 4 GiB: reserving that much
-  // address space (not memory) per segment lets the file grow under the map
-  // whatever segment size the writing process uses.
+  // address space (not memory) for the last segment lets the file grow
+  // under the map whatever segment size the writing process uses. Closed
+  // segments are mapped (or shrunk) to their size: 4 GiB each would run out
+  // of the 128 TiB of a process's address space at 32,768 segments.
   return 1ull << 32;
+}
+
+void Log::MapClosed(Segment* s, uint64_t size) {
+  if (s != nullptr && s->map) s->map->Shrink(size);
 }
 
 Result<std::unique_ptr<Log>> Log::Open(Env* env, const std::string& dir,
@@ -83,7 +89,9 @@ Result<std::unique_ptr<Log>> Log::Open(Env* env, const std::string& dir,
     if (ids[0] != 0) {
       return Status::Corruption("log segment " + log->SegmentPath(0) + " is missing");
     }
-    for (uint32_t id : ids) CAIRN_RETURN_IF_ERROR(log->AddSegment(id, false, 0));
+    for (uint32_t id : ids) {
+      CAIRN_RETURN_IF_ERROR(log->AddSegment(id, false, 0, /*closed=*/id != ids.back()));
+    }
   }
   if (!options.read_only) {
     Segment* last = log->segments_.back().get();
@@ -94,7 +102,7 @@ Result<std::unique_ptr<Log>> Log::Open(Env* env, const std::string& dir,
   return log;
 }
 
-Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
+Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position, bool closed) {
   auto seg = std::make_unique<Segment>();
   seg->id = id;
   seg->path = SegmentPath(id);
@@ -112,7 +120,7 @@ Status Log::AddSegment(uint32_t id, bool create, uint64_t first_position) {
     maybe_longer_ = false;
   }
   CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(seg->path));
-  CAIRN_ASSIGN_OR_RETURN(seg->map, env_->MapFile(seg->path, MapLength()));
+  CAIRN_ASSIGN_OR_RETURN(seg->map, env_->MapFile(seg->path, closed ? size : MapLength()));
   std::string_view head = seg->map->data().substr(0, std::min<uint64_t>(size, kSegmentHeaderSize));
   CAIRN_ASSIGN_OR_RETURN(SegmentHeader h, DecodeSegmentHeader(head, seg->path));
   if (h.segment_id != id) {
@@ -250,6 +258,7 @@ Result<uint64_t> Log::PrepareWrite(size_t bytes, uint64_t next_position) {
     CAIRN_RETURN_IF_ERROR(TrimReserved());
     uint32_t next = AddressSegment(write_address_) + 1;
     CAIRN_RETURN_IF_ERROR(AddSegment(next, /*create=*/true, next_position));
+    MapClosed(Get(next - 1), off);
     write_address_ = MakeAddress(next, kSegmentHeaderSize);
   }
   return write_address_;
@@ -261,6 +270,7 @@ Status Log::Roll(uint64_t next_position) {
   CAIRN_RETURN_IF_ERROR(TrimReserved());
   uint32_t next = AddressSegment(write_address_) + 1;
   CAIRN_RETURN_IF_ERROR(AddSegment(next, /*create=*/true, next_position));
+  MapClosed(Get(next - 1), AddressOffset(write_address_));
   write_address_ = MakeAddress(next, kSegmentHeaderSize);
   return Status::OK();
 }
@@ -278,7 +288,7 @@ Result<Log::Replacement> Log::PrepareRemap(uint32_t id) const {
   Replacement r;
   r.id = id;
   CAIRN_ASSIGN_OR_RETURN(r.size, env_->FileSize(s->path));
-  CAIRN_ASSIGN_OR_RETURN(r.map, env_->MapFile(s->path, MapLength()));
+  CAIRN_ASSIGN_OR_RETURN(r.map, env_->MapFile(s->path, r.size));  // closed: its size
   CAIRN_ASSIGN_OR_RETURN(
       SegmentHeader h,
       DecodeSegmentHeader(r.map->data().substr(0, std::min<uint64_t>(r.size, kSegmentHeaderSize)),
@@ -374,6 +384,8 @@ Status Log::RefreshSegments() {
     if (prev_size > prev->valid_end.load(std::memory_order_acquire)) {
       prev->valid_end.store(prev_size, std::memory_order_release);
     }
+    // Nothing reads past its valid end, which stays put from now on.
+    MapClosed(prev, prev->valid_end.load(std::memory_order_acquire));
     CAIRN_RETURN_IF_ERROR(AddSegment(next, false, 0));
     Get(next)->valid_end.store(kSegmentHeaderSize);
   }

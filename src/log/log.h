@@ -127,7 +127,10 @@ class Log {
     std::atomic<uint64_t> valid_end{0};  // bytes of the file known valid
   };
   Log(Env* env, std::string dir, LogOptions options);
-  Status AddSegment(uint32_t id, bool create, uint64_t first_position);
+  // `closed`: the segment no longer grows; it is mapped to its size.
+  Status AddSegment(uint32_t id, bool create, uint64_t first_position, bool closed = false);
+  // Shrinks a segment's mapping to `size` once it is closed (see MapLength).
+  static void MapClosed(Segment* s, uint64_t size);
   Segment* Get(uint32_t id) const;
   uint64_t MapLength() const;
 

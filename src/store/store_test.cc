@@ -1,13 +1,15 @@
 // Unit tests of the native engine through the public Store API.
+#include "cairn/store.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
-#include "cairn/store.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 #include "src/log/record.h"
@@ -561,6 +563,62 @@ TEST_F(StoreTest, ReadOnlyHandleFollowsTheWriter) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(w->Append("y", ExpectedRevision::Any(), one).has_value());
   EXPECT_EQ(r->ReadStream("y", ReadStreamOptions{})->size(), 20u);
   EXPECT_EQ(r->ReadAll(ReadAllOptions{})->size(), 21u);
+}
+
+// The process's mapped address space (VmSize), in bytes.
+uint64_t AddressSpaceBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;
+  }
+  return 0;
+}
+
+// Only the last segment is mapped with room to grow (4 GiB of address
+// space); closed ones are mapped to their size, in the writer as it rolls,
+// at open, and in a read-only process following the writer. At 4 GiB each,
+// 32,768 segments (8 TiB of log) would fill a process's 128 TiB.
+TEST_F(StoreTest, ClosedSegmentsAreMappedToTheirSize) {
+  StoreOptions o = Opts();
+  o.segment_bytes = 16384;
+  constexpr uint64_t kGiB = 1ull << 30;
+  const uint64_t before = AddressSpaceBytes();
+  ASSERT_GT(before, 0u);
+  std::vector<EventData> batch(8, Ev("Deposited", std::string(400, 'd')));
+  auto append_segments = [&](Store* s, uint64_t want) {
+    for (;;) {
+      auto st = s->Stats();
+      ASSERT_TRUE(st.has_value());
+      if (st->segments >= want) return;
+      ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), batch).has_value());
+    }
+  };
+  {
+    auto w = OpenOrDie(dir_.path(), o);
+    append_segments(w.get(), 300);
+    // 300 segments at 4 GiB each would be 1.2 TiB.
+    EXPECT_LT(AddressSpaceBytes() - before, 32 * kGiB);
+    ASSERT_TRUE(w->Close().ok());
+  }
+  auto w = OpenOrDie(dir_.path(), o);
+  EXPECT_LT(AddressSpaceBytes() - before, 32 * kGiB);
+  StoreOptions ro = o;
+  ro.read_only = true;
+  auto r = OpenOrDie(dir_.path(), ro);
+  append_segments(w.get(), 600);
+  auto all = r->ReadAll(ReadAllOptions{});  // follows the writer into 300 new segments
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  const uint64_t events = w->HeadPosition()->value();
+  EXPECT_EQ(all->size(), events);
+  EXPECT_EQ(r->Stats()->segments, w->Stats()->segments);
+  EXPECT_LT(AddressSpaceBytes() - before, 32 * kGiB);
+  // The shrunk mappings still hold every event, in the writer too.
+  auto mine = w->ReadAll(ReadAllOptions{});
+  ASSERT_TRUE(mine.has_value());
+  ASSERT_EQ(mine->size(), events);
+  EXPECT_EQ(mine->back().position, Position(events - 1));
+  EXPECT_EQ(mine->back().data, std::string(400, 'd'));
 }
 
 TEST_F(StoreTest, MissingStoreWithoutCreateIsNotFound) {
