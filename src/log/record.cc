@@ -111,6 +111,7 @@ void CommitEncoder::AddEvent(const EventToEncode& e, uint64_t position) {
   char* const begin = out_->data();
   char* p = begin + at;
   auto put = [&p](std::string_view bytes) {
+    if (bytes.empty()) return;  // a default view's data() is null: no memcpy from it
     std::memcpy(p, bytes.data(), bytes.size());
     p += bytes.size();
   };

@@ -171,6 +171,27 @@ TEST(RecordTest, CompactAndOriginalLayoutsDecodeToTheSameEvents) {
   }
 }
 
+// A scrubbed event (scavenge) has no data and no metadata, views whose
+// data() is null; both layouts encode them as empty (UBSan in CI checks
+// that no null pointer reaches memcpy, as it once did in the compact one).
+TEST(RecordTest, EventsWithNullEmptyViewsEncodeAsEmpty) {
+  for (bool compact : {true, false}) {
+    std::string buf;
+    CommitEncoder enc(&buf, 7, 99, /*sparse=*/false, /*continues_write=*/false, compact);
+    Uuid id = Uuid::Random();
+    enc.AddEvent({"s", 0, &id, "T", ContentType::kBinary, std::string_view(), std::string_view()});
+    enc.AddEvent({"s", 1, &id, "T", ContentType::kJson, "{}", std::string_view()});
+    enc.Finish();
+    bool layout = !compact;
+    std::vector<std::string> got = DecodeAll(buf, &layout);
+    EXPECT_EQ(layout, compact);
+    ASSERT_EQ(got.size(), 2u);
+    auto strip = [](std::string s) { return s.erase(s.find(' ', s.find(' ') + 1), 37); };
+    EXPECT_EQ(strip(got[0]), "s/0@7 T ct2 d= m= creates") << compact;
+    EXPECT_EQ(strip(got[1]), "s/1@8 T ct1 d={} m=") << compact;
+  }
+}
+
 // What the compact layout saves on a batch of one stream and one type: the
 // stream, the type and 8-byte revisions are written once, lengths take 1-2
 // bytes. Exact sizes, so a change of layout shows here.
