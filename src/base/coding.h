@@ -19,18 +19,17 @@ inline uint32_t DecodeFixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4)
 inline uint64_t DecodeFixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
 // LEB128: 7 bits a byte, low first, high bit set on every byte but the last.
-inline void PutVarint64(std::string* dst, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
+// Writes `v` at `p` (which has VarintLength(v) bytes of room); returns the
+// byte after it.
+inline char* EncodeVarint64(char* p, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  dst->append(buf, n);
+  *p++ = static_cast<char>(v);
+  return p;
 }
-
-// Bytes PutVarint64 writes for `v` (1 to 10).
+// Bytes EncodeVarint64 writes for `v` (1 to 10).
 inline size_t VarintLength(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {
@@ -39,15 +38,9 @@ inline size_t VarintLength(uint64_t v) {
   }
   return n;
 }
-// Writes `v` as a varint at `p` (which has VarintLength(v) bytes of room);
-// returns the byte after it.
-inline char* EncodeVarint64(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  char buf[10];
+  dst->append(buf, static_cast<size_t>(EncodeVarint64(buf, v) - buf));
 }
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "formats are little-endian");
