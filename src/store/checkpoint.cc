@@ -119,8 +119,7 @@ Status StoreImpl::FlushOne() {
   m.position_entries = f.position_entries;
   m.resume_address = f.resume_address;
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
-  manifest_ = m;
-  indexed_through_.store(m.indexed_through);
+  SetManifest(m);
   {
     std::unique_lock l(index_mu_);
     if (run) runs_.push_back(std::move(run));
@@ -195,7 +194,7 @@ Result<bool> StoreImpl::CompactList(index::RunKind kind) {
     ids.insert(ids.begin() + pos, id);
     m.generation++;
     CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
-    manifest_ = m;
+    SetManifest(m);
     std::unique_lock l(index_mu_);
     RunList& live = LiveRuns(kind);
     CAIRN_CHECK(live.size() >= static_cast<size_t>(pos) + group.size() && live[pos] == group[0]);

@@ -129,9 +129,8 @@ Status StoreImpl::Recover() {
       CAIRN_RETURN_IF_ERROR(BuildTagIndex(&m));
     }
   }
-  manifest_ = m;
+  SetManifest(m);
   log_generation_.store(m.log_generation);
-  indexed_through_.store(m.indexed_through);
   visible_.store(m.indexed_through);
   uint64_t from =
       m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
@@ -397,7 +396,7 @@ Status StoreImpl::RefreshFromWriter() {
     if (!swap_free) return Status::OK();  // nothing installed: try again later
     manifest_check_due_ = false;
     if (load) {
-      manifest_ = m;
+      SetManifest(m);
       std::unique_lock l(index_mu_);
       positions_.InstallReload(std::move(positions), m.position_entries);
       runs_ = std::move(runs);
@@ -462,7 +461,7 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
     tags_ready_ = m.tags_built;
     active_ = std::make_shared<index::Memtable>();
   }
-  manifest_ = m;
+  SetManifest(m);
   manifest_check_due_ = false;
   scanned_address_ = m.resume_address;
   // Positions and revisions are unchanged by a scavenge: the visible head
@@ -529,13 +528,19 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, 
   }
 }
 
+void StoreImpl::SetManifest(const index::Manifest& m) {
+  manifest_ = m;
+  indexed_through_.store(m.indexed_through);
+  scavenged_events_.store(m.scavenged_events);
+}
+
 Result<StoreStats> StoreImpl::Stats() {
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // a reader's adoption of a scavenge swaps manifest_
   StoreStats st;
-  st.events = visible_.load() - std::min(visible_.load(), manifest_.scavenged_events);
+  st.events = visible_.load() - std::min(visible_.load(), scavenged_events_.load());
   st.read_only = options_.read_only;
   st.log_bytes = log_->TotalBytes();
   st.segments = log_->SegmentCount();
@@ -559,7 +564,7 @@ Result<StoreStats> StoreImpl::Stats() {
   st.streams -= std::min(st.streams, unpublished_streams_);
   st.index_runs = runs_.size();
   st.index_bytes += positions_.file_bytes();
-  st.indexed_through = manifest_.indexed_through;
+  st.indexed_through = indexed_through_.load();
   st.open_cut = open_cut_;
   return st;
 }

@@ -516,7 +516,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
         live = std::move(next);
       }
     }
-    manifest_ = m1;
+    SetManifest(m1);
     // Tell read-only processes at once (they adopt the new files when they
     // see the new generation), with an end address in the new layout.
     log_generation_.store(m1.log_generation);

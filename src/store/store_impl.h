@@ -431,7 +431,9 @@ class StoreImpl final : public Store {
   std::mutex compact_mu_;   // held by a merge; scavenge holds it to pause merges
 
   std::mutex checkpoint_mu_;
-  index::Manifest manifest_;  // guarded by checkpoint_mu_
+  index::Manifest manifest_;  // guarded by checkpoint_mu_; assigned by SetManifest only
+  // Assigns manifest_ and the copies of its fields that Stats reads unlocked.
+  void SetManifest(const index::Manifest& m);
 
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;       // flusher waits for work / stop
@@ -443,10 +445,11 @@ class StoreImpl final : public Store {
   std::atomic<bool> stop_compaction_{false};
   std::thread flusher_;
   std::thread compactor_;
-  std::atomic<int> frozen_pending_{0};        // frozen memtables not yet flushed
-  std::atomic<uint64_t> indexed_through_{0};  // manifest_.indexed_through, readable unlocked
-  std::atomic<uint64_t> frozen_entries_{0};   // their index entries
-  uint64_t flush_attempts_ = 0;               // guarded by flush_mu_
+  std::atomic<int> frozen_pending_{0};         // frozen memtables not yet flushed
+  std::atomic<uint64_t> indexed_through_{0};   // manifest_.indexed_through, readable unlocked
+  std::atomic<uint64_t> scavenged_events_{0};  // manifest_.scavenged_events, readable unlocked
+  std::atomic<uint64_t> frozen_entries_{0};    // their index entries
+  uint64_t flush_attempts_ = 0;                // guarded by flush_mu_
 
   // Subscriptions waiting for new events: head_waiters_ counts them so a
   // commit only takes head_mu_ when someone waits.

@@ -238,7 +238,8 @@ TEST(SubscriptionConcurrencyTest, ThousandIdleSubscriptionsCostNoCpuAndAllGetThe
     subs.push_back(std::move(*s));
   }
   std::atomic<int> waiting{0};
-  std::vector<std::string> got(kSubs);
+  std::vector<std::string> got(kSubs);  // read only after the threads end
+  std::vector<std::atomic<int>> seen(kSubs);  // what the main thread polls
   std::vector<std::thread> threads;
   for (int i = 0; i < kSubs; ++i) {
     threads.emplace_back([&, i] {
@@ -251,6 +252,7 @@ TEST(SubscriptionConcurrencyTest, ThousandIdleSubscriptionsCostNoCpuAndAllGetThe
         }
         if (m->has_value() && (*m)->kind == SubscriptionMessage::Kind::kEvent) {
           got[i] += (*m)->event.stream + "/" + (*m)->event.type + ";";
+          ++seen[i];
         }
       }
     });
@@ -268,7 +270,7 @@ TEST(SubscriptionConcurrencyTest, ThousandIdleSubscriptionsCostNoCpuAndAllGetThe
   for (int i = 0; i < kSubs; ++i) {
     const bool should = i % 2 == 0 || i % 3 == 1;
     if (!should) continue;
-    for (int spin = 0; spin < 3000 && got[i].empty(); ++spin) {
+    for (int spin = 0; spin < 3000 && seen[i].load() == 0; ++spin) {
       std::this_thread::sleep_for(milliseconds(10));
     }
   }
