@@ -39,6 +39,7 @@ struct WorkloadSpec {
 constexpr WorkloadSpec kWorkloads[] = {
     {"disk-fsync", 5'000, true, &DiskFsync, nullptr},
     {"disk-seq", 512, true, &DiskSeq, nullptr},
+    {"disk-group-commit", 200'000, true, &DiskGroupCommit, nullptr},
     {"append-batch", 1'000'000, false, &CairnAppendBatch, &SqliteAppendBatch},
     {"append-single", 5'000, false, &CairnAppendSingle, &SqliteAppendSingle},
     {"append-concurrent", 200'000, false, &CairnAppendConcurrent, &SqliteAppendConcurrent},
@@ -72,6 +73,9 @@ const WorkloadSpec* FindSpec(const std::string& name) {
 const char* RawReference(const std::string& name) {
   if (name == "append-batch") return "disk-seq";
   if (name == "append-single") return "disk-fsync";
+  if (name == "append-concurrent" || name == "append-concurrent-async") {
+    return "disk-group-commit";
+  }
   return nullptr;
 }
 
@@ -178,6 +182,13 @@ void AddRatios(Measurement* m, const std::map<std::string, Measurement>& done) {
       m->Add("ratio_vs_raw", Ratio(m->EventsPerSecond(), disk->EventsPerSecond()));
       m->Add("p99_ratio_vs_raw",
              Ratio(m->latency.Percentile(0.99), disk->latency.Percentile(0.99)));
+    }
+  }
+  if (m->durable &&
+      (m->workload == "append-concurrent" || m->workload == "append-concurrent-async")) {
+    // 64 blocking threads with nothing but a write + fdatasync per group.
+    if (const Measurement* raw = find("disk", "disk-group-commit")) {
+      m->Add("ratio_vs_group_commit_limit", Ratio(m->EventsPerSecond(), raw->EventsPerSecond()));
     }
   }
   if (m->system == "cairn") {

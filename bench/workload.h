@@ -60,6 +60,8 @@ int64_t NowNanos();
 // Raw limits of the disk under the scratch directory (system=disk).
 Result<Measurement> DiskFsync(const WorkloadContext& ctx);
 Result<Measurement> DiskSeq(const WorkloadContext& ctx);
+// 64 blocking threads over a bare group commit (group_commit_limit.cc).
+Result<Measurement> DiskGroupCommit(const WorkloadContext& ctx);
 
 // Engine workloads (system=cairn).
 Result<Measurement> CairnAppendBatch(const WorkloadContext& ctx);

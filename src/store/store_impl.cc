@@ -213,7 +213,7 @@ Status StoreImpl::AppendMultiAsync(std::vector<StreamAppend> appends, AppendMult
     if (async_closing_) return Status(ErrorCode::kFailedPrecondition, "store is closed");
     queued_async_bytes_ += own.bytes;
     ++async_inflight_;
-    if (!committer_.joinable()) committer_ = std::thread([this] { CommitLoop(); });
+    StartCommitThreadLocked();
   }
   bool lead = false;
   {
@@ -251,8 +251,28 @@ void StoreImpl::CommitLoop() {
   }
 }
 
+void StoreImpl::StartCommitThreadLocked() {
+  if (committer_.joinable()) return;
+  committer_ = std::thread([this] { CommitLoop(); });
+  waker_ = std::thread([this] { WakeLoop(); });
+}
+
+void StoreImpl::WakeLoop() {
+  std::unique_lock l(wake_mu_);
+  for (;;) {
+    wake_cv_.wait(l, [&] { return !wakes_.empty() || wake_stop_; });
+    if (wakes_.empty()) return;
+    std::vector<Writer*> ready;
+    ready.swap(wakes_);
+    l.unlock();
+    WakeDone(ready);
+    l.lock();
+  }
+}
+
 void StoreImpl::DrainAsync() {
   std::thread committer;
+  std::thread waker;
   {
     std::unique_lock l(async_mu_);
     async_closing_ = true;
@@ -261,18 +281,25 @@ void StoreImpl::DrainAsync() {
     commit_stop_ = true;
     commit_cv_.notify_one();
     committer = std::move(committer_);
+    waker = std::move(waker_);
   }
   if (committer.joinable()) committer.join();
+  {
+    // After the commit thread: it is the one that hands the waker work.
+    std::lock_guard l(wake_mu_);
+    wake_stop_ = true;
+    wake_cv_.notify_one();
+  }
+  if (waker.joinable()) waker.join();
 }
 
-void StoreImpl::HandOver(Writer* next) {
-  if (next->owned == nullptr) {
-    Signal(next, Writer::kLead);
-    return;
-  }
+bool StoreImpl::HandOverToCommitter() {
   std::lock_guard l(async_mu_);
+  if (commit_stop_) return false;
+  StartCommitThreadLocked();
   commit_lead_ = true;
   commit_cv_.notify_one();
+  return true;
 }
 
 namespace {
@@ -332,25 +359,44 @@ Result<std::vector<AppendResult>> StoreImpl::Submit(Writer* w) {
   return std::move(w->results);
 }
 
-void StoreImpl::Signal(Writer* w, Writer::State state) {
-  std::lock_guard l(w->mu);
-  w->state = state;
-  w->cv.notify_one();
+void StoreImpl::WaitDone(Writer* w) {
+  std::atomic<uint32_t>& word = done_words_[w->gen % kDoneWords];
+  for (;;) {
+    // The word is read before `done`: a WakeDone after this read changes
+    // it, so the wait below cannot miss the wake-up.
+    const uint32_t seen = word.load(std::memory_order_acquire);
+    if (w->done.load(std::memory_order_acquire)) return;
+    word.wait(seen, std::memory_order_acquire);
+  }
+}
+
+void StoreImpl::WakeDone(std::span<Writer* const> blocking) {
+  // Generations first: a writer may be gone once its `done` is set. They
+  // never decrease along the queue, so equal ones are neighbours.
+  std::vector<uint64_t> gens;
+  for (Writer* q : blocking) {
+    if (gens.empty() || gens.back() != q->gen) gens.push_back(q->gen);
+  }
+  for (Writer* q : blocking) q->done.store(true, std::memory_order_release);
+  for (uint64_t g : gens) {
+    std::atomic<uint32_t>& word = done_words_[g % kDoneWords];
+    word.fetch_add(1, std::memory_order_release);
+    word.notify_all();
+  }
 }
 
 Status StoreImpl::RunQueue(Writer* w) {
   CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
   {
     std::unique_lock l(queue_mu_);
+    w->gen = takes_;
     queue_.push_back(w);
     if (leader_active_) {
       l.unlock();
-      std::unique_lock wl(w->mu);
-      w->cv.wait(wl, [&] { return w->state != Writer::kWaiting; });
-      if (w->state == Writer::kDone) return Status::OK();
-    } else {
-      leader_active_ = true;
+      WaitDone(w);
+      return Status::OK();
     }
+    leader_active_ = true;
   }
   Lead(w);  // until its own append is done
   return Status::OK();
@@ -408,6 +454,7 @@ void StoreImpl::Lead(Writer* self) {
         }
         if (bytes > kMaxBatchBytes) break;
       }
+      ++takes_;  // writers queued from now on are a new generation
       failed = failed_;
     }
     if (batch[0]->checkpoint) {
@@ -461,24 +508,36 @@ void StoreImpl::Lead(Writer* self) {
       }
       if (async_done && self != nullptr) commit_cv_.notify_one();
     }
-    Writer* next_leader = nullptr;
-    bool released = false;
+    // A blocking writer stops leading once its own append is done; what is
+    // still queued then goes to the commit thread, which leads until the
+    // queue is empty (so each writer under load only waits, and a busy
+    // queue never waits for a thread to wake up to lead it).
+    bool stop = false;
+    bool hand_over = false;
     {
       std::lock_guard l(queue_mu_);
       if (queue_.empty()) {
         leader_active_ = false;
-        released = true;
-      } else if (self_done || (self == nullptr && queue_.front()->owned == nullptr)) {
-        // A blocking writer leads its own batch: the commit thread hands
-        // over to one at the front so that it gets back to completions
-        // (and Close is not held up by a stream of blocking appends).
-        next_leader = queue_.front();  // hand over before waking the batch
+        stop = true;
+      } else if (self_done) {
+        hand_over = true;
       }
     }
-    if (next_leader != nullptr) HandOver(next_leader);
-    for (Writer* q : blocking) Signal(q, Writer::kDone);
-    if (self == nullptr && async_done) RunCompletions();
-    if (self_done || released || next_leader != nullptr) return;
+    if (hand_over) stop = HandOverToCommitter();  // before waking the batch
+    if (self == nullptr && !blocking.empty()) {
+      // The commit thread leads a busy queue: waking a batch's writers
+      // (notify_all makes the kernel wake each one) would hold up the next
+      // batch, so the waker thread does it while this one goes on.
+      std::lock_guard l(wake_mu_);
+      wakes_.insert(wakes_.end(), blocking.begin(), blocking.end());
+      wake_cv_.notify_one();
+    } else {
+      WakeDone(blocking);
+    }
+    // Also callbacks a blocking leader queued before it handed over: a
+    // busy queue may keep this thread leading for long.
+    if (self == nullptr) RunCompletions();
+    if (stop) return;
   }
 }
 

@@ -5,12 +5,14 @@
 // ($all position -> record), and the stream index (a mutable memtable,
 // frozen memtables awaiting their flush, and immutable run files).
 //
-// Appends go through a leader/follower queue (group commit): one queued
-// writer at a time leads; it validates a batch of queued appends against the index,
-// assigns revisions and positions (the single sequencer), writes one buffer,
-// fdatasyncs once, indexes the batch and only then publishes `visible_`.
-// Readers take `visible_` as their snapshot and never wait for I/O of the
-// writer; they hold index_mu_ shared only while copying index entries.
+// Appends go through a leader/follower queue (group commit): one thread at
+// a time leads (the first writer to find the queue unled; while the queue
+// stays busy, the commit thread). The leader validates a batch of queued
+// appends against the index, assigns revisions and positions (the single
+// sequencer), writes one buffer, fdatasyncs once, indexes the batch and only
+// then publishes `visible_`. Readers take `visible_` as their snapshot and
+// never wait for I/O of the writer; they hold index_mu_ shared only while
+// copying index entries.
 //
 // Lock order (never acquire in the other direction):
 //   queue_mu_  ->  index_mu_  ->  PositionIndex/Log internal locks
@@ -18,10 +20,13 @@
 // Threads: callers (appends, reads), the flusher (memtable -> run files and
 // MANIFEST), the compactor (merges runs without holding checkpoint_mu_
 // during the merge itself), the commit thread (leads for asynchronous
-// appends; started by the first) and push dispatchers (push.cc).
-// async_mu_ is a leaf lock: never held while taking queue_mu_ or running a
-// callback.
+// appends and takes over a busy queue from blocking leaders; started by
+// the first of either, with the waker, which wakes the blocking writers of
+// the commit thread's batches) and push dispatchers (push.cc).
+// async_mu_ and wake_mu_ are leaf locks: never held while taking another
+// lock or running a callback.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -30,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -174,7 +180,6 @@ class StoreImpl final : public Store {
     bool tombstone = false;  // the one event gets revision StreamRevision::kTombstone
   };
   struct Writer {
-    enum State { kWaiting, kDone, kLead };
     std::vector<Part> appends;
     std::vector<AppendResult> results;
     Status status;
@@ -195,14 +200,26 @@ class StoreImpl final : public Store {
       uint64_t bytes = 0;  // counted in queued_async_bytes_
     };
     std::unique_ptr<Owned> owned;
-    // Set by the leader under `mu` (never queue_mu_, so waking a batch of
-    // followers does not contend on the queue).
-    std::mutex mu;
-    std::condition_variable cv;
-    State state = kWaiting;  // guarded by mu
+    // A blocking writer's wake-up generation: takes_ when it was queued
+    // (set under queue_mu_). It sleeps on done_words_[gen % kDoneWords].
+    uint64_t gen = 0;
+    // Set (release) by whoever committed it, after status and results; the
+    // queued thread may return and destroy the writer as soon as it sees it.
+    std::atomic<bool> done{false};
   };
-  // Wakes `w` with `state`; `w` may be destroyed as soon as this returns.
-  static void Signal(Writer* w, Writer::State state);
+  // Blocking writers queued between two takes of the queue are usually
+  // committed by the same batch, so they share one futex word and one
+  // notify_all wakes them all (WakeDone), instead of one mutex,
+  // condition variable and wake-up call each (which also preempted the
+  // leader once per follower: BENCHMARKS.md "Blocking appends wake by
+  // generation"). A word shared by writers of different batches (a batch
+  // cut by size or by a barrier, or generations kDoneWords apart) only
+  // costs a spurious wake-up: each writer re-checks its own `done`.
+  static constexpr size_t kDoneWords = 64;
+  // Blocks until `w` is committed (or failed) by a leader.
+  void WaitDone(Writer* w);
+  // Marks `blocking` done and wakes their generations; none is touched after.
+  void WakeDone(std::span<Writer* const> blocking);
   // What the batch being built knows of a stream beyond the index.
   struct Pending {
     std::optional<uint64_t> last_revision;  // state before/within the batch
@@ -327,15 +344,18 @@ class StoreImpl final : public Store {
   Result<std::vector<AppendResult>> Submit(Writer* w);
   Status RunQueue(Writer* w);
   // Leads the queue: commits batches until `self` (a blocking writer) is
-  // done, or, for the commit thread (`self` null), until the queue is empty.
+  // done and the commit thread has taken over what is still queued, or,
+  // for the commit thread (`self` null), until the queue is empty.
   void Lead(Writer* self);
-  // Passes leadership to the queue's front writer `next`.
-  void HandOver(Writer* next);
+  // Passes leadership to the commit thread (starting it if needed); false
+  // once Close has stopped it, and the caller must go on leading.
+  bool HandOverToCommitter();
   // Commit thread: runs the callbacks of committed asynchronous appends
   // (completions_, in commit order) and deletes their writers.
   void RunCompletions();
   // The commit thread: leads whenever an asynchronous append is at the
-  // front of an unled queue. Started by the first asynchronous append.
+  // front of an unled queue, or a blocking leader hands over a queue that
+  // is still busy. Started by the first asynchronous append or hand-over.
   void CommitLoop();
   // kFailedPrecondition when called from an append callback of this store
   // (a blocking queue operation there would wait for itself).
@@ -404,9 +424,12 @@ class StoreImpl final : public Store {
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;            // guarded by queue_mu_
   bool leader_active_ = false;           // guarded by queue_mu_
+  uint64_t takes_ = 0;                   // guarded by queue_mu_: batches taken so far
   std::string batch_buf_;                // used by the current leader only
   std::vector<NewEntry> batch_entries_;  // used by the current leader only
   Status failed_;                        // guarded by queue_mu_; sticky after a failed fsync
+  // Futex words blocking writers sleep on (Writer::gen); bumped by WakeDone.
+  std::array<std::atomic<uint32_t>, kDoneWords> done_words_{};
 
   // Asynchronous appends (AppendAsync): the commit thread, its leadership
   // grant, and the bytes and calls queued but not yet completed.
@@ -420,6 +443,16 @@ class StoreImpl final : public Store {
   uint64_t async_inflight_ = 0;        // guarded by async_mu_: calls not yet completed
   std::deque<Writer*> completions_;    // guarded by async_mu_: committed, callback not run
   std::thread committer_;              // guarded by async_mu_ (started once)
+  std::thread waker_;                  // guarded by async_mu_ (started with committer_)
+  // Starts the commit thread and the waker (async_mu_ held), once.
+  void StartCommitThreadLocked();
+  // The waker thread: wakes the blocking writers of the batches the commit
+  // thread committed (WakeDone), so that it can go on to the next batch.
+  void WakeLoop();
+  std::mutex wake_mu_;  // a leaf lock
+  std::condition_variable wake_cv_;
+  std::vector<Writer*> wakes_;  // guarded by wake_mu_: committed, not yet woken
+  bool wake_stop_ = false;      // guarded by wake_mu_
   // Close: refuses new asynchronous appends and waits for the queued ones.
   void DrainAsync();
 
