@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds with warnings as errors and runs every test tier (unit, integration,
 # crash short tier, fuzz bounded run, compat, e2e); then the same tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# under AddressSanitizer + UndefinedBehaviorSanitizer; then the engine's unit
+# and integration tests (where its threads meet) under ThreadSanitizer.
 # Long crash tier on demand: CAIRN_CRASH_KILLS=200 ctest --preset debug -L crash
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,9 @@ if [ "${CAIRN_SKIP_ASAN:-0}" != "1" ]; then
   cmake --build --preset asan -j"$(nproc)"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --preset asan -j2 -LE fuzz
+fi
+if [ "${CAIRN_SKIP_TSAN:-0}" != "1" ]; then
+  cmake --preset tsan -DCAIRN_WERROR=ON >/dev/null
+  cmake --build --preset tsan -j"$(nproc)" --target cairn_unit_tests cairn_model_test
+  ctest --preset tsan -j2 -L "unit|integration" -E "_NOT_BUILT"
 fi

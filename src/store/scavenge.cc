@@ -399,7 +399,11 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     return Status::OK();
   };
   {
-    SwapReadLock swap(swap_mu_);
+    // No swap lock here: in the writing process only a scavenge (one at a
+    // time, this thread, below) swaps files, and Log::Scan needs no lock.
+    // Holding swap_mu_ shared here would order it before checkpoint_mu_
+    // (flush_chunk reserves run ids), the reverse of the commit below,
+    // which ThreadSanitizer reports as a potential deadlock.
     const uint32_t last_indexed = log::AddressSegment(m0.resume_address);
     for (uint32_t seg = 0; seg <= last_indexed && m0.resume_address != 0; ++seg) {
       CAIRN_RETURN_IF_ERROR(stop_if_closing());
