@@ -32,9 +32,12 @@ void Write(cairn::Store* store, uint64_t seed) {
       for (int i = 0; i < n; ++i) {
         cairn::EventData e;
         e.id = cairn::Uuid::Random();
-        e.type = "T";
-        e.data = "{\"id\":\"" + e.id->ToString() + "\",\"pad\":\"" +
-                 std::string(rng() % 300, 'x') + "\"}";
+        e.type.push_back('T');  // (a literal assignment here trips GCC 12's -Wrestrict)
+        e.data = "{\"id\":\"";
+        e.data += e.id->ToString();
+        e.data += "\",\"pad\":\"";
+        e.data.append(rng() % 300, 'x');
+        e.data += "\"}";
         a.events.push_back(std::move(e));
       }
       parts.push_back(std::move(a));
