@@ -131,13 +131,11 @@ TEST(GroupCommitTest, ConflictsAndCheckpointsAmongBusyWritersReachOnlyTheirOwnCa
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   std::atomic<bool> stop{false};
-  std::atomic<int> checkpoints{0};
   std::thread checkpointer([&] {
-    while (!stop.load()) {
+    do {
       Status s = (*store)->Checkpoint();
       ASSERT_TRUE(s.ok()) << s.ToString();
-      ++checkpoints;
-    }
+    } while (!stop.load());
   });
   std::vector<std::vector<Outcome>> out(kThreads);
   std::vector<int> conflicts(kThreads, 0);
@@ -175,7 +173,6 @@ TEST(GroupCommitTest, ConflictsAndCheckpointsAmongBusyWritersReachOnlyTheirOwnCa
   for (auto& th : threads) th.join();
   stop.store(true);
   checkpointer.join();
-  EXPECT_GE(checkpoints.load(), 1);
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(conflicts[t], 6) << "c-" << t;  // k = 3, 10, 17, 24, 31, 38
     EXPECT_EQ(out[t].size(), static_cast<size_t>(kEach - 6)) << "c-" << t;
