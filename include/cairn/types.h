@@ -118,6 +118,9 @@ struct RecordedEvent {
   std::string data;
   std::string metadata;
   int64_t created_ns = 0;  // UTC, nanoseconds since the Unix epoch
+  // The id was supplied by the appender (EventData::id), not made by the
+  // engine: such ids are indexed, so a retry of the append finds them.
+  bool caller_id = false;
 };
 
 // A stored event seen without copying: the views are valid only during the
@@ -132,6 +135,7 @@ struct EventView {
   std::string_view data;
   std::string_view metadata;
   int64_t created_ns = 0;
+  bool caller_id = false;  // as RecordedEvent::caller_id
 
   RecordedEvent ToRecorded() const;
 };

@@ -154,6 +154,7 @@ RecordedEvent EventView::ToRecorded() const {
   e.data = std::string(data);
   e.metadata = std::string(metadata);
   e.created_ns = created_ns;
+  e.caller_id = caller_id;
   return e;
 }
 

@@ -292,6 +292,7 @@ Result<bool> CommitReader::Next(EventView* e) {
   e->content_type = static_cast<ContentType>(content);
   e->position = Position(position);
   e->created_ns = created_ns_;
+  e->caller_id = last_caller_id_;
   rest_ = rest_.substr(rest_.size() - d.remaining());
   ++index_;
   return true;
