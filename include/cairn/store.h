@@ -84,6 +84,33 @@ struct StreamAppend {
   std::vector<EventData> events;
 };
 
+// One event for Store::Restore: an event of a backup, with what it had in
+// the store it came from. Every optional left empty is chosen as an append
+// would choose it.
+struct RestoreEvent {
+  std::string stream;  // also "$$<stream>" for its metadata (type "$metadata")
+  // Its revision; nullopt: after the stream's last one (a "$streamDeleted"
+  // event: StreamRevision::kTombstone, its only valid revision).
+  std::optional<StreamRevision> revision;
+  // The position wanted in $all: the event gets it unless the store's next
+  // position is already past it (then the next position, and the event
+  // counts in RestoreResult::moved). nullopt: the next position.
+  std::optional<Position> position;
+  std::optional<int64_t> created_ns;  // nullopt: the time of the restore
+  EventData event;  // id nullopt: a new random id
+  // With event.id: the id was the appender's, so it is indexed for retries
+  // (RecordedEvent::caller_id); false for an id the engine had made.
+  bool caller_id = true;
+};
+
+struct RestoreResult {
+  uint64_t written = 0;     // events written
+  uint64_t duplicates = 0;  // events already stored (below), skipped
+  uint64_t moved = 0;       // events written at a later position than asked
+  // Position of the last event written; nullopt when none was.
+  std::optional<Position> last_position;
+};
+
 enum class Direction : uint8_t { kForwards, kBackwards };
 
 struct ReadStreamOptions {
@@ -200,7 +227,8 @@ struct ScavengeOptions {
   // Called after each segment and phase (from the scavenging thread).
   std::function<void(const ScavengeProgress&)> progress;
   // Tests only: called with the name of each step of the commit protocol
-  // ("rewritten", "indexed", "intent", "segments", "manifest"); a non-OK
+  // ("rewritten", "indexed", "intent", "segments", "manifest", "head",
+  // "removed"); a non-OK
   // status stops the scavenge right there, files left as a crash would.
   std::function<Status(std::string_view step)> test_hook;
 };
@@ -282,6 +310,29 @@ class Store {
   virtual Status AppendMultiAsync(std::vector<StreamAppend> appends,
                                   AppendMultiCallback done) = 0;
 
+  // Writes events of a backup (cairn import) with their revisions, positions
+  // and creation times, so that restoring into an empty store gives back
+  // the same store: a gap below a revision stays a gap, a position skipped
+  // stays a hole (docs/format/log.md, "Holes"), "$$<stream>" metadata and
+  // "$streamDeleted" tombstones come back as the events they were. Events
+  // must come in $all order. An event is a duplicate, skipped and counted,
+  // when its stream already holds it: the same id at its revision, or, with
+  // no revision given, its caller id anywhere in the stream (a re-run of an
+  // interrupted restore). Otherwise its revision must be above the stream's
+  // last one. All events become visible together, or none; they are written
+  // with one write and one fdatasync, in several records when their creation
+  // times differ, so a crash keeps a prefix of those records.
+  // Errors (nothing written): kInvalidArgument (a bad name, type, size or
+  // metadata as for Append; a revision not above the stream's last one; a
+  // position below an earlier event's; "$"-types other than "$metadata" in
+  // "$$<stream>" and "$streamDeleted" at the tombstone revision),
+  // kStreamDeleted (a tombstoned stream), kIOError/kNoSpace, kReadOnly. For
+  // an error caused by one event, *failed_event (when given) is its index
+  // in `events`, else SIZE_MAX. Use from one thread while nothing else
+  // appends, as a restore does: another writer's appends may move positions.
+  virtual Result<RestoreResult> Restore(std::span<const RestoreEvent> events,
+                                        size_t* failed_event = nullptr) = 0;
+
   // Reads a stream. kNotFound when the stream has no events. The read is a
   // consistent snapshot: it never shows half of an append.
   virtual Status ReadStream(std::string_view stream, const ReadStreamOptions& options,
@@ -339,8 +390,9 @@ class Store {
   virtual Result<AppendResult> TombstoneStream(std::string_view stream,
                                                ExpectedRevision expected) = 0;
 
-  // Streams in creation order (see ListStreamsOptions). Streams that were
-  // tombstoned without ever holding an event are not listed.
+  // Streams in creation order (see ListStreamsOptions): the position of a
+  // stream's first stored event (its tombstone, for a stream tombstoned
+  // without ever holding an event).
   virtual Result<std::vector<StreamSummary>> ListStreams(const ListStreamsOptions& options) = 0;
   // Events stored in $all (every event, system events included).
   virtual Result<uint64_t> CountAll() = 0;

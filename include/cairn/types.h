@@ -32,8 +32,10 @@ class StreamRevision {
 };
 
 // 0-based index of an event in the global order of all events ($all).
-// Assigned by the single sequencer at durable append: gap-free and strictly
-// increasing in commit order.
+// Assigned by the single sequencer at durable append, strictly increasing in
+// commit order. Appends leave no gap; a scavenge (removed events) and a
+// restore (positions a backup had no event at) leave holes, which readers
+// never see and never wait for.
 class Position {
  public:
   constexpr Position() = default;

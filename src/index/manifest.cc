@@ -45,7 +45,7 @@ std::string EncodeManifest(const Manifest& m) {
   PutFixed32(&out, static_cast<uint32_t>(m.tag_runs.size()));
   for (uint64_t r : m.tag_runs) PutFixed64(&out, r);
   PutFixed64(&out, m.log_generation);
-  PutFixed64(&out, m.scavenged_events);
+  PutFixed64(&out, m.holes);
   PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
   return out;
 }
@@ -88,7 +88,7 @@ Result<Manifest> DecodeManifest(std::string_view d, const std::string& file) {
   m.tags_built = version >= 2;
   if (version >= 2) {
     m.log_generation = DecodeFixed64(tags + 8ull * ntags);
-    m.scavenged_events = DecodeFixed64(tags + 8ull * ntags + 8);
+    m.holes = DecodeFixed64(tags + 8ull * ntags + 8);
   }
   return m;
 }

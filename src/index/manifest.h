@@ -27,8 +27,9 @@ struct Manifest {
   // +1 at every scavenge that rewrote segments: a read-only process whose
   // segment maps predate it must reopen.
   uint64_t log_generation = 0;
-  // Events removed by scavenges (CountAll = head position - this).
-  uint64_t scavenged_events = 0;
+  // Positions below indexed_through holding no event: removed by scavenges
+  // or skipped by restores (CountAll = head position - holes).
+  uint64_t holes = 0;
 };
 
 enum class RunKind : uint8_t { kStream, kIds, kTags };

@@ -73,6 +73,11 @@ void Memtable::AddTag(std::string_view tag, const StreamEntry& e) {
   ++entries_;
 }
 
+uint64_t Memtable::creations() const {
+  const std::vector<StreamEntry>* created = FindTag(StreamsTag());
+  return created == nullptr ? 0 : created->size();
+}
+
 const std::vector<StreamEntry>* Memtable::FindTag(std::string_view tag) const {
   auto it = tags_.find(tag);
   return it == tags_.end() ? nullptr : &it->second;

@@ -38,6 +38,9 @@ class Memtable {
   std::vector<IndexEntry> SortedTags() const;
   // Entries of `stream` in revision order, or nullptr when it has none here.
   const std::vector<StreamEntry>* Find(std::string_view stream) const;
+  // Streams created here: events tagged as their stream's first stored one
+  // (revision 0, or first stored after a scavenge or a restore).
+  uint64_t creations() const;
   // Stream and tag entries (what bounds the memtable's memory).
   uint64_t entries() const { return entries_; }
   size_t streams() const { return map_.size(); }

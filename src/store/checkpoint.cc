@@ -88,7 +88,7 @@ Status StoreImpl::FlushOne() {
     uint64_t id = m.next_run_id++;
     std::string path = IndexDir(dir_) + "/" + index::RunFileName(id);
     std::vector<index::IndexEntry> sorted = f.table->Sorted();
-    for (const auto& e : sorted) info.new_streams += e.revision == 0 ? 1 : 0;
+    info.new_streams = f.table->creations();
     if (!f.table->HoldsRetentionKeys()) info.flags = index::kRunNoRetentionKeys;
     CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
     info.flags = 0;  // the id and tag runs below hold no stream entries
@@ -118,6 +118,7 @@ Status StoreImpl::FlushOne() {
   m.indexed_through = f.end_position;
   m.position_entries = f.position_entries;
   m.resume_address = f.resume_address;
+  m.holes += f.holes;
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
   SetManifest(m);
   {

@@ -132,6 +132,7 @@ Status StoreImpl::Recover() {
   SetManifest(m);
   log_generation_.store(m.log_generation);
   visible_.store(m.indexed_through);
+  holes_.store(m.holes);
   uint64_t from =
       m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
   uint64_t to = log_->EndAddress();
@@ -165,6 +166,8 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
   std::vector<uint64_t> id_keys;   // parallel to entries
   std::vector<bool> caller_ids;    // parallel to entries: index the id?
   std::vector<std::string> types;  // parallel to entries
+  std::vector<bool> creations;     // parallel to entries
+  uint64_t holes = 0;              // positions skipped (restored records)
   Status s = log_->Scan(
       from, to,
       [&](uint64_t address, std::string_view body, size_t framed) -> Status {
@@ -180,12 +183,14 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
           }
         }
         CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
-        if (reader.first_position() != next) {
+        // A dense record starts where the one before it ended; a sparse one
+        // (a restore's) may start later, the positions between being holes.
+        if (reader.sparse() ? reader.first_position() < next : reader.first_position() != next) {
           return Status::Corruption(where + ": record starts at position " +
                                     std::to_string(reader.first_position()) + ", expected " +
                                     std::to_string(next));
         }
-        records.push_back({next, address});
+        records.push_back({reader.first_position(), address});
         EventView e;
         for (;;) {
           CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
@@ -195,8 +200,10 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
           id_keys.push_back(reader.last_caller_id() ? IdKey(e.id.bytes().data()) : 0);
           caller_ids.push_back(reader.last_caller_id());
           types.emplace_back(e.type);
+          creations.push_back(reader.last_creates_stream());
+          holes += e.position.value() - next;
+          next = e.position.value() + 1;
         }
-        next += reader.event_count();
         end = address + framed;
         return Status::OK();
       },
@@ -217,9 +224,11 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
     for (size_t i = 0; i < entries.size(); ++i) {
       active_->Add(entries[i].first, entries[i].second);
       if (caller_ids[i]) active_->AddId(id_keys[i], entries[i].second);
-      AddTags(active_.get(), entries[i].first, types[i], entries[i].second);
+      AddTags(active_.get(), entries[i].first, types[i], entries[i].second, creations[i]);
     }
+    active_holes_ += holes;
   }
+  holes_.fetch_add(holes);
   if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {
     log_->SetValidEnd(to);  // bytes past the writer's HEAD are not durable yet
   } else if (options_.read_only && s.ok()) {
@@ -404,7 +413,9 @@ Status StoreImpl::RefreshFromWriter() {
       tag_runs_ = std::move(tag_runs);
       tags_ready_ = m.tags_built;
       active_ = std::make_shared<index::Memtable>();
+      active_holes_ = 0;
       visible_.store(m.indexed_through);
+      holes_.store(m.holes);
       scanned_address_ = m.resume_address;
     }
   }
@@ -460,8 +471,10 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
     tag_runs_ = std::move(tag_runs);
     tags_ready_ = m.tags_built;
     active_ = std::make_shared<index::Memtable>();
+    active_holes_ = 0;
   }
   SetManifest(m);
+  holes_.store(m.holes);
   manifest_check_due_ = false;
   scanned_address_ = m.resume_address;
   // Positions and revisions are unchanged by a scavenge: the visible head
@@ -531,7 +544,6 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, 
 void StoreImpl::SetManifest(const index::Manifest& m) {
   manifest_ = m;
   indexed_through_.store(m.indexed_through);
-  scavenged_events_.store(m.scavenged_events);
 }
 
 Result<StoreStats> StoreImpl::Stats() {
@@ -540,15 +552,14 @@ Result<StoreStats> StoreImpl::Stats() {
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // a reader's adoption of a scavenge swaps manifest_
   StoreStats st;
-  st.events = visible_.load() - std::min(visible_.load(), scavenged_events_.load());
+  const uint64_t head = visible_.load();
+  st.events = head - std::min(head, holes_.load());
   st.read_only = options_.read_only;
   st.log_bytes = log_->TotalBytes();
   st.segments = log_->SegmentCount();
   std::shared_lock l(index_mu_);
   auto count_new = [&](const index::Memtable& t) {
-    t.ForEachStream([&](const std::string&, const std::vector<index::StreamEntry>& v) {
-      if (!v.empty() && v.front().revision == 0) ++st.streams;
-    });
+    st.streams += t.creations();
     st.memtable_entries += t.entries();
   };
   for (const auto& r : runs_) {

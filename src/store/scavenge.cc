@@ -487,7 +487,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     }
     m1.position_entries = new_position_entries + (persisted_now - m0.position_entries);
     m1.log_generation++;
-    m1.scavenged_events += report.events_removed;
+    m1.holes += report.events_removed;
     m1.generation++;
     const std::string manifest_bytes = index::EncodeManifest(m1);
     std::unique_lock swap(swap_mu_);
@@ -501,8 +501,21 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     CAIRN_RETURN_IF_ERROR(hook("segments"));
     CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), manifest_bytes));
     CAIRN_RETURN_IF_ERROR(hook("manifest"));
+    // HEAD in the new layout before the intent goes: a crash between the two
+    // used to leave HEAD's end address pointing into the rewritten segment
+    // (an offset of the old file), which read-only processes then reported
+    // as a truncated record until a writer opened the store. Readers wait
+    // while the intent file exists, so none acts on HEAD before the swap is
+    // whole.
+    log_generation_.store(m1.log_generation);
+    if (head_) {
+      (void)head_->WriteAt(
+          0, EncodeHead({log_->EndAddress(), visible_.load(), m1.log_generation}));
+    }
+    CAIRN_RETURN_IF_ERROR(hook("head"));
     CAIRN_RETURN_IF_ERROR(env_->RemoveFile(IntentPath(dir_)));
     CAIRN_RETURN_IF_ERROR(env_->SyncDir(IndexDir(dir_)));
+    CAIRN_RETURN_IF_ERROR(hook("removed"));
     // In memory, in the same exclusive section.
     new_maps.clear();
     for (uint32_t seg : rewritten) {
@@ -521,13 +534,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       }
     }
     SetManifest(m1);
-    // Tell read-only processes at once (they adopt the new files when they
-    // see the new generation), with an end address in the new layout.
-    log_generation_.store(m1.log_generation);
-    if (head_) {
-      (void)head_->WriteAt(
-          0, EncodeHead({log_->EndAddress(), visible_.load(), m1.log_generation}));
-    }
+    holes_.fetch_add(report.events_removed);
   }
   retired.clear();  // munmap outside the exclusive section: readers are running again
   // Old runs: nobody reads them any more (readers hold their own references).

@@ -75,57 +75,70 @@ bool StoreImpl::InOpOnThisThread() const {
   return std::find(t_ops.begin(), t_ops.end(), this) != t_ops.end();
 }
 
+Status StoreImpl::CheckStreamName(std::string_view s, bool system) const {
+  if (s.empty()) return Status::InvalidArgument("stream name is empty");
+  if (s.size() > options_.max_stream_name_bytes || s.size() > 65535) {
+    return Status::InvalidArgument("stream name of " + std::to_string(s.size()) +
+                                   " bytes exceeds max_stream_name_bytes (" +
+                                   std::to_string(options_.max_stream_name_bytes) + ")");
+  }
+  if (!ValidUtf8(s)) return Status::InvalidArgument("stream name is not valid UTF-8");
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument("stream name '" + std::string(s) +
+                                     "' contains a control character");
+    }
+  }
+  if (s[0] == '$' && !system) {
+    return Status::InvalidArgument("stream name '" + std::string(s) +
+                                   "': names starting with '$' are reserved for the system");
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::CheckEvent(std::string_view s, size_t k, const EventData& e,
+                             bool system) const {
+  // Built only for an error: this runs for every event appended.
+  auto bad = [&](std::string_view what) {
+    std::string m = "stream '";
+    m.append(s).append("' event ").append(std::to_string(k)).append(": ").append(what);
+    return Status::InvalidArgument(std::move(m));
+  };
+  if (e.type.empty()) return bad("event type is empty");
+  if (e.type.size() > kMaxTypeBytes) return bad("event type longer than 65535 bytes");
+  if (!ValidUtf8(e.type)) return bad("type is not UTF-8");
+  if (e.type[0] == '$' && !system) {
+    std::string m = "event type '";
+    m.append(e.type).append("': types starting with '$' are reserved for the system");
+    return bad(m);
+  }
+  uint64_t size = e.type.size() + e.data.size() + e.metadata.size();
+  if (size > options_.max_event_bytes) {
+    std::string m = std::to_string(size);
+    m.append(" bytes exceeds max_event_bytes (")
+        .append(std::to_string(options_.max_event_bytes))
+        .append(")");
+    return bad(m);
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::ValidateAppend(std::span<const Part> appends, bool system) const {
   uint64_t total = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
     const Part& a = appends[i];
-    const std::string s(a.stream);
-    if (s.empty()) return Status::InvalidArgument("stream name is empty");
-    if (s.size() > options_.max_stream_name_bytes || s.size() > 65535) {
-      return Status::InvalidArgument("stream name of " + std::to_string(s.size()) +
-                                     " bytes exceeds max_stream_name_bytes (" +
-                                     std::to_string(options_.max_stream_name_bytes) + ")");
-    }
-    if (!ValidUtf8(s)) return Status::InvalidArgument("stream name is not valid UTF-8");
-    for (unsigned char c : s) {
-      if (c < 0x20 || c == 0x7f) {
-        return Status::InvalidArgument("stream name '" + s + "' contains a control character");
-      }
-    }
-    if (s[0] == '$' && !system) {
-      return Status::InvalidArgument("stream name '" + s +
-                                     "': names starting with '$' are reserved for the system");
-    }
+    CAIRN_RETURN_IF_ERROR(CheckStreamName(a.stream, system));
     for (size_t j = 0; j < i; ++j) {
-      if (appends[j].stream == s) {
-        return Status::InvalidArgument("stream '" + s + "' appears twice in one append");
+      if (appends[j].stream == a.stream) {
+        return Status::InvalidArgument("stream '" + std::string(a.stream) +
+                                       "' appears twice in one append");
       }
     }
     for (size_t k = 0; k < a.events.size(); ++k) {
       const EventData& e = a.events[k];
-      // Built only for an error: this loop runs for every event appended.
-      auto bad = [&](std::string_view what) {
-        std::string m = "stream '";
-        m.append(s).append("' event ").append(std::to_string(k)).append(": ").append(what);
-        return Status::InvalidArgument(std::move(m));
-      };
-      if (e.type.empty()) return bad("event type is empty");
-      if (e.type.size() > kMaxTypeBytes) return bad("event type longer than 65535 bytes");
-      if (!ValidUtf8(e.type)) return bad("type is not UTF-8");
-      if (e.type[0] == '$' && !system) {
-        std::string m = "event type '";
-        m.append(e.type).append("': types starting with '$' are reserved for the system");
-        return bad(m);
-      }
-      uint64_t size = e.type.size() + e.data.size() + e.metadata.size();
-      if (size > options_.max_event_bytes) {
-        std::string m = std::to_string(size);
-        m.append(" bytes exceeds max_event_bytes (")
-            .append(std::to_string(options_.max_event_bytes))
-            .append(")");
-        return bad(m);
-      }
-      total += log::MaxEncodedEventSize(s.size(), e.type.size(), e.data.size(), e.metadata.size());
+      CAIRN_RETURN_IF_ERROR(CheckEvent(a.stream, k, e, system));
+      total += log::MaxEncodedEventSize(a.stream.size(), e.type.size(), e.data.size(),
+                                        e.metadata.size());
     }
   }
   if (total > options_.max_append_bytes) {
@@ -732,10 +745,13 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
                    : st.last_revision ? *st.last_revision + 1
                                       : 0;
     st.ids.reserve(st.ids.size() + a.events.size());
+    // A tombstone that is its stream's first stored event carries the
+    // stream's creation (docs/format/log.md), as any first stored event.
+    const bool tombstone_creates = a.tombstone && !st.last_revision;
     for (const auto& e : a.events) {
       Uuid id = e.id ? *e.id : Uuid::Random();
-      enc->AddEvent(
-          {a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata, e.id.has_value()});
+      enc->AddEvent({a.stream, rev, &id, e.type, e.content_type, e.data, e.metadata,
+                     e.id.has_value(), tombstone_creates});
       st.ids.emplace_back(id, *next_position);
       st.last_revision = rev;
       st.last_position = *next_position;
@@ -753,11 +769,13 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
     const auto& ids = slot->second.ids;
     for (size_t k = 0; k < a.events.size(); ++k) {
       const auto& [id, p] = ids[ids.size() - a.events.size() + k];
+      const uint64_t revision = r.revision->value() - (r.position.value() - p);
       entries->push_back({name,
-                          {r.revision->value() - (r.position.value() - p), p, 0},
+                          {revision, p, 0},
                           a.events[k].type,
                           IdKey(id.bytes().data()),
-                          a.events[k].id.has_value()});
+                          a.events[k].id.has_value(),
+                          /*creates=*/revision == 0 || tombstone_creates});
     }
   }
   if (enc) {
@@ -784,7 +802,9 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   for (Writer* w : batch) {
     // BuildWriter changes nothing of the batch unless every check passes.
     size_t nrec = records.size();
-    w->status = BuildWriter(w, &pending, &next_position, &buf, &records, &entries);
+    w->status = w->restore.empty()
+                    ? BuildWriter(w, &pending, &next_position, &buf, &records, &entries)
+                    : BuildRestore(w, &next_position, &buf, &records, &entries);
     if (!w->status.ok()) {
       w->results.clear();
     } else if (records.size() > nrec) {
@@ -828,8 +848,8 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
       n.e.address = records[rec].address;
       active_->Add(n.stream, n.e);
       if (n.index_id) active_->AddId(n.id_key, n.e);
-      AddTags(active_.get(), n.stream, n.type, n.e);
-      if (n.e.revision == 0) ++new_streams;
+      AddTags(active_.get(), n.stream, n.type, n.e, n.creates);
+      if (n.creates) ++new_streams;
     }
     unpublished_entries_ = active_->entries() - entries_before;
     unpublished_streams_ = new_streams;
@@ -849,6 +869,11 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
   {
     std::unique_lock l(index_mu_);
     unpublished_entries_ = unpublished_streams_ = 0;
+    // Positions the batch used without an event (a restore's holes), counted
+    // once the batch is durable, before it is published.
+    const uint64_t holes = next_position - start_position - entries.size();
+    active_holes_ += holes;
+    holes_.fetch_add(holes);
     log_->SetValidEnd(end_address);
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
   }
@@ -885,6 +910,8 @@ void StoreImpl::FreezeLocked(uint64_t end_address) {
   }
   f.position_entries = positions_.size();
   f.resume_address = end_address;
+  f.holes = active_holes_;
+  active_holes_ = 0;
   frozen_.push_back(std::move(f));
   frozen_entries_.fetch_add(frozen_.back().table->entries());
   frozen_pending_.fetch_add(1);

@@ -90,6 +90,8 @@ class StoreImpl final : public Store {
   Status AppendAsync(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
                      AppendCallback done) override;
   Status AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) override;
+  Result<RestoreResult> Restore(std::span<const RestoreEvent> events,
+                                size_t* failed_event) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;
   Result<std::unique_ptr<PushSubscription>> SubscribePush(const SubscribeOptions& options,
                                                           PushHandlers handlers) override;
@@ -200,6 +202,11 @@ class StoreImpl final : public Store {
       uint64_t bytes = 0;  // counted in queued_async_bytes_
     };
     std::unique_ptr<Owned> owned;
+    // Store::Restore (with `system` set): its events, borrowed from the
+    // caller, and what came of them (restore.cc).
+    std::span<const RestoreEvent> restore;
+    RestoreResult restored;
+    size_t failed_event = SIZE_MAX;  // the event a failed restore blames
     // A blocking writer's wake-up generation: takes_ when it was queued
     // (set under queue_mu_). It sleeps on done_words_[gen % kDoneWords].
     uint64_t gen = 0;
@@ -234,6 +241,7 @@ class StoreImpl final : public Store {
     std::string_view type;  // the caller's event type (for the tag index)
     uint64_t id_key = 0;
     bool index_id = false;  // the caller supplied the id: index it for retries
+    bool creates = false;   // its stream's first stored event (creation tags)
   };
   struct NameHash {
     using is_transparent = void;
@@ -246,6 +254,7 @@ class StoreImpl final : public Store {
     uint64_t end_position = 0;      // positions < this are in it or older runs
     uint64_t position_entries = 0;  // PositionIndex size at the freeze
     uint64_t resume_address = 0;    // log address after the last record
+    uint64_t holes = 0;             // holes its batches left (restores)
   };
   // A located last event of a stream.
   struct Last {
@@ -291,9 +300,10 @@ class StoreImpl final : public Store {
   // in *m and the MANIFEST.
   Status BuildTagIndex(index::Manifest* m);
   RunList& LiveRuns(index::RunKind kind);
-  // The tags of one event (docs/format/index.md): type, category, creation.
+  // The tags of one event (docs/format/index.md): type, category, and the
+  // creation tags when it `creates` its stream (its first stored event).
   static void AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
-                      const index::StreamEntry& e);
+                      const index::StreamEntry& e, bool creates);
   // The same as (hash, position) entries, for building runs from the log.
   // `creation`: also the creation tags (CommitReader::last_creates_stream:
   // revision 0, or the event a scavenge marked first stored).
@@ -310,6 +320,20 @@ class StoreImpl final : public Store {
   Result<std::optional<StoredEvent>> FirstStoredId(std::string_view stream,
                                                    std::span<const Uuid> ids, uint64_t snapshot);
   Status ValidateAppend(std::span<const Part> appends, bool system) const;
+  // kInvalidArgument naming what is wrong with a stream name (reserved '$'
+  // names allowed when `system`).
+  Status CheckStreamName(std::string_view stream, bool system) const;
+  // kInvalidArgument ("stream 'S' event K: ...") for an empty, long,
+  // non-UTF-8 or reserved type, or an event over max_event_bytes.
+  Status CheckEvent(std::string_view stream, size_t k, const EventData& e, bool system) const;
+  // Restore's checks of one event that need no index (restore.cc).
+  Status CheckRestoreEvent(const RestoreEvent& r, size_t k) const;
+  // The restore writer's part of a batch (it goes alone): plans every
+  // event against the index, then encodes its records. Changes nothing
+  // unless every check passes.
+  Status BuildRestore(Writer* w, uint64_t* next_position, std::string* buf,
+                      std::vector<index::PositionEntry>* records,
+                      std::vector<NewEntry>* entries);
   // What reads may show of a stream (metadata retention, deletes).
   struct Retention {
     std::optional<uint64_t> last;  // last revision stored (tombstone included)
@@ -480,7 +504,10 @@ class StoreImpl final : public Store {
   std::thread compactor_;
   std::atomic<int> frozen_pending_{0};         // frozen memtables not yet flushed
   std::atomic<uint64_t> indexed_through_{0};   // manifest_.indexed_through, readable unlocked
-  std::atomic<uint64_t> scavenged_events_{0};  // manifest_.scavenged_events, readable unlocked
+  // Positions below visible_ that hold no event (docs/format/log.md,
+  // "Holes"): the manifest's count plus those of the indexed log tail.
+  std::atomic<uint64_t> holes_{0};
+  uint64_t active_holes_ = 0;  // guarded by index_mu_: holes of active_'s batches
   std::atomic<uint64_t> frozen_entries_{0};    // their index entries
   uint64_t flush_attempts_ = 0;                // guarded by flush_mu_
 

@@ -36,7 +36,7 @@ Status CheckCategory(std::string_view category) {
 }  // namespace
 
 void StoreImpl::AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
-                        const index::StreamEntry& e) {
+                        const index::StreamEntry& e, bool creates) {
   // On the commit path: build tag keys in one reused buffer, so a tag the
   // memtable already holds costs a hash lookup and no allocation.
   thread_local std::string key;
@@ -49,7 +49,7 @@ void StoreImpl::AddTags(index::Memtable* table, std::string_view stream, std::st
   const std::string_view c = StreamCategory(stream);
   if (!c.empty()) add('C', c);
   add('T', type);
-  if (e.revision == 0) {
+  if (creates) {
     add('S', std::string_view());
     if (!c.empty()) add('N', c);
   }

@@ -53,8 +53,10 @@ Status StoreImpl::Verify(VerifyReport* report) {
             return Status::OK();
           }
           if (reader->first_position() >= snapshot) return Status::OK();
-          // A scavenged segment's records may skip the positions scavenge removed.
-          if (scavenged ? reader->first_position() < next : reader->first_position() != next) {
+          // A scavenged segment's records, and sparse (restored) records
+          // anywhere, may skip positions: holes (docs/format/log.md).
+          if (scavenged || reader->sparse() ? reader->first_position() < next
+                                            : reader->first_position() != next) {
             problem(path, off, "record starts at position " + std::to_string(reader->first_position()) +
                                    ", expected " + std::to_string(next));
           }

@@ -44,6 +44,9 @@ size_t Model::stream_count() const {
     }
     n += stored ? 1 : 0;
   }
+  // A stream tombstoned without ever holding an event: its tombstone is its
+  // first stored event.
+  for (const auto& [stream, position] : tombstones_) n += streams_.contains(stream) ? 0 : 1;
   return n;
 }
 
@@ -367,6 +370,16 @@ std::vector<ModelSummary> Model::List() const {
       s.event_count = r.soft_deleted ? 0 : VisibleOf(stream).size();
       s.state = r.soft_deleted ? StreamState::kSoftDeleted : StreamState::kLive;
     }
+    out.push_back(std::move(s));
+  }
+  for (const auto& [stream, position] : tombstones_) {
+    if (streams_.contains(stream)) continue;
+    ModelSummary s;
+    s.stream = stream;
+    s.created = position;
+    s.last_revision = StreamRevision::kTombstone;
+    s.last_position = position;
+    s.state = StreamState::kTombstoned;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(),

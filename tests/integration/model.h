@@ -109,7 +109,8 @@ class Model {
   // Position of the first event still stored (size() when none).
   uint64_t FirstStored() const;
   // Streams holding a stored event, system streams included (a stream
-  // tombstoned without ever holding an event is not counted).
+  // tombstoned without ever holding an event counts: its tombstone is
+  // stored).
   size_t stream_count() const;
 
   std::optional<uint64_t> LastRevision(const std::string& stream) const;
@@ -156,7 +157,7 @@ class Model {
                                    const ReadAllOptions& o) const;
   // ListStreams with default options: in creation order (the position of a
   // stream's first stored event, or of its tombstone when that is all that
-  // is left); streams tombstoned without ever holding an event are not listed.
+  // is left), streams tombstoned without ever holding an event included.
   std::vector<ModelSummary> List() const;
 
   // Compares a stored event with the model's event at `position` (the
