@@ -9,7 +9,7 @@
 
 #include "cairn/store.h"
 #include "cli/command.h"
-#include "cli/json_codec.h"
+#include "cli/json_text.h"
 #include "cli/output.h"
 
 namespace cairn::cli {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "cairn/store.h"
 #include "cli/command.h"
@@ -40,7 +41,9 @@ class ExportCommand : public Command {
     ProgressBar progress("export", head > start ? head - start : 0);
     bool write_failed = false;
     Status status = store->ReadAll(options, [&](const EventView& event) {
-      WriteJsonLine(EventToJson(event, EmptyMetadata::kOmit));
+      std::string line = EventToJsonLine(event, LineMode::kExport);
+      line.push_back('\n');
+      std::fwrite(line.data(), 1, line.size(), stdout);
       progress.Update(event.position.value() - start + 1);
       write_failed = std::ferror(stdout) != 0;
       return !write_failed;

@@ -6,10 +6,11 @@
 // Without --set (read-only open):
 //   {"stream":S,"revision":N|null,"metadata":{...}}
 // where revision is that of the metadata itself (null: never set).
-// With --set: the document is checked with StreamMetadata::Parse before the
-// store opens (invalid_argument, exit 1, when it is not an object or a
-// recognized key is not a valid count), written if --expect holds for the
-// metadata's own revision (default any), and the append is printed:
+// With --set: the document is checked with CompactJson (cli/json_text.h)
+// and StreamMetadata::Parse before the store opens (invalid_argument, exit
+// 1, when it is not strict JSON, not an object or a recognized key is not a
+// valid count), written if --expect holds for the metadata's own revision
+// (default any), and the append is printed:
 //   {"stream":S,"metadata_revision":N,"position":P}
 
 #include <memory>
@@ -18,6 +19,7 @@
 
 #include "cairn/store.h"
 #include "cli/command.h"
+#include "cli/json_text.h"
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -50,7 +52,14 @@ class MetadataCommand : public Command {
 
   int Run(const GlobalOptions& global) override {
     if (!set_.has_value()) return Print(global);
-    Result<StreamMetadata> metadata = StreamMetadata::Parse(*set_);
+    // Strict first (one value, no duplicate keys, bounded nesting), so the
+    // engine only ever parses a document that every reader agrees on.
+    Result<std::string> compact = CompactJson(*set_);
+    if (!compact.has_value()) {
+      return ReportError(
+          Status::InvalidArgument("--set: not valid JSON: " + compact.error().message()));
+    }
+    Result<StreamMetadata> metadata = StreamMetadata::Parse(*compact);
     if (!metadata.has_value()) {
       return ReportError(
           Status::InvalidArgument("--set: " + metadata.error().message()));

@@ -50,7 +50,9 @@ template <typename ReadFn>
 int PrintEvents(ReadFn read) {
   bool write_failed = false;
   Status status = read([&](const EventView& event) {
-    WriteJsonLine(EventToJson(event, EmptyMetadata::kNull));
+    std::string line = EventToJsonLine(event, LineMode::kRead);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
     write_failed = std::ferror(stdout) != 0;
     return !write_failed;
   });

@@ -31,7 +31,7 @@ namespace {
 // once; this only bounds how long a missed wake-up could delay the exit.
 constexpr std::chrono::milliseconds kWaitSlice(200);
 
-// A view of `event` for EventToJson; valid while `event` is.
+// A view of `event` for EventToJsonLine; valid while `event` is.
 EventView ViewOf(const RecordedEvent& event) {
   EventView view;
   view.stream = event.stream;
@@ -43,6 +43,7 @@ EventView ViewOf(const RecordedEvent& event) {
   view.data = event.data;
   view.metadata = event.metadata;
   view.created_ns = event.created_ns;
+  view.caller_id = event.caller_id;
   return view;
 }
 
@@ -142,13 +143,16 @@ class TailCommand : public Command {
       if (!next->has_value()) continue;
       const SubscriptionMessage& message = **next;
       switch (message.kind) {
-        case SubscriptionMessage::Kind::kEvent:
-          WriteJsonLine(
-              EventToJson(ViewOf(message.event), EmptyMetadata::kNull));
+        case SubscriptionMessage::Kind::kEvent: {
+          std::string line =
+              EventToJsonLine(ViewOf(message.event), LineMode::kRead);
+          line.push_back('\n');
+          std::fwrite(line.data(), 1, line.size(), stdout);
           if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
             return ReportError(Status::FromErrno(errno, "write", "stdout"));
           }
           break;
+        }
         case SubscriptionMessage::Kind::kCaughtUp:
           if (until_caught_up_) return kExitOk;
           if (note) {

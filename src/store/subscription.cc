@@ -239,6 +239,7 @@ class SubscriptionImpl final : public Subscription {
     r.data.assign(e.data);
     r.metadata.assign(e.metadata);
     r.created_ns = e.created_ns;
+    r.caller_id = e.caller_id;
   }
 
   // Category and event-type targets read through the tag index: the cost

@@ -87,6 +87,29 @@ TEST_F(SubscriptionTest, StreamHistoryThenCaughtUpThenLive) {
   EXPECT_EQ(sub->last(), std::optional<uint64_t>(3));  // revision of D
 }
 
+// Regression: delivered events lost RecordedEvent::caller_id (the message
+// slot was filled field by field without it), so `cairn tail` said every id
+// was engine-made.
+TEST_F(SubscriptionTest, EventsSayWhetherTheAppenderGaveTheId) {
+  EventData with_id = Ev("A");
+  with_id.id = Uuid::Random();
+  ASSERT_TRUE(store_->Append("ids-1", ExpectedRevision::Any(), {&with_id, 1}).has_value());
+  Add("ids-1", "B");
+  auto sub = Sub(SubscribeOptions::Stream("ids-1"));
+  const SubscriptionMessage first = Take(sub.get());
+  const SubscriptionMessage second = Take(sub.get());
+  EXPECT_EQ(first.event.id, *with_id.id);
+  EXPECT_TRUE(first.event.caller_id);
+  EXPECT_FALSE(second.event.caller_id);
+  // Live events too.
+  EXPECT_EQ(Describe(Take(sub.get())), "C@2");
+  with_id.id = Uuid::Random();
+  ASSERT_TRUE(store_->Append("ids-1", ExpectedRevision::Any(), {&with_id, 1}).has_value());
+  const SubscriptionMessage live = Take(sub.get());
+  EXPECT_EQ(live.event.id, *with_id.id);
+  EXPECT_TRUE(live.event.caller_id);
+}
+
 // Regression: a filtered stream subscription whose first page held no match
 // reported kCaughtUp and waited, missing the matches further on.
 TEST_F(SubscriptionTest, FilteredStreamSubscriptionReadsPastPagesWithoutAMatch) {
