@@ -1,8 +1,14 @@
-// `cairn append STREAM --type T [--data JSON] [--metadata JSON] [--id UUID]
-// [--expect any|no-stream|exists|N]`: appends one JSON event and prints
-// {"stream":S,"revision":N,"position":P} (plus "duplicate":true when the
-// same event was already stored by an identical earlier append).
+// `cairn append STREAM --type T [--data JSON | --data - | --data-file PATH]
+// [--metadata JSON] [--id UUID] [--expect any|no-stream|exists|N]`: appends
+// one JSON event and prints {"stream":S,"revision":N,"position":P} (plus
+// "duplicate":true when an earlier append stored an event with this --id:
+// as in KurrentDB, a retry is recognised by its id alone, so a different
+// --data with the same --id stores nothing). `--data -` reads the data from
+// stdin and --data-file from a file: arguments cannot carry more than the
+// system's argument limit (about 128 KiB).
 
+#include <cerrno>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,7 +26,12 @@ class AppendCommand : public Command {
   explicit AppendCommand(CLI::App* app) : Command(app) {
     app->add_option("stream", stream_, "Stream to append to")->required();
     app->add_option("--type", type_, "Event type")->required();
-    app->add_option("--data", data_, "Event data, a JSON value (default {})");
+    CLI::Option* data = app->add_option(
+        "--data", data_, "Event data, a JSON value (default {}); - reads it from stdin");
+    app->add_option("--data-file", data_file_,
+                    "Read the event data (a JSON value) from this file")
+        ->type_name("PATH")
+        ->excludes(data);
     app->add_option("--metadata", metadata_,
                     "Event metadata, a JSON value (default: none)");
     app->add_option("--id", id_, "Event id, a UUID (default: random)");
@@ -33,10 +44,17 @@ class AppendCommand : public Command {
     EventData event;
     event.type = type_;
     event.content_type = ContentType::kJson;
-    Result<std::string> data = CompactJson(data_.value_or("{}"));
+    std::string text = data_.value_or("{}");
+    std::string source = "--data";
+    if (data_file_.has_value() || text == "-") {
+      source = data_file_.has_value() ? "--data-file '" + *data_file_ + "'" : "stdin";
+      Result<std::string> read = ReadAllOf(data_file_.value_or("-"));
+      if (!read.has_value()) return ReportError(read.error());
+      text = *std::move(read);
+    }
+    Result<std::string> data = CompactJson(text);
     if (!data.has_value()) {
-      return ReportUsageError("--data is not valid JSON: " +
-                              data.error().message());
+      return ReportUsageError(source + " is not valid JSON: " + data.error().message());
     }
     event.data = *std::move(data);
     if (metadata_.has_value()) {
@@ -78,13 +96,46 @@ class AppendCommand : public Command {
     out["position"] = result->position.value();
     if (result->duplicate) out["duplicate"] = true;
     WriteJsonLine(out);
-    return CloseStore(*store);
+    return FinishStored(*store);
   }
 
  private:
   std::string stream_;
   std::string type_;
+  // The whole of `path` ("-": stdin), at most a little more than one event
+  // may hold (StoreOptions::max_event_bytes, 16 MiB).
+  static Result<std::string> ReadAllOf(const std::string& path) {
+    constexpr size_t kMaxBytes = (16u << 20) + (1u << 20);
+    FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      const int err = errno;
+      if (err == ENOENT) {
+        return Status::InvalidArgument("--data-file '" + path + "' does not exist");
+      }
+      return Status::FromErrno(err, "open", path);
+    }
+    std::string out;
+    char buf[1 << 16];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+      out.append(buf, n);
+      if (out.size() > kMaxBytes) {
+        if (f != stdin) std::fclose(f);
+        return Status::InvalidArgument(
+            (path == "-" ? std::string("the data on stdin") : "--data-file '" + path + "'") +
+            " is larger than " + std::to_string(kMaxBytes) +
+            " bytes: more than one event may hold (max_event_bytes)");
+      }
+    }
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    if (f != stdin) std::fclose(f);
+    if (failed) return Status::FromErrno(err, "read", path == "-" ? "stdin" : path);
+    return out;
+  }
+
   std::optional<std::string> data_;
+  std::optional<std::string> data_file_;
   std::optional<std::string> metadata_;
   std::optional<std::string> id_;
   std::string expect_;

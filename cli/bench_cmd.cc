@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/number_flags.h"
 #include "cli/output.h"
 
 #if CAIRN_CLI_HAVE_BENCH
@@ -22,8 +24,8 @@ class BenchCommand : public Command {
   explicit BenchCommand(CLI::App* app) : Command(app) {
     app->add_option("workloads", workloads_,
                     "Workloads to run (default: the standard set)");
-    app->add_option("--events", events_,
-                    "Events per workload (default: each workload's own)");
+    AddUnsignedOption(app, "--events", &events_,
+                      "Events per workload (default: each workload's own)");
     app->add_flag("--no-sync", no_sync_,
                   "Run the engine without fsync (figures are not durable)");
     app->add_flag("--no-peers", no_peers_,
@@ -47,7 +49,7 @@ class BenchCommand : public Command {
     bench::BenchConfig config;
     config.workloads = workloads_;
     config.dir = global.db;
-    config.events = events_;
+    config.events = events_.value_or(0);
     config.durable = !no_sync_;
     config.peers = !no_peers_;
     return bench::Run(config);
@@ -60,7 +62,7 @@ class BenchCommand : public Command {
 
  private:
   std::vector<std::string> workloads_;
-  uint64_t events_ = 0;
+  std::optional<uint64_t> events_;
   bool no_sync_ = false;
   bool no_peers_ = false;
 };

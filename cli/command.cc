@@ -1,5 +1,8 @@
 #include "cli/command.h"
 
+#include <cerrno>
+#include <cstdio>
+
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -18,10 +21,32 @@ int OpenStore(const GlobalOptions& global, Access access,
   return kExitOk;
 }
 
-int CloseStore(Store& store) {
+int CloseStore(Store& store, Written written) {
   Status status = store.Close();
-  if (!status.ok()) return ReportError(status);
-  return kExitOk;
+  if (status.ok()) return kExitOk;
+  if (written == Written::kStored) {
+    WriteWarning(status,
+                 "the events are stored (durable in the log), but closing the store "
+                 "failed; its next open indexes them again");
+    return kExitOk;
+  }
+  return ReportError(status);
+}
+
+int FinishStored(Store& store) {
+  (void)FinishStdout(Written::kStored);
+  return CloseStore(store, Written::kStored);
+}
+
+int FinishStdout(Written written) {
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  if (!failed) return kExitOk;
+  const Status status = Status::FromErrno(errno, "write", "stdout");
+  if (written == Written::kStored) {
+    WriteWarning(status, "the events are stored, but the result could not be written");
+    return kExitOk;
+  }
+  return ReportError(status);
 }
 
 }  // namespace cairn::cli

@@ -29,6 +29,8 @@ class Command {
 
   // True when this subcommand appeared on the command line.
   bool selected() const { return app_->parsed(); }
+  // Its name on the command line ("append", "export", ...).
+  std::string name() const { return app_->get_name(); }
 
   // Runs the subcommand; returns the process exit status (cli/output.h).
   // Reports its own errors on stderr.
@@ -50,9 +52,28 @@ enum class Access {
 int OpenStore(const GlobalOptions& global, Access access,
               std::unique_ptr<Store>* store);
 
-// Closes `store` (persisting its index); returns kExitOk, or reports the
-// error and returns its exit status.
-int CloseStore(Store& store);
+// Whether a command's data is stored (durable) by the time it finishes.
+enum class Written {
+  kNothing,  // read-only, or nothing was stored
+  kStored,   // some or all of its writes are durable
+};
+
+// Closes `store` (persisting its index). A failure is reported; once the
+// command's writes are durable (`written` is kStored) it is a warning and
+// the status stays kExitOk: the events are in the log, the next open
+// re-indexes them, and a caller that retried on a failure status would
+// store them twice. Otherwise returns the error's exit status.
+int CloseStore(Store& store, Written written);
+
+// Flushes stdout and checks that every write to it succeeded (a full disk,
+// a closed pipe). A failure is an error (exit 1) for a command that stored
+// nothing, and a warning for one whose writes are durable (its result line
+// is lost, its data is not). Returns kExitOk otherwise.
+int FinishStdout(Written written);
+
+// The end of a command whose writes are durable: FinishStdout and
+// CloseStore with Written::kStored (warnings only). Always kExitOk.
+int FinishStored(Store& store);
 
 // Each function adds one subcommand to `app`.
 std::unique_ptr<Command> AddAppendCommand(CLI::App& app);

@@ -58,7 +58,7 @@ class DeleteCommand : public Command {
     out["deleted"] = hard_ ? "hard" : "soft";
     out["position"] = result->position.value();
     WriteJsonLine(out);
-    return CloseStore(*store);
+    return FinishStored(*store);
   }
 
  private:

@@ -13,6 +13,7 @@
 #include "cairn/store.h"
 #include "cli/command.h"
 #include "cli/json_codec.h"
+#include "cli/number_flags.h"
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -21,7 +22,7 @@ namespace {
 class ExportCommand : public Command {
  public:
   explicit ExportCommand(CLI::App* app) : Command(app) {
-    app->add_option("--from", from_, "First position to export (inclusive)");
+    AddUnsignedOption(app, "--from", &from_, "First position to export (inclusive)");
     app->footer(
         "Every event of $all, stream metadata (\"$$S\", \"$metadata\") and\n"
         "tombstones (\"$streamDeleted\") included: import re-creates them.\n");

@@ -1,24 +1,24 @@
-// `cairn import [FILE|-]`: reads JSON lines (cli/json_codec.h) and appends
-// them. Consecutive lines of one stream are batched into one append (at most
-// kMaxBatchEvents events or kMaxBatchBytes bytes) with ExpectedRevision::Any.
-// Lines of the engine-made events that export writes are re-created through
-// the engine's own calls, after the pending batch, so order is kept:
-//   stream "$$S", type "$metadata"  -> SetStreamMetadata(S, Any, data)
-//   type "$streamDeleted"           -> TombstoneStream(stream, Any)
-// (each counts as one imported event and one batch; their "id" cannot be
-// kept: the engine makes those ids). The first bad line stops the import:
-// what came before it is committed first, so every line before the bad one
-// is stored. Prints the summary
-// {"imported":N,"lines":L,"batches":B,"last_position":P} on stdout, with
-// "duplicates" (events already stored by an identical earlier append, e.g.
-// a re-import of the same lines with ids) when there were any, and
-// "stopped_at_line" plus an error object on stderr when stopped.
+// `cairn import [FILE|-]`: reads JSON lines (docs/format/jsonl.md) and
+// stores them with Store::Restore, so an export imported into an empty
+// store gives back the same store: a line's revision, position, id,
+// creation time and bytes are kept (a position the store has passed goes to
+// the next one; a line without a revision goes after its stream's last
+// event). Lines are batched whatever their streams (up to kMaxBatchEvents
+// events or kMaxBatchBytes bytes): one write and one fsync per batch.
+//
+// The first bad line stops the import, and every line before it is stored
+// (a batch the engine refused because of one event is stored up to it).
+// SIGINT and SIGTERM stop it the same way between two lines. The summary
+// {"imported":N,"lines":L,"batches":B,"last_position":P} goes to stdout in
+// every case, with "duplicates" (lines already stored: a re-run of an
+// interrupted import) and "moved" (positions already passed) when not 0, and
+// "stopped_at_line" when it stopped early, followed by the error on stderr.
+// Exit status: 0 when every line is stored, else the error's (2 for a bad
+// line).
 
 #include <sys/stat.h>
 
-#include <cerrno>
-#include <fstream>
-#include <iostream>
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,7 +26,9 @@
 
 #include "cairn/store.h"
 #include "cli/command.h"
+#include "cli/interrupt.h"
 #include "cli/json_codec.h"
+#include "cli/line_reader.h"
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -34,83 +36,88 @@ namespace {
 
 constexpr size_t kMaxBatchEvents = 1000;
 constexpr uint64_t kMaxBatchBytes = 4ull << 20;
+// A line holds one event: at most 16 MiB of stored bytes, some of them as
+// base64 (4/3 longer), and whitespace that import removes.
+constexpr size_t kMaxLineBytes = 2 * (16u << 20) + (1u << 20);
 
-// Engine-made events, as export writes them.
-enum class SystemEvent { kNone, kMetadata, kTombstone };
+// Where an import stopped, and why.
+struct Stop {
+  uint64_t line = 0;
+  Status error;
+};
 
-SystemEvent SystemEventOf(const ImportEvent& event) {
-  if (event.event.type == "$metadata" && event.stream.starts_with("$$")) {
-    return SystemEvent::kMetadata;
-  }
-  if (event.event.type == "$streamDeleted") return SystemEvent::kTombstone;
-  return SystemEvent::kNone;
-}
-
-// Size of `path` when it is a regular file (for the progress bar), else 0.
-uint64_t RegularFileSize(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-  return static_cast<uint64_t>(st.st_size);
-}
-
-// Appends batches of one stream's consecutive events and keeps the counts
-// that make up the summary.
-class BatchWriter {
+// Batches restored events and keeps the counts of the summary.
+class Batcher {
  public:
-  explicit BatchWriter(Store& store) : store_(store) {}
+  explicit Batcher(Store& store) : store_(store) {}
 
-  // Adds `event` of `stream` read from line `line`, first flushing the
-  // pending batch when the stream changes or the batch is full.
-  Status Add(ImportEvent event, uint64_t line) {
-    uint64_t size = event.event.data.size() + event.event.metadata.size() +
-                    event.event.type.size();
+  // Adds the event of line `line`, first storing the pending batch when it
+  // is full. On failure, what was stored is counted and `*stop` says where
+  // the import stops.
+  bool Add(ImportEvent parsed, uint64_t line, Stop* stop) {
+    const uint64_t size = parsed.event.data.size() + parsed.event.metadata.size() +
+                          parsed.event.type.size() + parsed.stream.size();
     if (!events_.empty() &&
-        (event.stream != stream_ || events_.size() >= kMaxBatchEvents ||
-         bytes_ + size > kMaxBatchBytes)) {
-      CAIRN_RETURN_IF_ERROR(Flush());
+        (events_.size() >= kMaxBatchEvents || bytes_ + size > kMaxBatchBytes)) {
+      if (!Flush(stop)) return false;
     }
-    if (events_.empty()) {
-      stream_ = std::move(event.stream);
-      first_line_ = line;
+    RestoreEvent r;
+    r.stream = std::move(parsed.stream);
+    r.event = std::move(parsed.event);
+    if (parsed.revision) {
+      // Restored as it was: its revision, position and creation time.
+      r.revision = StreamRevision(*parsed.revision);
+      if (parsed.position) r.position = Position(*parsed.position);
+      r.created_ns = parsed.created_ns;
     }
+    r.caller_id = !parsed.id_generated;
+    events_.push_back(std::move(r));
+    lines_.push_back(line);
     bytes_ += size;
-    events_.push_back(std::move(event.event));
-    return Status::OK();
+    return true;
   }
 
-  // Appends the pending batch, if any. On failure nothing of the batch is
-  // stored and failed_line() / failed_what() name its first line.
-  Status Flush() {
-    if (events_.empty()) return Status::OK();
-    failed_what_ =
-        "append of the batch starting at line " + std::to_string(first_line_);
-    Result<AppendResult> result =
-        store_.Append(stream_, ExpectedRevision::Any(), events_);
-    if (!result.has_value()) return result.error();
-    // An identical earlier append (same ids) is reported, not rewritten.
-    (result->duplicate ? duplicates_ : imported_) += events_.size();
-    ++batches_;
-    last_position_ = result->position;
-    events_.clear();
-    bytes_ = 0;
-    return Status::OK();
+  // Stores the pending batch. On failure stores the events before the one
+  // the engine refused, if it named one, and sets *stop.
+  bool Flush(Stop* stop) {
+    if (events_.empty()) return true;
+    size_t failed = SIZE_MAX;
+    Result<RestoreResult> r = store_.Restore(events_, &failed);
+    if (r.has_value()) {
+      Count(*r);
+      Clear();
+      return true;
+    }
+    Status error = r.error();
+    if (failed < events_.size()) {
+      stop->line = lines_[failed];
+      stop->error = Status(error.code(), "line " + std::to_string(stop->line) + ": " +
+                                             error.message());
+      if (failed > 0) {
+        Result<RestoreResult> before =
+            store_.Restore(std::span<const RestoreEvent>(events_).first(failed));
+        if (!before.has_value()) {
+          stop->line = lines_[0];
+          stop->error = Status(before.error().code(),
+                               "storing lines " + std::to_string(lines_[0]) + " to " +
+                                   std::to_string(lines_[failed] - 1) +
+                                   " failed: " + before.error().message());
+        } else {
+          Count(*before);
+        }
+      }
+    } else {
+      stop->line = lines_[0];
+      stop->error =
+          Status(error.code(), "storing the batch of lines " + std::to_string(lines_[0]) +
+                                   " to " + std::to_string(lines_.back()) +
+                                   " failed (none of them is stored): " + error.message());
+    }
+    Clear();
+    return false;
   }
 
-  // Re-creates the engine-made `event` (of kind `kind`, read from line
-  // `line`) after appending the pending batch. On failure nothing of it is
-  // stored and failed_line() / failed_what() name it.
-  Status AddSystem(const ImportEvent& event, SystemEvent kind, uint64_t line) {
-    CAIRN_RETURN_IF_ERROR(Flush());
-    first_line_ = line;
-    CAIRN_ASSIGN_OR_RETURN(AppendResult result, ApplySystem(event, kind, line));
-    ++imported_;
-    ++batches_;
-    last_position_ = result.position;
-    return Status::OK();
-  }
-
-  uint64_t failed_line() const { return first_line_; }
-  const std::string& failed_what() const { return failed_what_; }
+  bool stored_any() const { return imported_ > 0; }
 
   nlohmann::ordered_json Summary(uint64_t lines) const {
     nlohmann::ordered_json out;
@@ -123,33 +130,31 @@ class BatchWriter {
       out["last_position"] = nullptr;
     }
     if (duplicates_ > 0) out["duplicates"] = duplicates_;
+    if (moved_ > 0) out["moved"] = moved_;
     return out;
   }
 
  private:
-  Result<AppendResult> ApplySystem(const ImportEvent& event, SystemEvent kind,
-                                   uint64_t line) {
-    if (kind == SystemEvent::kTombstone) {
-      failed_what_ = "line " + std::to_string(line) + ": tombstoning stream '" +
-                     event.stream + "'";
-      return store_.TombstoneStream(event.stream, ExpectedRevision::Any());
-    }
-    const std::string stream = event.stream.substr(2);
-    failed_what_ = "line " + std::to_string(line) +
-                   ": setting the metadata of stream '" + stream + "'";
-    CAIRN_ASSIGN_OR_RETURN(StreamMetadata metadata,
-                           StreamMetadata::Parse(event.event.data));
-    return store_.SetStreamMetadata(stream, ExpectedRevision::Any(), metadata);
+  void Count(const RestoreResult& r) {
+    imported_ += r.written;
+    duplicates_ += r.duplicates;
+    moved_ += r.moved;
+    ++batches_;
+    if (r.last_position) last_position_ = r.last_position;
+  }
+  void Clear() {
+    events_.clear();
+    lines_.clear();
+    bytes_ = 0;
   }
 
   Store& store_;
-  std::string stream_;
-  std::vector<EventData> events_;
+  std::vector<RestoreEvent> events_;
+  std::vector<uint64_t> lines_;  // the line of each pending event
   uint64_t bytes_ = 0;
-  uint64_t first_line_ = 0;
-  std::string failed_what_;  // what Flush() or AddSystem() tried last
   uint64_t imported_ = 0;
   uint64_t duplicates_ = 0;
+  uint64_t moved_ = 0;
   uint64_t batches_ = 0;
   std::optional<Position> last_position_;
 };
@@ -160,107 +165,111 @@ class ImportCommand : public Command {
     app->add_option("file", file_, "JSON-lines file to read; - for stdin")
         ->default_val("-");
     app->footer(
-        "Input: the lines of export (or read). A line of stream \"$$S\" and\n"
-        "type \"$metadata\" sets the metadata of S; a line of type\n"
-        "\"$streamDeleted\" tombstones its stream (both get new ids).\n"
+        "Input: the lines of export (docs/format/jsonl.md). A line with a\n"
+        "revision is restored as it was (revision, position, id, creation\n"
+        "time); one without goes after its stream's last event. Lines\n"
+        "already stored (same stream, revision and id) count as duplicates:\n"
+        "an interrupted import can be run again.\n"
         "Output: {\"imported\":N,\"lines\":L,\"batches\":B,"
-        "\"last_position\":P}\n");
+        "\"last_position\":P}\n"
+        "(+ \"duplicates\", \"moved\", and \"stopped_at_line\" with an error\n"
+        "on stderr when it stops early). SIGINT/SIGTERM stop it between\n"
+        "lines with every line before stored.\n");
   }
 
   int Run(const GlobalOptions& global) override {
-    std::ifstream file;
-    std::istream* input = &std::cin;
-    if (file_ != "-") {
-      file.open(file_, std::ios::binary);
-      if (!file.is_open()) {
-        int err = errno;
-        return ReportError(
-            err == ENOENT
-                ? Status::NotFound("import file '" + file_ + "' does not exist")
-                : Status::FromErrno(err, "open", file_));
-      }
-      input = &file;
-    }
+    // Before the store opens, so that the engine's threads start with the
+    // signals blocked and only the watcher takes them.
+    InterruptWatcher interrupts;
+    Result<LineReader> input = LineReader::Open(file_, kMaxLineBytes);
+    if (!input.has_value()) return ReportError(input.error());
+    input->set_wake_fd(interrupts.wake_fd());
     std::unique_ptr<Store> store;
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }
-    int rc = Import(*input, *store);
-    int close_rc = CloseStore(*store);
+    Batcher batcher(*store);
+    const int rc = Import(*input, batcher, interrupts);
+    const Written written = batcher.stored_any() ? Written::kStored : Written::kNothing;
+    if (int out = FinishStdout(written); out != kExitOk && rc == kExitOk) return out;
+    const int close_rc = CloseStore(*store, written);
     return rc != kExitOk ? rc : close_rc;
   }
 
  private:
-  // Prints the summary, then `error` (with the line it concerns) on stderr,
-  // its message prefixed by `what` + " failed: " when `what` is given.
-  // Nothing from line `stopped_at` on is stored.
-  int Stop(const BatchWriter& writer, uint64_t lines, uint64_t stopped_at,
-           const Status& error, const std::string& what = "") {
-    nlohmann::ordered_json summary = writer.Summary(lines);
-    summary["stopped_at_line"] = stopped_at;
+  // Prints the summary and the error of `stop` (every line before
+  // stop.line is stored) and returns its exit status.
+  static int Report(const Batcher& batcher, uint64_t lines, const Stop& stop) {
+    // Lines read past the one it stopped at (a batch is checked when it is
+    // stored) do not count.
+    nlohmann::ordered_json summary = batcher.Summary(std::min(lines, stop.line));
+    summary["stopped_at_line"] = stop.line;
     WriteJsonLine(summary);
-    nlohmann::ordered_json error_json = ErrorJson(error);
-    if (!what.empty()) {
-      error_json["message"] = what + " failed: " + error.message();
-    }
-    error_json["line"] = stopped_at;
-    WriteErrorLine(error_json);
-    return ExitStatusFor(error.code());
+    nlohmann::ordered_json error = ErrorJson(stop.error);
+    error["line"] = stop.line;
+    WriteErrorLine(error);
+    return ExitStatusFor(stop.error.code());
   }
 
-  // Stops at what the writer failed to store.
-  int StopAtBatch(const BatchWriter& writer, uint64_t lines,
-                  const Status& error) {
-    return Stop(writer, lines, writer.failed_line(), error,
-                writer.failed_what());
-  }
-
-  int Import(std::istream& input, Store& store) {
-    BatchWriter writer(store);
-    ProgressBar progress("import", file_ == "-" ? 0 : RegularFileSize(file_));
+  int Import(LineReader& input, Batcher& batcher, const InterruptWatcher& interrupts) {
+    ProgressBar progress("import", file_ == "-" ? 0 : FileSize(file_));
     uint64_t lines = 0;
-    uint64_t bytes_read = 0;
-    std::string line;
-    while (std::getline(input, line)) {
-      ++lines;
-      bytes_read += line.size() + 1;
-      progress.Update(bytes_read);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    Stop stop;
+    auto stop_here = [&](uint64_t line, Status error) {
+      progress.Finish();
+      // What is pending is stored first: every line before `line` is.
+      if (!batcher.Flush(&stop)) return Report(batcher, lines, stop);
+      stop.line = line;
+      stop.error = std::move(error);
+      return Report(batcher, lines, stop);
+    };
+    for (;;) {
+      if (interrupts.interrupted()) {
+        return stop_here(lines + 1,
+                         Status(ErrorCode::kCancelled,
+                                "interrupted by a signal before line " +
+                                    std::to_string(lines + 1) +
+                                    ": every line before it is stored; run the same import "
+                                    "again to go on (stored lines count as duplicates)"));
+      }
+      // A slow producer (a pipe from a live feed): store what is pending
+      // before waiting for more, so readers see it now.
+      if (input.WouldWait() && !batcher.Flush(&stop)) {
+        progress.Finish();
+        return Report(batcher, lines, stop);
+      }
+      Result<std::optional<std::string_view>> next = input.Next();
+      if (!next.has_value()) {
+        if (next.error().code() == ErrorCode::kCancelled) continue;  // reported above
+        return stop_here(input.line_number(), next.error());
+      }
+      if (!next->has_value()) break;
+      std::string_view line = **next;
+      lines = input.line_number();
+      progress.Update(input.bytes_read());
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
       Result<ImportEvent> event = ParseImportLine(line);
       if (!event.has_value()) {
-        Status flushed = writer.Flush();
-        progress.Finish();
-        if (!flushed.ok()) {
-          return StopAtBatch(writer, lines, flushed);
-        }
-        return Stop(writer, lines, lines,
-                    Status::InvalidArgument("line " + std::to_string(lines) +
-                                            ": " + event.error().message()));
+        return stop_here(lines, Status::InvalidArgument("line " + std::to_string(lines) + ": " +
+                                                        event.error().message()));
       }
-      Status added = Status::OK();
-      if (SystemEvent kind = SystemEventOf(*event);
-          kind != SystemEvent::kNone) {
-        added = writer.AddSystem(*event, kind, lines);
-      } else {
-        added = writer.Add(*std::move(event), lines);
-      }
-      if (!added.ok()) {
+      if (!batcher.Add(*std::move(event), lines, &stop)) {
         progress.Finish();
-        return StopAtBatch(writer, lines, added);
+        return Report(batcher, lines, stop);
       }
     }
-    Status flushed = writer.Flush();
     progress.Finish();
-    if (!flushed.ok()) {
-      return StopAtBatch(writer, lines, flushed);
-    }
-    if (input.bad()) {
-      return Stop(writer, lines, lines + 1,
-                  Status::IOError("reading " + file_ + " failed"));
-    }
-    WriteJsonLine(writer.Summary(lines));
+    if (!batcher.Flush(&stop)) return Report(batcher, lines, stop);
+    WriteJsonLine(batcher.Summary(lines));
     return kExitOk;
+  }
+
+  // Size of `path` when it is a regular file (for the progress bar), else 0.
+  static uint64_t FileSize(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    return static_cast<uint64_t>(st.st_size);
   }
 
   std::string file_;
@@ -270,7 +279,7 @@ class ImportCommand : public Command {
 
 std::unique_ptr<Command> AddImportCommand(CLI::App& app) {
   return std::make_unique<ImportCommand>(app.add_subcommand(
-      "import", "Append events from a JSON-lines file (or stdin)"));
+      "import", "Store events from a JSON-lines file (or stdin), as export wrote them"));
 }
 
 }  // namespace cairn::cli

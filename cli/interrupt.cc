@@ -1,6 +1,8 @@
 #include "cli/interrupt.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace cairn::cli {
 
@@ -9,6 +11,7 @@ InterruptWatcher::InterruptWatcher() {
   sigaddset(&signals_, SIGINT);
   sigaddset(&signals_, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
   thread_ = std::thread([this] { Watch(); });
 }
 
@@ -19,6 +22,7 @@ InterruptWatcher::~InterruptWatcher() {
   // thread is not yet joined, so its id is still valid).
   pthread_kill(thread_.native_handle(), SIGTERM);
   thread_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 void InterruptWatcher::Attach(Subscription* subscription) {
@@ -33,6 +37,10 @@ void InterruptWatcher::Watch() {
   if (sigwait(&signals_, &signal) != 0 || stopping_.load()) return;
   std::lock_guard lock(mu_);
   interrupted_.store(true);
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+  }
   if (subscription_ != nullptr) subscription_->Cancel();
 }
 

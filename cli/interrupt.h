@@ -41,10 +41,16 @@ class InterruptWatcher {
   // True once SIGINT or SIGTERM arrived.
   bool interrupted() const { return interrupted_.load(); }
 
+  // A descriptor that becomes readable once SIGINT or SIGTERM arrived (an
+  // eventfd), so that a thread blocked reading its input can poll it too;
+  // valid until destruction.
+  int wake_fd() const { return wake_fd_; }
+
  private:
   void Watch();
 
   sigset_t signals_;
+  int wake_fd_ = -1;
   std::atomic<bool> interrupted_{false};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

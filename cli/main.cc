@@ -26,8 +26,9 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Output: JSON lines on stdout; errors: one JSON object on stderr.\n"
-      "Exit status: 0 ok, 1 error, 2 usage, 3 wrong expected revision,\n"
-      "4 not found, 5 stream deleted, 6 corruption.");
+      "Exit status: 0 ok (a write command: its data is stored), 1 error,\n"
+      "2 bad input (usage, arguments, JSON, names, limits), 3 wrong expected\n"
+      "revision, 4 not found, 5 stream deleted, 6 corruption.");
   // Global options may also follow the subcommand: `cairn read s --db d`.
   app.fallthrough();
 
@@ -57,6 +58,7 @@ int Main(int argc, char** argv) {
 
   for (const std::unique_ptr<Command>& command : commands) {
     if (!command->selected()) continue;
+    SetCommandName(command->name());
     // Exceptions never leave the CLI: an unexpected one (out of memory, a
     // library bug) becomes an error object like any other failure.
     try {

@@ -83,7 +83,7 @@ class MetadataCommand : public Command {
         result->revision.value_or(StreamRevision()).value();
     out["position"] = result->position.value();
     WriteJsonLine(out);
-    return CloseStore(*store);
+    return FinishStored(*store);
   }
 
  private:

@@ -34,6 +34,7 @@ int ExitStatusFor(ErrorCode code) {
     case ErrorCode::kCorruption:
       return kExitCorruption;
     case ErrorCode::kInvalidArgument:
+      return kExitUsage;
     case ErrorCode::kIdempotencyConflict:
     case ErrorCode::kIOError:
     case ErrorCode::kNoSpace:
@@ -46,6 +47,15 @@ int ExitStatusFor(ErrorCode code) {
   }
   return kExitError;
 }
+
+namespace {
+std::string& CommandName() {
+  static std::string name;
+  return name;
+}
+}  // namespace
+
+void SetCommandName(std::string_view name) { CommandName() = std::string(name); }
 
 nlohmann::ordered_json ErrorJson(const Status& status) {
   nlohmann::ordered_json error;
@@ -60,7 +70,25 @@ nlohmann::ordered_json ErrorJson(const Status& status) {
       error["actual"] = nullptr;
     }
   }
+  if (status.code() == ErrorCode::kCorruption) {
+    // The next steps of docs/operations.md ("Exit status 6").
+    const std::string salvage =
+        "`cairn export --salvage > saved.jsonl` writes every event still "
+        "readable; damage to a file under index/ (runs, positions.idx, "
+        "MANIFEST) is repaired by removing the index directory and opening "
+        "the store for writing, which rebuilds it from the log";
+    error["hint"] = CommandName() == "verify"
+                        ? salvage
+                        : "`cairn verify` lists every damaged place; " + salvage;
+  }
   return error;
+}
+
+void WriteWarning(const Status& status, std::string_view context) {
+  nlohmann::ordered_json warning;
+  warning["warning"] = ErrorCodeName(status.code());
+  warning["message"] = std::string(context) + ": " + status.message();
+  WriteErrorLine(warning);
 }
 
 std::string DumpJson(const nlohmann::ordered_json& value) {

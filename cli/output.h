@@ -18,7 +18,9 @@ namespace cairn::cli {
 // Exit statuses of `cairn`. Stable: scripts branch on them.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;  // any error not listed below
-inline constexpr int kExitUsage = 2;  // bad flags, arguments or flag JSON
+// Bad input: flags, arguments, flag JSON, an import line, a name or a limit
+// the engine refuses (kInvalidArgument). Nothing was changed.
+inline constexpr int kExitUsage = 2;
 inline constexpr int kExitWrongRevision = 3;
 inline constexpr int kExitNotFound = 4;
 inline constexpr int kExitStreamDeleted = 5;
@@ -29,8 +31,18 @@ int ExitStatusFor(ErrorCode code);
 
 // The JSON error object of `status` (which must not be OK):
 // {"error":"<code name>","message":"..."} plus "stream", "expected" and
-// "actual" (null when the stream does not exist) for a revision conflict.
+// "actual" (null when the stream does not exist) for a revision conflict,
+// and "hint" (what to do next) for corruption.
 nlohmann::ordered_json ErrorJson(const Status& status);
+
+// The name of the subcommand being run ("verify", "export", ...), for
+// hints that depend on it. Set once by main.
+void SetCommandName(std::string_view name);
+
+// Writes {"warning":"<code name>","message":"<context>: <message>"} on
+// stderr: a failure that does not change the exit status, because it came
+// after the command's data was stored.
+void WriteWarning(const Status& status, std::string_view context);
 
 // Writes `error` as one line on stderr.
 void WriteErrorLine(const nlohmann::ordered_json& error);

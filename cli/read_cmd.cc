@@ -22,6 +22,7 @@
 #include "cli/command.h"
 #include "cli/filter_flags.h"
 #include "cli/json_codec.h"
+#include "cli/number_flags.h"
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -34,9 +35,9 @@ struct ReadFlags {
   std::optional<uint64_t> limit;
 
   void Add(CLI::App* app, const char* from_help) {
-    app->add_option("--from", from, from_help);
+    AddUnsignedOption(app, "--from", &from, from_help);
     app->add_flag("--backwards", backwards, "Read from newest to oldest");
-    app->add_option("--limit", limit, "Return at most N events");
+    AddUnsignedOption(app, "--limit", &limit, "Return at most N events");
   }
   Direction direction() const {
     return backwards ? Direction::kBackwards : Direction::kForwards;

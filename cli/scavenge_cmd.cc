@@ -96,7 +96,7 @@ class ScavengeCommand : public Command {
     if (!report.has_value()) return ReportError(report.error());
     // The scavenge is committed now: report it even if closing fails below.
     WriteJsonLine(ReportJson(*report));
-    return CloseStore(*store);
+    return FinishStored(*store);
   }
 };
 

@@ -4,7 +4,7 @@
 //  "event_count":N,"state":"live"|"soft_deleted"|"tombstoned"}.
 // A tombstoned stream's last_revision is 9223372036854775807
 // (StreamRevision::kTombstone). System streams ("$$<stream>") are not
-// listed, nor streams tombstoned before they held an event. Pages through
+// listed. Pages through
 // the engine kPageStreams at a time, so memory stays bounded however many
 // streams there are. Read-only open.
 
@@ -18,6 +18,7 @@
 
 #include "cairn/store.h"
 #include "cli/command.h"
+#include "cli/number_flags.h"
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -44,11 +45,10 @@ class StreamsCommand : public Command {
                     "Only streams whose name starts with P (a prefix holding "
                     "'-' walks only that category's streams)")
         ->type_name("P");
-    app->add_option("--limit", limit_, "Print at most N streams (default: all)")
-        ->type_name("N");
-    app->add_option("--after", after_,
-                    "Only streams created after position POS (exclusive): "
-                    "pass the \"created\" of the last stream already seen")
+    AddUnsignedOption(app, "--limit", &limit_, "Print at most N streams (default: all)");
+    AddUnsignedOption(app, "--after", &after_,
+                      "Only streams created after position POS (exclusive): "
+                      "pass the \"created\" of the last stream already seen")
         ->type_name("POS");
     app->add_flag("--live-only", live_only_,
                   "Leave out soft-deleted and tombstoned streams");

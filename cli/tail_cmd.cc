@@ -22,6 +22,7 @@
 #include "cli/filter_flags.h"
 #include "cli/interrupt.h"
 #include "cli/json_codec.h"
+#include "cli/number_flags.h"
 #include "cli/output.h"
 
 namespace cairn::cli {
@@ -59,11 +60,10 @@ class TailCommand : public Command {
                       "Follow $all (--from counts positions), narrowed by "
                       "the filter flags when given");
     stream->excludes(all);
-    CLI::Option* from = app->add_option(
-        "--from", from_,
+    CLI::Option* from = AddUnsignedOption(
+        app, "--from", &from_,
         "Start after position N ($all, category, type) or revision N "
         "(STREAM), exclusive: pass the last one already seen");
-    from->type_name("N");
     CLI::Option* from_end = app->add_flag(
         "--from-end", from_end_, "Skip history: only events appended from now");
     from->excludes(from_end);

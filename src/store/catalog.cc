@@ -40,7 +40,9 @@ Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptio
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   std::vector<StreamSummary> out;
-  if (options.limit == 0) return out;
+  // Nothing is created after the last position there can be (and +1 below
+  // would wrap to the first).
+  if (options.limit == 0 || (options.after && options.after->value() == UINT64_MAX)) return out;
   const std::string_view category = StreamCategory(options.prefix);
   const std::string tag = category.empty() ? StreamsTag() : CategoryStreamsTag(category);
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(EventFilter{}));

@@ -213,7 +213,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
     if (durable_to) {        // below the writer's HEAD every record must be whole
       return Status::Corruption(s.message() +
                                 "; it lies below the durable end the writer recorded in HEAD: "
-                                "the log is damaged in the middle (run `cairn verify`)");
+                                "the log is damaged in the middle");
     }
     CAIRN_RETURN_IF_ERROR(CutTornTail(s, bad, next));
     end = bad;
@@ -294,7 +294,7 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
                                          : "; a valid record follows at offset ")
           .append(std::to_string(bad_offset + i))
           .append(reader->continues_write() ? " with no zeroed sector before it" : "")
-          .append(": the log is damaged in the middle (run `cairn verify`)");
+          .append(": the log is damaged in the middle");
       return Status::Corruption(m);
     }
   }

@@ -181,6 +181,24 @@ Status StoreImpl::BuildRestore(Writer* w, uint64_t* next_position, std::string* 
                          EventName(k, r) + ": the stream is deleted (tombstoned): it can never "
                                            "be written again"));
     }
+    if (r.stream.starts_with("$$")) {
+      // The metadata of a tombstoned stream is gone with it (a scavenge
+      // removes it; SetStreamMetadata refuses it).
+      const std::string_view of = std::string_view(r.stream).substr(2);
+      auto owner = streams.find(of);
+      std::optional<uint64_t> last;
+      if (owner != streams.end()) {
+        last = owner->second.last;
+      } else {
+        CAIRN_ASSIGN_OR_RETURN(auto found_last, LastOf(of, snapshot));
+        if (found_last) last = found_last->revision;
+      }
+      if (last && *last == StreamRevision::kTombstone) {
+        return fail(Status(ErrorCode::kStreamDeleted,
+                           EventName(k, r) + ": stream '" + std::string(of) +
+                               "' is deleted (tombstoned): its metadata cannot be written"));
+      }
+    }
     uint64_t revision = 0;
     if (r.revision) {
       revision = r.revision->value();

@@ -31,6 +31,7 @@ Json ErrorWithoutMessage(const RunResult& result) {
               !error["message"].get<std::string>().empty())
       << result.err;
   error.erase("message");
+  error.erase("hint");  // checked where it matters: ErrorHint
   return error;
 }
 

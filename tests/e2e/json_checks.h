@@ -18,7 +18,8 @@ namespace cairn::e2e {
 std::string MaskCreated(const std::string& text);
 
 // Parses the one JSON line of stderr; checks "message" is a non-empty string
-// and removes it, so the rest can be compared exactly.
+// and removes it and the "hint" of a corruption error (tests that care
+// check it exactly), so the rest can be compared exactly.
 nlohmann::ordered_json ErrorWithoutMessage(const RunResult& result);
 
 // The "message" of the error object on stderr ("" when there is none).

@@ -75,7 +75,8 @@ class ScavengeTest : public ::testing::Test {
     return result.out;
   }
 
-  // Positions 0-9 imported in 6 records (a stream change commits):
+  // Positions 0-9 in 6 records (one import each: an import stores a batch
+  // of lines as one record when they share a creation time):
   //   [0] keep-1 | [1,2] secret-1 (data holds kSecret) | [3,4,5] trunc-1 |
   //   [6,7] soft-1 | [8] keep-1 | [9] keep-2
   // then 10: secret-1 tombstoned; 11: trunc-1 metadata {"$tb":1}; 12: its
@@ -85,23 +86,32 @@ class ScavengeTest : public ::testing::Test {
       const char* stream;
       const char* type;
       std::string data;
+      int record;
     };
     const std::string secret = std::string("{\"s\":\"") + kSecret + "\"}";
     const Line lines[] = {
-        {"keep-1", "Kept", "{\"n\":0}"}, {"secret-1", "Told", secret},
-        {"secret-1", "Told", secret},    {"trunc-1", "Old", "{\"n\":3}"},
-        {"trunc-1", "Old", "{\"n\":4}"}, {"trunc-1", "New", "{\"n\":5}"},
-        {"soft-1", "Gone", "{\"n\":6}"}, {"soft-1", "Gone", "{\"n\":7}"},
-        {"keep-1", "Kept", "{\"n\":8}"}, {"keep-2", "Kept", "{\"n\":9}"},
+        {"keep-1", "Kept", "{\"n\":0}", 0}, {"secret-1", "Told", secret, 1},
+        {"secret-1", "Told", secret, 1},    {"trunc-1", "Old", "{\"n\":3}", 2},
+        {"trunc-1", "Old", "{\"n\":4}", 2}, {"trunc-1", "New", "{\"n\":5}", 2},
+        {"soft-1", "Gone", "{\"n\":6}", 3}, {"soft-1", "Gone", "{\"n\":7}", 3},
+        {"keep-1", "Kept", "{\"n\":8}", 4}, {"keep-2", "Kept", "{\"n\":9}", 5},
     };
-    std::string input;
-    for (const Line& line : lines) {
-      input += "{\"stream\":\"" + std::string(line.stream) + "\",\"type\":\"" +
-               line.type + "\",\"data\":" + line.data + "}\n";
+    for (int record = 0; record < 6; ++record) {
+      std::string input;
+      int n = 0;
+      for (const Line& line : lines) {
+        if (line.record != record) continue;
+        input += "{\"stream\":\"" + std::string(line.stream) + "\",\"type\":\"" +
+                 line.type + "\",\"data\":" + line.data + "}\n";
+        ++n;
+      }
+      EXPECT_EQ(Ok({"import"}, input).rfind("{\"imported\":" + std::to_string(n) +
+                                                ",\"lines\":" + std::to_string(n) +
+                                                ",\"batches\":1,",
+                                            0),
+                0u)
+          << "record " << record;
     }
-    EXPECT_EQ(Ok({"import"}, input),
-              "{\"imported\":10,\"lines\":10,\"batches\":6,"
-              "\"last_position\":9}\n");
     EXPECT_EQ(Ok({"delete", "secret-1", "--hard"}),
               "{\"stream\":\"secret-1\",\"deleted\":\"hard\","
               "\"position\":10}\n");
@@ -307,16 +317,16 @@ TEST_F(ScavengeTest, FailsWithLockedBesideARunningWriter) {
   pid_t writer = cli_.Start({"--db", cli_.Path("db"), "import"}, fifo, "w");
   ChildGuard writer_guard(writer);
   ::close(read_end);
-  // The stream change commits line 1; line 2 stays pending until EOF.
+  // Import stores both lines as soon as its input has nothing more for now.
   const std::string lines =
       "{\"stream\":\"late-1\",\"type\":\"A\"}\n"
       "{\"stream\":\"late-2\",\"type\":\"B\"}\n";
   EXPECT_EQ(::write(feed, lines.data(), lines.size()),
             static_cast<ssize_t>(lines.size()));
-  // Wait (generously) until the writer has committed line 1: it holds the
+  // Wait (generously) until the writer has stored both lines: it holds the
   // lock by then.
   for (int attempt = 0; attempt < 600; ++attempt) {
-    if (Cairn({"count"}).out == "{\"count\":15}\n") break;
+    if (Cairn({"count"}).out == "{\"count\":16}\n") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   RunResult locked = Cairn({"scavenge"});
@@ -330,7 +340,7 @@ TEST_F(ScavengeTest, FailsWithLockedBesideARunningWriter) {
   EXPECT_EQ(written.exit_status, 0) << written.err;
   EXPECT_EQ(
       written.out,
-      "{\"imported\":2,\"lines\":2,\"batches\":2,\"last_position\":15}\n");
+      "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":15}\n");
   EXPECT_FALSE(FilesContaining(cli_.Path("db"), kSecret).empty());
 
   RunResult scavenged = Cairn({"scavenge"});
