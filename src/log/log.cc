@@ -75,10 +75,21 @@ Result<std::unique_ptr<Log>> Log::Open(Env* env, const std::string& dir,
     }
   }
   // A segment whose header never reached the disk (crash while rolling over)
-  // holds no record: drop it.
+  // holds no record: drop it. Only what such a crash leaves, though: zeros or
+  // the start of a header. Other bytes are not ours (another program's
+  // file) and are never removed.
   while (!ids.empty()) {
-    CAIRN_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(log->SegmentPath(ids.back())));
+    const std::string path = log->SegmentPath(ids.back());
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(path));
     if (size >= kSegmentHeaderSize) break;
+    CAIRN_ASSIGN_OR_RETURN(std::string head, env->ReadFile(path));
+    const std::string_view magic(kSegmentMagic, sizeof kSegmentMagic);
+    const bool zeros = head.find_first_not_of('\0') == std::string::npos;
+    const std::string_view prefix = std::string_view(head).substr(0, magic.size());
+    if (!zeros && magic.substr(0, prefix.size()) != prefix) {
+      return Status::Corruption(path + " offset 0: not a Cairn log segment (" +
+                                std::to_string(size) + " bytes, no segment header)");
+    }
     if (!options.read_only) CAIRN_RETURN_IF_ERROR(env->RemoveFile(log->SegmentPath(ids.back())));
     ids.pop_back();
   }
@@ -156,6 +167,11 @@ bool Log::SegmentScavenged(uint32_t id) const {
   return s != nullptr && (s->flags & kSegmentScavenged) != 0;
 }
 
+uint64_t Log::SegmentSize(uint32_t id) const {
+  Segment* s = Get(id);
+  return s ? s->valid_end.load() : 0;
+}
+
 uint64_t Log::SegmentFirstPosition(uint32_t id) const {
   Segment* s = Get(id);
   return s ? s->first_position : 0;
@@ -176,9 +192,17 @@ size_t Log::SegmentCount() const {
 Result<std::string_view> Log::Record(uint64_t address) const {
   Segment* s = Get(AddressSegment(address));
   uint64_t off = AddressOffset(address);
-  if (s == nullptr || off < kSegmentHeaderSize || off >= s->valid_end.load()) {
-    return Status::InvalidArgument("log address " + std::to_string(address) +
-                                   " is outside the log");
+  // The index points at records the log must hold: a miss is a log that
+  // lost acknowledged data (a deleted or cut segment), never bad input.
+  if (s == nullptr) {
+    return Status::Corruption(SegmentPath(AddressSegment(address)) +
+                              " is missing: the index holds a record of it at offset " +
+                              std::to_string(off) + " (acknowledged events are lost)");
+  }
+  if (off < kSegmentHeaderSize || off >= s->valid_end.load()) {
+    return Status::Corruption(s->path + " ends at offset " + std::to_string(s->valid_end.load()) +
+                              ", but the index holds a record of it at offset " +
+                              std::to_string(off) + ": the file was cut (acknowledged events are lost)");
   }
   std::string_view bytes = s->map->data().substr(off, s->valid_end.load() - off);
   std::string_view body;

@@ -47,13 +47,16 @@ class Log {
   uint64_t SegmentFirstPosition(uint32_t id) const;
   // Whether scavenge rewrote the segment (its records may skip positions).
   bool SegmentScavenged(uint32_t id) const;
+  // Bytes of segment `id` accepted as valid (its file size at open); 0 for
+  // a segment the log does not have.
+  uint64_t SegmentSize(uint32_t id) const;
   // Bytes of all segments, and their number.
   uint64_t TotalBytes() const;
   size_t SegmentCount() const;
 
   // The framed record at `address`, checksum verified. kCorruption names the
-  // file and offset when it is damaged; kInvalidArgument for an address out
-  // of the valid range.
+  // file and offset when it is damaged or lies outside the log (a missing
+  // or cut segment: callers take addresses from the index).
   Result<std::string_view> Record(uint64_t address) const;
 
   // Visits each record from `from` to the valid end, in order, across

@@ -68,13 +68,12 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
 }
 
 Status StoreImpl::Recover() {
-  CAIRN_ASSIGN_OR_RETURN(bool exists, env_->FileExists(dir_ + "/log"));
-  if (!exists) {
-    if (options_.read_only || !options_.create_if_missing) {
-      return Status::NotFound("no Cairn store in '" + dir_ + "'");
-    }
-  }
+  std::optional<Head> head;
+  CAIRN_ASSIGN_OR_RETURN(const bool create, CheckDirectory(&head));
   if (!options_.read_only) {
+    // log/ first: a creation cut short leaves a directory that opens as a
+    // store, never one that looks like another program's.
+    if (create) CAIRN_RETURN_IF_ERROR(env_->CreateDirs(dir_ + "/log"));
     CAIRN_RETURN_IF_ERROR(env_->CreateDirs(IndexDir(dir_)));
     CAIRN_ASSIGN_OR_RETURN(lock_, env_->LockFile(dir_ + "/LOCK"));
   }
@@ -105,6 +104,9 @@ Status StoreImpl::Recover() {
   CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_, &tag_runs_));
   CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx", m.position_entries,
                                         options_.read_only));
+  // A log that lost acknowledged records (a deleted or cut segment) is
+  // refused before anything is written, by readers and writers alike.
+  CAIRN_RETURN_IF_ERROR(CheckLogReaches(m, has_manifest, head));
   if (!options_.read_only) {
     // Run files written after the last manifest are orphans of a crash.
     CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
@@ -137,17 +139,20 @@ Status StoreImpl::Recover() {
       m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
   uint64_t to = log_->EndAddress();
   bool durable_to = false;
+  // HEAD's end counts only in the manifest's log generation (CheckLogReaches).
+  const bool head_current = head && head->log_generation.value_or(0) == m.log_generation;
   if (options_.read_only) {
     // Index only what the writer has made durable.
-    auto head = env_->ReadFile(dir_ + "/HEAD");
-    if (head) {
-      if (auto h = DecodeHead(*head); h && h->end_address <= to) {
-        to = h->end_address;
-        durable_to = true;
-      }
+    if (head_current && head->end_address <= to) {
+      to = head->end_address;
+      durable_to = true;
     }
+  } else if (head_current) {
+    acknowledged_end_ = head->end_address;
   }
-  CAIRN_RETURN_IF_ERROR(ReplayTail(from, to, durable_to));
+  Status replayed = ReplayTail(from, to, durable_to);
+  acknowledged_end_ = 0;
+  CAIRN_RETURN_IF_ERROR(replayed);
   if (!options_.read_only) {
     CAIRN_ASSIGN_OR_RETURN(head_, env_->OpenWritable(dir_ + "/HEAD"));
     Publish(log_->EndAddress(), visible_.load());
@@ -210,7 +215,7 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
       &bad);
   if (!s.ok()) {
     if (bad == 0) return s;  // a grammar error inside a record whose checksum holds
-    if (durable_to) {        // below the writer's HEAD every record must be whole
+    if (durable_to || bad < acknowledged_end_) {  // below HEAD every record must be whole
       return Status::Corruption(s.message() +
                                 "; it lies below the durable end the writer recorded in HEAD: "
                                 "the log is damaged in the middle");

@@ -264,6 +264,19 @@ class StoreImpl final : public Store {
 
   StoreImpl(std::string dir, const StoreOptions& options, Env* env);
   Status Recover();
+  // Before anything is written (directory.cc): whether `dir_` is to be
+  // created (missing, empty, or the skeleton of a creation cut short).
+  // kInvalidArgument for a directory that is not a Cairn store (another
+  // program's files are never touched); kCorruption for a store that lost
+  // its log; kNotFound for a missing store that is not to be created. Sets
+  // *head to the HEAD file read (before the log is listed), if valid.
+  Result<bool> CheckDirectory(std::optional<Head>* head);
+  // After the log, manifest and position index are open: the log must still
+  // reach the manifest's resume address and HEAD's end, and hold the last
+  // indexed record of every closed segment. kCorruption names the file and
+  // what is missing; nothing has been written then.
+  Status CheckLogReaches(const index::Manifest& m, bool has_manifest,
+                         const std::optional<Head>& head);
   // Indexes the records in [from, to) into the memtable and position index.
   // `durable_to`: everything below `to` is known durable (a reader following
   // HEAD), so a bad frame there is corruption, never a torn tail.
@@ -535,6 +548,10 @@ class StoreImpl final : public Store {
   bool manifest_check_due_ = false;  // reader: segments mapped since the last manifest check
   Status adopt_error_;               // reader: adopting a scavenge failed after installing
   std::optional<TailCut> open_cut_;  // set by Open only (CutTornTail), then read-only
+  // Writer, while Recover replays the log: the end HEAD recorded (every
+  // record below it was acknowledged), so damage there is never cut as a
+  // torn tail. 0: unknown.
+  uint64_t acknowledged_end_ = 0;
 };
 
 }  // namespace cairn
