@@ -251,8 +251,13 @@ class PosixEnv final : public Env {
     Status s = WriteAll(fd, data.data(), data.size(), 0, tmp);
     if (s.ok() && ::fdatasync(fd) != 0) s = Status::FromErrno(errno, "fdatasync", tmp);
     ::close(fd);
-    if (!s.ok()) return s;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename", tmp);
+    if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+      s = Status::FromErrno(errno, "rename", tmp);
+    }
+    if (!s.ok()) {
+      ::unlink(tmp.c_str());  // no scratch left holding the space of a full disk
+      return s;
+    }
     return SyncDir(DirName(path));
   }
 

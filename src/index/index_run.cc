@@ -32,6 +32,12 @@ void BloomProbes(uint64_t hash, uint64_t bits, F&& f) {
 
 }  // namespace
 
+RunWriter::~RunWriter() {
+  if (finished_ || env_ == nullptr) return;
+  if (file_) (void)file_->Close();
+  (void)env_->RemoveFile(path_ + ".tmp");
+}
+
 Result<std::unique_ptr<RunWriter>> RunWriter::Create(Env* env, const std::string& path,
                                                      const RunInfo& info) {
   std::unique_ptr<RunWriter> w(new RunWriter());
@@ -110,6 +116,7 @@ Status RunWriter::Finish() {
   CAIRN_RETURN_IF_ERROR(file_->Sync());
   CAIRN_RETURN_IF_ERROR(file_->Close());
   CAIRN_RETURN_IF_ERROR(env_->RenameFile(path_ + ".tmp", path_));
+  finished_ = true;
   auto slash = path_.find_last_of('/');
   return env_->SyncDir(slash == std::string::npos ? "." : path_.substr(0, slash));
 }

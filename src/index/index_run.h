@@ -60,9 +60,15 @@ class RunWriter {
                                                    const RunInfo& info);
   Status Add(const IndexEntry& e);
   Status Finish();
+  // A writer destroyed before Finish succeeded (a failed write, a full
+  // disk) removes its temporary file: scratch never outlives the failure.
+  ~RunWriter();
+  RunWriter(const RunWriter&) = delete;
+  RunWriter& operator=(const RunWriter&) = delete;
 
  private:
   RunWriter() = default;
+  bool finished_ = false;
   Status FlushBuffer();
   Env* env_ = nullptr;
   std::string path_;

@@ -218,13 +218,18 @@ Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
   if (trim != nullptr) *trim = w.trim_status;
   CAIRN_RETURN_IF_ERROR(w.status);
   std::unique_lock fl(flush_mu_);
-  flush_cv_.notify_all();
+  flush_cv_.notify_all();  // also cuts short the flusher's pause after a failure
   // Done once what the barrier froze is flushed; appends that keep freezing
-  // newer memtables meanwhile do not hold the checkpoint up.
+  // newer memtables meanwhile do not hold the checkpoint up. A failure counts
+  // only from an attempt made for this call: an earlier one (a full disk
+  // since freed) must not fail it.
   auto done = [&] {
     return frozen_pending_.load() == 0 || indexed_through_.load() >= w.checkpoint_target;
   };
-  flush_done_cv_.wait(fl, [&] { return done() || !flush_error_.ok(); });
+  const uint64_t attempts = flush_attempts_;
+  flush_done_cv_.wait(fl, [&] {
+    return done() || (flush_attempts_ > attempts && !flush_error_.ok());
+  });
   return done() ? Status::OK() : flush_error_;
 }
 

@@ -19,6 +19,7 @@
 // removes *.scav files that no intent names (a crash before step 3).
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -126,9 +127,31 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     return Status(ErrorCode::kFailedPrecondition, "a scavenge of this store is already running");
   }
   const auto started = std::chrono::steady_clock::now();
+  // A scavenge that fails before its commit point (the intent file) removes
+  // its scratch at once: it used to stay until the next writer open, holding
+  // the space of a full disk the user was trying to free. A stop by the test
+  // hook leaves it, as the crash it stands for would.
+  bool hook_stopped = false;
   auto hook = [&](std::string_view step) {
-    return options.test_hook ? options.test_hook(step) : Status::OK();
+    Status s = options.test_hook ? options.test_hook(step) : Status::OK();
+    hook_stopped = hook_stopped || !s.ok();
+    return s;
   };
+  struct ScratchCleanup {
+    std::function<void()> run;
+    ~ScratchCleanup() { run(); }
+  } cleanup{[&] {
+    if (hook_stopped) return;
+    auto intent = env_->FileExists(IntentPath(dir_));
+    if (!intent.has_value() || *intent) return;  // committed: the swap rolls forward
+    auto names = env_->ListDir(dir_ + "/log");
+    if (names.has_value()) {
+      for (const auto& n : *names) {
+        if (n.ends_with(".scav")) (void)env_->RemoveFile(dir_ + "/log/" + n);
+      }
+    }
+    (void)env_->RemoveFile(PositionsPath(dir_) + ".scav");
+  }};
   // Close waits for calls in flight: before the commit point a scavenge
   // stops when Close begins rather than making it wait for the whole run
   // (what it wrote so far is scratch, removed at the next open).
