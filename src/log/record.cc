@@ -168,6 +168,32 @@ FrameState CheckFrame(std::string_view bytes, uint64_t max_body, std::string_vie
   return FrameState::kOk;
 }
 
+size_t FindNextRecord(std::string_view bytes, size_t from, uint64_t min_position) {
+  constexpr size_t kHead = kFrameHeaderSize + kCommitFixedSize;
+  for (size_t i = from; i + kHead <= bytes.size(); ++i) {
+    if (bytes[i] == '\0' && bytes[i + 1] == '\0' && bytes[i + 2] == '\0' && bytes[i + 3] == '\0') {
+      // A frame's length is never 0: jump over a run of zeros.
+      const size_t nz = bytes.find_first_not_of('\0', i);
+      if (nz == std::string_view::npos) return std::string_view::npos;
+      i = nz >= 4 ? nz - 4 : i;  // ++i: the length's high bytes may be zero
+      continue;
+    }
+    const uint32_t len = DecodeFixed32(bytes.data() + i);
+    if (len < kCommitFixedSize || len > bytes.size() - i - kFrameHeaderSize) continue;
+    const char* body = bytes.data() + i + kFrameHeaderSize;
+    const uint8_t flags = static_cast<uint8_t>(body[1]);
+    if (body[0] != kRecordCommit || body[2] != 0 || body[3] != 0 ||
+        (flags & ~(kFlagSparse | kFlagContinuesWrite | kFlagCompact)) != 0 ||
+        DecodeFixed32(body + 4) == 0 || DecodeFixed64(body + 8) < min_position) {
+      continue;
+    }
+    std::string_view found;
+    size_t framed = 0;
+    if (CheckFrame(bytes.substr(i), UINT32_MAX, &found, &framed) == FrameState::kOk) return i;
+  }
+  return std::string_view::npos;
+}
+
 Result<CommitReader> CommitReader::Open(std::string_view body, const std::string& where) {
   return Open(body, std::function<std::string()>([where] { return where; }));
 }

@@ -122,6 +122,13 @@ enum class FrameState { kOk, kTruncated, kBadLength, kBadChecksum };
 FrameState CheckFrame(std::string_view bytes, uint64_t max_body, std::string_view* body,
                       size_t* framed_size);
 
+// Offset of the first whole commit record in `bytes` at or after `from`
+// (a frame whose checksum holds and whose fixed part reads) starting at
+// position `min_position` or later, or std::string_view::npos. For reading
+// past damage: a cheap check of the frame's fixed bytes comes before the
+// checksum, and runs of zeros (reserved space) are skipped at once.
+size_t FindNextRecord(std::string_view bytes, size_t from, uint64_t min_position);
+
 // A decoded commit body: iterate its events with Next().
 class CommitReader {
  public:

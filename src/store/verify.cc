@@ -2,9 +2,17 @@
 #include <algorithm>
 
 #include "src/base/hash.h"
+#include "src/store/paths.h"
 #include "src/store/store_impl.h"
 
 namespace cairn {
+namespace {
+
+// positions.idx: a 16-byte header, then 16 bytes per record (index.md).
+constexpr uint64_t kPositionsHeaderBytes = 16;
+constexpr uint64_t kPositionEntryBytes = 16;
+
+}  // namespace
 
 Status StoreImpl::Verify(VerifyReport* report) {
   Op op(this);
@@ -13,6 +21,10 @@ Status StoreImpl::Verify(VerifyReport* report) {
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   *report = VerifyReport();
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  auto where = [&](uint64_t address) {
+    return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+           std::to_string(log::AddressOffset(address));
+  };
   auto problem = [&](std::string file, uint64_t offset, std::string what) {
     report->problems.push_back({std::move(file), offset, std::move(what)});
   };
@@ -41,54 +53,72 @@ Status StoreImpl::Verify(VerifyReport* report) {
       ordinal = next < snapshot ? positions_.Locate(next) : records;
     }
     previous_clean = true;
-    uint64_t bad = 0;
-    Status s = log_->Scan(
-        log::MakeAddress(seg, log::kSegmentHeaderSize), log::MakeAddress(seg, UINT32_MAX),
-        [&](uint64_t address, std::string_view body, size_t) -> Status {
-          uint64_t off = log::AddressOffset(address);
-          ++report->records_checked;
-          auto reader = log::CommitReader::Open(body, path + " offset " + std::to_string(off));
-          if (!reader) {
-            problem(path, off, reader.error().message());
+    // Scans from `start` until a bad frame; every damaged place is listed,
+    // so past one the scan goes on at the next whole record.
+    uint64_t start = log::MakeAddress(seg, log::kSegmentHeaderSize);
+    for (;;) {
+      uint64_t bad = 0;
+      Status s = log_->Scan(
+          start, log::MakeAddress(seg, UINT32_MAX),
+          [&](uint64_t address, std::string_view body, size_t) -> Status {
+            uint64_t off = log::AddressOffset(address);
+            ++report->records_checked;
+            auto reader = log::CommitReader::Open(body, path + " offset " + std::to_string(off));
+            if (!reader) {
+              problem(path, off, reader.error().message());
+              return Status::OK();
+            }
+            if (reader->first_position() >= snapshot) return Status::OK();
+            // A scavenged segment's records, and sparse (restored) records
+            // anywhere, may skip positions: holes (docs/format/log.md).
+            if (scavenged || reader->sparse() ? reader->first_position() < next
+                                              : reader->first_position() != next) {
+              problem(path, off, "record starts at position " + std::to_string(reader->first_position()) +
+                                     ", expected " + std::to_string(next));
+            }
+            EventView e;
+            for (;;) {
+              auto more = reader->Next(&e);
+              if (!more) {
+                problem(path, off, more.error().message());
+                break;
+              }
+              if (!*more) break;
+              ++report->events_checked;
+              next = e.position.value() + 1;
+            }
+            if (ordinal < records) {
+              index::PositionEntry pe = positions_.At(ordinal);
+              if (pe.address != address || pe.first_position != reader->first_position()) {
+                problem(PositionsPath(dir_), kPositionsHeaderBytes + ordinal * kPositionEntryBytes,
+                        "entry " + std::to_string(ordinal) + " names position " +
+                            std::to_string(pe.first_position) + " at " + where(pe.address) +
+                            ", but the record of position " +
+                            std::to_string(reader->first_position()) + " is at " +
+                            where(address));
+              }
+              ++report->index_entries_checked;
+            }
+            ++ordinal;
             return Status::OK();
-          }
-          if (reader->first_position() >= snapshot) return Status::OK();
-          // A scavenged segment's records, and sparse (restored) records
-          // anywhere, may skip positions: holes (docs/format/log.md).
-          if (scavenged || reader->sparse() ? reader->first_position() < next
-                                            : reader->first_position() != next) {
-            problem(path, off, "record starts at position " + std::to_string(reader->first_position()) +
-                                   ", expected " + std::to_string(next));
-          }
-          EventView e;
-          for (;;) {
-            auto more = reader->Next(&e);
-            if (!more) {
-              problem(path, off, more.error().message());
-              break;
-            }
-            if (!*more) break;
-            ++report->events_checked;
-            next = e.position.value() + 1;
-          }
-          if (ordinal < records) {
-            index::PositionEntry pe = positions_.At(ordinal);
-            if (pe.address != address || pe.first_position != reader->first_position()) {
-              problem(path, off, "position index entry " + std::to_string(ordinal) +
-                                     " names position " + std::to_string(pe.first_position) +
-                                     " at another address");
-            }
-            ++report->index_entries_checked;
-          }
-          ++ordinal;
-          return Status::OK();
-        },
-        &bad);
-    if (!s.ok()) {
+          },
+          &bad);
+      if (s.ok()) break;
       problem(path, log::AddressOffset(bad), s.message());
       if (bad == 0) return s;
       bad_records.push_back(bad);
       previous_clean = false;
+      auto tail = log_->RawTail(seg, log::AddressOffset(bad));
+      if (!tail.has_value()) break;
+      const size_t found = log::FindNextRecord(*tail, 1, next);
+      if (found == std::string_view::npos) break;
+      start = bad + found;
+      // The records skipped are gone from the count: realign with the index.
+      auto reader = log::CommitReader::Open(tail->substr(found + log::kFrameHeaderSize), "");
+      if (reader.has_value()) {
+        next = reader->first_position();
+        ordinal = next < snapshot ? positions_.Locate(next) : records;
+      }
     }
     if (seg == log_->LastSegmentId()) break;
   }
