@@ -51,7 +51,7 @@ class CountCommand : public Command {
     if (stream_.has_value()) out["stream"] = *stream_;
     if (category_.has_value()) out["category"] = *category_;
     WriteJsonLine(out);
-    return kExitOk;
+    return FinishStdout(Written::kNothing);
   }
 
  private:

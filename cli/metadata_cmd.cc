@@ -104,7 +104,7 @@ class MetadataCommand : public Command {
     // ToJson() is the engine's own document: always a JSON object.
     out["metadata"] = nlohmann::ordered_json::parse(result->metadata.ToJson());
     WriteJsonLine(out);
-    return kExitOk;
+    return FinishStdout(Written::kNothing);
   }
 
   std::string stream_;

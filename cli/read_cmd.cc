@@ -72,6 +72,9 @@ class ReadCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
+    if (stream_ == "$all") {
+      return ReportUsageError("'$all' is not a stream: `cairn read-all` reads $all");
+    }
     std::unique_ptr<Store> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;

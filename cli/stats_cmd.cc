@@ -32,7 +32,7 @@ class StatsCommand : public Command {
     out["indexed_through"] = stats->indexed_through;
     out["read_only"] = stats->read_only;
     WriteJsonLine(out);
-    return kExitOk;
+    return FinishStdout(Written::kNothing);
   }
 };
 

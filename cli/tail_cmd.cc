@@ -82,6 +82,9 @@ class TailCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
+    if (stream_ == "$all") {
+      return ReportUsageError("'$all' is not a stream: `cairn tail --all` follows $all");
+    }
     SubscribeOptions options;
     if (int rc = BuildOptions(&options); rc != kExitOk) return rc;
     // Before the store opens, so every engine thread inherits the blocked

@@ -117,6 +117,11 @@ class Env {
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
   virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // An identity of the file or directory at `path` that changes when it is
+  // deleted and created again (device and inode number), so a process can
+  // tell that a store it follows was replaced. Optional: the default gives
+  // "" (unknown), and callers then skip the check.
+  virtual Result<std::string> FileIdentity(const std::string& path) { return std::string(); }
   // Takes an exclusive advisory lock on `path` (created if missing) and
   // writes this process's pid into it. kLocked names the holder's pid.
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;

@@ -181,8 +181,9 @@ struct StreamMetadata {
 
   // The JSON document: custom keys plus the recognized ones.
   std::string ToJson() const;
-  // kInvalidArgument naming the key: not an object, or a recognized key that
-  // is not a non-negative integer ($maxCount must be at least 1).
+  // kInvalidArgument naming the key: not an object, nested deeper than 100
+  // levels, or a recognized key that is not a non-negative integer
+  // ($maxCount must be at least 1).
   static Result<StreamMetadata> Parse(std::string_view json);
 };
 

@@ -100,7 +100,12 @@ class Uuid {
 
 enum class ContentType : uint8_t { kJson = 1, kBinary = 2 };
 
-// An event the caller wants written.
+// An event the caller wants written. The engine stores its data and
+// metadata as the bytes given and never parses them (only the "$metadata"
+// events it writes itself): any bytes, JSON nested to any depth, up to
+// StoreOptions::max_event_bytes. Readers of JSON events should bound their
+// parsers; `cairn` prints data nested deeper than 1,000 levels (or not
+// valid JSON) as base64 (docs/format/jsonl.md).
 struct EventData {
   std::optional<Uuid> id;  // generated (random v4) when absent
   std::string type;        // non-empty UTF-8

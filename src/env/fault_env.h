@@ -77,6 +77,9 @@ class FaultInjectionEnv final : public Env {
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status TruncateFile(const std::string& path, uint64_t size) override;
   Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
+  Result<std::string> FileIdentity(const std::string& path) override {
+    return base_->FileIdentity(path);
+  }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     return base_->LockFile(path);
   }

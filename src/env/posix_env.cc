@@ -350,6 +350,12 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
+  Result<std::string> FileIdentity(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat", path);
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+
   Result<uint64_t> FileSize(const std::string& path) override {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat", path);

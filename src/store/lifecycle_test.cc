@@ -113,6 +113,27 @@ TEST_F(LifecycleTest, MetadataIsVersionedWithAnExpectedRevision) {
   EXPECT_EQ(store_->GetStreamMetadata("order-1")->revision, StreamRevision(1));
 }
 
+// Stream metadata is parsed and written again by a library that recurses
+// per level: deep nesting is refused instead of running out of stack.
+TEST_F(LifecycleTest, MetadataNestedPastTheLimitIsAnInvalidArgument) {
+  auto nested = [](size_t depth) {
+    return "{\"k\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  EXPECT_TRUE(StreamMetadata::Parse(nested(100)).has_value());
+  for (size_t depth : {101, 100000}) {
+    auto parsed = StreamMetadata::Parse(nested(depth));
+    ASSERT_FALSE(parsed.has_value()) << depth;
+    EXPECT_EQ(parsed.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(parsed.error().message(), "stream metadata nests deeper than 100 levels");
+    // "[" inside strings does not count.
+  }
+  EXPECT_TRUE(StreamMetadata::Parse("{\"k\":\"" + std::string(5000, '[') + "\"}").has_value());
+  auto deep = store_->SetStreamMetadata("s-1", ExpectedRevision::Any(),
+                                        Meta(std::nullopt, std::nullopt, nested(100000)));
+  ASSERT_FALSE(deep.has_value());
+  EXPECT_EQ(deep.error().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST_F(LifecycleTest, BadMetadataIsAnInvalidArgumentNamingTheKey) {
   auto parsed = StreamMetadata::Parse(R"({"$maxAge":-5})");
   ASSERT_FALSE(parsed.has_value());

@@ -16,6 +16,35 @@ constexpr const char* kTombstoneType = "$streamDeleted";
 
 std::string MetaStream(std::string_view stream) { return "$$" + std::string(stream); }
 
+// Stream metadata nests at most this deep (store.h): it is parsed and
+// written again by a JSON library that recurses per level, which must never
+// run out of stack on a document an application stored.
+constexpr size_t kMaxMetadataDepth = 100;
+
+// Whether `json` nests arrays and objects deeper than `limit` (counted
+// without recursion; brackets inside strings do not count).
+bool NestsDeeperThan(std::string_view json, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 Status NotFound(std::string_view stream) {
   return Status::NotFound("stream '" + std::string(stream) + "' not found");
 }
@@ -28,7 +57,9 @@ Status Deleted(std::string_view stream) {
 }  // namespace
 
 std::string StreamMetadata::ToJson() const {
-  nlohmann::json j = nlohmann::json::parse(custom, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json j = NestsDeeperThan(custom, kMaxMetadataDepth)
+                         ? nlohmann::json()
+                         : nlohmann::json::parse(custom, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) j = nlohmann::json::object();
   if (max_count) j[kMaxCount] = *max_count;
   if (max_age_seconds) j[kMaxAge] = *max_age_seconds;
@@ -37,6 +68,10 @@ std::string StreamMetadata::ToJson() const {
 }
 
 Result<StreamMetadata> StreamMetadata::Parse(std::string_view json) {
+  if (NestsDeeperThan(json, kMaxMetadataDepth)) {
+    return Status::InvalidArgument("stream metadata nests deeper than " +
+                                   std::to_string(kMaxMetadataDepth) + " levels");
+  }
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("stream metadata is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("stream metadata must be a JSON object");

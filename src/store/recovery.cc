@@ -150,6 +150,10 @@ Status StoreImpl::Recover() {
   } else if (head_current) {
     acknowledged_end_ = head->end_address;
   }
+  if (options_.read_only) {
+    auto identity = env_->FileIdentity(dir_);
+    if (identity.has_value()) dir_identity_ = *identity;
+  }
   Status replayed = ReplayTail(from, to, durable_to);
   acknowledged_end_ = 0;
   CAIRN_RETURN_IF_ERROR(replayed);
@@ -343,6 +347,25 @@ Status StoreImpl::RefreshFromWriter() {
   // The writer scavenged since we last looked at the manifest: adopt the
   // new files even when nothing was appended since.
   const bool scavenged = head->log_generation && *head->log_generation != manifest_.log_generation;
+  // A writer never moves HEAD back, nor does the directory change under a
+  // store: either means the store was deleted and another created in its
+  // place, whose log this process must not read with its old index (it
+  // used to report that as damage in the middle of the log).
+  std::string replaced;
+  if (!dir_identity_.empty()) {
+    auto now = env_->FileIdentity(dir_);
+    if (!now.has_value() || *now != dir_identity_) replaced = "its directory was deleted";
+  }
+  if (replaced.empty() && !scavenged && head->next_position < visible_.load()) {
+    replaced = "its HEAD went back from position " + std::to_string(visible_.load()) + " to " +
+               std::to_string(head->next_position);
+  }
+  if (!replaced.empty()) {
+    adopt_error_ = Status(ErrorCode::kFailedPrecondition,
+                          "the store " + dir_ + " was replaced since this process opened it (" +
+                              replaced + "): open it again to read the new store");
+    return adopt_error_;
+  }
   if (head->next_position <= visible_.load() && !scavenged) return Status::OK();
   // Most refreshes only index the log tail in segments already mapped.
   // Mapping a new segment, runs or positions.idx is the exception:

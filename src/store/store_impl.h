@@ -547,6 +547,7 @@ class StoreImpl final : public Store {
   std::mutex refresh_mu_;            // reader processes: one refresh at a time
   bool manifest_check_due_ = false;  // reader: segments mapped since the last manifest check
   Status adopt_error_;               // reader: adopting a scavenge failed after installing
+  std::string dir_identity_;         // reader: Env::FileIdentity of dir_ at open ("" unknown)
   std::optional<TailCut> open_cut_;  // set by Open only (CutTornTail), then read-only
   // Writer, while Recover replays the log: the end HEAD recorded (every
   // record below it was acknowledged), so damage there is never cut as a
