@@ -72,8 +72,10 @@ struct AppendResult {
   // Position of the last event written (or of the original events when
   // `duplicate`); for an empty append, the store's head position.
   Position position;
-  // True when every event was already stored by an earlier identical append:
-  // nothing was written and the original result is returned.
+  // True when every event was already stored by an earlier append of events
+  // with the same ids: nothing was written and the original result is
+  // returned. Only ids are compared, as in KurrentDB: a retry with the same
+  // ids and other data is a duplicate too, and its data is not stored.
   bool duplicate = false;
 };
 
