@@ -89,6 +89,7 @@ std::unique_ptr<Command> AddMetadataCommand(CLI::App& app);
 std::unique_ptr<Command> AddDeleteCommand(CLI::App& app);
 std::unique_ptr<Command> AddCountCommand(CLI::App& app);
 std::unique_ptr<Command> AddScavengeCommand(CLI::App& app);
+std::unique_ptr<Command> AddBackupCommand(CLI::App& app);
 std::unique_ptr<Command> AddBenchCommand(CLI::App& app);
 
 }  // namespace cairn::cli

@@ -46,6 +46,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddDeleteCommand(app));
   commands.push_back(AddCountCommand(app));
   commands.push_back(AddScavengeCommand(app));
+  commands.push_back(AddBackupCommand(app));
   commands.push_back(AddBenchCommand(app));
 
   try {

@@ -115,6 +115,16 @@ class Env {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   virtual Status RemoveFile(const std::string& path) = 0;
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // Makes `to` (which must not exist) a second name of the file `from` (a
+  // hard link): both then name the same bytes, which stay until the last
+  // name is removed, whatever later renames or removals do to the other.
+  // True when linked. False, with nothing changed, when this file system
+  // cannot link them (`to` on another file system, no hard links, too many
+  // links to `from`, or linking not permitted): the caller copies instead.
+  // Other failures are errors (kNotFound when `from` does not exist).
+  virtual Result<bool> LinkFile(const std::string& from, const std::string& to) = 0;
+  // Removes the directory `path`, which must be empty.
+  virtual Status RemoveDir(const std::string& path) = 0;
   virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
   // An identity of the file or directory at `path` that changes when it is
@@ -129,6 +139,9 @@ class Env {
   virtual int64_t NowNanos() = 0;
   // Monotonic clock, nanoseconds.
   virtual int64_t MonotonicNanos() = 0;
+  // Blocks the calling thread for at least `micros` microseconds (waiting
+  // for another process, which no condition variable can signal).
+  virtual void SleepForMicroseconds(int64_t micros) = 0;
 };
 
 }  // namespace cairn

@@ -247,6 +247,26 @@ struct ScavengeReport {
   int64_t duration_ns = 0;
 };
 
+// What Store::Backup made.
+struct BackupReport {
+  // The copy holds every event of the store below this position, exactly as
+  // stored, and nothing else: the store's durable head when the copy was
+  // taken. Its HeadPosition() says the same.
+  Position head;
+  uint64_t events = 0;           // events in the copy: its CountAll()
+  uint64_t segments_linked = 0;  // closed log segments hard-linked
+  // Log segments copied: the one the head ends in (up to the head), and
+  // closed ones when the file system could not link them.
+  uint64_t segments_copied = 0;
+  uint64_t files_linked = 0;  // every file hard-linked: segments and index runs
+  // Bytes the copy got by copying rather than linking: copied segments,
+  // positions.idx, index runs that could not be linked, MANIFEST and HEAD.
+  uint64_t bytes_copied = 0;
+  // Tries it took: more than 1 when a scavenge of the writer swapped files,
+  // or a merge removed index runs, during a try, which was thrown away.
+  int attempts = 0;
+};
+
 // One problem found by Verify: which file, at which offset, what is wrong.
 struct VerifyProblem {
   std::string file;
@@ -442,6 +462,35 @@ class Store {
   // rewritten ones when it next looks at the manifest (docs/format/index.md,
   // "Read-only processes and a scavenge").
   virtual Result<ScavengeReport> Scavenge(const ScavengeOptions& options = {}) = 0;
+
+  // Copies the store into `dest` while it stays in use, as of its durable
+  // head when the copy is taken (BackupReport::head): every event below it,
+  // exactly as stored (positions, revisions, ids, creation times, holes,
+  // metadata, tombstones), and nothing else. The copy is a store of its
+  // own: it opens read-only or for writing (docs/operations.md, "Backup and
+  // restore"), and appends, checkpoints and scavenges of either store never
+  // change the other.
+  // Works from any handle, read-only ones included, and beside the store's
+  // writer, in this process or another: it reads only what the writer keeps
+  // on disk for read-only processes (HEAD, MANIFEST; docs/format/index.md),
+  // so appends neither wait for it nor make it wait. Closed log segments
+  // and index runs, which nothing writes again, are hard-linked (copied
+  // when `dest` is on another file system); the segment the head ends in
+  // and positions.idx are copied up to the head. A scavenge swapping files
+  // meanwhile, or a merge removing runs, makes it start over (bounded).
+  // Everything written to `dest` is fsynced, with its directories; `log/`
+  // gets its name last, so a crash leaves no store in `dest` (only files to
+  // delete). Linked files are as durable as the store made them.
+  // `dest` must not exist (its parent directories are created) or be an
+  // empty directory. On failure nothing is left in `dest`: what the call
+  // created there is removed (an empty directory given stays).
+  // Errors: kInvalidArgument (`dest` exists and is not an empty directory,
+  // or is empty), kFailedPrecondition (a scavenge kept swapping files, or
+  // one was interrupted by a crash and waits for a writer's open to finish
+  // it; the writer kept changing files through every try; or the store is
+  // closed), kCorruption (the store's HEAD, MANIFEST or log tail is
+  // damaged), kIOError / kNoSpace.
+  virtual Result<BackupReport> Backup(const std::string& dest) = 0;
 
   // Checks every record checksum and every index entry against the log.
   // Returns OK with problems listed in `report`; an error only when the check

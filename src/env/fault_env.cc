@@ -101,6 +101,11 @@ void FaultInjectionEnv::ClearFaults() {
   down_ = false;
   fail_syncs_of_.clear();
   fail_reservations_err_ = 0;
+  fail_links_ = false;
+}
+void FaultInjectionEnv::FailLinks(bool fail) {
+  std::lock_guard l(mu_);
+  fail_links_ = fail;
 }
 void FaultInjectionEnv::FailReservations(int err) {
   std::lock_guard l(mu_);
@@ -220,6 +225,15 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
     }
   }
   return s;
+}
+
+Result<bool> FaultInjectionEnv::LinkFile(const std::string& from, const std::string& to) {
+  {
+    std::lock_guard l(mu_);
+    if (down_) return Status::FromErrno(EIO, "link (injected)", from);
+    if (fail_links_) return false;
+  }
+  return base_->LinkFile(from, to);
 }
 
 Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {

@@ -37,6 +37,10 @@ class FaultInjectionEnv final : public Env {
   // until ClearFaults; a failing WriteZeros first writes half of the zeros
   // asked for, as a disk filling up part-way would leave them.
   void FailReservations(int err);
+  // LinkFile answers "cannot link" (false, as for a file on another file
+  // system) while set, so callers take their copying path; until
+  // ClearFaults.
+  void FailLinks(bool fail);
   // Every write and sync fails with EIO (true) or works again (false).
   void SetDown(bool down);
   // Power loss: truncates every file written through this Env to the size
@@ -75,6 +79,8 @@ class FaultInjectionEnv final : public Env {
   }
   Status RemoveFile(const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
+  Result<bool> LinkFile(const std::string& from, const std::string& to) override;
+  Status RemoveDir(const std::string& path) override { return base_->RemoveDir(path); }
   Status TruncateFile(const std::string& path, uint64_t size) override;
   Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
   Result<std::string> FileIdentity(const std::string& path) override {
@@ -85,6 +91,7 @@ class FaultInjectionEnv final : public Env {
   }
   int64_t NowNanos() override { return base_->NowNanos() + clock_offset_ns_.load(); }
   int64_t MonotonicNanos() override { return base_->MonotonicNanos(); }
+  void SleepForMicroseconds(int64_t micros) override { base_->SleepForMicroseconds(micros); }
 
  private:
   friend class FaultWritableFile;
@@ -113,6 +120,7 @@ class FaultInjectionEnv final : public Env {
   std::string fail_syncs_of_;                     // guarded by mu_
   int fail_syncs_of_err_ = 0;                     // guarded by mu_
   int fail_reservations_err_ = 0;                 // guarded by mu_
+  bool fail_links_ = false;                       // guarded by mu_
   std::atomic<int64_t> clock_offset_ns_{0};
   std::atomic<int> preallocations_{0};
   std::atomic<int> zero_fills_{0};

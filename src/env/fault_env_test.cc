@@ -30,6 +30,36 @@ TEST_F(FaultEnvTest, DropUnsyncedKeepsOnlySyncedBytes) {
   EXPECT_EQ(*env_.ReadFile(dir_ + "/f"), "durable");
 }
 
+TEST_F(FaultEnvTest, LinkFileGivesASecondNameUnlessLinksFail) {
+  ASSERT_TRUE(env_.WriteFileAtomic(dir_ + "/a", "bytes").ok());
+  auto linked = env_.LinkFile(dir_ + "/a", dir_ + "/b");
+  ASSERT_TRUE(linked.has_value()) << linked.error().ToString();
+  EXPECT_TRUE(*linked);
+  EXPECT_EQ(std::filesystem::hard_link_count(dir_ + "/a"), 2u);
+  // The bytes outlive the first name.
+  ASSERT_TRUE(env_.RemoveFile(dir_ + "/a").ok());
+  EXPECT_EQ(*env_.ReadFile(dir_ + "/b"), "bytes");
+  // A name that exists, or a file that does not, is an error.
+  ASSERT_TRUE(env_.WriteFileAtomic(dir_ + "/c", "other").ok());
+  EXPECT_EQ(env_.LinkFile(dir_ + "/b", dir_ + "/c").error().code(), ErrorCode::kIOError);
+  EXPECT_EQ(env_.LinkFile(dir_ + "/missing", dir_ + "/d").error().code(), ErrorCode::kNotFound);
+  // Injected: "this file system cannot link", nothing changed.
+  env_.FailLinks(true);
+  auto refused = env_.LinkFile(dir_ + "/b", dir_ + "/e");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_FALSE(*refused);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/e"));
+  env_.ClearFaults();
+  EXPECT_TRUE(*env_.LinkFile(dir_ + "/b", dir_ + "/e"));
+  // RemoveDir removes an empty directory only.
+  ASSERT_TRUE(env_.CreateDirs(dir_ + "/sub").ok());
+  ASSERT_TRUE(env_.WriteFileAtomic(dir_ + "/sub/f", "x").ok());
+  EXPECT_EQ(env_.RemoveDir(dir_ + "/sub").code(), ErrorCode::kIOError);
+  ASSERT_TRUE(env_.RemoveFile(dir_ + "/sub/f").ok());
+  ASSERT_TRUE(env_.RemoveDir(dir_ + "/sub").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/sub"));
+}
+
 TEST_F(FaultEnvTest, FailedSyncLeavesBytesUnsynced) {
   auto f = *env_.OpenWritable(dir_ + "/f");
   ASSERT_TRUE(f->Append("abc").ok());

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "cairn/env.h"
 
@@ -343,6 +344,21 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
+  Result<bool> LinkFile(const std::string& from, const std::string& to) override {
+    if (::link(from.c_str(), to.c_str()) == 0) return true;
+    const int err = errno;
+    // The file system cannot give the file a second name: the caller copies.
+    if (err == EXDEV || err == EPERM || err == EOPNOTSUPP || err == EMLINK) {
+      return false;
+    }
+    return Status::FromErrno(err, "link", from + "' -> '" + to);
+  }
+
+  Status RemoveDir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) return Status::FromErrno(errno, "rmdir", path);
+    return Status::OK();
+  }
+
   Status TruncateFile(const std::string& path, uint64_t size) override {
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
       return Status::FromErrno(errno, "truncate", path);
@@ -398,6 +414,9 @@ class PosixEnv final : public Env {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+  }
+  void SleepForMicroseconds(int64_t micros) override {
+    if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
   }
 };
 

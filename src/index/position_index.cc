@@ -153,4 +153,6 @@ uint64_t PositionIndex::Locate(uint64_t p) const {
   return lo == 0 ? n : lo - 1;
 }
 
+uint64_t PositionIndex::FileBytesFor(uint64_t count) { return kHeader + count * kEntry; }
+
 }  // namespace cairn::index

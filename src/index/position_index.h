@@ -45,6 +45,9 @@ class PositionIndex {
   // before the first entry.
   uint64_t Locate(uint64_t p) const;
   uint64_t file_bytes() const;
+  // Bytes of a positions.idx file whose first `count` entries are valid:
+  // its header and those entries (a backup copies that much).
+  static uint64_t FileBytesFor(uint64_t count);
 
  private:
   PositionEntry AtLocked(uint64_t i) const;

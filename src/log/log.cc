@@ -18,6 +18,14 @@ constexpr uint64_t kReserveBytes = 4ull << 20;
 // the saving (~250 us) no longer pays for writing the zeros first.
 constexpr uint64_t kZeroFillBelowBytes = 64u << 10;
 
+}  // namespace
+
+std::string SegmentFileName(uint32_t id) {
+  char name[16];
+  std::snprintf(name, sizeof name, "%08u.seg", id);
+  return name;
+}
+
 bool ParseSegmentName(const std::string& name, uint32_t* id) {
   if (name.size() != 12 || name.substr(8) != ".seg") return false;
   uint32_t v = 0;
@@ -29,8 +37,6 @@ bool ParseSegmentName(const std::string& name, uint32_t* id) {
   return true;
 }
 
-}  // namespace
-
 Log::Log(Env* env, std::string dir, LogOptions options)
     : env_(env), dir_(std::move(dir)), options_(options) {}
 
@@ -38,11 +44,7 @@ Log::~Log() {
   if (active_) (void)active_->Close();
 }
 
-std::string Log::SegmentPath(uint32_t id) const {
-  char name[16];
-  std::snprintf(name, sizeof name, "%08u.seg", id);
-  return dir_ + "/" + name;
-}
+std::string Log::SegmentPath(uint32_t id) const { return dir_ + "/" + SegmentFileName(id); }
 
 uint64_t Log::MapLength() const {
   // Offsets are 32-bit, so no segment outgrows 4 GiB: reserving that much

@@ -31,6 +31,11 @@ struct LogOptions {
   bool synced_writes = false;
 };
 
+// "NNNNNNNN.seg", the file name of segment `id` in a store's log/.
+std::string SegmentFileName(uint32_t id);
+// Whether `name` is a segment file name; its id in *id.
+bool ParseSegmentName(const std::string& name, uint32_t* id);
+
 class Log {
  public:
   // Opens every segment of `dir` (creating dir and segment 0 when empty and

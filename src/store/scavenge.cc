@@ -548,6 +548,12 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     CAIRN_RETURN_IF_ERROR(positions_.Remap(m1.position_entries));
     {
       std::unique_lock il(index_mu_);
+      // Memtables frozen before the swap and not yet checkpointed counted
+      // positions.idx entries as the old log had them, with the records
+      // this scavenge dropped whole below the cut: count them as they are
+      // now, or their manifest names entries past its resume address.
+      const uint64_t dropped = m0.position_entries - new_position_entries;
+      for (Frozen& f : frozen_) f.position_entries -= dropped;
       for (int k = 0; k < 3; ++k) {
         RunList& live = LiveRuns(builders[k].kind);
         const size_t old = index::RunIds(m0, builders[k].kind).size();

@@ -110,6 +110,7 @@ class StoreImpl final : public Store {
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
   Result<ScavengeReport> Scavenge(const ScavengeOptions& options) override;
+  Result<BackupReport> Backup(const std::string& dest) override;  // backup.cc
   Status Checkpoint() override;
   Status Close() override;
 

@@ -61,6 +61,10 @@ class HookEnv final : public Env {
   Status RenameFile(const std::string& f, const std::string& t) override {
     return base_->RenameFile(f, t);
   }
+  Result<bool> LinkFile(const std::string& f, const std::string& t) override {
+    return base_->LinkFile(f, t);
+  }
+  Status RemoveDir(const std::string& p) override { return base_->RemoveDir(p); }
   Status TruncateFile(const std::string& p, uint64_t n) override {
     return base_->TruncateFile(p, n);
   }
@@ -70,6 +74,7 @@ class HookEnv final : public Env {
   }
   int64_t NowNanos() override { return base_->NowNanos(); }
   int64_t MonotonicNanos() override { return base_->MonotonicNanos(); }
+  void SleepForMicroseconds(int64_t micros) override { base_->SleepForMicroseconds(micros); }
 
  private:
   Env* base_ = Env::Default();
