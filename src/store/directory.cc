@@ -95,6 +95,15 @@ Result<bool> StoreImpl::CheckDirectory(std::optional<Head>* head) {
   return false;
 }
 
+bool StoreImpl::SwapOverlapped() {
+  auto intent = env_->FileExists(IntentPath(dir_));
+  if (!intent.has_value() || *intent) return true;
+  auto bytes = env_->ReadFile(ManifestPath(dir_));
+  if (!bytes.has_value()) return false;
+  auto now = index::DecodeManifest(*bytes, ManifestPath(dir_));
+  return now.has_value() && now->log_generation != recovered_generation_;
+}
+
 Status StoreImpl::CheckLogReaches(const index::Manifest& m, bool has_manifest,
                                   const std::optional<Head>& head) {
   auto reaches = [&](uint64_t address, const std::string& who) -> Status {

@@ -58,8 +58,23 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
     return Status::InvalidArgument("memtable_entries must be positive");
   }
   Env* env = options.env ? options.env : Env::Default();
-  std::unique_ptr<StoreImpl> store(new StoreImpl(dir, options, env));
-  CAIRN_RETURN_IF_ERROR(store->Recover());
+  std::unique_ptr<StoreImpl> store;
+  for (int attempt = 0;; ++attempt) {
+    store.reset(new StoreImpl(dir, options, env));
+    Status recovered = store->Recover();
+    if (recovered.ok()) break;
+    // A read-only open that overlapped a writer's scavenge swap may have
+    // read files of both sides (the old manifest, the new segments) and
+    // found them inconsistent, or found its intent file: neither is damage
+    // nor a crashed scavenge. Open again (for half a second at most: a swap
+    // takes milliseconds; an intent file that stays is a crashed scavenge).
+    const bool swap_seen =
+        (recovered.code() == ErrorCode::kCorruption ||
+         recovered.code() == ErrorCode::kFailedPrecondition) &&
+        store->SwapOverlapped();
+    if (!options.read_only || attempt >= 50 || !swap_seen) return recovered;
+    env->SleepForMicroseconds(10'000);
+  }
   if (!options.read_only) {
     store->flusher_ = std::thread([s = store.get()] { s->FlushLoop(); });
     store->compactor_ = std::thread([s = store.get()] { s->CompactLoop(); });
@@ -93,6 +108,7 @@ Status StoreImpl::Recover() {
     CAIRN_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(ManifestPath(dir_)));
     CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(bytes, ManifestPath(dir_)));
   }
+  recovered_generation_ = m.log_generation;
   log::LogOptions lo;
   lo.segment_bytes = options_.segment_bytes;
   // Frames are bounded by their segment, not by this process's options: a

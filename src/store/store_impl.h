@@ -278,6 +278,10 @@ class StoreImpl final : public Store {
   // what is missing; nothing has been written then.
   Status CheckLogReaches(const index::Manifest& m, bool has_manifest,
                          const std::optional<Head>& head);
+  // After a failed read-only Recover: whether a scavenge swap began or ended
+  // since it read the manifest (an intent file, or another log generation).
+  bool SwapOverlapped();
+  uint64_t recovered_generation_ = 0;  // the log generation Recover read
   // Indexes the records in [from, to) into the memtable and position index.
   // `durable_to`: everything below `to` is known durable (a reader following
   // HEAD), so a bad frame there is corruption, never a torn tail.
