@@ -247,13 +247,14 @@ TEST_F(DamageTest, DeletedLastSegmentIsRefusedAndTheSalvageSaysSo) {
                                   "/index/MANIFEST says the log reaches offset " +
                                   std::to_string(size) + " of it" + kLost);
   std::vector<std::string> saved;
-  EXPECT_EQ(SalvageSkips(cli_, db, &saved),
-            std::vector<Json>{Json({{"file", last},
-                                    {"offset", 0},
-                                    {"bytes", 0},
-                                    {"what", "segment missing: HEAD says the log reaches offset " +
-                                                 std::to_string(size) +
-                                                 " of segment 1 (acknowledged events are lost)"}})});
+  EXPECT_EQ(
+      SalvageSkips(cli_, db, &saved),
+      std::vector<Json>{Json(
+          {{"file", last},
+           {"offset", 0},
+           {"bytes", 0},
+           {"what", "segment missing: HEAD says the log reaches offset " + std::to_string(size) +
+                        " of segment 1 (acknowledged events are lost)"}})});
   EXPECT_EQ(saved.size(), 10000u);
 }
 

@@ -82,4 +82,14 @@ class Tmpfs {
 // True when the tier's slow variants were asked for (CAIRN_HOSTILE_LONG=1).
 bool LongRuns();
 
+// True in an AddressSanitizer build (CAIRN_SANITIZE, which also builds the
+// `cairn` under test with it): its runtime opens files of its own (so a low
+// RLIMIT_NOFILE tests the sanitizer, not the CLI) and its shadow memory and
+// quarantine inflate a process's resident set.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 }  // namespace cairn::hostile
