@@ -241,7 +241,8 @@ class ImportCommand : public Command {
       Result<std::optional<std::string_view>> next = input.Next();
       if (!next.has_value()) {
         if (next.error().code() == ErrorCode::kCancelled) continue;  // reported above
-        return stop_here(input.line_number(), next.error());
+        lines = input.line_number();  // the line it stopped at counts as read
+        return stop_here(lines, next.error());
       }
       if (!next->has_value()) break;
       std::string_view line = **next;

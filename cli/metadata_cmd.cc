@@ -8,7 +8,7 @@
 // where revision is that of the metadata itself (null: never set).
 // With --set: the document is checked with CompactJson (cli/json_text.h)
 // and StreamMetadata::Parse before the store opens (invalid_argument, exit
-// 1, when it is not strict JSON, not an object or a recognized key is not a
+// 2, when it is not strict JSON, not an object or a recognized key is not a
 // valid count), written if --expect holds for the metadata's own revision
 // (default any), and the append is printed:
 //   {"stream":S,"metadata_revision":N,"position":P}

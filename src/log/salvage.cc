@@ -43,10 +43,21 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
   if (env == nullptr) env = Env::Default();
   const std::string log_dir = dir + "/log";
   auto listed = env->ListDir(log_dir);
-  if (!listed.has_value()) {
-    if (listed.error().code() == ErrorCode::kNotFound) {
-      return Status::NotFound("no log in '" + dir + "'");
+  // No log at all: a store that held events lost all of them (its
+  // checkpoint or HEAD says so), anything else is no store.
+  auto no_log = [&](const std::string& what) -> Status {
+    auto manifest = env->FileExists(dir + "/index/MANIFEST");
+    std::optional<Head> h;
+    if (auto bytes = env->ReadFile(dir + "/HEAD"); bytes.has_value()) h = DecodeHead(*bytes);
+    if ((manifest.has_value() && *manifest) || (h && h->next_position > 0)) {
+      return Status::Corruption(what + ", but the store holds events (its MANIFEST or HEAD says "
+                                       "so): acknowledged events are lost");
     }
+    return Status::NotFound(what);
+  };
+  if (!listed.has_value()) {
+    auto exists = env->FileExists(log_dir);
+    if (exists.has_value() && !*exists) return no_log(log_dir + " is missing");
     return listed.error();
   }
   std::vector<uint32_t> ids;
@@ -55,7 +66,7 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
       ids.push_back(static_cast<uint32_t>(std::stoul(n.substr(0, 8))));
     }
   }
-  if (ids.empty()) return Status::NotFound("no log segments in " + log_dir);
+  if (ids.empty()) return no_log("no log segments in " + log_dir);
   std::sort(ids.begin(), ids.end());
   // HEAD says how far the log was acknowledged: damage below it is never a
   // torn tail. (Without a current HEAD every tail counts as torn.)
@@ -65,6 +76,7 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
   SalvageReport report;
   uint64_t next = 0;  // positions below this were visited: never go back
   bool stopped = false;
+  uint64_t last_size = 0;  // bytes of the last segment
   for (size_t k = 0; k < ids.size() && !stopped; ++k) {
     const uint32_t id = ids[k];
     const std::string path = log_dir + "/" + SegmentName(id);
@@ -78,6 +90,7 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
     const std::string_view bytes = map->data();
     ++report.segments;
     const bool last = k + 1 == ids.size();
+    if (last) last_size = bytes.size();
     auto damage = [&](uint64_t at, uint64_t skipped, std::string what) {
       const bool below_head =
           head && (log::AddressSegment(head->end_address) > id ||
@@ -148,6 +161,44 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
       const size_t end = found == std::string_view::npos ? bytes.size() : found;
       damage(off, end - off, FrameProblem(st));
       off = end;
+    }
+  }
+  // The log must reach HEAD's durable end. A segment cut at a record's
+  // boundary (or below its header) or the last segments deleted leave no
+  // partial record to find, only less log than was acknowledged. Only a
+  // HEAD naming the last segment (or a later one) counts: the earlier,
+  // closed ones may have been rewritten by a scavenge since. A writer that
+  // rolled the log while this ran (a scavenge rolls it before it rewrites
+  // anything) leaves a later segment: then nothing is judged.
+  auto rolled = [&]() {
+    auto now = env->ListDir(log_dir);
+    if (!now.has_value()) return false;
+    for (const std::string& n : *now) {
+      if (n.size() == 12 && n.ends_with(".seg") && n.find_first_not_of("0123456789") == 8 &&
+          std::stoul(n.substr(0, 8)) > ids.back()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (!stopped && head && log::AddressSegment(head->end_address) >= ids.back() &&
+      (log::AddressSegment(head->end_address) > ids.back() ||
+       last_size < log::AddressOffset(head->end_address)) &&
+      !rolled()) {
+    const uint32_t end_segment = log::AddressSegment(head->end_address);
+    const uint64_t end_offset = log::AddressOffset(head->end_address);
+    const std::string reach = "HEAD says the log reaches offset " + std::to_string(end_offset) +
+                              " of segment " + std::to_string(end_segment);
+    if (end_segment > ids.back()) {
+      report.damage.push_back({log_dir + "/" + SegmentName(ids.back() + 1), 0, 0,
+                               "segment missing: " + reach + " (acknowledged events are lost)",
+                               false});
+    } else if (last_size < end_offset) {
+      report.damage.push_back({log_dir + "/" + SegmentName(ids.back()), last_size,
+                               end_offset - last_size,
+                               "the file ends here, but " + reach +
+                                   ": it was cut (acknowledged events are lost)",
+                               false});
     }
   }
   return report;

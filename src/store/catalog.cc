@@ -104,6 +104,7 @@ Result<uint64_t> StoreImpl::CountAll() {
 }
 
 Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
+  if (stream.empty()) return Status::InvalidArgument("stream name is empty");
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());

@@ -2,6 +2,7 @@
 // runs on their own thread, write backpressure, and closing.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "src/base/check.h"
 #include "src/store/paths.h"
@@ -81,6 +82,17 @@ Status StoreImpl::FlushOne() {
   }
   index::Manifest m = manifest_;
   std::shared_ptr<const index::IndexRun> run, id_run, tag_run;
+  // Run files written for a checkpoint that then fails are nobody's: remove
+  // them at once rather than hold a full disk's space until the next open.
+  std::vector<std::string> written;
+  bool installed = false;
+  struct Orphans {
+    std::function<void()> remove;
+    ~Orphans() { remove(); }
+  } orphans{[&] {
+    if (installed) return;
+    for (const std::string& path : written) (void)env_->RemoveFile(path);
+  }};
   if (!f.table->empty()) {
     index::RunInfo info;
     info.min_position = m.indexed_through;
@@ -91,6 +103,7 @@ Status StoreImpl::FlushOne() {
     info.new_streams = f.table->creations();
     if (!f.table->HoldsRetentionKeys()) info.flags = index::kRunNoRetentionKeys;
     CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, path, sorted, info));
+    written.push_back(path);
     info.flags = 0;  // the id and tag runs below hold no stream entries
     CAIRN_ASSIGN_OR_RETURN(run, index::IndexRun::Open(env_, path));
     m.runs.push_back(id);
@@ -100,6 +113,7 @@ Status StoreImpl::FlushOne() {
       std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, index::RunKind::kIds);
       info.new_streams = 0;
       CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, ids, info));
+      written.push_back(ids_path);
       CAIRN_ASSIGN_OR_RETURN(id_run, index::IndexRun::Open(env_, ids_path));
       m.id_runs.push_back(ids_id);
     }
@@ -109,6 +123,7 @@ Status StoreImpl::FlushOne() {
       std::string tag_path = IndexDir(dir_) + "/" + index::RunFileName(tag_id, index::RunKind::kTags);
       info.new_streams = 0;
       CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, tag_path, tags, info));
+      written.push_back(tag_path);
       CAIRN_ASSIGN_OR_RETURN(tag_run, index::IndexRun::Open(env_, tag_path));
       m.tag_runs.push_back(tag_id);
     }
@@ -120,6 +135,7 @@ Status StoreImpl::FlushOne() {
   m.resume_address = f.resume_address;
   m.holes += f.holes;
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
+  installed = true;
   SetManifest(m);
   {
     std::unique_lock l(index_mu_);

@@ -1,6 +1,8 @@
 // What opening checks before it trusts a directory and its log: that the
 // directory is a Cairn store (or may become one), and that its log still
 // holds every record the index and HEAD say were acknowledged.
+#include <cstdio>
+
 #include "src/log/record.h"
 #include "src/store/head.h"
 #include "src/store/paths.h"
@@ -104,21 +106,24 @@ bool StoreImpl::SwapOverlapped() {
   return now.has_value() && now->log_generation != recovered_generation_;
 }
 
-Status StoreImpl::CheckLogReaches(const index::Manifest& m, bool has_manifest,
-                                  const std::optional<Head>& head) {
+Status StoreImpl::CheckLogFilesReach(const index::Manifest& m, bool has_manifest,
+                                     const std::optional<Head>& head) {
   auto reaches = [&](uint64_t address, const std::string& who) -> Status {
     const uint32_t seg = log::AddressSegment(address);
     const uint64_t off = log::AddressOffset(address);
-    if (seg > log_->LastSegmentId()) {
-      return Status::Corruption(log_->SegmentPath(seg) + " is missing, but " + who +
-                                " says the log reaches offset " + std::to_string(off) +
-                                " of it" + kLost);
+    char name[16];
+    std::snprintf(name, sizeof name, "%08u.seg", seg);
+    const std::string path = dir_ + "/log/" + name;
+    CAIRN_ASSIGN_OR_RETURN(bool exists, env_->FileExists(path));
+    if (!exists) {
+      return Status::Corruption(path + " is missing, but " + who + " says the log reaches offset " +
+                                std::to_string(off) + " of it" + kLost);
     }
-    const uint64_t size = log_->SegmentSize(seg);
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(path));
     if (size < off) {
-      return Status::Corruption(log_->SegmentPath(seg) + " ends at offset " + std::to_string(size) +
-                                ", but " + who + " says its records reach offset " +
-                                std::to_string(off) + ": the file was cut" + kLost);
+      return Status::Corruption(path + " ends at offset " + std::to_string(size) + ", but " + who +
+                                " says its records reach offset " + std::to_string(off) +
+                                ": the file was cut" + kLost);
     }
     return Status::OK();
   };
@@ -130,6 +135,10 @@ Status StoreImpl::CheckLogReaches(const index::Manifest& m, bool has_manifest,
   if (head && head->log_generation.value_or(0) == m.log_generation) {
     CAIRN_RETURN_IF_ERROR(reaches(head->end_address, dir_ + "/HEAD"));
   }
+  return Status::OK();
+}
+
+Status StoreImpl::CheckLogReaches() {
   // Each closed segment still holds the last record the position index
   // has in it (found by binary search: addresses grow with positions).
   const uint64_t n = positions_.size();

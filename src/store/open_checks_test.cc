@@ -118,6 +118,25 @@ TEST(OpenChecksTest, ACutSegmentIsCorruption) {
                     ": the file was cut (acknowledged events are lost)");
 }
 
+// Cut below its 32-byte header, the segment looks like the unfinished
+// roll-over a crash leaves, which a writer drops and starts afresh: it
+// used to do that here (and readers said "no log segments", kNotFound).
+TEST(OpenChecksTest, ASegmentCutBelowItsHeaderIsCorruptionAndNothingIsWritten) {
+  for (uint64_t cut : {5u, 0u}) {
+    TempDir t;
+    const std::string dir = Checkpointed(t);
+    const std::string seg = dir + "/log/00000000.seg";
+    const uint64_t size = fs::file_size(seg);
+    fs::resize_file(seg, cut);
+    const std::string bytes = Slurp(seg);
+    ExpectRefused(dir, ErrorCode::kCorruption,
+                  seg + " ends at offset " + std::to_string(cut) + ", but " + dir +
+                      "/index/MANIFEST says its records reach offset " + std::to_string(size) +
+                      ": the file was cut (acknowledged events are lost)");
+    EXPECT_EQ(Slurp(seg), bytes);
+  }
+}
+
 // Past the last checkpoint only HEAD knows where the acknowledged log ends:
 // a writer used to cut the rest as a torn tail of unacknowledged writes.
 TEST(OpenChecksTest, AnUnindexedTailCutBelowHeadIsCorruption) {

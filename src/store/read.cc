@@ -214,6 +214,7 @@ Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& o
                              const EventVisitor& visit) {
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
+  if (stream.empty()) return Status::InvalidArgument("stream name is empty");
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
   SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
@@ -435,6 +436,7 @@ Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
 }
 
 Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
+  if (stream.empty()) return Status::InvalidArgument("stream name is empty");
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());

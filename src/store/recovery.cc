@@ -116,13 +116,14 @@ Status StoreImpl::Recover() {
   lo.max_record_bytes = UINT32_MAX;
   lo.read_only = options_.read_only;
   lo.synced_writes = options_.durability == Durability::kFsync;
+  // A log that lost acknowledged records (a deleted or cut segment) is
+  // refused before anything is written, by readers and writers alike.
+  CAIRN_RETURN_IF_ERROR(CheckLogFilesReach(m, has_manifest, head));
   CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
   CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_, &tag_runs_));
   CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx", m.position_entries,
                                         options_.read_only));
-  // A log that lost acknowledged records (a deleted or cut segment) is
-  // refused before anything is written, by readers and writers alike.
-  CAIRN_RETURN_IF_ERROR(CheckLogReaches(m, has_manifest, head));
+  CAIRN_RETURN_IF_ERROR(CheckLogReaches());
   if (!options_.read_only) {
     // Run files written after the last manifest are orphans of a crash.
     CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
@@ -155,7 +156,7 @@ Status StoreImpl::Recover() {
       m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
   uint64_t to = log_->EndAddress();
   bool durable_to = false;
-  // HEAD's end counts only in the manifest's log generation (CheckLogReaches).
+  // HEAD's end counts only in the manifest's log generation (CheckLogFilesReach).
   const bool head_current = head && head->log_generation.value_or(0) == m.log_generation;
   if (options_.read_only) {
     // Index only what the writer has made durable.

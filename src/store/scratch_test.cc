@@ -64,6 +64,25 @@ TEST_F(ScratchTest, AFailedCheckpointLeavesNoTemporaryRunFile) {
   EXPECT_EQ(*store_->CountAll(), 50u);
 }
 
+TEST_F(ScratchTest, ACheckpointThatFailsAtItsManifestLeavesNoRunFile) {
+  Append("acct-1", 50);
+  auto runs = [&] {
+    return Scratch(dir_.path(), ".run").size() + Scratch(dir_.path(), ".ids").size() +
+           Scratch(dir_.path(), ".tag").size();
+  };
+  const size_t before = runs();
+  env_.FailSyncsOf("MANIFEST", ENOSPC);  // the runs are written, the manifest is not
+  Status s = store_->Checkpoint();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kNoSpace) << s.ToString();
+  EXPECT_EQ(runs(), before);  // no run file that no manifest names
+  env_.ClearFaults();
+  Status again = store_->Checkpoint();
+  EXPECT_TRUE(again.ok()) << again.ToString();
+  EXPECT_GT(runs(), before);
+  EXPECT_EQ(*store_->CountAll(), 50u);
+}
+
 TEST_F(ScratchTest, AScavengeThatFailsBeforeItsCommitLeavesNoRewrittenSegment) {
   Append("acct-1", 60);  // several segments
   StreamMetadata m;

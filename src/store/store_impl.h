@@ -272,12 +272,18 @@ class StoreImpl final : public Store {
   // its log; kNotFound for a missing store that is not to be created. Sets
   // *head to the HEAD file read (before the log is listed), if valid.
   Result<bool> CheckDirectory(std::optional<Head>* head);
-  // After the log, manifest and position index are open: the log must still
-  // reach the manifest's resume address and HEAD's end, and hold the last
-  // indexed record of every closed segment. kCorruption names the file and
-  // what is missing; nothing has been written then.
-  Status CheckLogReaches(const index::Manifest& m, bool has_manifest,
-                         const std::optional<Head>& head);
+  // Before the log is opened (a writer's open drops a last segment shorter
+  // than its header, what a crash while rolling over leaves, and starts it
+  // afresh): the segment files must still reach the manifest's resume
+  // address and HEAD's end, or a short file is what is left of
+  // acknowledged records. kCorruption names the file and what is missing;
+  // nothing has been written then (but a writer's pid in LOCK).
+  Status CheckLogFilesReach(const index::Manifest& m, bool has_manifest,
+                            const std::optional<Head>& head);
+  // After the log and position index are open: every closed segment still
+  // holds its last indexed record. kCorruption names the file; nothing has
+  // been written then.
+  Status CheckLogReaches();
   // After a failed read-only Recover: whether a scavenge swap began or ended
   // since it read the manifest (an intent file, or another log generation).
   bool SwapOverlapped();

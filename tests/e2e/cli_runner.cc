@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,35 @@ void WriteWholeFile(const std::string& path, const std::string& data) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   file << data;
   if (!file) throw std::runtime_error("cannot write " + path);
+}
+
+// fork + exec with RLIMIT_NOFILE set in the child (posix_spawn cannot set
+// limits). Between fork and exec only async-signal-safe calls are made.
+pid_t ForkWithFileLimit(char* const* argv, const char* stdin_path,
+                        const char* stdout_path, const char* stderr_path,
+                        bool stderr_is_terminal, uint64_t max_open_files) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;  // the parent, or -1
+  auto redirect = [](const char* path, int flags, int target) {
+    const int fd = ::open(path, flags, 0644);
+    if (fd < 0) ::_exit(127);
+    if (fd != target) {
+      if (::dup2(fd, target) < 0) ::_exit(127);
+      ::close(fd);
+    }
+  };
+  redirect(stdin_path, O_RDONLY, STDIN_FILENO);
+  redirect(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, STDOUT_FILENO);
+  redirect(stderr_path,
+           stderr_is_terminal ? O_WRONLY | O_NOCTTY
+                              : O_WRONLY | O_CREAT | O_TRUNC,
+           STDERR_FILENO);
+  ::close_range(3, ~0u, 0);
+  const rlimit limit = {static_cast<rlim_t>(max_open_files),
+                        static_cast<rlim_t>(max_open_files)};
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(127);
+  ::execve(argv[0], argv, environ);
+  ::_exit(127);
 }
 
 }  // namespace
@@ -69,8 +99,10 @@ std::string CliRunner::Path(const std::string& name) const {
 
 pid_t CliRunner::Start(const std::vector<std::string>& args,
                        const std::string& stdin_path, const std::string& name,
-                       const std::string& stderr_path) const {
-  std::string out_path = Path(name + ".stdout");
+                       const std::string& stderr_path,
+                       const ChildOptions& child) const {
+  std::string out_path = child.stdout_path.empty() ? Path(name + ".stdout")
+                                                   : child.stdout_path;
   std::string err_path = Path(name + ".stderr");
   std::vector<std::string> argv_strings = {binary_};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -78,6 +110,19 @@ pid_t CliRunner::Start(const std::vector<std::string>& args,
   for (std::string& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  // A stale capture would be reported as this child's stdout.
+  if (!child.stdout_path.empty()) ::unlink(Path(name + ".stdout").c_str());
+  if (child.max_open_files != 0) {
+    const pid_t pid = ForkWithFileLimit(
+        argv.data(), stdin_path.c_str(), out_path.c_str(),
+        stderr_path.empty() ? err_path.c_str() : stderr_path.c_str(),
+        !stderr_path.empty(), child.max_open_files);
+    if (pid < 0) {
+      throw std::runtime_error("fork failed: " +
+                               std::string(std::strerror(errno)));
+    }
+    return pid;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(),
@@ -103,10 +148,12 @@ pid_t CliRunner::Start(const std::vector<std::string>& args,
 
 RunResult CliRunner::Wait(pid_t pid, const std::string& name) const {
   int wait_status = 0;
-  while (::waitpid(pid, &wait_status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  rusage usage{};
+  while (::wait4(pid, &wait_status, 0, &usage) < 0) {
+    if (errno != EINTR) throw std::runtime_error("wait4 failed");
   }
   RunResult result;
+  result.max_rss_kib = usage.ru_maxrss;
   if (WIFEXITED(wait_status)) {
     result.exit_status = WEXITSTATUS(wait_status);
   } else if (WIFSIGNALED(wait_status)) {
@@ -149,9 +196,15 @@ ChildGuard::~ChildGuard() {
 
 RunResult CliRunner::Run(const std::vector<std::string>& args,
                          const std::string& input) const {
+  return Run(args, input, ChildOptions{});
+}
+
+RunResult CliRunner::Run(const std::vector<std::string>& args,
+                         const std::string& input,
+                         const ChildOptions& child) const {
   std::string in_path = Path(".stdin");
   WriteWholeFile(in_path, input);
-  return Wait(Start(args, in_path, ".run"), ".run");
+  return Wait(Start(args, in_path, ".run", "", child), ".run");
 }
 
 RunResult CliRunner::RunDb(const std::string& db,

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,20 @@ struct RunResult {
   int exit_status = -1;  // 128 + signal number when killed by a signal
   std::string out;       // everything written to stdout
   std::string err;       // everything written to stderr
+  // The child's peak resident set in KiB (getrusage's ru_maxrss).
+  int64_t max_rss_kib = 0;
+};
+
+// How a child is set up beyond its arguments and stdin. The defaults are
+// what Run() and Start() always did.
+struct ChildOptions {
+  // stdout goes to this file instead of being captured (e.g. "/dev/full");
+  // the result's `out` is then empty.
+  std::string stdout_path;
+  // RLIMIT_NOFILE (soft and hard) set in the child before it execs, with
+  // every descriptor above stderr closed, so the limit alone decides how
+  // many files it can open; 0 keeps the test's own limit and descriptors.
+  uint64_t max_open_files = 0;
 };
 
 class CliRunner {
@@ -37,15 +52,19 @@ class CliRunner {
   // Runs `cairn args...` with `input` on stdin and waits for it to exit.
   RunResult Run(const std::vector<std::string>& args,
                 const std::string& input = "") const;
+  // The same, with the child set up as `child` says.
+  RunResult Run(const std::vector<std::string>& args, const std::string& input,
+                const ChildOptions& child) const;
 
   // Starts `cairn args...` without waiting, stdin read from `stdin_path`
   // (e.g. a FIFO the test writes to), stdout and stderr captured under
   // `name`; stderr goes to `stderr_path` instead when given (e.g. a
-  // pseudo-terminal, which Wait() then reports as empty). Finish it with
-  // Wait().
+  // pseudo-terminal, which Wait() then reports as empty). `child` sets
+  // up the rest. Finish it with Wait().
   pid_t Start(const std::vector<std::string>& args,
               const std::string& stdin_path, const std::string& name,
-              const std::string& stderr_path = "") const;
+              const std::string& stderr_path = "",
+              const ChildOptions& child = {}) const;
   // Waits for the process `pid` started under `name` and collects its output.
   RunResult Wait(pid_t pid, const std::string& name) const;
   // Polls the stdout of `pid` (started under `name`) until it holds at least
