@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "bench/workload.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 namespace cairn::bench {
 namespace {
@@ -102,9 +102,9 @@ struct Written {
 };
 
 Result<Written> WriteCategories(const std::string& dir, uint64_t events, bool mixed) {
-  StoreOptions options;
+  NativeOptions options;
   options.durability = Durability::kNoSyncUnsafe;
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store, NativeStore::Open(dir, options));
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   std::vector<StreamAppend> appends;
   Written written;
@@ -147,9 +147,9 @@ Result<Measurement> CategoryRead(const WorkloadContext& ctx, bool mixed) {
   m.system = "cairn";
   m.durable = ctx.durable;
   ResetPeakRss();
-  StoreOptions options;
+  NativeOptions options;
   options.durability = ctx.durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store, NativeStore::Open(dir, options));
   auto by_index = [&](const ReadAllOptions& o, const EventVisitor& visit) {
     return store->ReadCategory(category, o, visit);
   };

@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "bench/workload.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 namespace cairn::bench {
 namespace {
 
-StoreOptions MakeOptions(bool durable) {
-  StoreOptions options;
+NativeOptions MakeOptions(bool durable) {
+  NativeOptions options;
   options.durability = durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
   return options;
 }
@@ -43,7 +43,7 @@ Status CheckFailed(const WorkloadContext& ctx, const std::string& what) {
 }
 
 // Writes `n` events in appends of kBatchEvents, call i to stream i % streams.
-Status WriteBatches(Store& store, uint64_t n, uint64_t streams,
+Status WriteBatches(NativeStore& store, uint64_t n, uint64_t streams,
                     const std::vector<EventData>& pool) {
   uint64_t done = 0;
   for (uint64_t call = 0; done < n; ++call) {
@@ -63,7 +63,7 @@ uint64_t ViewBytes(const EventView& e) {
 
 // Reads `stream` forwards in pages of kReadPageEvents, one latency sample per
 // call, checking that revisions 0..expect-1 arrive in order exactly once.
-Status ReadStreamPaged(const WorkloadContext& ctx, Store& store, const std::string& stream,
+Status ReadStreamPaged(const WorkloadContext& ctx, NativeStore& store, const std::string& stream,
                        uint64_t expect, Histogram* latency, uint64_t* bytes) {
   uint64_t next = 0;
   while (next < expect) {
@@ -105,7 +105,7 @@ Status ReadStreamPaged(const WorkloadContext& ctx, Store& store, const std::stri
 }
 
 // Reads $all forwards in pages, checking positions 0..expect-1 in order.
-Status ReadAllPaged(const WorkloadContext& ctx, Store& store, uint64_t expect, Histogram* latency,
+Status ReadAllPaged(const WorkloadContext& ctx, NativeStore& store, uint64_t expect, Histogram* latency,
                     uint64_t* bytes) {
   uint64_t next = 0;
   while (next < expect) {
@@ -147,7 +147,7 @@ Status ReadAllPaged(const WorkloadContext& ctx, Store& store, uint64_t expect, H
 
 // Appends one event per call from `writers` threads, thread t to its own
 // stream "account-t", `total` events in all. Latency is per append call.
-Status RunConcurrentAppends(Store& store, uint64_t total, int writers, Measurement* m) {
+Status RunConcurrentAppends(NativeStore& store, uint64_t total, int writers, Measurement* m) {
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   std::vector<Histogram> latencies(writers);
   std::vector<Status> errors(writers);
@@ -194,8 +194,8 @@ Result<Measurement> CairnAppendBatch(const WorkloadContext& ctx) {
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   std::vector<std::string> streams;
   for (uint64_t s = 0; s < kStreamCount; ++s) streams.push_back(StreamName(s));
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
 
   Measurement m = NewMeasurement(ctx);
   ResetPeakRss();
@@ -228,8 +228,8 @@ Result<Measurement> CairnAppendSingle(const WorkloadContext& ctx) {
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   std::vector<std::string> streams;
   for (uint64_t s = 0; s < kStreamCount; ++s) streams.push_back(StreamName(s));
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
 
   Measurement m = NewMeasurement(ctx);
   ResetPeakRss();
@@ -250,8 +250,8 @@ Result<Measurement> CairnAppendSingle(const WorkloadContext& ctx) {
 }
 
 Result<Measurement> CairnAppendConcurrent(const WorkloadContext& ctx) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   Measurement m = NewMeasurement(ctx);
   ResetPeakRss();
   CAIRN_RETURN_IF_ERROR(RunConcurrentAppends(*store, ctx.events, kConcurrentWriters, &m));
@@ -273,8 +273,8 @@ Result<Measurement> CairnAppendConcurrent(const WorkloadContext& ctx) {
 // the engine's commit thread runs the callbacks. Latency is submit to
 // callback.
 Result<Measurement> CairnAppendConcurrentAsync(const WorkloadContext& ctx) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   const int writers = kConcurrentWriters;
   struct Writer {
@@ -359,15 +359,15 @@ Result<Measurement> CairnReadStream(const WorkloadContext& ctx) {
   {
     // Setup in the run's durability mode; then close so the read goes
     // through a freshly opened store with its index persisted.
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                           NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
     CAIRN_RETURN_IF_ERROR(WriteBatches(*store, ctx.events, 1, MakeEventPool(kBatchEvents)));
     CAIRN_RETURN_IF_ERROR(store->Close());
   }
   Measurement m = NewMeasurement(ctx);
   ResetPeakRss();
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   {
     Histogram warmup;
     uint64_t ignored = 0;
@@ -386,16 +386,16 @@ Result<Measurement> CairnReadStream(const WorkloadContext& ctx) {
 
 Result<Measurement> CairnReadAll(const WorkloadContext& ctx) {
   {
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                           NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
     CAIRN_RETURN_IF_ERROR(
         WriteBatches(*store, ctx.events, kStreamCount, MakeEventPool(kBatchEvents)));
     CAIRN_RETURN_IF_ERROR(store->Close());
   }
   Measurement m = NewMeasurement(ctx);
   ResetPeakRss();
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   {
     Histogram warmup;
     uint64_t ignored = 0;
@@ -418,8 +418,8 @@ Result<Measurement> CairnOpen(const WorkloadContext& ctx) {
   const uint64_t per_call = kOpenStreamsPerCall * kOpenEventsPerStream;
   uint64_t streams_written = 0;
   {
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(StoreDir(ctx), MakeOptions(false)));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                           NativeStore::Open(StoreDir(ctx), MakeOptions(false)));
     uint64_t done = 0;
     std::vector<StreamAppend> appends;
     while (done < ctx.events) {
@@ -449,7 +449,7 @@ Result<Measurement> CairnOpen(const WorkloadContext& ctx) {
   StoreStats stats;
   for (int rep = 0; rep < kOpenRepeats; ++rep) {
     const int64_t t0 = NowNanos();
-    auto opened = Store::Open(StoreDir(ctx), MakeOptions(ctx.durable));
+    auto opened = NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable));
     const int64_t took = NowNanos() - t0;
     if (!opened) return opened.error();
     m.latency.Record(took);

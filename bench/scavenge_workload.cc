@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bench/workload.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 namespace cairn::bench {
 namespace {
@@ -37,7 +37,7 @@ struct Sample {
 
 // Appends one event per kWriterIntervalNanos (skipping slots it missed, never
 // bursting) until `stop`; records every call.
-void RunWriter(Store& store, const std::vector<EventData>& pool, const std::atomic<bool>& stop,
+void RunWriter(NativeStore& store, const std::vector<EventData>& pool, const std::atomic<bool>& stop,
                std::vector<Sample>* samples, Status* error) {
   int64_t next = NowNanos();
   for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
@@ -64,7 +64,7 @@ std::string Micros(double nanos) { return FormatFixed(nanos / 1e3, 1); }
 
 Result<Measurement> CairnScavenge(const WorkloadContext& ctx) {
   const std::string dir = ctx.scratch + "/store";
-  StoreOptions options;
+  NativeOptions options;
   options.durability = ctx.durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
   uint64_t doomed = 0;  // events of the streams tombstoned below
@@ -74,7 +74,7 @@ Result<Measurement> CairnScavenge(const WorkloadContext& ctx) {
     // to each of kStreamsPerAppend streams in one AppendMulti, so every
     // record holds events of even and odd streams; then every even stream is
     // tombstoned. Close persists the index.
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, options));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store, NativeStore::Open(dir, options));
     std::vector<StreamAppend> appends;
     uint64_t done = 0;
     for (uint64_t call = 0; done < ctx.events; ++call) {
@@ -102,7 +102,7 @@ Result<Measurement> CairnScavenge(const WorkloadContext& ctx) {
   }
   const int64_t setup_ns = NowNanos() - setup_start;
 
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir, options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store, NativeStore::Open(dir, options));
   std::vector<Sample> samples;
   samples.reserve(1 << 20);
   Status writer_error;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "bench/workload.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cairn/subscription.h"
 
 namespace cairn::bench {
@@ -32,8 +32,8 @@ constexpr std::chrono::milliseconds kHistoryTimeout{10'000};
 constexpr std::chrono::milliseconds kFanoutPoll{100};
 constexpr int64_t kFanoutStallNanos = 30'000'000'000;
 
-StoreOptions MakeOptions(bool durable) {
-  StoreOptions options;
+NativeOptions MakeOptions(bool durable) {
+  NativeOptions options;
   options.durability = durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
   return options;
 }
@@ -59,7 +59,7 @@ std::string Micros(double nanos) { return FormatFixed(nanos / 1e3, 1); }
 // events (positions 0..expect-1, in order) and then kCaughtUp have arrived.
 // With `latency`, records one sample per kCatchUpSampleEvents deliveries
 // (a clock read per event would add ~8 % to the time measured).
-Status CatchUpOnce(const WorkloadContext& ctx, Store& store, uint64_t expect, Histogram* latency,
+Status CatchUpOnce(const WorkloadContext& ctx, NativeStore& store, uint64_t expect, Histogram* latency,
                    uint64_t* bytes) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Subscription> sub,
                          store.Subscribe(SubscribeOptions::All()));
@@ -163,8 +163,8 @@ Result<Measurement> CairnCatchUp(const WorkloadContext& ctx) {
   {
     // Setup, not timed: non-durable appends of kBatchEvents, round-robin over
     // kStreamCount streams; Close persists the index.
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(StoreDir(ctx), MakeOptions(false)));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                           NativeStore::Open(StoreDir(ctx), MakeOptions(false)));
     const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
     uint64_t done = 0;
     for (uint64_t call = 0; done < ctx.events; ++call) {
@@ -178,8 +178,8 @@ Result<Measurement> CairnCatchUp(const WorkloadContext& ctx) {
   }
   Measurement m = NewMeasurement(ctx);
   ResetPeakRss();
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   {
     uint64_t ignored = 0;
     CAIRN_RETURN_IF_ERROR(CatchUpOnce(ctx, *store, ctx.events, nullptr, &ignored));
@@ -247,8 +247,8 @@ Status WaitForPushed(const WorkloadContext& ctx, std::vector<Subscriber>* subs, 
 Result<Measurement> LiveFanout(const WorkloadContext& ctx, bool push) {
   const uint64_t n = ctx.events;
   const std::vector<EventData> pool = MakeEventPool(kBatchEvents);
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
 
   // Every subscription starts at the end of the empty store (from_end is
   // resolved by Subscribe); a pulled one says kCaughtUp at its first Next:

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "bench/workload.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cairn/toolkit/aggregate.h"
 
 namespace cairn::bench {
@@ -169,8 +169,8 @@ auto MoveMoney(std::string id, uint64_t i) {
 
 // ---- Shared plumbing ----
 
-StoreOptions MakeOptions(bool durable) {
-  StoreOptions options;
+NativeOptions MakeOptions(bool durable) {
+  NativeOptions options;
   options.durability = durable ? Durability::kFsync : Durability::kNoSyncUnsafe;
   return options;
 }
@@ -194,7 +194,7 @@ double Seconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
 
 // Writes one account of `n` events (Opened, then movements 1..n-1) to the
 // stream of `id` in appends of kBatchEvents; returns its final state.
-Result<Bank::State> WriteAccount(Store& store, std::string_view id, uint64_t n) {
+Result<Bank::State> WriteAccount(NativeStore& store, std::string_view id, uint64_t n) {
   const std::string stream = BankStore::StreamOf(id);
   Bank::State state;
   std::vector<EventData> batch;
@@ -259,7 +259,7 @@ Result<double> MedianMs(int passes, F f) {
 
 // The parts of a full load of `stream`: the read alone (every view visited)
 // and the read plus decoding into typed events (no fold), median ms each.
-Result<std::pair<double, double>> LoadBreakdown(Store& store, BankStore& bank,
+Result<std::pair<double, double>> LoadBreakdown(NativeStore& store, BankStore& bank,
                                                 const std::string& stream, int passes) {
   uint64_t sink = 0;
   auto read = [&] {
@@ -299,13 +299,13 @@ Result<Measurement> ToolkitAggregateRebuild(const WorkloadContext& ctx) {
   const std::string id = "rebuild";
   Bank::State expect;
   {
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                           NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
     CAIRN_ASSIGN_OR_RETURN(expect, WriteAccount(*store, id, ctx.events));
     CAIRN_RETURN_IF_ERROR(store->Close());
   }
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   tk::AggregateOptions ao;
   ao.snapshot_every = 0;  // no snapshots: every load folds the whole stream
   BankStore bank(store.get(), ao);
@@ -344,8 +344,8 @@ Result<Measurement> ToolkitAggregateSnapshotLoad(const WorkloadContext& ctx) {
   double command_ms = 0;
   uint64_t snapshot_revision = 0;
   {
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                           NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
     const int64_t t0 = NowNanos();
     if (ctx.events > 1) {
       CAIRN_ASSIGN_OR_RETURN(expect, WriteAccount(*store, id, ctx.events - 1));
@@ -373,8 +373,8 @@ Result<Measurement> ToolkitAggregateSnapshotLoad(const WorkloadContext& ctx) {
     snapshot_revision = r->revision->value();
     CAIRN_RETURN_IF_ERROR(store->Close());
   }
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   tk::AggregateOptions ao;
   ao.snapshot_every = 1;  // snapshots on (Load uses them only then)
   BankStore bank(store.get(), ao);
@@ -410,8 +410,8 @@ Result<Measurement> ToolkitAggregateSnapshotLoad(const WorkloadContext& ctx) {
 Result<Measurement> CairnRawCommandsOne(const WorkloadContext& ctx) {
   const std::string id = "one";
   const std::string stream = BankStore::StreamOf(id);
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   CAIRN_RETURN_IF_ERROR(WriteAccount(*store, id, 1).status());
   std::vector<EventData> pool;
   for (uint64_t i = 1; i <= kBatchEvents; ++i) {
@@ -438,8 +438,8 @@ Result<Measurement> CairnRawCommandsOne(const WorkloadContext& ctx) {
 
 Result<Measurement> ToolkitCommandsOne(const WorkloadContext& ctx) {
   const std::string id = "one";
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   CAIRN_RETURN_IF_ERROR(WriteAccount(*store, id, 1).status());
   BankStore bank(store.get());  // default options: a snapshot every 100 events
 
@@ -511,8 +511,8 @@ std::vector<std::string> SpreadIds() {
 // AppendMulti for many aggregates would put them in one record, and every
 // load of one of them would then decode and checksum the whole record.)
 Status CreateSpreadStore(const WorkloadContext& ctx, const std::vector<std::string>& ids) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(false)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(false)));
   for (const std::string& id : ids) {
     CAIRN_ASSIGN_OR_RETURN(EventData d, StoredForm(MakeOpened(id)));
     auto r = store->Append(BankStore::StreamOf(id), ExpectedRevision::NoStream(),
@@ -571,8 +571,8 @@ Status RunSpread(uint64_t total, Op op, Measurement* m) {
 Result<Measurement> CairnRawCommandsSpread(const WorkloadContext& ctx) {
   const std::vector<std::string> ids = SpreadIds();
   CAIRN_RETURN_IF_ERROR(CreateSpreadStore(ctx, ids));
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   // What the toolkit appends, pre-encoded: the command's event of the same shape.
   std::vector<EventData> pool;
   for (uint64_t i = 1; i <= kBatchEvents; ++i) {
@@ -612,8 +612,8 @@ Result<Measurement> CairnRawCommandsSpread(const WorkloadContext& ctx) {
 Result<Measurement> ToolkitCommandsSpread(const WorkloadContext& ctx) {
   const std::vector<std::string> ids = SpreadIds();
   CAIRN_RETURN_IF_ERROR(CreateSpreadStore(ctx, ids));
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                         Store::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<NativeStore> store,
+                         NativeStore::Open(StoreDir(ctx), MakeOptions(ctx.durable)));
   BankStore bank(store.get());  // default options
 
   Measurement m = NewMeasurement(ctx, "toolkit");

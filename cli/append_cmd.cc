@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/json_text.h"
 #include "cli/output.h"
@@ -77,7 +77,7 @@ class AppendCommand : public Command {
       return ReportUsageError("--expect: " + expected.error().message());
     }
 
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }
@@ -103,7 +103,7 @@ class AppendCommand : public Command {
   std::string stream_;
   std::string type_;
   // The whole of `path` ("-": stdin), at most a little more than one event
-  // may hold (StoreOptions::max_event_bytes, 16 MiB).
+  // may hold (NativeOptions::max_event_bytes, 16 MiB).
   static Result<std::string> ReadAllOf(const std::string& path) {
     constexpr size_t kMaxBytes = (16u << 20) + (1u << 20);
     FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");

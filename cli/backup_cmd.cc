@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -44,18 +44,18 @@ class BackupCommand : public Command {
 
   int Run(const GlobalOptions& global) override {
     if (global.db.empty()) return ReportUsageError("--db DIR is required for this command");
-    StoreOptions options;
+    NativeOptions options;
     options.read_only = true;
     options.create_if_missing = false;
-    Result<std::unique_ptr<Store>> opened = Store::Open(global.db, options);
+    Result<std::unique_ptr<NativeStore>> opened = NativeStore::Open(global.db, options);
     for (int i = 1; i < kOpenTries && !opened.has_value() &&
                     opened.error().code() == ErrorCode::kFailedPrecondition;
          ++i) {
       std::this_thread::sleep_for(kOpenRetryPause);
-      opened = Store::Open(global.db, options);
+      opened = NativeStore::Open(global.db, options);
     }
     if (!opened.has_value()) return ReportError(opened.error());
-    std::unique_ptr<Store> store = std::move(opened).value();
+    std::unique_ptr<NativeStore> store = std::move(opened).value();
     Result<BackupReport> report = store->Backup(dest_);
     if (!report.has_value()) return ReportError(report.error());
     nlohmann::ordered_json out;

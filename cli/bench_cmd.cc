@@ -1,8 +1,14 @@
 // `cairn bench [WORKLOAD...] [--db DIR] [--events N] [--no-sync]
-// [--no-peers]`: runs the named benchmark workloads (bench/bench.h). The
-// global --db, when given, is the directory for scratch stores.
+// [--no-peers]`: runs the benchmark workloads by executing `cairn-bench`
+// (bench/main.cc) with the same arguments, so that this binary stays lean
+// (the workloads link SQLite, the toolkit, libsodium and simdjson).
+// `cairn-bench` is looked for next to this binary, then on PATH.
 
-#include <algorithm>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,12 +18,18 @@
 #include "cli/number_flags.h"
 #include "cli/output.h"
 
-#if CAIRN_CLI_HAVE_BENCH
-#include "bench/bench.h"
-#endif
-
 namespace cairn::cli {
 namespace {
+
+// The directory of the running binary ("" when /proc does not say).
+std::string OwnDirectory() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
 
 class BenchCommand : public Command {
  public:
@@ -33,31 +45,30 @@ class BenchCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
-#if CAIRN_CLI_HAVE_BENCH
-    // Unknown names are usage errors reported like every other CLI error.
-    std::vector<std::string> known = bench::WorkloadNames();
-    for (const std::string& name : workloads_) {
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        std::string list;
-        for (const std::string& k : known) {
-          list += (list.empty() ? "" : ", ") + k;
-        }
-        return ReportUsageError("unknown workload '" + name +
-                                "' (known: " + list + ")");
-      }
+    std::vector<std::string> args = {"cairn-bench"};
+    if (!global.db.empty()) args.insert(args.end(), {"--db", global.db});
+    if (events_) args.insert(args.end(), {"--events", std::to_string(*events_)});
+    if (no_sync_) args.push_back("--no-sync");
+    if (no_peers_) args.push_back("--no-peers");
+    if (!workloads_.empty()) args.push_back("--");
+    args.insert(args.end(), workloads_.begin(), workloads_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::fflush(stdout);
+    const std::string dir = OwnDirectory();
+    if (!dir.empty()) {
+      const std::string beside = dir + "/cairn-bench";
+      ::execv(beside.c_str(), argv.data());  // returns only on failure
     }
-    bench::BenchConfig config;
-    config.workloads = workloads_;
-    config.dir = global.db;
-    config.events = events_.value_or(0);
-    config.durable = !no_sync_;
-    config.peers = !no_peers_;
-    return bench::Run(config);
-#else
-    return ReportError(
-        Status(ErrorCode::kFailedPrecondition,
-               "this cairn was built without the bench library"));
-#endif
+    ::execvp("cairn-bench", argv.data());
+    const int err = errno;
+    return ReportError(Status(
+        ErrorCode::kUnimplemented,
+        "cannot run cairn-bench (" + std::string(std::strerror(err)) + "; looked in " +
+            (dir.empty() ? std::string("PATH") : "'" + dir + "' and PATH") +
+            "): the benchmarks are a separate program, built as bench/cairn-bench and "
+            "installed with the cairn tools"));
   }
 
  private:

@@ -8,20 +8,20 @@
 namespace cairn::cli {
 
 int OpenStore(const GlobalOptions& global, Access access,
-              std::unique_ptr<Store>* store) {
+              std::unique_ptr<NativeStore>* store) {
   if (global.db.empty()) {
     return ReportUsageError("--db DIR is required for this command");
   }
-  StoreOptions options;
+  NativeOptions options;
   if (access == Access::kReadOnly) options.read_only = true;
   if (access != Access::kReadWrite) options.create_if_missing = false;
-  Result<std::unique_ptr<Store>> opened = Store::Open(global.db, options);
+  Result<std::unique_ptr<NativeStore>> opened = NativeStore::Open(global.db, options);
   if (!opened.has_value()) return ReportError(opened.error());
   *store = std::move(opened).value();
   return kExitOk;
 }
 
-int CloseStore(Store& store, Written written) {
+int CloseStore(NativeStore& store, Written written) {
   Status status = store.Close();
   if (status.ok()) return kExitOk;
   if (written == Written::kStored) {
@@ -33,7 +33,7 @@ int CloseStore(Store& store, Written written) {
   return ReportError(status);
 }
 
-int FinishStored(Store& store) {
+int FinishStored(NativeStore& store) {
   (void)FinishStdout(Written::kStored);
   return CloseStore(store, Written::kStored);
 }

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 namespace cairn::cli {
 
@@ -50,7 +50,7 @@ enum class Access {
 // the problem on stderr and returns its exit status (kExitUsage when --db is
 // missing).
 int OpenStore(const GlobalOptions& global, Access access,
-              std::unique_ptr<Store>* store);
+              std::unique_ptr<NativeStore>* store);
 
 // Whether a command's data is stored (durable) by the time it finishes.
 enum class Written {
@@ -63,7 +63,7 @@ enum class Written {
 // the status stays kExitOk: the events are in the log, the next open
 // re-indexes them, and a caller that retried on a failure status would
 // store them twice. Otherwise returns the error's exit status.
-int CloseStore(Store& store, Written written);
+int CloseStore(NativeStore& store, Written written);
 
 // Flushes stdout and checks that every write to it succeeded (a full disk,
 // a closed pipe). A failure is an error (exit 1) for a command that stored
@@ -73,7 +73,7 @@ int FinishStdout(Written written);
 
 // The end of a command whose writes are durable: FinishStdout and
 // CloseStore with Written::kStored (warnings only). Always kExitOk.
-int FinishStored(Store& store);
+int FinishStored(NativeStore& store);
 
 // Each function adds one subcommand to `app`.
 std::unique_ptr<Command> AddAppendCommand(CLI::App& app);

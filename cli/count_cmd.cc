@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -37,14 +37,14 @@ class CountCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }
-    Result<uint64_t> count = stream_.has_value() ? store->CountStream(*stream_)
+    Result<uint64_t> count = stream_.has_value() ? store->Count(CountOf::Stream(*stream_))
                              : category_.has_value()
-                                 ? store->CountCategory(*category_)
-                                 : store->CountAll();
+                                 ? store->Count(CountOf::Category(*category_))
+                                 : store->Count(CountOf::All());
     if (!count.has_value()) return ReportError(count.error());
     nlohmann::ordered_json out;
     out["count"] = *count;

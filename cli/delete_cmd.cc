@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -44,7 +44,7 @@ class DeleteCommand : public Command {
     if (!expected.has_value()) {
       return ReportUsageError("--expect: " + expected.error().message());
     }
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "cairn/salvage.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/json_codec.h"
 #include "cli/number_flags.h"
@@ -41,7 +41,7 @@ class ExportCommand : public Command {
 
   int Run(const GlobalOptions& global) override {
     if (salvage_) return Salvage(global);
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/interrupt.h"
 #include "cli/json_codec.h"
@@ -49,7 +49,7 @@ struct Stop {
 // Batches restored events and keeps the counts of the summary.
 class Batcher {
  public:
-  explicit Batcher(Store& store) : store_(store) {}
+  explicit Batcher(NativeStore& store) : store_(store) {}
 
   // Adds the event of line `line`, first storing the pending batch when it
   // is full. On failure, what was stored is counted and `*stop` says where
@@ -148,7 +148,7 @@ class Batcher {
     bytes_ = 0;
   }
 
-  Store& store_;
+  NativeStore& store_;
   std::vector<RestoreEvent> events_;
   std::vector<uint64_t> lines_;  // the line of each pending event
   uint64_t bytes_ = 0;
@@ -184,7 +184,7 @@ class ImportCommand : public Command {
     Result<LineReader> input = LineReader::Open(file_, kMaxLineBytes);
     if (!input.has_value()) return ReportError(input.error());
     input->set_wake_fd(interrupts.wake_fd());
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }

@@ -13,6 +13,7 @@
 #include <new>
 #include <vector>
 
+#include "cairn/version.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -23,6 +24,7 @@ int Main(int argc, char** argv) {
   CLI::App app("cairn: an embedded event store", "cairn");
   GlobalOptions global;
   app.add_option("--db", global.db, "Store directory")->type_name("DIR");
+  app.set_version_flag("--version", std::string("cairn ") + CAIRN_VERSION_STRING);
   app.require_subcommand(1);
   app.footer(
       "Output: JSON lines on stdout; errors: one JSON object on stderr.\n"

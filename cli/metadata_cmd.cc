@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/json_text.h"
 #include "cli/output.h"
@@ -68,7 +68,7 @@ class MetadataCommand : public Command {
     if (!expected.has_value()) {
       return ReportUsageError("--expect: " + expected.error().message());
     }
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }
@@ -88,7 +88,7 @@ class MetadataCommand : public Command {
 
  private:
   int Print(const GlobalOptions& global) {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }

@@ -43,6 +43,15 @@ int ExitStatusFor(ErrorCode code) {
     case ErrorCode::kReadOnly:
     case ErrorCode::kFailedPrecondition:
     case ErrorCode::kCancelled:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kDeadlineExceeded:
+    case ErrorCode::kUnimplemented:
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kClosed:
+    case ErrorCode::kBusy:
+    case ErrorCode::kReentrantCall:
+    case ErrorCode::kSubjectErased:
       return kExitError;
   }
   return kExitError;

@@ -18,7 +18,7 @@
 #include <string>
 #include <utility>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/filter_flags.h"
 #include "cli/json_codec.h"
@@ -75,7 +75,7 @@ class ReadCommand : public Command {
     if (stream_ == "$all") {
       return ReportUsageError("'$all' is not a stream: `cairn read-all` reads $all");
     }
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }
@@ -110,7 +110,7 @@ class ReadAllCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -71,7 +71,7 @@ class ScavengeCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kWriteExisting, &store);
         rc != kExitOk) {
       return rc;

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -15,7 +15,7 @@ class StatsCommand : public Command {
   explicit StatsCommand(CLI::App* app) : Command(app) {}
 
   int Run(const GlobalOptions& global) override {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }

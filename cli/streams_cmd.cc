@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/number_flags.h"
 #include "cli/output.h"
@@ -63,7 +63,7 @@ class StreamsCommand : public Command {
   }
 
   int Run(const GlobalOptions& global) override {
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }

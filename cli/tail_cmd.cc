@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cairn/subscription.h"
 #include "cli/command.h"
 #include "cli/filter_flags.h"
@@ -90,7 +90,7 @@ class TailCommand : public Command {
     // Before the store opens, so every engine thread inherits the blocked
     // signals and only the watcher ever takes them.
     InterruptWatcher watcher;
-    std::unique_ptr<Store> store;
+    std::unique_ptr<NativeStore> store;
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }
@@ -128,7 +128,13 @@ class TailCommand : public Command {
           "tail needs what to follow: STREAM, --all, --category C or --type T");
     }
     options->filter = std::move(filter);
-    options->after = from_;
+    if (from_) {
+      if (options->target == SubscribeOptions::Target::kStream) {
+        options->after_revision = StreamRevision(*from_);
+      } else {
+        options->after = Position(*from_);
+      }
+    }
     options->from_end = from_end_;
     return kExitOk;
   }

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "cairn/salvage.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -35,10 +35,10 @@ class VerifyCommand : public Command {
 
   int Run(const GlobalOptions& global) override {
     if (global.db.empty()) return ReportUsageError("--db DIR is required for this command");
-    StoreOptions options;
+    NativeOptions options;
     options.read_only = true;
     options.create_if_missing = false;
-    Result<std::unique_ptr<Store>> store = Store::Open(global.db, options);
+    Result<std::unique_ptr<NativeStore>> store = NativeStore::Open(global.db, options);
     if (!store.has_value()) {
       if (store.error().code() == ErrorCode::kNotFound) return ReportError(store.error());
       return VerifyUnopened(global.db, store.error());

@@ -106,7 +106,7 @@ cairn::Result<Bank> OpenBank(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return cairn::Status::IOError("cannot create " + dir + ": " + ec.message());
   Bank b;
-  CAIRN_ASSIGN_OR_RETURN(b.store, cairn::Store::Open(dir + "/store", cairn::StoreOptions{}));
+  CAIRN_ASSIGN_OR_RETURN(b.store, cairn::OpenStore(dir + "/store"));
   CAIRN_ASSIGN_OR_RETURN(b.vault, cairn::toolkit::SqliteKeyVault::Open(dir + "/keys.db"));
   b.cipher = std::make_unique<cairn::toolkit::PersonalDataCipher>(b.vault.get());
   cairn::toolkit::AggregateOptions o;

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     std::cerr << R"({"error":"usage","message":"order-demo DIR"})" << "\n";
     return 2;
   }
-  auto store = cairn::Store::Open(argv[1], cairn::StoreOptions{});
+  auto store = cairn::OpenStore(argv[1]);
   if (!store.has_value()) return Fail(store.error());
   cairn::toolkit::AggregateStore<order::Order> orders(store->get());
   DemoGateway gateway;

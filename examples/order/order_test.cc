@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cairn/native.h"
 #include "cairn/toolkit/testing.h"
 #include "examples/order/fulfilment.h"
 #include <filesystem>
@@ -48,9 +49,9 @@ class FakeGateway : public PaymentGateway {
 class OrderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cairn::StoreOptions o;
+    cairn::NativeOptions o;
     o.durability = cairn::Durability::kNoSyncUnsafe;
-    auto s = cairn::Store::Open(dir_.path(), o);
+    auto s = cairn::NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
     cairn::toolkit::AggregateOptions ao;

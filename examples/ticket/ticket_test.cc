@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "cairn/native.h"
 #include "cairn/toolkit/testing.h"
 #include "examples/ticket/ticket.h"
 
@@ -34,9 +35,9 @@ TEST(TicketTest, AConcurrentEscalationIsResolvedByTheCompetingEvents) {
   std::string dir = (std::filesystem::temp_directory_path() / "ticket-test-XXXXXX").string();
   ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   {
-    cairn::StoreOptions o;
+    cairn::NativeOptions o;
     o.durability = cairn::Durability::kNoSyncUnsafe;
-    auto store = cairn::Store::Open(dir, o);
+    auto store = cairn::NativeStore::Open(dir, o);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
     cairn::toolkit::AggregateStore<Ticket> tickets(store->get());
     ASSERT_TRUE(tickets.Handle("t1", {}, [](const Ticket::State& s) { return Initialize(s, "acme", kDue); })

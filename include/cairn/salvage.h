@@ -15,7 +15,7 @@
 
 #include "cairn/env.h"
 #include "cairn/status.h"
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 namespace cairn {
 

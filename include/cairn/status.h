@@ -17,8 +17,11 @@
 
 namespace cairn {
 
-// The closed set of error codes. The server maps them to wire errors by table;
-// the CLI maps them to exit statuses. Never reorder: values are stable.
+// The closed set of error codes: one per condition a caller must tell apart,
+// so callers branch on codes, never on message text. The server maps them to
+// gRPC and HTTP statuses by one table, the CLI to exit statuses
+// (docs/errors.md). Never reorder or reuse: values are stable; new codes are
+// added at the end.
 enum class ErrorCode : uint8_t {
   kOk = 0,
   kInvalidArgument = 1,        // bad input: limits, names, malformed data
@@ -32,9 +35,27 @@ enum class ErrorCode : uint8_t {
   kResourceExhausted = 9,      // a configured bound was reached
   kLocked = 10,                // another process holds the store's write lock
   kReadOnly = 11,              // write attempted on a read-only handle
-  kFailedPrecondition = 12,    // store refuses writes after a failed fsync
+  kFailedPrecondition = 12,    // the store's state forbids the call until an
+                               // operator acts: writes refused after a failed
+                               // fsync, a replaced store, an interrupted scavenge
   kCancelled = 13,             // the caller cancelled the operation
+  kUnavailable = 14,           // the backend cannot be reached now; retry later
+  kDeadlineExceeded = 15,      // the call's deadline passed before it finished
+  kUnimplemented = 16,         // this backend does not offer the operation
+  kUnauthenticated = 17,       // credentials missing or wrong
+  kPermissionDenied = 18,      // the credentials lack the right (an ACL)
+  kClosed = 19,                // the store was closed (or is closing)
+  kBusy = 20,                  // an exclusive operation (a scavenge) is running or
+                               // kept swapping files; retry later
+  kReentrantCall = 21,         // called from a callback of the same store (a
+                               // visitor, append callback, push handler) that the
+                               // call would wait for
+  kSubjectErased = 22,         // crypto-shredding: the data subject's key was
+                               // erased, its personal data is gone for good
 };
+
+// One past the largest code, for tables indexed by code.
+inline constexpr int kErrorCodeCount = 23;
 
 // Stable lower_snake name of a code ("wrong_expected_revision"), used in JSON.
 const char* ErrorCodeName(ErrorCode code);

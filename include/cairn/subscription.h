@@ -53,10 +53,13 @@ struct SubscribeOptions {
   Target target = Target::kAll;
   // The stream (kStream), category (kCategory) or event type (kEventType).
   std::string name;
-  // $all (and category / event type) subscriptions: events at positions
-  // after this one. A stream subscription: revisions after this one.
-  // nullopt: from the very beginning (unless from_end).
-  std::optional<uint64_t> after;
+  // Where it starts (exclusive), of the kind its target is ordered by:
+  // $all, category and event-type subscriptions take the position `after`
+  // (events at later positions), a stream subscription the revision
+  // `after_revision`. Setting the other one is kInvalidArgument. Neither:
+  // from the very beginning (unless from_end).
+  std::optional<Position> after;
+  std::optional<StreamRevision> after_revision;
   // Start at the head as Subscribe() finds it: only events appended after
   // that. (A tombstoned stream is then a kStreamDeleted from Subscribe.)
   bool from_end = false;
@@ -117,7 +120,7 @@ class Subscription {
   virtual ~Subscription() = default;
   // The next message. Waits up to `timeout` for new events once live and
   // returns nullopt when none came. kCancelled after Cancel();
-  // kFailedPrecondition once the store is closed; read errors (kCorruption,
+  // kClosed once the store is closed; read errors (kCorruption,
   // kIOError) as they happen (the subscription may be retried from the
   // last position it delivered).
   virtual Result<std::optional<SubscriptionMessage>> Next(std::chrono::milliseconds timeout) = 0;
@@ -130,9 +133,13 @@ class Subscription {
                                    std::chrono::milliseconds timeout) = 0;
   // Makes a waiting and every later Next() return kCancelled, promptly.
   virtual void Cancel() = 0;
-  // Position ($all targets) or revision (stream) of the last event
-  // delivered or scanned; nullopt before any.
-  virtual std::optional<uint64_t> last() const = 0;
+  // The position of the last event delivered or scanned by a $all,
+  // category or event-type subscription (resume with after = it); nullopt
+  // before any, and always for a stream subscription.
+  virtual std::optional<Position> last_position() const = 0;
+  // The revision of the last event a stream subscription delivered (resume
+  // with after_revision = it); nullopt before any, and for other targets.
+  virtual std::optional<StreamRevision> last_revision() const = 0;
 };
 
 // A push subscription (Store::SubscribePush): the same messages as a
@@ -153,7 +160,7 @@ class Subscription {
 // end the subscription (then `on_end` gets OK). `on_end` is called exactly
 // once when the subscription ends for any other reason than Cancel: with
 // the read error (kCorruption, kIOError, kStreamDeleted...) or
-// kFailedPrecondition when the store closes. After Cancel() returns, no
+// kClosed when the store closes. After Cancel() returns, no
 // handler of the subscription runs again and `on_end` is not called.
 struct PushHandlers {
   std::function<bool(const SubscriptionMessage&)> on_message;
@@ -170,9 +177,10 @@ class PushSubscription {
   // dispatcher thread or from an append callback it does not wait (that
   // could deadlock): the message being handled is then the last. Idempotent.
   virtual void Cancel() = 0;
-  // As Subscription::last(): the last position (or revision) delivered or
-  // scanned, readable from any thread.
-  virtual std::optional<uint64_t> last() const = 0;
+  // As Subscription::last_position() / last_revision(), readable from any
+  // thread.
+  virtual std::optional<Position> last_position() const = 0;
+  virtual std::optional<StreamRevision> last_revision() const = 0;
 };
 
 }  // namespace cairn

@@ -31,11 +31,14 @@ class StreamRevision {
   uint64_t value_ = 0;
 };
 
-// 0-based index of an event in the global order of all events ($all).
-// Assigned by the single sequencer at durable append, strictly increasing in
-// commit order. Appends leave no gap; a scavenge (removed events) and a
-// restore (positions a backup had no event at) leave holes, which readers
-// never see and never wait for.
+// An event's place in the global order of all events ($all). The contract
+// every backend keeps: positions strictly increase in the order readers see
+// commits; a reader never sees them reordered and never skips one it could
+// have seen; a checkpointed position stays valid to resume from. They are
+// NOT contiguous in general (a PostgreSQL sequence or a KurrentDB log
+// position has gaps): compare positions, never count with them. The native
+// engine assigns 0, 1, 2... at durable append, leaving holes only where a
+// scavenge removed events or a restore had none.
 class Position {
  public:
   constexpr Position() = default;
@@ -103,7 +106,7 @@ enum class ContentType : uint8_t { kJson = 1, kBinary = 2 };
 // An event the caller wants written. The engine stores its data and
 // metadata as the bytes given and never parses them (only the "$metadata"
 // events it writes itself): any bytes, JSON nested to any depth, up to
-// StoreOptions::max_event_bytes. Readers of JSON events should bound their
+// NativeOptions::max_event_bytes. Readers of JSON events should bound their
 // parsers; `cairn` prints data nested deeper than 1,000 levels (or not
 // valid JSON) as base64 (docs/format/jsonl.md).
 struct EventData {

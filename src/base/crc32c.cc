@@ -1,6 +1,12 @@
 #include "src/base/crc32c.h"
 
+// The hardware path uses x86's crc32 instruction in functions compiled for
+// SSE 4.2 (target attributes), chosen at run time: the engine itself is
+// built for the baseline CPU, and other architectures use the table.
+#if defined(__x86_64__)
+#define CAIRN_CRC32C_X86 1
 #include <nmmintrin.h>
+#endif
 
 #include <array>
 #include <cstring>
@@ -21,6 +27,7 @@ constexpr std::array<uint32_t, 256> MakeTable() {
 }
 constexpr std::array<uint32_t, 256> kTable = MakeTable();
 
+#if CAIRN_CRC32C_X86
 // Hardware path. The crc32 instruction has a latency of three cycles and a
 // throughput of one per cycle, so one dependent chain uses a third of the
 // unit. Long inputs are cut into three lanes of equal length whose CRCs are
@@ -100,6 +107,10 @@ bool HasHardware() {
   static const bool has = __builtin_cpu_supports("sse4.2");
   return has;
 }
+#else
+bool HasHardware() { return false; }
+uint32_t ExtendHardware(uint32_t crc, const char*, size_t) { return crc; }  // never called
+#endif
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 #pragma once
 // Memtable: index entries of recent events, keyed by exact stream name, not
-// yet written to a run file. Bounded by StoreOptions::memtable_entries; when
+// yet written to a run file. Bounded by NativeOptions::memtable_entries; when
 // full it is frozen and written out as a run (see index_run.h).
 //
 // Thread safety: none inside; the store guards a mutable memtable with its

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 #include "src/log/record.h"
@@ -58,8 +58,8 @@ std::vector<EventData> One(std::string type) { return {Ev(std::move(type))}; }
 
 class AsyncAppendTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Store> Open(StoreOptions o = {}) {
-    auto s = Store::Open(dir_.path(), o);
+  std::unique_ptr<NativeStore> Open(NativeOptions o = {}) {
+    auto s = NativeStore::Open(dir_.path(), o);
     EXPECT_TRUE(s.has_value()) << s.error().ToString();
     return s ? std::move(*s) : nullptr;
   }
@@ -74,9 +74,9 @@ TEST_F(AsyncAppendTest, EveryRecordButTheFirstOfEachWriteSaysItContinuesIt) {
   constexpr size_t kN = 400;
   Results results(kN);
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;  // durable: groups share fsyncs
+  NativeOptions o;  // durable: groups share fsyncs
   o.env = &env;
-  auto s = Store::Open(dir_.path(), o);
+  auto s = NativeStore::Open(dir_.path(), o);
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   auto store = std::move(*s);
   const int appends_before = env.appends();
@@ -159,10 +159,10 @@ TEST_F(AsyncAppendTest, ErrorsBeforeQueueingAreReturnedAndTheCallbackIsNeverCall
   EXPECT_EQ(no_stream.message(), "append names no stream");
   ASSERT_TRUE(store->Close().ok());
   Status closed = store->AppendAsync("s", ExpectedRevision::Any(), One("A"), never);
-  EXPECT_EQ(closed.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(closed.code(), ErrorCode::kClosed);
   EXPECT_EQ(closed.message(), "store is closed");
 
-  StoreOptions ro;
+  NativeOptions ro;
   ro.read_only = true;
   auto reader = Open(ro);
   Status read_only = reader->AppendAsync("s", ExpectedRevision::Any(), One("A"), never);
@@ -212,7 +212,7 @@ TEST_F(AsyncAppendTest, ExpectationsAndIdempotencyAreCheckedAtCommit) {
 TEST_F(AsyncAppendTest, AnOverlapWithAnEarlierAppendOfTheSameBatchIsAConflict) {
   Results results(3);
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;
+  NativeOptions o;
   o.env = &env;
   auto store = Open(o);
   std::promise<void> entered, release;
@@ -334,7 +334,7 @@ TEST_F(AsyncAppendTest, BlockingCallsInsideACallbackAreRefused) {
   std::condition_variable cv;
   bool done = false;
   Status append, checkpoint, close, metadata;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<NativeStore> store;
   store = Open();
   ASSERT_TRUE(store
                   ->AppendAsync("s", ExpectedRevision::Any(), One("A"),
@@ -365,7 +365,7 @@ TEST_F(AsyncAppendTest, BlockingCallsInsideACallbackAreRefused) {
       "a blocking append, metadata write, delete, checkpoint or close was called from an append "
       "callback of the same store, where it would wait for itself; use AppendAsync there";
   for (const Status* s : {&append, &checkpoint, &close, &metadata}) {
-    EXPECT_EQ(s->code(), ErrorCode::kFailedPrecondition);
+    EXPECT_EQ(s->code(), ErrorCode::kReentrantCall);
     EXPECT_EQ(s->message(), want);
   }
   // Outside the callback the same calls work.
@@ -447,7 +447,7 @@ TEST_F(AsyncAppendTest, QueuedBytesAreBoundedAndEveryAppendStillCommits) {
   std::condition_variable cv;
   bool release = false;
   std::atomic<size_t> submitted{0};
-  StoreOptions o;
+  NativeOptions o;
   o.max_queued_append_bytes = 4096;
   auto store = Open(o);
   auto first = results.Slot(0);
@@ -494,7 +494,7 @@ TEST_F(AsyncAppendTest, QueuedBytesAreBoundedAndEveryAppendStillCommits) {
 
 TEST_F(AsyncAppendTest, AFailedFsyncFailsTheQueuedAppendsAndNothingOfThemIsStored) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;
+  NativeOptions o;
   o.env = &env;
   Results results(3);
   auto store = Open(o);

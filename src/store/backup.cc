@@ -147,7 +147,7 @@ Status BackupJob::WaitForNoSwap() {
     CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(src_)));
     if (!swapping) return Status::OK();
     if (env_->MonotonicNanos() - started_ns_ > kSwapWaitNanos) {
-      return Status(ErrorCode::kFailedPrecondition,
+      return Status(ErrorCode::kBusy,
                     "a scavenge is swapping files of " + src_ +
                         "; try again (if no process writes the store, a scavenge was "
                         "interrupted: open the store for writing once to finish it)");
@@ -466,7 +466,7 @@ Result<BackupReport> StoreImpl::Backup(const std::string& dest) {
     }
   }
   job.Abandon();
-  return Status(ErrorCode::kFailedPrecondition,
+  return Status(ErrorCode::kBusy,
                 "backup of " + dir_ + " gave up after " + std::to_string(kMaxTries) +
                     " tries: the store's writer changed its files under each (last: " +
                     job.retry_reason() + "); try again");

@@ -19,7 +19,7 @@
 #include <set>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -30,8 +30,8 @@ namespace fs = std::filesystem;
 using testing::Ev;
 using testing::TempDir;
 
-StoreOptions Opts(Env* env = nullptr) {
-  StoreOptions o;
+NativeOptions Opts(Env* env = nullptr) {
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   o.segment_bytes = 4096;   // many closed segments
   o.memtable_entries = 16;  // many runs, frozen and active memtables
@@ -39,18 +39,18 @@ StoreOptions Opts(Env* env = nullptr) {
   return o;
 }
 
-std::unique_ptr<Store> OpenOrDie(const std::string& dir, const StoreOptions& o = Opts()) {
-  auto s = Store::Open(dir, o);
+std::unique_ptr<NativeStore> OpenOrDie(const std::string& dir, const NativeOptions& o = Opts()) {
+  auto s = NativeStore::Open(dir, o);
   EXPECT_TRUE(s.has_value()) << dir << ": " << s.error().ToString();
   return s.has_value() ? std::move(*s) : nullptr;
 }
 
-std::unique_ptr<Store> OpenReadOnlyOrDie(const std::string& dir, StoreOptions o = Opts()) {
+std::unique_ptr<NativeStore> OpenReadOnlyOrDie(const std::string& dir, NativeOptions o = Opts()) {
   o.read_only = true;
   return OpenOrDie(dir, o);
 }
 
-void Append(Store* s, const std::string& stream, int n, const std::string& data = "{\"v\":1}") {
+void Append(NativeStore* s, const std::string& stream, int n, const std::string& data = "{\"v\":1}") {
   std::vector<EventData> evs;
   for (int i = 0; i < n; ++i) evs.push_back(Ev("E", data));
   auto r = s->Append(stream, ExpectedRevision::Any(), evs);
@@ -74,10 +74,10 @@ std::string Show(const Result<std::vector<RecordedEvent>>& r) {
 
 // Everything reads show of a store, as text: $all, every stream (listed,
 // read, counted, its metadata), every category and type, the counts.
-std::string Dump(Store* s) {
+std::string Dump(NativeStore* s) {
   std::string out;
   auto head = s->HeadPosition();
-  auto count = s->CountAll();
+  auto count = s->Count(CountOf::All());
   auto stats = s->Stats();
   if (!head || !count || !stats) return "error reading the counts";
   out += "head " + std::to_string(head->value()) + " count " + std::to_string(*count) +
@@ -99,7 +99,7 @@ std::string Dump(Store* s) {
            " visible " + std::to_string(x.event_count) + " state " +
            std::to_string(static_cast<int>(x.state)) + "\n";
     out += Show(s->ReadStream(x.stream, ReadStreamOptions{}));
-    auto n = s->CountStream(x.stream);
+    auto n = s->Count(CountOf::Stream(x.stream));
     out += "  count " + (n ? std::to_string(*n) : ErrorCodeName(n.error().code())) + "\n";
     auto meta = s->GetStreamMetadata(x.stream);
     out += "  metadata " +
@@ -118,7 +118,7 @@ std::string Dump(Store* s) {
 }
 
 // Verify's problems, one a line ("" when clean).
-std::string Problems(Store* s) {
+std::string Problems(NativeStore* s) {
   VerifyReport v;
   Status st = s->Verify(&v);
   if (!st.ok()) return "verify failed: " + st.ToString();
@@ -162,7 +162,7 @@ size_t RunFiles(const std::string& index_dir) {
 // a multi-stream append, stream metadata, a checkpoint, then a restore
 // whose positions skip (holes in the log tail) and a few appends: 5 index
 // entries past the checkpoint, fewer than a memtable holds.
-void Scene(Store* s) {
+void Scene(NativeStore* s) {
   for (int i = 0; i < 120; ++i) {
     EventData e =
         Ev(i % 3 == 0 ? "Deposited" : "Withdrawn",
@@ -224,9 +224,9 @@ TEST(BackupTest, AnEmptyStoreCopiesToAnEmptyStore) {
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(Dump(w.get()), before);
   Append(w.get(), "new-1", 2);
-  EXPECT_EQ(*w->CountAll(), 2u);
+  EXPECT_EQ(*w->Count(CountOf::All()), 2u);
   EXPECT_EQ(Problems(w.get()), "");
-  EXPECT_EQ(*s->CountAll(), 0u);
+  EXPECT_EQ(*s->Count(CountOf::All()), 0u);
 }
 
 TEST(BackupTest, ACopyOfClosedSegmentsRunsAndAnUnindexedTailOpensIdentical) {
@@ -246,7 +246,7 @@ TEST(BackupTest, ACopyOfClosedSegmentsRunsAndAnUnindexedTailOpensIdentical) {
   auto rep = s->Backup(copy);
   ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
   EXPECT_EQ(rep->head, *s->HeadPosition());
-  EXPECT_EQ(rep->events, *s->CountAll());
+  EXPECT_EQ(rep->events, *s->Count(CountOf::All()));
   EXPECT_EQ(rep->head.value() - rep->events, 4u + 2u);  // the restore's holes
   EXPECT_EQ(rep->segments_linked + rep->segments_copied, Names(copy + "/log").size());
   EXPECT_EQ(rep->segments_copied, 1u);
@@ -337,7 +337,7 @@ TEST(BackupTest, TheCopyAndTheSourceGoOnWithoutTouchingEachOther) {
 
 // The soft-deleted, tombstoned, truncated and capped streams of a scavenge
 // test's scene, scavenged.
-void ScavengeScene(Store* s) {
+void ScavengeScene(NativeStore* s) {
   for (int round = 0; round < 5; ++round) {
     Append(s, "keep-1", 3);
     Append(s, "gone-1", 2, std::string(100, 'g'));
@@ -371,7 +371,7 @@ TEST(BackupTest, ACopyTakenBeforeAScavengeKeepsTheOldFilesAndOneAfterItTheNew) {
   const std::string scavenged = Dump(s.get());
   auto after = s->Backup(dir.Sub("after"));
   ASSERT_TRUE(after.has_value()) << after.error().ToString();
-  EXPECT_EQ(after->events, *s->CountAll());
+  EXPECT_EQ(after->events, *s->Count(CountOf::All()));
   EXPECT_EQ(after->head.value() - after->events, scav->events_removed);
   for (const char* name : {"before", "after"}) {
     SCOPED_TRACE(name);
@@ -430,7 +430,7 @@ TEST(BackupTest, AManifestThatReachesPastHeadSetsTheEndOfTheCopy) {
 // the copy is its log, which its open indexes.
 TEST(BackupTest, AStoreThatNeverCheckpointedIsCopiedFromItsLog) {
   TempDir dir;
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 1 << 20;
   auto s = OpenOrDie(dir.Sub("src"), o);
   for (int i = 0; i < 30; ++i)
@@ -466,7 +466,7 @@ TEST(BackupTest, AStoreWithoutHeadIsCopiedWhole) {
   auto rep = r->Backup(dir.Sub("copy"));
   ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
   EXPECT_EQ(rep->head, *r->HeadPosition());
-  EXPECT_EQ(rep->events, *r->CountAll());
+  EXPECT_EQ(rep->events, *r->Count(CountOf::All()));
   EXPECT_EQ(rep->segments_copied, 1u);
   EXPECT_EQ(rep->segments_linked + 1, Names(dir.Sub("src/log")).size());
   EXPECT_FALSE(fs::exists(dir.Sub("copy/HEAD")));
@@ -524,7 +524,7 @@ TEST(BackupTest, RefusesADestinationThatIsNotAnEmptyDirectory) {
   ASSERT_TRUE(s->Backup(dir.Sub("a/b/c/")).has_value());
   auto r = OpenReadOnlyOrDie(dir.Sub("a/b/c"));
   ASSERT_NE(r, nullptr);
-  EXPECT_EQ(*r->CountAll(), 3u);
+  EXPECT_EQ(*r->Count(CountOf::All()), 3u);
 }
 
 TEST(BackupTest, AFailedBackupLeavesNothingInItsDestination) {
@@ -579,7 +579,7 @@ TEST(BackupTest, AClosedStoreRefuses) {
   ASSERT_TRUE(s->Close().ok());
   auto rep = s->Backup(dir.Sub("copy"));
   ASSERT_FALSE(rep.has_value());
-  EXPECT_EQ(rep.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(rep.error().code(), ErrorCode::kClosed);
   EXPECT_FALSE(fs::exists(dir.Sub("copy")));
 }
 
@@ -677,7 +677,7 @@ TEST(BackupTest, AnInterruptedScavengeFailsTheBackupAfterItsWait) {
   std::ofstream(dir.Sub("src/index/SCAVENGE")) << "left by a crash";
   auto rep = s->Backup(dir.Sub("copy"));
   ASSERT_FALSE(rep.has_value());
-  EXPECT_EQ(rep.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(rep.error().code(), ErrorCode::kBusy);
   EXPECT_EQ(rep.error().message(),
             "a scavenge is swapping files of " + dir.Sub("src") +
                 "; try again (if no process writes the store, a scavenge was interrupted: open "
@@ -693,8 +693,8 @@ TEST(BackupTest, AnInterruptedScavengeFailsTheBackupAfterItsWait) {
 // and copies the new files: one try.
 // Large memtables: no index merge removes a run under the try (which would
 // make it start over too).
-StoreOptions FewRuns(Env* env) {
-  StoreOptions o = Opts(env);
+NativeOptions FewRuns(Env* env) {
+  NativeOptions o = Opts(env);
   o.memtable_entries = 1 << 20;
   return o;
 }
@@ -731,7 +731,7 @@ TEST(BackupTest, WaitsForAScavengeSwapInProgress) {
   env.on_exists = nullptr;
   ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
   EXPECT_EQ(rep->attempts, 1);
-  EXPECT_EQ(rep->events, *s->CountAll());
+  EXPECT_EQ(rep->events, *s->Count(CountOf::All()));
   auto r = OpenReadOnlyOrDie(dir.Sub("copy"));
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(Dump(r.get()), Dump(s.get()));
@@ -759,7 +759,7 @@ TEST(BackupTest, AScavengeDuringATryMakesItStartOver) {
   ASSERT_TRUE(rep.has_value()) << rep.error().ToString();
   ASSERT_TRUE(scavenged);
   EXPECT_EQ(rep->attempts, 2);
-  EXPECT_EQ(rep->events, *s->CountAll());
+  EXPECT_EQ(rep->events, *s->Count(CountOf::All()));
   const std::string now = Dump(s.get());
   ASSERT_NE(now, unscavenged);
   auto r = OpenReadOnlyOrDie(dir.Sub("copy"));
@@ -777,7 +777,7 @@ TEST(BackupTest, AScavengeDuringATryMakesItStartOver) {
 TEST(BackupTest, ABackupBesideAppendsAndScavengesHoldsExactlyTheEventsBelowItsHead) {
   TempDir dir;
   const std::string src = dir.Sub("src");
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.segment_bytes = 32768;
   o.memtable_entries = 128;
   auto w = OpenOrDie(src, o);
@@ -859,7 +859,7 @@ TEST(BackupTest, ABackupBesideAppendsAndScavengesHoldsExactlyTheEventsBelowItsHe
     EXPECT_EQ(copy->HeadPosition()->value(), t.report.head.value());
     auto events = copy->ReadAll(ReadAllOptions{});
     ASSERT_TRUE(events.has_value()) << events.error().ToString();
-    EXPECT_EQ(*copy->CountAll(), t.report.events);
+    EXPECT_EQ(*copy->Count(CountOf::All()), t.report.events);
     EXPECT_EQ(events->size(), t.report.events);
     std::string got, want;
     for (const auto& e : *events) {

@@ -96,6 +96,18 @@ Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptio
   return out;
 }
 
+Result<uint64_t> StoreImpl::Count(const CountOf& what) {
+  switch (what.kind) {
+    case CountOf::Kind::kAll:
+      return CountAll();
+    case CountOf::Kind::kStream:
+      return CountStream(what.name);
+    case CountOf::Kind::kCategory:
+      return CountCategory(what.name);
+  }
+  return Status::InvalidArgument("unknown CountOf kind");
+}
+
 Result<uint64_t> StoreImpl::CountAll() {
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());

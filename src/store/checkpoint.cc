@@ -260,12 +260,12 @@ Status StoreImpl::Close() {
   if (close_done_.load()) return Status::OK();
   CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
   if (PushHub::OnDispatcherOf(this)) {
-    return Status(ErrorCode::kFailedPrecondition,
+    return Status(ErrorCode::kReentrantCall,
                   "Close was called from a push subscription handler of the same store, whose "
                   "dispatcher Close must stop");
   }
   if (InOpOnThisThread()) {
-    return Status(ErrorCode::kFailedPrecondition,
+    return Status(ErrorCode::kReentrantCall,
                   "Close was called from inside a call of the same store (a read's visitor), "
                   "which it would wait for");
   }

@@ -13,7 +13,7 @@
 #include <optional>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -26,10 +26,10 @@ class CloseTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
   void Open() {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
     o.memtable_entries = 64;  // flushes and runs while the threads write
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }
@@ -41,14 +41,14 @@ class CloseTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<NativeStore> store_;
 };
 
 // A read of `stream` whose visitor waits on its first event until
 // Release(): a call in flight for as long as a test needs one.
 class BlockedRead {
  public:
-  BlockedRead(Store* store, const std::string& stream) {
+  BlockedRead(NativeStore* store, const std::string& stream) {
     result_ = std::async(std::launch::async, [this, store, stream] {
       return store->ReadStream(stream, {}, [this](const EventView&) {
         inside_.count_down();
@@ -75,7 +75,7 @@ class BlockedRead {
 };
 
 void ExpectStoreClosed(const Status& s, const char* call) {
-  EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition) << call << ": " << s.ToString();
+  EXPECT_EQ(s.code(), ErrorCode::kClosed) << call << ": " << s.ToString();
   EXPECT_EQ(s.message(), "store is closed") << call;
 }
 
@@ -127,11 +127,11 @@ TEST_F(CloseTest, CloseWaitsForAReadWhoseVisitorIsRunningAndRefusesNewCalls) {
   // Appends to "t" that won the race with Close are stored; none after it.
   store_.reset();
   Open();
-  EXPECT_EQ(store_->CountStream("s").value(), 3u);
+  EXPECT_EQ(store_->Count(CountOf::Stream("s")).value(), 3u);
   if (appended_to_t == 0) {
-    EXPECT_EQ(store_->CountStream("t").error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(store_->Count(CountOf::Stream("t")).error().code(), ErrorCode::kNotFound);
   } else {
-    EXPECT_EQ(store_->CountStream("t").value(), appended_to_t);
+    EXPECT_EQ(store_->Count(CountOf::Stream("t")).value(), appended_to_t);
   }
 }
 
@@ -148,7 +148,7 @@ TEST_F(CloseTest, TwoClosesAtOnceBothWaitForTheOneThatClosesTheStore) {
   };
   auto first = std::async(std::launch::async, close);
   auto second = std::async(std::launch::async, close);
-  while (store_->CountAll().has_value()) std::this_thread::yield();  // Close has begun
+  while (store_->Count(CountOf::All()).has_value()) std::this_thread::yield();  // Close has begun
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(returned.load(), 0);  // neither returns while the read is in flight
   EXPECT_TRUE(reader.Release().ok());
@@ -158,7 +158,7 @@ TEST_F(CloseTest, TwoClosesAtOnceBothWaitForTheOneThatClosesTheStore) {
   EXPECT_TRUE(store_->Close().ok());  // and again, at once
   store_.reset();
   Open();
-  EXPECT_EQ(store_->CountStream("s").value(), 2u);
+  EXPECT_EQ(store_->Count(CountOf::Stream("s")).value(), 2u);
 }
 
 // While Close waits for a call in flight, push subscriptions have ended and
@@ -184,7 +184,7 @@ TEST_F(CloseTest, PushDispatchersWaitQuietlyWhileCloseWaitsForACall) {
   while (delivered.load() < 3) std::this_thread::yield();  // 2 events and caught-up
   BlockedRead reader(store_.get(), "s");
   auto closer = std::async(std::launch::async, [&] { return store_->Close(); });
-  while (store_->CountAll().has_value()) std::this_thread::yield();  // Close has begun
+  while (store_->Count(CountOf::All()).has_value()) std::this_thread::yield();  // Close has begun
   auto cpu_ms = [] {
     timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
@@ -210,12 +210,12 @@ TEST_F(CloseTest, CloseFromInsideAVisitorOfTheSameStoreIsRefused) {
     return false;
   });
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(inner.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(inner.code(), ErrorCode::kReentrantCall);
   EXPECT_EQ(inner.message(),
             "Close was called from inside a call of the same store (a read's visitor), which it "
             "would wait for");
   // The store is still open and usable, and closes normally afterwards.
-  EXPECT_EQ(store_->CountStream("s").value(), 2u);
+  EXPECT_EQ(store_->Count(CountOf::Stream("s")).value(), 2u);
   EXPECT_TRUE(store_->Close().ok());
 }
 

@@ -28,8 +28,6 @@ Result<std::unique_ptr<re2::RE2>> CompileRegex(const std::string& pattern, const
 
 }  // namespace
 
-std::string_view CategoryOf(std::string_view stream) { return StreamCategory(stream); }
-
 EventMatcher::~EventMatcher() = default;
 
 Result<std::unique_ptr<EventMatcher>> EventMatcher::Compile(const EventFilter& filter) {

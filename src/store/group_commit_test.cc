@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -47,7 +47,7 @@ TEST(GroupCommitTest, ManyBlockingWritersEachGetTheirOwnRevisionAndPosition) {
   constexpr int kThreads = 48;
   constexpr int kEach = 60;
   TempDir dir;
-  auto store = Store::Open(dir.path(), {});
+  auto store = NativeStore::Open(dir.path(), {});
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   std::vector<std::vector<Outcome>> out(kThreads);
   std::vector<std::thread> threads;
@@ -94,9 +94,9 @@ TEST(GroupCommitTest, WritersOfOneGenerationSplitAcrossBatchesBySizeAllComplete)
   constexpr int kThreads = 8;
   constexpr int kEach = 4;
   TempDir dir;
-  StoreOptions options;
+  NativeOptions options;
   options.durability = Durability::kNoSyncUnsafe;  // 96 MiB of events: the wake-ups are tested
-  auto store = Store::Open(dir.path(), options);
+  auto store = NativeStore::Open(dir.path(), options);
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   std::string big(3u << 20, 'x');  // a JSON string; three of them pass the cap
   big.front() = '"';
@@ -128,7 +128,7 @@ TEST(GroupCommitTest, ConflictsAndCheckpointsAmongBusyWritersReachOnlyTheirOwnCa
   constexpr int kThreads = 24;
   constexpr int kEach = 40;
   TempDir dir;
-  auto store = Store::Open(dir.path(), {});
+  auto store = NativeStore::Open(dir.path(), {});
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   std::atomic<bool> stop{false};
   std::thread checkpointer([&] {

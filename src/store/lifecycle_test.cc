@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 #include "src/index/index_run.h"
@@ -42,11 +42,11 @@ class LifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
   void Open() {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
     o.memtable_entries = 32;  // runs, frozen and active tables all in play
     o.env = &env_;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }
@@ -80,7 +80,7 @@ class LifecycleTest : public ::testing::Test {
   }
   FaultInjectionEnv env_{Env::Default()};
   TempDir dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<NativeStore> store_;
 };
 
 TEST_F(LifecycleTest, MetadataIsVersionedWithAnExpectedRevision) {
@@ -391,13 +391,13 @@ TEST_F(LifecycleTest, ListStreamsInCreationOrderWithPrefixPagingAndStates) {
     ASSERT_EQ(x->size(), 1u);
     EXPECT_EQ((*x)[0].last_revision, StreamRevision(1));
     EXPECT_EQ((*x)[0].last_position, Position(5));
-    EXPECT_EQ(*store_->CountAll(), 13u);  // 10 events, 2 metadata events, 1 tombstone
-    EXPECT_EQ(*store_->CountStream("acct-1"), 2u);
-    EXPECT_EQ(*store_->CountStream("order-1"), 1u);
-    EXPECT_EQ(store_->CountStream("acct-3").error().code(), ErrorCode::kStreamDeleted);
-    EXPECT_EQ(store_->CountStream("acct-4").error().code(), ErrorCode::kNotFound);
-    EXPECT_EQ(*store_->CountCategory("acct"), 4u);  // acct-1: 2 visible, acct-2: 2
-    EXPECT_EQ(*store_->CountCategory("none"), 0u);
+    EXPECT_EQ(*store_->Count(CountOf::All()), 13u);  // 10 events, 2 metadata events, 1 tombstone
+    EXPECT_EQ(*store_->Count(CountOf::Stream("acct-1")), 2u);
+    EXPECT_EQ(*store_->Count(CountOf::Stream("order-1")), 1u);
+    EXPECT_EQ(store_->Count(CountOf::Stream("acct-3")).error().code(), ErrorCode::kStreamDeleted);
+    EXPECT_EQ(store_->Count(CountOf::Stream("acct-4")).error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(*store_->Count(CountOf::Category("acct")), 4u);  // acct-1: 2 visible, acct-2: 2
+    EXPECT_EQ(*store_->Count(CountOf::Category("none")), 0u);
     if (round == 0) {
       Reopen();  // everything in runs
     } else if (round == 1) {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -37,14 +37,14 @@ std::string Listing(const std::string& dir) {
   return out;
 }
 
-StoreOptions Options(bool read_only = false) {
-  StoreOptions o;
+NativeOptions Options(bool read_only = false) {
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   o.read_only = read_only;
   return o;
 }
 
-void Append(Store* s, const std::string& stream, int n) {
+void Append(NativeStore* s, const std::string& stream, int n) {
   for (int i = 0; i < n; ++i) {
     std::vector<EventData> one = {Ev("E", R"({"i":)" + std::to_string(i) + "}")};
     ASSERT_TRUE(s->Append(stream, ExpectedRevision::Any(), one).has_value());
@@ -55,9 +55,9 @@ void Append(Store* s, const std::string& stream, int n) {
 // checkpoint, nothing closed cleanly (every write fails from then on).
 void AppendAndCrash(const std::string& dir, const std::string& stream, int n) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o = Options();
+  NativeOptions o = Options();
   o.env = &env;
-  auto s = Store::Open(dir, o);
+  auto s = NativeStore::Open(dir, o);
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   Append(s->get(), stream, n);
   env.SetDown(true);
@@ -69,7 +69,7 @@ void AppendAndCrash(const std::string& dir, const std::string& stream, int n) {
 void ExpectRefused(const std::string& dir, ErrorCode code, const std::string& message) {
   const std::string before = Listing(dir);
   for (bool read_only : {false, true}) {
-    auto s = Store::Open(dir, Options(read_only));
+    auto s = NativeStore::Open(dir, Options(read_only));
     ASSERT_FALSE(s.has_value()) << (read_only ? "reader" : "writer") << " opened";
     EXPECT_EQ(s.error().code(), code) << s.error().ToString();
     EXPECT_EQ(s.error().message(), message) << (read_only ? "reader" : "writer");
@@ -80,7 +80,7 @@ void ExpectRefused(const std::string& dir, ErrorCode code, const std::string& me
 // A store of 300 events in one segment, checkpointed and closed.
 std::string Checkpointed(const TempDir& t) {
   const std::string dir = t.Sub("db");
-  auto s = Store::Open(dir, Options());
+  auto s = NativeStore::Open(dir, Options());
   EXPECT_TRUE(s.has_value());
   Append(s->get(), "acct-1", 300);
   EXPECT_TRUE((*s)->Close().ok());
@@ -150,7 +150,7 @@ TEST(OpenChecksTest, AnUnindexedTailCutBelowHeadIsCorruption) {
   const std::string message_start = seg + " ends at offset " + std::to_string(cut) + ", but " +
                                     dir + "/HEAD says its records reach offset ";
   for (bool read_only : {false, true}) {
-    auto s = Store::Open(dir, Options(read_only));
+    auto s = NativeStore::Open(dir, Options(read_only));
     ASSERT_FALSE(s.has_value());
     EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
     EXPECT_EQ(s.error().message().substr(0, message_start.size()), message_start)
@@ -170,7 +170,7 @@ TEST(OpenChecksTest, DamageBelowHeadIsNeverCutAsATornTail) {
   ASSERT_NE(at, std::string::npos);
   bytes[at + 5] ^= 0x01;
   Spit(seg, bytes);
-  auto s = Store::Open(dir, Options());
+  auto s = NativeStore::Open(dir, Options());
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
   EXPECT_NE(s.error().message().find("record checksum mismatch; it lies below the durable end the "
@@ -181,19 +181,19 @@ TEST(OpenChecksTest, DamageBelowHeadIsNeverCutAsATornTail) {
   // Without HEAD, nothing says the record was acknowledged: it is cut as a
   // torn tail, and the cut is reported.
   fs::remove(dir + "/HEAD");
-  s = Store::Open(dir, Options());
+  s = NativeStore::Open(dir, Options());
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   ASSERT_TRUE((*s)->Stats()->open_cut.has_value());
-  EXPECT_EQ(*(*s)->CountAll(), 302u);
+  EXPECT_EQ(*(*s)->Count(CountOf::All()), 302u);
 }
 
 TEST(OpenChecksTest, AClosedSegmentCutBelowItsLastIndexedRecordIsCorruption) {
   TempDir t;
   const std::string dir = t.Sub("db");
-  StoreOptions o = Options();
+  NativeOptions o = Options();
   o.segment_bytes = 4096;
   {
-    auto s = Store::Open(dir, o);
+    auto s = NativeStore::Open(dir, o);
     ASSERT_TRUE(s.has_value());
     Append(s->get(), "acct-1", 200);  // many segments
     ASSERT_TRUE((*s)->Close().ok());
@@ -202,14 +202,14 @@ TEST(OpenChecksTest, AClosedSegmentCutBelowItsLastIndexedRecordIsCorruption) {
   const uint64_t size = fs::file_size(seg);
   // Its last record cut short, then most of the segment gone.
   fs::resize_file(seg, size - 10);
-  auto s = Store::Open(dir, o);
+  auto s = NativeStore::Open(dir, o);
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
   EXPECT_TRUE(s.error().message().starts_with(seg + " offset ") &&
               s.error().message().ends_with(": record truncated"))
       << s.error().ToString();
   fs::resize_file(seg, 100);
-  s = Store::Open(dir, o);
+  s = NativeStore::Open(dir, o);
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
   const std::string start =
@@ -249,7 +249,7 @@ TEST(OpenChecksTest, AnotherProgramsDirectoryIsRefusedAndLeftUntouched) {
       message.replace(at, 5, dir);
     }
     const std::string before = Listing(dir);
-    auto s = Store::Open(dir, Options());
+    auto s = NativeStore::Open(dir, Options());
     ASSERT_FALSE(s.has_value()) << dir;
     EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument) << s.error().ToString();
     EXPECT_EQ(s.error().message(), message);
@@ -264,13 +264,13 @@ TEST(OpenChecksTest, AMissingOrEmptyDirectoryOrACutShortCreationBecomesAStore) {
   fs::create_directories(t.Sub("skeleton/index"));
   Spit(t.Sub("skeleton/LOCK"), "123\n");
   for (const char* name : {"missing", "empty", "skeleton"}) {
-    auto s = Store::Open(t.Sub(name), Options());
+    auto s = NativeStore::Open(t.Sub(name), Options());
     ASSERT_TRUE(s.has_value()) << name << ": " << s.error().ToString();
     Append(s->get(), "acct-1", 2);
-    EXPECT_EQ(*(*s)->CountAll(), 2u) << name;
+    EXPECT_EQ(*(*s)->Count(CountOf::All()), 2u) << name;
   }
   // A reader never creates one.
-  auto r = Store::Open(t.Sub("other"), Options(/*read_only=*/true));
+  auto r = NativeStore::Open(t.Sub("other"), Options(/*read_only=*/true));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
   EXPECT_FALSE(fs::exists(t.Sub("other")));

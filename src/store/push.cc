@@ -24,8 +24,9 @@ struct PushHub::State {
   PushHandlers handlers;
   Dispatcher* home = nullptr;
   std::atomic<bool> cancelled{false};
-  // For last() from any thread: the pull subscription's last(), copied.
-  std::atomic<bool> has_last{false};
+  // For last_position() / last_revision() from any thread: the pull
+  // subscription's, copied. last_kind: 0 none yet, 1 position, 2 revision.
+  std::atomic<uint8_t> last_kind{0};
   std::atomic<uint64_t> last{0};
   std::mutex run_mu;                  // held while reading and delivering
   std::unique_ptr<Subscription> pull;  // guarded by run_mu; reset when ended
@@ -64,9 +65,13 @@ class PushSubscriptionImpl final : public PushSubscription {
     hub_->Poke(state_->home);
   }
 
-  std::optional<uint64_t> last() const override {
-    if (!state_->has_last.load(std::memory_order_acquire)) return std::nullopt;
-    return state_->last.load(std::memory_order_acquire);
+  std::optional<Position> last_position() const override {
+    if (state_->last_kind.load(std::memory_order_acquire) != 1) return std::nullopt;
+    return Position(state_->last.load(std::memory_order_acquire));
+  }
+  std::optional<StreamRevision> last_revision() const override {
+    if (state_->last_kind.load(std::memory_order_acquire) != 2) return std::nullopt;
+    return StreamRevision(state_->last.load(std::memory_order_acquire));
   }
 
  private:
@@ -116,7 +121,7 @@ Result<std::unique_ptr<PushSubscription>> PushHub::Add(std::unique_ptr<Subscript
   state->home = d;
   {
     std::lock_guard life(life_mu_);
-    if (stopped_) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+    if (stopped_) return Status(ErrorCode::kClosed, "store is closed");
     std::lock_guard l(d->mu);
     d->subs.push_back(state);
     ++d->generation;
@@ -191,9 +196,12 @@ void PushHub::Run(Dispatcher* d) {
         removed = true;
         continue;
       }
-      if (std::optional<uint64_t> last = s->pull->last()) {
-        s->last.store(*last, std::memory_order_release);
-        s->has_last.store(true, std::memory_order_release);
+      if (std::optional<Position> p = s->pull->last_position()) {
+        s->last.store(p->value(), std::memory_order_release);
+        s->last_kind.store(1, std::memory_order_release);
+      } else if (std::optional<StreamRevision> r = s->pull->last_revision()) {
+        s->last.store(r->value(), std::memory_order_release);
+        s->last_kind.store(2, std::memory_order_release);
       }
       if (*got == 0) continue;
       progress = true;
@@ -212,7 +220,7 @@ void PushHub::Run(Dispatcher* d) {
       // Close: whatever is left ends with the error a read now returns.
       for (const auto& s : local) {
         std::lock_guard rl(s->run_mu);
-        if (!s->ended) End(s.get(), Status(ErrorCode::kFailedPrecondition, "store is closed"));
+        if (!s->ended) End(s.get(), Status(ErrorCode::kClosed, "store is closed"));
       }
       std::lock_guard l(d->mu);
       d->subs.clear();
@@ -243,7 +251,7 @@ Result<std::unique_ptr<PushSubscription>> StoreImpl::SubscribePush(const Subscri
   std::shared_ptr<PushHub> hub;
   {
     std::lock_guard l(push_mu_);
-    if (closed_.load()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+    if (closed_.load()) return Status(ErrorCode::kClosed, "store is closed");
     if (!push_) push_ = std::make_shared<PushHub>(this, options_.push_threads);
     hub = push_;
   }

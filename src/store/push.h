@@ -31,7 +31,7 @@ class PushHub : public std::enable_shared_from_this<PushHub> {
   PushHub(const PushHub&) = delete;
   PushHub& operator=(const PushHub&) = delete;
 
-  // Starts delivering `pull`'s messages to `handlers`; kFailedPrecondition
+  // Starts delivering `pull`'s messages to `handlers`; kClosed
   // once stopped.
   Result<std::unique_ptr<PushSubscription>> Add(std::unique_ptr<Subscription> pull,
                                                 PushHandlers handlers);

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -100,13 +100,13 @@ std::vector<uint64_t> Range(uint64_t from, uint64_t to) {
 
 class PushTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Store> Open(StoreOptions o = {}) {
+  std::unique_ptr<NativeStore> Open(NativeOptions o = {}) {
     o.durability = Durability::kNoSyncUnsafe;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     EXPECT_TRUE(s.has_value()) << s.error().ToString();
     return s ? std::move(*s) : nullptr;
   }
-  static void AppendN(Store* s, const std::string& stream, int n) {
+  static void AppendN(NativeStore* s, const std::string& stream, int n) {
     for (int i = 0; i < n; ++i) {
       std::vector<EventData> one = {Ev("E" + std::to_string(i))};
       ASSERT_TRUE(s->Append(stream, ExpectedRevision::Any(), one).has_value());
@@ -138,7 +138,8 @@ TEST_F(PushTest, HistoryThenCaughtUpThenLiveInOrder) {
     EXPECT_EQ(msgs[i].event.position.value(), i - 1);
     EXPECT_EQ(msgs[i].event.stream, "a-2");
   }
-  EXPECT_EQ((*sub)->last(), std::optional<uint64_t>(7));
+  EXPECT_EQ((*sub)->last_position(), std::optional<Position>(7));
+  EXPECT_EQ((*sub)->last_revision(), std::nullopt);
   EXPECT_EQ(c.ends(), 0);
 }
 
@@ -162,7 +163,7 @@ TEST_F(PushTest, HundredSubscribersOnOneDispatcherEachGetEveryEventOnce) {
 }
 
 TEST_F(PushTest, SeveralDispatchersDeliverCategoryAndStreamTargets) {
-  StoreOptions o;
+  NativeOptions o;
   o.push_threads = 3;
   auto store = Open(o);
   AppendN(store.get(), "acc-1", 4);  // positions 0..3
@@ -180,7 +181,8 @@ TEST_F(PushTest, SeveralDispatchersDeliverCategoryAndStreamTargets) {
   EXPECT_EQ(category.EventPositions(), (std::vector<uint64_t>{0, 1, 2, 3, 6, 7}));
   EXPECT_EQ(stream.EventPositions(), (std::vector<uint64_t>{4, 5, 8}));
   EXPECT_EQ(all.EventPositions(), Range(0, 9));
-  EXPECT_EQ((*s2)->last(), std::optional<uint64_t>(2));  // a stream target counts revisions
+  EXPECT_EQ((*s2)->last_revision(), std::optional<StreamRevision>(2));  // a stream counts revisions
+  EXPECT_EQ((*s2)->last_position(), std::nullopt);
 }
 
 TEST_F(PushTest, AHandlerReturningFalseEndsTheSubscriptionWithOk) {
@@ -360,13 +362,13 @@ TEST_F(PushTest, CloseEndsEverySubscriptionAndHandlesOutliveTheStore) {
   ASSERT_TRUE(store->Close().ok());
   EXPECT_EQ(a.ends(), 1);  // before Close returned
   EXPECT_EQ(b.ends(), 1);
-  EXPECT_EQ(a.end().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(a.end().code(), ErrorCode::kClosed);
   EXPECT_EQ(a.end().message(), "store is closed");
   EXPECT_EQ(b.end().message(), "store is closed");
   Collector late;
   auto after = store->SubscribePush(SubscribeOptions::All(), late.Handlers());
   ASSERT_FALSE(after.has_value());
-  EXPECT_EQ(after.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(after.error().code(), ErrorCode::kClosed);
   store.reset();
   (*sa)->Cancel();  // the store is gone: the handle still cancels safely
   sb->reset();
@@ -389,7 +391,7 @@ TEST_F(PushTest, HandlersMayAppendButMayNotCloseTheStore) {
   ASSERT_TRUE(sub.has_value());
   AppendN(store.get(), "in", 3);
   ASSERT_TRUE(c.WaitEvents(3));
-  EXPECT_EQ(close_status.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(close_status.code(), ErrorCode::kReentrantCall);
   EXPECT_EQ(close_status.message(),
             "Close was called from a push subscription handler of the same store, whose "
             "dispatcher Close must stop");
@@ -411,9 +413,9 @@ TEST_F(PushTest, BadArgumentsAreInvalidArguments) {
   EXPECT_EQ(bad_category.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(bad_category.error().message(), "category 'a-b' must be non-empty and contain no '-'");
   store.reset();
-  StoreOptions o;
+  NativeOptions o;
   o.push_threads = 0;
-  auto s = Store::Open(dir_.path(), o);
+  auto s = NativeStore::Open(dir_.path(), o);
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(s.error().message(), "push_threads must be in 1..64");

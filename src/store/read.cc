@@ -11,11 +11,6 @@
 namespace cairn {
 namespace {
 
-// Where a stop requested by a visitor is carried through Log::Scan.
-Status StopScan() { return Status(ErrorCode::kCancelled, "visitor stopped"); }
-bool IsStop(const Status& s) {
-  return s.code() == ErrorCode::kCancelled && s.message() == "visitor stopped";
-}
 
 // Appends to *out, in read order, at most `max` entries of `v` (revision
 // order) from revision `from` on, upwards when `fwd`, else downwards,
@@ -40,26 +35,7 @@ void CopyRange(const std::vector<index::StreamEntry>* v, bool fwd, uint64_t from
 
 }  // namespace
 
-Result<std::vector<RecordedEvent>> Store::ReadStream(std::string_view stream,
-                                                     const ReadStreamOptions& options) {
-  std::vector<RecordedEvent> out;
-  Status s = ReadStream(stream, options, [&](const EventView& e) {
-    out.push_back(e.ToRecorded());
-    return true;
-  });
-  if (!s.ok()) return s;
-  return out;
-}
 
-Result<std::vector<RecordedEvent>> Store::ReadAll(const ReadAllOptions& options) {
-  std::vector<RecordedEvent> out;
-  Status s = ReadAll(options, [&](const EventView& e) {
-    out.push_back(e.ToRecorded());
-    return true;
-  });
-  if (!s.ok()) return s;
-  return out;
-}
 
 Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream,
                                                         uint64_t snapshot,
@@ -376,24 +352,31 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
   }
   uint64_t start = positions_.At(ord).address;
   uint64_t end = log_->EndAddress();
+  // A stop (the snapshot's end, or the visitor's) leaves Log::Scan as an
+  // error status; `stopped` tells it apart by flag, not by its text.
+  bool stopped = false;
+  auto stop = [&stopped] {
+    stopped = true;
+    return Status(ErrorCode::kCancelled, "scan stopped");
+  };
   Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
     CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, [this, address] {
       return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
              std::to_string(log::AddressOffset(address));
     }));
-    if (reader.first_position() >= snapshot) return StopScan();
+    if (reader.first_position() >= snapshot) return stop();
     EventView e;
     for (;;) {
       CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
       if (!more) break;
       uint64_t p = e.position.value();
       if (p < from) continue;
-      if (p >= snapshot) return StopScan();
-      if (!visit(e)) return StopScan();
+      if (p >= snapshot) return stop();
+      if (!visit(e)) return stop();
     }
     return Status::OK();
   });
-  return IsStop(s) ? Status::OK() : s;
+  return stopped ? Status::OK() : s;
 }
 
 Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {

@@ -21,11 +21,12 @@ constexpr size_t kSectorBytes = 512;
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+Result<std::unique_ptr<NativeStore>> NativeStore::Open(const std::string& dir,
+                                                       const NativeOptions& options) {
   return StoreImpl::Open(dir, options);
 }
 
-StoreImpl::StoreImpl(std::string dir, const StoreOptions& options, Env* env)
+StoreImpl::StoreImpl(std::string dir, const NativeOptions& options, Env* env)
     : dir_(std::move(dir)), options_(options), env_(env) {
   active_ = std::make_shared<index::Memtable>();
 }
@@ -41,8 +42,8 @@ StoreImpl::~StoreImpl() {
   (void)Close();
 }
 
-Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
-                                               const StoreOptions& options) {
+Result<std::unique_ptr<NativeStore>> StoreImpl::Open(const std::string& dir,
+                                                     const NativeOptions& options) {
   if (dir.empty()) return Status::InvalidArgument("store directory is empty");
   if (options.max_stream_name_bytes == 0 || options.max_stream_name_bytes > 65535) {
     return Status::InvalidArgument("max_stream_name_bytes must be in 1..65535");
@@ -79,7 +80,7 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const std::string& dir,
     store->flusher_ = std::thread([s = store.get()] { s->FlushLoop(); });
     store->compactor_ = std::thread([s = store.get()] { s->CompactLoop(); });
   }
-  return std::unique_ptr<Store>(std::move(store));
+  return std::unique_ptr<NativeStore>(std::move(store));
 }
 
 Status StoreImpl::Recover() {

@@ -2,7 +2,7 @@
 // positions, ids and creation times, holes included (docs/format/log.md).
 #include <gtest/gtest.h>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -38,10 +38,10 @@ class RestoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
   void Open() {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
     o.memtable_entries = 8;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }
@@ -68,7 +68,7 @@ class RestoreTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<NativeStore> store_;
 };
 
 TEST_F(RestoreTest, AnEmptyStoreGetsBackRevisionsPositionsIdsTimesAndHoles) {
@@ -95,7 +95,7 @@ TEST_F(RestoreTest, AnEmptyStoreGetsBackRevisionsPositionsIdsTimesAndHoles) {
       EXPECT_EQ((*all)[i].caller_id, backup[i].caller_id) << i;
     }
     EXPECT_EQ(store_->HeadPosition()->value(), 21u);
-    EXPECT_EQ(*store_->CountAll(), 6u);
+    EXPECT_EQ(*store_->Count(CountOf::All()), 6u);
     EXPECT_EQ(store_->Stats()->events, 6u);
     // acct-1, cart-1, $$acct-1 and gone-1 (its tombstone is its creation).
     EXPECT_EQ(store_->Stats()->streams, 4u);
@@ -134,20 +134,20 @@ TEST_F(RestoreTest, AnEmptyStoreGetsBackRevisionsPositionsIdsTimesAndHoles) {
   ASSERT_TRUE(a.has_value()) << a.error().ToString();
   EXPECT_EQ(a->revision, StreamRevision(4));
   EXPECT_EQ(a->position, Position(21));
-  EXPECT_EQ(*store_->CountAll(), 7u);
+  EXPECT_EQ(*store_->Count(CountOf::All()), 7u);
 }
 
 TEST_F(RestoreTest, AReaderFollowsARestoreAndCountsItsHoles) {
-  StoreOptions ro;
+  NativeOptions ro;
   ro.read_only = true;
-  auto reader = Store::Open(dir_.path(), ro);
+  auto reader = NativeStore::Open(dir_.path(), ro);
   ASSERT_TRUE(reader.has_value()) << reader.error().ToString();
   const std::vector<RestoreEvent> backup = Backup();
   ASSERT_TRUE(store_->Restore(backup).has_value());
   EXPECT_EQ(Where((*reader)->ReadAll(ReadAllOptions{})),
             "acct-1@2:5 cart-1@0:6 acct-1@3:9 $$acct-1@0:12 gone-1@9223372036854775807:13 "
             "cart-1@1:20 ");
-  EXPECT_EQ(*(*reader)->CountAll(), 6u);
+  EXPECT_EQ(*(*reader)->Count(CountOf::All()), 6u);
   EXPECT_EQ((*reader)->HeadPosition()->value(), 21u);
 }
 
@@ -259,7 +259,7 @@ TEST_F(RestoreTest, PositionsAlreadyPassedMoveToTheNextAndEmptyFieldsAreChosenAs
   EXPECT_EQ((*all)[2].created_ns, 1000);
   EXPECT_GT((*all)[4].created_ns, 1000);  // the time of the restore
   EXPECT_FALSE((*all)[4].caller_id);      // its id was made by the engine
-  EXPECT_EQ(*store_->CountAll(), 6u);
+  EXPECT_EQ(*store_->Count(CountOf::All()), 6u);
 }
 
 TEST_F(RestoreTest, ASoftDeletedStreamRestoredFromItsScrubbedLastEventIsRecreatedAfterIt) {

@@ -124,7 +124,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   if (options_.read_only) return Status(ErrorCode::kReadOnly, "scavenge of a read-only store");
   std::unique_lock one(scavenge_mu_, std::try_to_lock);
   if (!one.owns_lock()) {
-    return Status(ErrorCode::kFailedPrecondition, "a scavenge of this store is already running");
+    return Status(ErrorCode::kBusy, "a scavenge of this store is already running");
   }
   const auto started = std::chrono::steady_clock::now();
   // A scavenge that fails before its commit point (the intent file) removes
@@ -157,7 +157,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   // (what it wrote so far is scratch, removed at the next open).
   auto stop_if_closing = [&]() -> Status {
     if (!closing_.load()) return Status::OK();
-    return Status(ErrorCode::kFailedPrecondition,
+    return Status(ErrorCode::kClosed,
                   "scavenge stopped: the store is closing; nothing was changed");
   };
   ScavengeReport report;
@@ -494,7 +494,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
       const std::vector<uint64_t>& before = index::RunIds(m0, kind);
       // Merges were paused: the lists only grew at their end since m0.
       if (now.size() < before.size() || !std::equal(before.begin(), before.end(), now.begin())) {
-        return Status(ErrorCode::kFailedPrecondition,
+        return Status(ErrorCode::kBusy,
                       "index runs changed under the scavenge; nothing was swapped");
       }
       std::vector<uint64_t> ids = builders[k].ids;

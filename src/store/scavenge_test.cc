@@ -11,7 +11,7 @@
 #include <iterator>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -23,21 +23,21 @@ using testing::TempDir;
 
 constexpr char kSecret[] = "SECRET-ERASE-ME-7f3a";
 
-StoreOptions Opts() {
-  StoreOptions o;
+NativeOptions Opts() {
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   o.segment_bytes = 16384;  // many closed segments
   o.memtable_entries = 64;  // many runs
   return o;
 }
 
-std::unique_ptr<Store> OpenOrDie(const std::string& dir) {
-  auto s = Store::Open(dir, Opts());
+std::unique_ptr<NativeStore> OpenOrDie(const std::string& dir) {
+  auto s = NativeStore::Open(dir, Opts());
   EXPECT_TRUE(s.has_value()) << s.error().ToString();
   return s.has_value() ? std::move(*s) : nullptr;
 }
 
-void Append(Store* s, const std::string& stream, int n, const std::string& data = "{\"v\":1}") {
+void Append(NativeStore* s, const std::string& stream, int n, const std::string& data = "{\"v\":1}") {
   std::vector<EventData> evs;
   for (int i = 0; i < n; ++i) evs.push_back(Ev("E", data));
   auto r = s->Append(stream, ExpectedRevision::Any(), evs);
@@ -46,7 +46,7 @@ void Append(Store* s, const std::string& stream, int n, const std::string& data 
 
 // Everything a reader can see, as text: each stream's read (or its error),
 // category and type reads, the stream list.
-std::string Visible(Store* s) {
+std::string Visible(NativeStore* s) {
   std::string out;
   auto show = [&](const Result<std::vector<RecordedEvent>>& r) {
     if (!r.has_value()) return std::string("error:") + std::string(ErrorCodeName(r.error().code()));
@@ -97,7 +97,7 @@ bool AnyFileContains(const std::string& dir, const std::string& needle) {
 
 // The standard scene: 2 live streams, one tombstoned holding the secret,
 // one truncated, one capped, one soft-deleted, metadata written 3 times.
-void Scene(Store* s) {
+void Scene(NativeStore* s) {
   for (int round = 0; round < 5; ++round) {
     Append(s, "keep-1", 3);
     Append(s, "gone-1", 2, std::string("{\"pii\":\"") + kSecret + "\"}");
@@ -148,7 +148,7 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
   EXPECT_EQ(phases.back(), "done");
   EXPECT_EQ(Visible(s.get()), before);
   EXPECT_EQ(s->HeadPosition()->value(), head);
-  EXPECT_EQ(*s->CountAll(), head - rep->events_removed);
+  EXPECT_EQ(*s->Count(CountOf::All()), head - rep->events_removed);
   EXPECT_FALSE(AnyFileContains(dir.path(), kSecret));
   VerifyReport v;
   ASSERT_TRUE(s->Verify(&v).ok());
@@ -193,10 +193,10 @@ TEST(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRestExactly) {
 }
 
 // A read-only process's handle on the store in `dir` (its writer is open).
-std::unique_ptr<Store> OpenReaderOrDie(const std::string& dir) {
-  StoreOptions ro = Opts();
+std::unique_ptr<NativeStore> OpenReaderOrDie(const std::string& dir) {
+  NativeOptions ro = Opts();
   ro.read_only = true;
-  auto s = Store::Open(dir, ro);
+  auto s = NativeStore::Open(dir, ro);
   EXPECT_TRUE(s.has_value()) << s.error().ToString();
   return s.has_value() ? std::move(*s) : nullptr;
 }
@@ -216,7 +216,7 @@ std::vector<std::string> DeletedMappings(const std::string& dir) {
 }
 
 // $all as "position:stream/revision:id" lines.
-std::string AllEvents(Store* s) {
+std::string AllEvents(NativeStore* s) {
   auto all = s->ReadAll(ReadAllOptions{});
   if (!all.has_value()) return std::string("error:") + all.error().ToString();
   std::string out;
@@ -236,7 +236,7 @@ TEST(ScavengeTest, AReadOnlyProcessFollowsItsWriterAcrossScavenges) {
   Scene(w.get());
   auto follower = OpenReaderOrDie(dir.path());
   ASSERT_NE(follower, nullptr);
-  Store* r = follower.get();
+  NativeStore* r = follower.get();
   const std::string before = Visible(w.get());
   ASSERT_EQ(Visible(r), before);
   ASSERT_TRUE(DeletedMappings(dir.path()).empty());
@@ -316,7 +316,7 @@ TEST(ScavengeTest, AReaderAdoptsAScavengeWhoseHeadPredatesItsRoll) {
   Scene(w.get());
   auto follower = OpenReaderOrDie(dir.path());
   ASSERT_NE(follower, nullptr);
-  Store* r = follower.get();
+  NativeStore* r = follower.get();
   ASSERT_EQ(Visible(r), Visible(w.get()));
   // The reader falls behind: events it has not indexed, then a stream that
   // the scavenge removes from the active segment; nothing is appended after.
@@ -349,7 +349,7 @@ TEST(ScavengeTest, ReadersOfAReadOnlyProcessRunOnWhileItAdoptsScavenges) {
   Scene(w.get());
   auto follower = OpenReaderOrDie(dir.path());
   ASSERT_NE(follower, nullptr);
-  Store* r = follower.get();
+  NativeStore* r = follower.get();
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
   auto reader = [&](int which) {
@@ -395,9 +395,9 @@ TEST(ScavengeTest, AppendsAndSubscriptionsGoOnDuringAScavenge) {
   TempDir dir;
   // Memtables of a realistic size: with tiny ones the flusher, not the
   // scavenge, would be what the test measures.
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 4096;
-  auto opened = Store::Open(dir.path(), o);
+  auto opened = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
   auto s = std::move(*opened);
   Scene(s.get());
@@ -460,9 +460,9 @@ TEST(ScavengeTest, AppendsAndSubscriptionsGoOnDuringAScavenge) {
 TEST(ScavengeTest, AMemtableFrozenBeforeTheSwapIsCheckpointedInTheNewLayout) {
   TempDir dir;
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.env = &env;
-  auto opened = Store::Open(dir.path(), o);
+  auto opened = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
   auto s = std::move(*opened);
   Scene(s.get());
@@ -518,11 +518,11 @@ TEST(ScavengeTest, AScavengeStopsBeforeItsCommitWhenCloseBegins) {
     if (std::string(p.phase) != "rewrite" || ++segments_seen != 1) return;
     closer = std::async(std::launch::async, [&] { return s->Close(); });
     // Close has begun once a new call is refused (it then waits for us).
-    while (s->CountAll().has_value()) std::this_thread::yield();
+    while (s->Count(CountOf::All()).has_value()) std::this_thread::yield();
   };
   auto r = s->Scavenge(o);
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(r.error().code(), ErrorCode::kClosed);
   EXPECT_EQ(r.error().message(), "scavenge stopped: the store is closing; nothing was changed");
   EXPECT_EQ(segments_seen, 1);
   ASSERT_TRUE(closer.valid());
@@ -557,7 +557,7 @@ TEST_P(ScavengeCrashTest, CrashAtStepLeavesOldOrNewStore) {
   const std::string step = GetParam();
   EXPECT_EXIT(
       {
-        auto s = Store::Open(dir.path(), Opts());
+        auto s = NativeStore::Open(dir.path(), Opts());
         if (!s.has_value()) std::_Exit(1);
         ScavengeOptions o;
         o.test_hook = [&](std::string_view at) {
@@ -573,9 +573,9 @@ TEST_P(ScavengeCrashTest, CrashAtStepLeavesOldOrNewStore) {
     // either says the scavenge was interrupted or reads the store whole. A
     // kill after the intent file was removed used to leave HEAD pointing
     // into the rewritten segment, which readers called a truncated record.
-    StoreOptions ro = Opts();
+    NativeOptions ro = Opts();
     ro.read_only = true;
-    auto r = Store::Open(dir.path(), ro);
+    auto r = NativeStore::Open(dir.path(), ro);
     const bool interrupted =
         step == "intent" || step == "segments" || step == "manifest" || step == "head";
     if (interrupted) {

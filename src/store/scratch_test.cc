@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -30,11 +30,11 @@ std::vector<std::string> Scratch(const std::string& dir, const std::string& suff
 class ScratchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
     o.segment_bytes = 4096;
     o.env = &env_;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }
@@ -47,7 +47,7 @@ class ScratchTest : public ::testing::Test {
 
   TempDir dir_;
   FaultInjectionEnv env_{Env::Default()};
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<NativeStore> store_;
 };
 
 TEST_F(ScratchTest, AFailedCheckpointLeavesNoTemporaryRunFile) {
@@ -61,7 +61,7 @@ TEST_F(ScratchTest, AFailedCheckpointLeavesNoTemporaryRunFile) {
   // The next checkpoint works and the store is whole.
   Status again = store_->Checkpoint();
   EXPECT_TRUE(again.ok()) << again.ToString();
-  EXPECT_EQ(*store_->CountAll(), 50u);
+  EXPECT_EQ(*store_->Count(CountOf::All()), 50u);
 }
 
 TEST_F(ScratchTest, ACheckpointThatFailsAtItsManifestLeavesNoRunFile) {
@@ -80,7 +80,7 @@ TEST_F(ScratchTest, ACheckpointThatFailsAtItsManifestLeavesNoRunFile) {
   Status again = store_->Checkpoint();
   EXPECT_TRUE(again.ok()) << again.ToString();
   EXPECT_GT(runs(), before);
-  EXPECT_EQ(*store_->CountAll(), 50u);
+  EXPECT_EQ(*store_->Count(CountOf::All()), 50u);
 }
 
 TEST_F(ScratchTest, AScavengeThatFailsBeforeItsCommitLeavesNoRewrittenSegment) {
@@ -96,7 +96,7 @@ TEST_F(ScratchTest, AScavengeThatFailsBeforeItsCommitLeavesNoRewrittenSegment) {
   EXPECT_EQ(Scratch(dir_.path(), ".scav"), std::vector<std::string>{});
   EXPECT_EQ(Scratch(dir_.path(), ".tmp"), std::vector<std::string>{});
   // Nothing was changed, and a scavenge with room completes.
-  EXPECT_EQ(*store_->CountAll(), 61u);
+  EXPECT_EQ(*store_->Count(CountOf::All()), 61u);
   auto again = store_->Scavenge({});
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_EQ(again->events_removed, 59u);

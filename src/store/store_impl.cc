@@ -53,7 +53,7 @@ StoreImpl::Op::Op(StoreImpl* store) : store_(store) {
   // either it sees this call or this call sees closing_.
   store->ops_.fetch_add(1, std::memory_order_seq_cst);
   if (store->closing_.load(std::memory_order_seq_cst) || store->closed_.load()) {
-    status_ = Status(ErrorCode::kFailedPrecondition, "store is closed");
+    status_ = Status(ErrorCode::kClosed, "store is closed");
   }
 }
 
@@ -171,7 +171,7 @@ thread_local const StoreImpl* t_in_callback = nullptr;
 
 Status StoreImpl::CheckNotInCallback() const {
   if (t_in_callback != this) return Status::OK();
-  return Status(ErrorCode::kFailedPrecondition,
+  return Status(ErrorCode::kReentrantCall,
                 "a blocking append, metadata write, delete, checkpoint or close was called from "
                 "an append callback of the same store, where it would wait for itself; use "
                 "AppendAsync there");
@@ -223,7 +223,7 @@ Status StoreImpl::AppendMultiAsync(std::vector<StreamAppend> appends, AppendMult
                queued_async_bytes_ + own.bytes <= options_.max_queued_append_bytes;
       });
     }
-    if (async_closing_) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+    if (async_closing_) return Status(ErrorCode::kClosed, "store is closed");
     queued_async_bytes_ += own.bytes;
     ++async_inflight_;
     StartCommitThreadLocked();

@@ -1,5 +1,5 @@
 #pragma once
-// StoreImpl: the native engine behind cairn::Store.
+// StoreImpl: the native engine behind cairn::NativeStore.
 //
 // Pieces: the Log (segment files of commit records), the PositionIndex
 // ($all position -> record), and the stream index (a mutable memtable,
@@ -41,7 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/index/index_run.h"
 #include "src/index/manifest.h"
 #include "src/index/memtable.h"
@@ -72,9 +72,10 @@ class SwapReadLock {
   std::shared_lock<std::shared_mutex> lock_;
 };
 
-class StoreImpl final : public Store {
+class StoreImpl final : public NativeStore {
  public:
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+  static Result<std::unique_ptr<NativeStore>> Open(const std::string& dir,
+                                                   const NativeOptions& options);
   ~StoreImpl() override;
 
   Result<AppendResult> Append(std::string_view stream, ExpectedRevision expected,
@@ -103,9 +104,7 @@ class StoreImpl final : public Store {
   Result<AppendResult> DeleteStream(std::string_view stream, ExpectedRevision expected) override;
   Result<AppendResult> TombstoneStream(std::string_view stream, ExpectedRevision expected) override;
   Result<std::vector<StreamSummary>> ListStreams(const ListStreamsOptions& options) override;
-  Result<uint64_t> CountAll() override;
-  Result<uint64_t> CountStream(std::string_view stream) override;
-  Result<uint64_t> CountCategory(std::string_view category) override;
+  Result<uint64_t> Count(const CountOf& what) override;  // catalog.cc
   Result<Position> HeadPosition() override;
   Result<StoreStats> Stats() override;
   Status Verify(VerifyReport* report) override;
@@ -135,7 +134,7 @@ class StoreImpl final : public Store {
   // subscription's read). Close refuses new ones from when it begins, wakes
   // the waiting ones and waits until none is left before it releases the
   // log and the index: a call racing Close completes, or fails with
-  // kFailedPrecondition "store is closed"; it never touches freed state.
+  // kClosed "store is closed"; it never touches freed state.
   // Subscriptions hold one while they read, never while they wait.
   class Op {
    public:
@@ -174,6 +173,11 @@ class StoreImpl final : public Store {
                        DecodedRecord* current = nullptr);
 
  private:
+  // Count's three cases (catalog.cc).
+  Result<uint64_t> CountAll();
+  Result<uint64_t> CountStream(std::string_view stream);
+  Result<uint64_t> CountCategory(std::string_view category);
+
   // One queued append call (single- or multi-stream) or a checkpoint barrier.
   // One stream's part of an append, borrowing the caller's events.
   struct Part {
@@ -263,7 +267,7 @@ class StoreImpl final : public Store {
     uint64_t position = 0;
   };
 
-  StoreImpl(std::string dir, const StoreOptions& options, Env* env);
+  StoreImpl(std::string dir, const NativeOptions& options, Env* env);
   Status Recover();
   // Before anything is written (directory.cc): whether `dir_` is to be
   // created (missing, empty, or the skeleton of a creation cut short).
@@ -405,7 +409,7 @@ class StoreImpl final : public Store {
   // front of an unled queue, or a blocking leader hands over a queue that
   // is still busy. Started by the first asynchronous append or hand-over.
   void CommitLoop();
-  // kFailedPrecondition when called from an append callback of this store
+  // kReentrantCall when called from an append callback of this store
   // (a blocking queue operation there would wait for itself).
   Status CheckNotInCallback() const;
 
@@ -438,7 +442,7 @@ class StoreImpl final : public Store {
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
 
   const std::string dir_;
-  const StoreOptions options_;
+  const NativeOptions options_;
   Env* const env_;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<WritableFile> head_;  // writer only: the HEAD hint file

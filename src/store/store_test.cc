@@ -1,5 +1,5 @@
 // Unit tests of the native engine through the public Store API.
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -22,8 +22,8 @@ using testing::EvId;
 using testing::NthUuid;
 using testing::TempDir;
 
-std::unique_ptr<Store> OpenOrDie(const std::string& dir, StoreOptions o = {}) {
-  auto s = Store::Open(dir, o);
+std::unique_ptr<NativeStore> OpenOrDie(const std::string& dir, NativeOptions o = {}) {
+  auto s = NativeStore::Open(dir, o);
   EXPECT_TRUE(s.has_value()) << s.error().ToString();
   return std::move(*s);
 }
@@ -36,8 +36,8 @@ std::vector<std::string> Types(const std::vector<RecordedEvent>& v) {
 
 class StoreTest : public ::testing::Test {
  protected:
-  StoreOptions Opts() {
-    StoreOptions o;
+  NativeOptions Opts() {
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
     return o;
   }
@@ -248,7 +248,7 @@ TEST_F(StoreTest, RetriedAppendIsIdempotent) {
 }
 
 TEST_F(StoreTest, AnyRetryIsFoundInPersistedRunsAfterReopen) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 5;
   std::vector<EventData> batch = {EvId("A", NthUuid(11)), EvId("B", NthUuid(12))};
   {
@@ -271,7 +271,7 @@ TEST_F(StoreTest, AnyRetryIsFoundInPersistedRunsAfterReopen) {
 }
 
 TEST_F(StoreTest, FindEventLooksUpCallerIdsAtAnyRevision) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 5;  // some ids in runs, some in the memtable
   auto s = OpenOrDie(dir_.path(), o);
   std::vector<EventData> first = {EvId("A", NthUuid(21)), EvId("B", NthUuid(22))};
@@ -303,7 +303,7 @@ TEST_F(StoreTest, FindEventLooksUpCallerIdsAtAnyRevision) {
 }
 
 TEST_F(StoreTest, LimitsAreInvalidArgumentsNamingTheLimit) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.max_event_bytes = 100;
   o.max_stream_name_bytes = 10;
   auto s = OpenOrDie(dir_.path(), o);
@@ -411,7 +411,7 @@ TEST_F(StoreTest, ReadAllDirectionsAndBounds) {
 }
 
 TEST_F(StoreTest, ReopenAfterCheckpointAndAcrossRuns) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 14;  // many small runs: 2 entries per event (stream + type tag)
   {
     auto s = OpenOrDie(dir_.path(), o);
@@ -453,7 +453,7 @@ TEST_F(StoreTest, ReopenAfterCheckpointAndAcrossRuns) {
 }
 
 TEST_F(StoreTest, ManyFlushesStayFewRunsAndReadTheSame) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 4;
   {
     auto s = OpenOrDie(dir_.path(), o);
@@ -490,7 +490,7 @@ TEST_F(StoreTest, ManyFlushesStayFewRunsAndReadTheSame) {
 }
 
 TEST_F(StoreTest, DeletedIndexIsRebuiltFromTheLog) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.memtable_entries = 6;
   std::vector<RecordedEvent> before;
   {
@@ -520,7 +520,7 @@ TEST_F(StoreTest, DeletedIndexIsRebuiltFromTheLog) {
 }
 
 TEST_F(StoreTest, ReopenWithoutCheckpointReplaysTail) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   {
     auto s = OpenOrDie(dir_.path(), o);
     std::vector<EventData> one = {Ev("A")};
@@ -533,7 +533,7 @@ TEST_F(StoreTest, ReopenWithoutCheckpointReplaysTail) {
   // The leaked store still holds the lock; its flock belongs to this process
   // (a new open file description), so open from a fresh description works
   // only after release. Use a read-only open to check replay.
-  StoreOptions ro = o;
+  NativeOptions ro = o;
   ro.read_only = true;
   auto s = OpenOrDie(dir_.path(), ro);
   auto st = s->Stats();
@@ -544,7 +544,7 @@ TEST_F(StoreTest, ReopenWithoutCheckpointReplaysTail) {
 
 TEST_F(StoreTest, SecondWriterIsLockedOut) {
   auto s = OpenOrDie(dir_.path(), Opts());
-  auto second = Store::Open(dir_.path(), Opts());
+  auto second = NativeStore::Open(dir_.path(), Opts());
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code(), ErrorCode::kLocked);
   EXPECT_EQ(second.error().message(), "store is locked by pid " + std::to_string(getpid()) +
@@ -555,7 +555,7 @@ TEST_F(StoreTest, ReadOnlyHandleFollowsTheWriter) {
   auto w = OpenOrDie(dir_.path(), Opts());
   std::vector<EventData> one = {Ev("A")};
   ASSERT_TRUE(w->Append("x", ExpectedRevision::Any(), one).has_value());
-  StoreOptions ro = Opts();
+  NativeOptions ro = Opts();
   ro.read_only = true;
   auto r = OpenOrDie(dir_.path(), ro);
   EXPECT_EQ(r->HeadPosition()->value(), 1u);
@@ -580,13 +580,13 @@ uint64_t AddressSpaceBytes() {
 // at open, and in a read-only process following the writer. At 4 GiB each,
 // 32,768 segments (8 TiB of log) would fill a process's 128 TiB.
 TEST_F(StoreTest, ClosedSegmentsAreMappedToTheirSize) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.segment_bytes = 16384;
   constexpr uint64_t kGiB = 1ull << 30;
   const uint64_t before = AddressSpaceBytes();
   ASSERT_GT(before, 0u);
   std::vector<EventData> batch(8, Ev("Deposited", std::string(400, 'd')));
-  auto append_segments = [&](Store* s, uint64_t want) {
+  auto append_segments = [&](NativeStore* s, uint64_t want) {
     for (;;) {
       auto st = s->Stats();
       ASSERT_TRUE(st.has_value());
@@ -603,7 +603,7 @@ TEST_F(StoreTest, ClosedSegmentsAreMappedToTheirSize) {
   }
   auto w = OpenOrDie(dir_.path(), o);
   EXPECT_LT(AddressSpaceBytes() - before, 32 * kGiB);
-  StoreOptions ro = o;
+  NativeOptions ro = o;
   ro.read_only = true;
   auto r = OpenOrDie(dir_.path(), ro);
   append_segments(w.get(), 600);
@@ -622,15 +622,15 @@ TEST_F(StoreTest, ClosedSegmentsAreMappedToTheirSize) {
 }
 
 TEST_F(StoreTest, MissingStoreWithoutCreateIsNotFound) {
-  StoreOptions o = Opts();
+  NativeOptions o = Opts();
   o.create_if_missing = false;
-  auto s = Store::Open(dir_.Sub("nothing"), o);
+  auto s = NativeStore::Open(dir_.Sub("nothing"), o);
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), ErrorCode::kNotFound);
 }
 
 TEST_F(StoreTest, ConcurrentAppendersGetGapFreePositions) {
-  StoreOptions o;
+  NativeOptions o;
   o.memtable_entries = 500;
   auto s = OpenOrDie(dir_.path(), o);  // durable: group commit shares fsyncs
   constexpr int kThreads = 8, kPer = 150;
@@ -686,7 +686,7 @@ uint64_t SegmentFilesBytes(const std::string& dir) {
 }
 
 TEST_F(StoreTest, TheActiveSegmentIsReservedWhileOpenAndTrimmedByClose) {
-  StoreOptions o;  // durable, the default Env
+  NativeOptions o;  // durable, the default Env
   auto s = OpenOrDie(dir_.path(), o);
   std::vector<EventData> one = {Ev("A")};
   ASSERT_TRUE(s->Append("r", ExpectedRevision::Any(), one).has_value());
@@ -701,7 +701,7 @@ TEST_F(StoreTest, TheActiveSegmentIsReservedWhileOpenAndTrimmedByClose) {
 }
 
 TEST_F(StoreTest, ACrashImageWithReservedZerosOpensWithEveryAcknowledgedEvent) {
-  auto s = OpenOrDie(dir_.path(), StoreOptions{});
+  auto s = OpenOrDie(dir_.path(), NativeOptions{});
   for (int i = 0; i < 3; ++i) {
     std::vector<EventData> one = {Ev("E" + std::to_string(i))};
     ASSERT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
@@ -715,7 +715,7 @@ TEST_F(StoreTest, ACrashImageWithReservedZerosOpensWithEveryAcknowledgedEvent) {
                                                         std::filesystem::copy_options::overwrite_existing);
   const uint64_t crashed_size = SegmentSize(image.path(), 0);
   ASSERT_GT(crashed_size, end);
-  auto again = OpenOrDie(image.path(), StoreOptions{});
+  auto again = OpenOrDie(image.path(), NativeOptions{});
   EXPECT_EQ(SegmentSize(image.path(), 0), end);  // the zeros were cut as a torn tail
   // Stats say so: only reserved space (zeros) was cut.
   std::optional<TailCut> cut = again->Stats()->open_cut;
@@ -739,7 +739,7 @@ TEST_F(StoreTest, ACrashImageWithReservedZerosOpensWithEveryAcknowledgedEvent) {
 // "Reserved space").
 TEST_F(StoreTest, SmallDurableWritesReserveWrittenZerosAndBatchesFallocate) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;  // durable
+  NativeOptions o;  // durable
   o.env = &env;
   auto s = OpenOrDie(dir_.path(), o);
   std::vector<EventData> one = {Ev("A")};
@@ -773,7 +773,7 @@ TEST_F(StoreTest, SmallDurableWritesReserveWrittenZerosAndBatchesFallocate) {
 // the zeros that did land, and the next segment tries to reserve again.
 TEST_F(StoreTest, AFailedZeroFillMeansPlainAppendsUntilTheNextSegment) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;  // durable
+  NativeOptions o;  // durable
   o.env = &env;
   o.segment_bytes = 64u << 10;
   auto s = OpenOrDie(dir_.path(), o);
@@ -810,7 +810,7 @@ TEST_F(StoreTest, AFailedZeroFillMeansPlainAppendsUntilTheNextSegment) {
 // refuses writes; the entries stay in the memtable, invisible).
 TEST_F(StoreTest, StatsDoNotCountABatchWhoseFsyncFailed) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;  // durable
+  NativeOptions o;  // durable
   o.env = &env;
   auto s = OpenOrDie(dir_.path(), o);
   std::vector<EventData> two = {Ev("A"), Ev("B")};
@@ -831,7 +831,7 @@ TEST_F(StoreTest, StatsDoNotCountABatchWhoseFsyncFailed) {
 
 TEST_F(StoreTest, StoresWithoutFsyncReserveWithFallocate) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o = Opts();  // kNoSyncUnsafe
+  NativeOptions o = Opts();  // kNoSyncUnsafe
   o.env = &env;
   auto s = OpenOrDie(dir_.path(), o);
   std::vector<EventData> one = {Ev("A")};
@@ -868,7 +868,7 @@ std::string ThreeRecordWrite(uint64_t first_position, bool third_starts_a_write,
 // A cleanly closed store whose stream "c" holds E0.. E<n-1>, one append
 // each; returns the size of its only segment (it ends at the last record).
 uint64_t ClosedStoreOfEvents(const std::string& dir, int n) {
-  auto s = OpenOrDie(dir, StoreOptions{});
+  auto s = OpenOrDie(dir, NativeOptions{});
   for (int i = 0; i < n; ++i) {
     std::vector<EventData> one = {Ev("E" + std::to_string(i))};
     EXPECT_TRUE(s->Append("c", ExpectedRevision::Any(), one).has_value());
@@ -881,7 +881,7 @@ uint64_t ClosedStoreOfEvents(const std::string& dir, int n) {
 // its only segment keeps all `size` bytes (nothing was cut).
 void ExpectOpenRefusesAndCutsNothing(const std::string& dir, const std::string& why,
                                      uint64_t size) {
-  auto s = Store::Open(dir, StoreOptions{});
+  auto s = NativeStore::Open(dir, NativeOptions{});
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code(), ErrorCode::kCorruption);
   EXPECT_NE(s.error().message().find(why), std::string::npos) << s.error().message();
@@ -896,7 +896,7 @@ TEST_F(StoreTest, ATornLastWriteIsCutThoughALaterRecordOfItSurvived) {
   write.replace(first, second, std::string(second, '\0'));  // the hole
   ASSERT_TRUE(Env::Default()->WriteAt(seg, end, write).ok());
 
-  auto s = OpenOrDie(dir_.path(), StoreOptions{});
+  auto s = OpenOrDie(dir_.path(), NativeOptions{});
   EXPECT_EQ(std::filesystem::file_size(seg), end + first);  // cut at the hole
   // Stats name the cut and the bytes of the torn write it dropped.
   std::optional<TailCut> cut = s->Stats()->open_cut;
@@ -953,7 +953,7 @@ TEST_F(StoreTest, DamageWithoutAHoleBeforeARecordOfTheSameWriteRefusesToOpen) {
 }
 
 TEST_F(StoreTest, ClosedSegmentsEndAtTheirLastRecord) {
-  StoreOptions o;
+  NativeOptions o;
   o.segment_bytes = 64u << 10;  // several segments
   {
     auto s = OpenOrDie(dir_.path(), o);
@@ -982,7 +982,7 @@ TEST_F(StoreTest, ClosedSegmentsEndAtTheirLastRecord) {
 // the trim to the next one: a segment is never closed with reserved zeros.
 TEST_F(StoreTest, AFailedTrimAtARollIsRetriedAndNoSegmentKeepsZeros) {
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;
+  NativeOptions o;
   o.env = &env;
   o.segment_bytes = 64u << 10;
   auto s = OpenOrDie(dir_.path(), o);

@@ -92,9 +92,13 @@ class SubscriptionImpl final : public Subscription {
   SubscriptionImpl(StoreImpl* store, SubscribeOptions options,
                    std::unique_ptr<EventMatcher> matcher)
       : store_(store), options_(std::move(options)), matcher_(std::move(matcher)) {
-    if (options_.after) {
-      next_ = *options_.after + 1;
-      last_ = options_.after;
+    // Subscribe checked that only the start point of the target's kind is set.
+    std::optional<uint64_t> after;
+    if (options_.after) after = options_.after->value();
+    if (options_.after_revision) after = options_.after_revision->value();
+    if (after) {
+      next_ = *after + 1;
+      last_ = after;
     }
     resolve_end_ = options_.from_end;
     if (options_.target == SubscribeOptions::Target::kCategory) tag_ = CategoryTag(options_.name);
@@ -108,7 +112,14 @@ class SubscriptionImpl final : public Subscription {
     store_->WakeHeadWaiters();
   }
 
-  std::optional<uint64_t> last() const override { return last_; }
+  std::optional<Position> last_position() const override {
+    if (options_.target == SubscribeOptions::Target::kStream || !last_) return std::nullopt;
+    return Position(*last_);
+  }
+  std::optional<StreamRevision> last_revision() const override {
+    if (options_.target != SubscribeOptions::Target::kStream || !last_) return std::nullopt;
+    return StreamRevision(*last_);
+  }
 
   // from_end: the start is the head at Subscribe time, not at the first
   // Next (a push subscription's first read happens later, on a dispatcher).
@@ -157,7 +168,7 @@ class SubscriptionImpl final : public Subscription {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     for (;;) {
       if (cancelled_.load()) return Status(ErrorCode::kCancelled, "subscription cancelled");
-      if (store_->closed()) return Status(ErrorCode::kFailedPrecondition, "store is closed");
+      if (store_->closed()) return Status(ErrorCode::kClosed, "store is closed");
       if (head_ < size_) return true;
       // In a call of the store while reading, never while waiting (Close
       // waits for calls in flight).
@@ -345,6 +356,10 @@ Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOption
       break;
     case Target::kStream:
       if (options.name.empty()) return Status::InvalidArgument("stream subscription needs a stream name");
+      if (options.after) {
+        return Status::InvalidArgument(
+            "a stream subscription starts after a revision (after_revision), not a position");
+      }
       break;
     case Target::kCategory:
       if (options.name.empty() || options.name.find('-') != std::string::npos) {
@@ -357,6 +372,10 @@ Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOption
       if (options.name.empty()) return Status::InvalidArgument("event type subscription needs a type");
       filter.types.push_back(options.name);
       break;
+  }
+  if (options.target != Target::kStream && options.after_revision) {
+    return Status::InvalidArgument(
+        "only a stream subscription starts after a revision; this one takes a position (after)");
   }
   if (options.page_events == 0) return Status::InvalidArgument("page_events must be positive");
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(filter));

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -17,9 +17,9 @@ using testing::TempDir;
 class SubscriptionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }
@@ -62,7 +62,7 @@ class SubscriptionTest : public ::testing::Test {
     return out;
   }
   TempDir dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<NativeStore> store_;
 };
 
 TEST_F(SubscriptionTest, StreamHistoryThenCaughtUpThenLive) {
@@ -84,7 +84,8 @@ TEST_F(SubscriptionTest, StreamHistoryThenCaughtUpThenLive) {
   Add("order-1", "D");
   waiter.join();
   EXPECT_EQ(got, (std::vector<std::string>{"E:order-1/C@4", "E:order-1/D@5"}));
-  EXPECT_EQ(sub->last(), std::optional<uint64_t>(3));  // revision of D
+  EXPECT_EQ(sub->last_revision(), std::optional<StreamRevision>(3));  // revision of D
+  EXPECT_EQ(sub->last_position(), std::nullopt);
 }
 
 // Regression: delivered events lost RecordedEvent::caller_id (the message
@@ -167,11 +168,11 @@ TEST_F(SubscriptionTest, StreamThatDoesNotExistYetIsFollowedOnceCreated) {
 TEST_F(SubscriptionTest, AfterIsExclusiveAndFromEndSkipsHistory) {
   for (int i = 0; i < 5; ++i) Add("s-" + std::to_string(i % 2), "T" + std::to_string(i));
   SubscribeOptions all = SubscribeOptions::All();
-  all.after = 2;
+  all.after = Position(2);
   auto a = Sub(all);
   EXPECT_EQ(TakeN(a.get(), 3), (std::vector<std::string>{"E:s-1/T3@3", "E:s-0/T4@4", "C@5"}));
   SubscribeOptions st = SubscribeOptions::Stream("s-0");
-  st.after = 0;  // revision 0 is T0
+  st.after_revision = StreamRevision(0);  // revision 0 is T0
   auto b = Sub(st);
   EXPECT_EQ(TakeN(b.get(), 3), (std::vector<std::string>{"E:s-0/T2@2", "E:s-0/T4@4", "C@5"}));
   SubscribeOptions end = SubscribeOptions::All();
@@ -185,6 +186,24 @@ TEST_F(SubscriptionTest, AfterIsExclusiveAndFromEndSkipsHistory) {
   Add("s-1", "T5");
   EXPECT_EQ(Describe(Take(c.get())), "E:s-1/T5@5");
   EXPECT_EQ(Describe(Take(d.get())), "E:s-1/T5@5");
+}
+
+TEST_F(SubscriptionTest, AStartPointOfTheWrongKindIsAnInvalidArgument) {
+  Add("s-0", "T0");
+  SubscribeOptions stream = SubscribeOptions::Stream("s-0");
+  stream.after = Position(0);
+  auto a = store_->Subscribe(stream);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().ToString(),
+            "invalid_argument: a stream subscription starts after a revision (after_revision), "
+            "not a position");
+  SubscribeOptions category = SubscribeOptions::Category("s");
+  category.after_revision = StreamRevision(0);
+  auto b = store_->Subscribe(category);
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(b.error().ToString(),
+            "invalid_argument: only a stream subscription starts after a revision; this one "
+            "takes a position (after)");
 }
 
 TEST_F(SubscriptionTest, CategoryAndEventTypeSubscriptions) {
@@ -219,7 +238,7 @@ TEST_F(SubscriptionTest, FilteredSubscriptionReportsCheckpointsWhenNothingMatche
   EXPECT_EQ(Describe(Take(sub.get())), "E:x-1/WantedThing@2500");
   // Resuming after a checkpoint starts past it.
   SubscribeOptions resume = o;
-  resume.after = 1999;
+  resume.after = Position(1999);
   auto again = Sub(resume);
   EXPECT_EQ(TakeN(again.get(), 2), (std::vector<std::string>{"E:x-1/WantedThing@2500", "C@2501"}));
 }
@@ -267,7 +286,7 @@ TEST_F(SubscriptionTest, CloseWakesAWaitingNextWithFailedPrecondition) {
   ASSERT_TRUE(store_->Close().ok());
   waiter.join();
   ASSERT_FALSE(waited.has_value());
-  EXPECT_EQ(waited.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(waited.error().code(), ErrorCode::kClosed);
 }
 
 TEST_F(SubscriptionTest, BadFiltersAndNamesAreInvalidArguments) {
@@ -330,9 +349,9 @@ TEST_F(SubscriptionTest, FilteredReadAllForwardsAndBackwards) {
 
 TEST_F(SubscriptionTest, ReadOnlyProcessSubscriptionSeesTheWritersCommits) {
   Add("shared-1", "Before");
-  StoreOptions ro;
+  NativeOptions ro;
   ro.read_only = true;
-  auto reader = Store::Open(dir_.path(), ro);
+  auto reader = NativeStore::Open(dir_.path(), ro);
   ASSERT_TRUE(reader.has_value()) << reader.error().ToString();
   auto sub = (*reader)->Subscribe(SubscribeOptions::All());
   ASSERT_TRUE(sub.has_value()) << sub.error().ToString();

@@ -316,26 +316,6 @@ Status StoreImpl::ReadByTag(const std::string& tag, const ReadAllOptions& option
                     });
 }
 
-Result<std::vector<RecordedEvent>> Store::ReadCategory(std::string_view category,
-                                                       const ReadAllOptions& options) {
-  std::vector<RecordedEvent> out;
-  Status s = ReadCategory(category, options, [&](const EventView& e) {
-    out.push_back(e.ToRecorded());
-    return true;
-  });
-  if (!s.ok()) return s;
-  return out;
-}
 
-Result<std::vector<RecordedEvent>> Store::ReadEventType(std::string_view type,
-                                                        const ReadAllOptions& options) {
-  std::vector<RecordedEvent> out;
-  Status s = ReadEventType(type, options, [&](const EventView& e) {
-    out.push_back(e.ToRecorded());
-    return true;
-  });
-  if (!s.ok()) return s;
-  return out;
-}
 
 }  // namespace cairn

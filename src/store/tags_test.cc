@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <random>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -26,14 +26,14 @@ std::vector<uint64_t> Positions(const Result<std::vector<RecordedEvent>>& r) {
 
 class TagIndexTest : public ::testing::Test {
  protected:
-  StoreOptions Opts() {
-    StoreOptions o;
+  NativeOptions Opts() {
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
     o.memtable_entries = 24;  // many runs, merges, frozen tables
     return o;
   }
   // 400 events over categories acct/order/none and types A..D.
-  void Fill(Store* s) {
+  void Fill(NativeStore* s) {
     std::mt19937_64 rng(7);
     const char* streams[] = {"acct-1", "acct-2", "order-1", "order-22", "plain", "acct-3"};
     for (int i = 0; i < 200; ++i) {
@@ -45,7 +45,7 @@ class TagIndexTest : public ::testing::Test {
     }
   }
   // Every read shape of ReadCategory / ReadEventType against the oracle.
-  void ExpectSameAsScan(Store* s) {
+  void ExpectSameAsScan(NativeStore* s) {
     for (const std::string c : {"acct", "order", "nothing"}) {
       for (auto dir : {Direction::kForwards, Direction::kBackwards}) {
         for (uint64_t max : {uint64_t{1}, uint64_t{7}, UINT64_MAX}) {
@@ -84,7 +84,7 @@ class TagIndexTest : public ::testing::Test {
 };
 
 TEST_F(TagIndexTest, ReadsEqualAFilteredScanAcrossRunsAndMemtables) {
-  auto s = std::move(*Store::Open(dir_.path(), Opts()));
+  auto s = std::move(*NativeStore::Open(dir_.path(), Opts()));
   Fill(s.get());
   ExpectSameAsScan(s.get());  // live: runs, frozen and active memtables
   // Exact answers on a small case.
@@ -93,7 +93,7 @@ TEST_F(TagIndexTest, ReadsEqualAFilteredScanAcrossRunsAndMemtables) {
   ASSERT_FALSE(acct->empty());
   for (const auto& e : *acct) EXPECT_EQ(e.stream.rfind("acct-", 0), 0u) << e.stream;
   ASSERT_TRUE(s->Close().ok());
-  auto again = std::move(*Store::Open(dir_.path(), Opts()));
+  auto again = std::move(*NativeStore::Open(dir_.path(), Opts()));
   ExpectSameAsScan(again.get());  // everything in runs now
   VerifyReport rep;
   ASSERT_TRUE(again->Verify(&rep).ok());
@@ -101,7 +101,7 @@ TEST_F(TagIndexTest, ReadsEqualAFilteredScanAcrossRunsAndMemtables) {
 }
 
 TEST_F(TagIndexTest, ExactEventsOfACategoryAndAType) {
-  auto s = std::move(*Store::Open(dir_.path(), Opts()));
+  auto s = std::move(*NativeStore::Open(dir_.path(), Opts()));
   std::vector<EventData> one = {Ev("Opened")};
   ASSERT_TRUE(s->Append("account-1", ExpectedRevision::Any(), one).has_value());  // 0
   ASSERT_TRUE(s->Append("accounts", ExpectedRevision::Any(), one).has_value());   // 1
@@ -122,7 +122,7 @@ TEST_F(TagIndexTest, ExactEventsOfACategoryAndAType) {
 TEST_F(TagIndexTest, DeletedTagFilesAreRebuiltWithIdenticalAnswers) {
   std::vector<uint64_t> acct_before, b_before;
   {
-    auto s = std::move(*Store::Open(dir_.path(), Opts()));
+    auto s = std::move(*NativeStore::Open(dir_.path(), Opts()));
     Fill(s.get());
     acct_before = Positions(s->ReadCategory("acct", {}));
     b_before = Positions(s->ReadEventType("B", {}));
@@ -133,7 +133,7 @@ TEST_F(TagIndexTest, DeletedTagFilesAreRebuiltWithIdenticalAnswers) {
     if (f.path().extension() == ".tag") removed += std::filesystem::remove(f.path()) ? 1 : 0;
   }
   ASSERT_GT(removed, 0);
-  auto s = std::move(*Store::Open(dir_.path(), Opts()));
+  auto s = std::move(*NativeStore::Open(dir_.path(), Opts()));
   EXPECT_EQ(Positions(s->ReadCategory("acct", {})), acct_before);
   EXPECT_EQ(Positions(s->ReadEventType("B", {})), b_before);
   ExpectSameAsScan(s.get());

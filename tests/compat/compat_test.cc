@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -14,8 +14,8 @@ namespace {
 
 constexpr int kEvents = 60;
 
-StoreOptions GoldenOptions() {
-  StoreOptions o;
+NativeOptions GoldenOptions() {
+  NativeOptions o;
   o.segment_bytes = 2048;     // several segments
   o.memtable_entries = 16;    // several runs, the last ones unflushed
   return o;
@@ -27,7 +27,7 @@ std::string Stream(int i) { return "golden-" + std::to_string(i % 4); }
 // Writes the golden store. Run by hand for a new format version only.
 void WriteGolden(const std::string& dir) {
   std::filesystem::remove_all(dir);
-  auto store = Store::Open(dir, GoldenOptions());
+  auto store = NativeStore::Open(dir, GoldenOptions());
   ASSERT_TRUE(store.has_value());
   for (int i = 0; i < kEvents; ++i) {
     EventData e = testing::EvId("Golden" + std::to_string(i % 3), testing::NthUuid(i + 1), Data(i));
@@ -50,7 +50,7 @@ TEST(CompatTest, V1GoldenStoreReadsBackExactly) {
   testing::TempDir tmp;
   std::filesystem::copy(CAIRN_GOLDEN_DIR, tmp.Sub("store"),
                         std::filesystem::copy_options::recursive);
-  auto store = Store::Open(tmp.Sub("store"), GoldenOptions());
+  auto store = NativeStore::Open(tmp.Sub("store"), GoldenOptions());
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   auto all = (*store)->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
@@ -104,14 +104,14 @@ TEST(CompatTest, V1GoldenStoreGetsItsTagIndex) {
     return out;
   };
   {
-    StoreOptions ro = GoldenOptions();
+    NativeOptions ro = GoldenOptions();
     ro.read_only = true;
-    auto reader = Store::Open(tmp.Sub("store"), ro);
+    auto reader = NativeStore::Open(tmp.Sub("store"), ro);
     ASSERT_TRUE(reader.has_value()) << reader.error().ToString();
     EXPECT_EQ(positions((*reader)->ReadCategory("golden", {})), all);
     EXPECT_EQ(positions((*reader)->ReadEventType("Golden1", {})), golden1);
   }
-  auto store = Store::Open(tmp.Sub("store"), GoldenOptions());
+  auto store = NativeStore::Open(tmp.Sub("store"), GoldenOptions());
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   EXPECT_EQ(positions((*store)->ReadCategory("golden", {})), all);
   EXPECT_EQ(positions((*store)->ReadEventType("Golden1", {})), golden1);

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ constexpr int kWriters = 4;
 std::mutex print_mu;  // whole lines, flushed, one thread at a time
 
 // Appends until the process is killed; an error ends the process.
-void Write(cairn::Store* store, uint64_t seed) {
+void Write(cairn::NativeStore* store, uint64_t seed) {
   std::mt19937_64 rng(seed);
   for (;;) {
     int nstreams = rng() % 4 == 0 ? 2 : 1;
@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: cairn_crash_writer DIR SEED\n");
     return 2;
   }
-  cairn::StoreOptions o;
+  cairn::NativeOptions o;
   o.memtable_entries = 64;     // checkpoints happen often, so kills land in them
   o.segment_bytes = 64 << 10;  // and in segment rollovers
-  auto store = cairn::Store::Open(argv[1], o);
+  auto store = cairn::NativeStore::Open(argv[1], o);
   if (!store) {
     std::fprintf(stderr, "open: %s\n", store.error().ToString().c_str());
     return 1;

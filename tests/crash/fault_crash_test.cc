@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <random>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -21,8 +21,8 @@ struct Acked {
   Uuid id;
 };
 
-StoreOptions SmallOptions(Env* env) {
-  StoreOptions o;
+NativeOptions SmallOptions(Env* env) {
+  NativeOptions o;
   o.env = env;
   o.memtable_entries = 12;  // checkpoints (run + positions + manifest) happen often
   o.segment_bytes = 4096;   // and so do segment rollovers
@@ -41,7 +41,7 @@ struct Outcome {
 Outcome RunThenLosePower(FaultInjectionEnv* env, const std::string& dir, int ops, uint64_t seed) {
   Outcome out;
   std::mt19937_64 rng(seed);
-  if (auto store = Store::Open(dir, SmallOptions(env)); store) {
+  if (auto store = NativeStore::Open(dir, SmallOptions(env)); store) {
     for (int i = 0; i < ops; ++i) {
       std::vector<StreamAppend> parts(rng() % 3 == 0 ? 2 : 1);
       for (size_t p = 0; p < parts.size(); ++p) {
@@ -83,7 +83,7 @@ Outcome RunThenLosePower(FaultInjectionEnv* env, const std::string& dir, int ops
 // append at the next position.
 void ExpectExactly(Env* env, const std::string& dir, const std::vector<Acked>& acked,
                    const std::string& label) {
-  auto store = Store::Open(dir, SmallOptions(env));
+  auto store = NativeStore::Open(dir, SmallOptions(env));
   ASSERT_TRUE(store.has_value()) << label << ": " << store.error().ToString();
   auto all = (*store)->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << label << ": " << all.error().ToString();
@@ -178,11 +178,11 @@ TEST(FaultCrashTest, DiskFullFailsOneAppendAndTheStoreRecovers) {
 TEST(FaultCrashTest, FailingCheckpointsBoundMemoryAndAppendsResumeWhenTheyWork) {
   testing::TempDir dir;
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;
+  NativeOptions o;
   o.env = &env;
   o.memtable_entries = 4;
   o.max_unflushed_entries = 8;
-  auto store = Store::Open(dir.path(), o);
+  auto store = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(store.has_value());
   env.FailSyncsOf("/index/", EIO);  // checkpoints fail; the log still works
   uint64_t acked = 0;
@@ -208,7 +208,7 @@ TEST(FaultCrashTest, FailingCheckpointsBoundMemoryAndAppendsResumeWhenTheyWork) 
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->position.value(), acked);
   ASSERT_TRUE((*store)->Close().ok());
-  auto again = Store::Open(dir.path(), o);
+  auto again = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ((*again)->ReadStream("s", ReadStreamOptions{})->size(), acked + 1);
 }
@@ -220,12 +220,12 @@ TEST(FaultCrashTest, FailingCheckpointsBoundMemoryAndAppendsResumeWhenTheyWork) 
 TEST(FaultCrashTest, AFailedFsyncLeavesNoIndexEntryOfItsBatchBehind) {
   testing::TempDir dir;
   FaultInjectionEnv env(Env::Default());
-  StoreOptions o;
+  NativeOptions o;
   o.env = &env;
   o.memtable_entries = 4;  // the failed batch alone would fill a memtable
   std::vector<Uuid> kept;
   {
-    auto store = Store::Open(dir.path(), o);
+    auto store = NativeStore::Open(dir.path(), o);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
     for (int i = 0; i < 3; ++i) {
       std::vector<EventData> one = {testing::Ev("T")};
@@ -251,7 +251,7 @@ TEST(FaultCrashTest, AFailedFsyncLeavesNoIndexEntryOfItsBatchBehind) {
     EXPECT_NE(cp.message().find("after a failed fsync"), std::string::npos) << cp.message();
     (void)(*store)->Close();
   }
-  auto store = Store::Open(dir.path(), o);
+  auto store = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   auto all = (*store)->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
@@ -274,7 +274,7 @@ TEST(FaultCrashTest, GarbageTailIsCutOnOpen) {
   testing::TempDir dir;
   std::vector<Acked> acked;
   {
-    auto store = Store::Open(dir.path());
+    auto store = NativeStore::Open(dir.path());
     ASSERT_TRUE(store.has_value());
     std::vector<EventData> one = {testing::EvId("T", testing::NthUuid(1))};
     auto r = (*store)->Append("a", ExpectedRevision::NoStream(), one);
@@ -286,7 +286,7 @@ TEST(FaultCrashTest, GarbageTailIsCutOnOpen) {
   ASSERT_TRUE(Env::Default()->WriteAt(seg, size, std::string("\x40\x00\x00\x00garbage", 11)).ok());
   ExpectExactly(Env::Default(), dir.path(), acked, "garbage tail");
   // The append in ExpectExactly went where the garbage was.
-  auto store = Store::Open(dir.path());
+  auto store = NativeStore::Open(dir.path());
   ASSERT_TRUE(store.has_value());
   EXPECT_EQ((*store)->HeadPosition()->value(), 2u);
 }
@@ -294,9 +294,9 @@ TEST(FaultCrashTest, GarbageTailIsCutOnOpen) {
 TEST(FaultCrashTest, CorruptionInTheMiddleIsReportedNeverReturned) {
   testing::TempDir dir;
   {
-    StoreOptions o;
+    NativeOptions o;
     o.segment_bytes = 4096;
-    auto store = Store::Open(dir.path(), o);
+    auto store = NativeStore::Open(dir.path(), o);
     ASSERT_TRUE(store.has_value());
     for (int i = 0; i < 60; ++i) {
       std::vector<EventData> one = {testing::Ev("T", std::string(100, 'x'))};
@@ -309,7 +309,7 @@ TEST(FaultCrashTest, CorruptionInTheMiddleIsReportedNeverReturned) {
   std::string bytes = *Env::Default()->ReadFile(seg);
   ASSERT_TRUE(Env::Default()->WriteAt(seg, 32 + 100, std::string(1, bytes[132] ^ 0x01)).ok());
 
-  auto store = Store::Open(dir.path());
+  auto store = NativeStore::Open(dir.path());
   ASSERT_TRUE(store.has_value()) << store.error().ToString();  // indexed: no re-read
   auto r = (*store)->ReadStream("s0", ReadStreamOptions{});
   ASSERT_FALSE(r.has_value());
@@ -333,7 +333,7 @@ TEST(FaultCrashTest, CorruptionInTheMiddleIsReportedNeverReturned) {
 TEST(FaultCrashTest, CorruptionInUnindexedTailRefusesToOpen) {
   testing::TempDir dir;
   {
-    auto store = Store::Open(dir.path());
+    auto store = NativeStore::Open(dir.path());
     ASSERT_TRUE(store.has_value());
     for (int i = 0; i < 5; ++i) {
       std::vector<EventData> one = {testing::Ev("T", std::string(100, 'x'))};
@@ -344,9 +344,9 @@ TEST(FaultCrashTest, CorruptionInUnindexedTailRefusesToOpen) {
   std::string seg = dir.path() + "/log/00000000.seg";
   std::string bytes = *Env::Default()->ReadFile(seg);
   ASSERT_TRUE(Env::Default()->WriteAt(seg, 32 + 100, std::string(1, bytes[132] ^ 0x01)).ok());
-  StoreOptions ro;
+  NativeOptions ro;
   ro.read_only = true;  // the leaked writer still holds the lock
-  auto store = Store::Open(dir.path(), ro);
+  auto store = NativeStore::Open(dir.path(), ro);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), ErrorCode::kCorruption);
   EXPECT_NE(store.error().message().find(seg + " offset 32: record checksum mismatch"),

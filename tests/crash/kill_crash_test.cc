@@ -16,7 +16,7 @@
 #include <random>
 #include <sstream>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -97,7 +97,7 @@ TEST(KillCrashTest, AcknowledgedAppendsSurviveKill9) {
     uint64_t rev, pos;
     while (in >> tag >> stream >> rev >> pos >> id) oracle[pos] = {stream, rev, id};
 
-    auto store = Store::Open(dir.path());
+    auto store = NativeStore::Open(dir.path());
     ASSERT_TRUE(store.has_value()) << "kill " << k << ": " << store.error().ToString();
     std::map<std::string, uint64_t> next_rev;
     uint64_t expect_pos = 0;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "cairn/version.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/e2e/json_checks.h"
 
@@ -129,6 +131,12 @@ TEST_F(CliTest, ParseErrorsAreUsageErrors) {
     EXPECT_EQ(ErrorWithoutMessage(result),
               Json::parse(R"({"error":"invalid_argument"})"));
   }
+}
+
+TEST_F(CliTest, VersionIsTheProjectVersion) {
+  RunResult v = cli_.Run({"--version"});
+  EXPECT_EQ(v.exit_status, 0);
+  EXPECT_EQ(v.out, std::string("cairn ") + CAIRN_VERSION_STRING + "\n");
 }
 
 TEST_F(CliTest, HelpExitsZero) {
@@ -474,6 +482,52 @@ TEST_F(CliTest, BenchRunsNamedWorkloads) {
                            0),
             0u)
       << lines[0];
+}
+
+// The output of `command` (a shell command line), read whole.
+std::string CommandOutput(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  ::pclose(pipe);
+  return out;
+}
+
+// `cairn bench` runs the separate cairn-bench, so the cairn binary itself
+// links none of the libraries only the benchmarks need.
+TEST_F(CliTest, TheCairnBinaryLinksNoBenchmarkLibraries) {
+  const std::string cairn = CommandOutput("ldd '" + std::string(CAIRN_BINARY) + "'");
+  const std::string bench = CommandOutput(
+      "ldd '" + std::filesystem::path(CAIRN_BINARY).parent_path().string() + "/cairn-bench'");
+  ASSERT_NE(cairn.find("libc.so"), std::string::npos) << cairn;
+  for (const char* lib : {"libsqlite3", "libsodium", "libsimdjson"}) {
+    EXPECT_EQ(cairn.find(lib), std::string::npos) << lib << " in\n" << cairn;
+  }
+  EXPECT_NE(bench.find("libsqlite3"), std::string::npos) << bench;
+}
+
+TEST_F(CliTest, BenchWithoutCairnBenchSaysWhereItLooked) {
+  namespace fs = std::filesystem;
+  fs::create_directories(cli_.Path("alone"));
+  fs::create_directories(cli_.Path("empty"));
+  fs::copy_file(CAIRN_BINARY, cli_.Path("alone/cairn"));
+  const std::string dir = fs::canonical(cli_.Path("alone")).string();
+  CliRunner alone(cli_.Path("alone/cairn"));
+  const char* path = std::getenv("PATH");
+  const std::string saved = path != nullptr ? path : "";
+  ::setenv("PATH", cli_.Path("empty").c_str(), 1);
+  RunResult r = alone.Run({"bench", "append-batch"});
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(ErrorWithoutMessage(r), Json::parse(R"({"error":"unimplemented"})"));
+  EXPECT_EQ(ErrorMessage(r),
+            "cannot run cairn-bench (No such file or directory; looked in '" + dir +
+                "' and PATH): the benchmarks are a separate program, built as "
+                "bench/cairn-bench and installed with the cairn tools");
 }
 
 // Flips one byte inside the stored data of the first event (found by a marker

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "tests/e2e/json_checks.h"
 #include "tests/hostile/hostile_util.h"
 
@@ -109,7 +109,7 @@ TEST_F(DeepJsonTest, StoredDeepEventPrintsAsBase64Everywhere) {
   const std::string db = cli_.Path("db");
   const std::string deep = Nested(100000);
   {
-    Result<std::unique_ptr<Store>> store = Store::Open(db);
+    Result<std::unique_ptr<NativeStore>> store = NativeStore::Open(db);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
     const char* const names[] = {"before", "deep", "after"};
     for (uint64_t i = 0; i < 3; ++i) {

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/env/fault_env.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/hostile/hostile_util.h"
@@ -73,12 +73,12 @@ class History {
     total_hours_ = total / kHourNs + 1;
     FaultInjectionEnv env(Env::Default());
     env.AdvanceClock(-total - kHourNs);
-    StoreOptions options;
+    NativeOptions options;
     options.env = &env;
     options.durability = Durability::kNoSyncUnsafe;
     options.segment_bytes = 24 << 10;
     options.memtable_entries = 50;
-    Result<std::unique_ptr<Store>> opened = Store::Open(dir_, options);
+    Result<std::unique_ptr<NativeStore>> opened = NativeStore::Open(dir_, options);
     ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
     store_ = *std::move(opened);
     for (int i = 0; i < kOps && !::testing::Test::HasFatalFailure(); ++i) {
@@ -223,7 +223,7 @@ class History {
 
   std::mt19937_64 rng_;
   std::string dir_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<NativeStore> store_;
   int64_t total_hours_ = 1;
   uint64_t serial_ = 0;
   std::set<std::string> tombstoned_;

@@ -21,7 +21,7 @@
 #include <tuple>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "tests/integration/printers.h"
 
@@ -105,13 +105,13 @@ TEST(ConcurrentTest, AppendersAndReadersSeeWholeAppends) {
   std::printf("concurrent: CAIRN_SEED=%llu (thread interleaving is not replayable)\n",
               static_cast<unsigned long long>(seed));
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kFsync;  // group commit shares the fsyncs
   o.memtable_entries = 40;
   o.segment_bytes = 16384;
-  auto opened = Store::Open(dir.path(), o);
+  auto opened = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  std::unique_ptr<Store> store = std::move(*opened);
+  std::unique_ptr<NativeStore> store = std::move(*opened);
 
   std::mutex acks_mu;
   std::vector<Ack> acks;  // guarded by acks_mu
@@ -187,9 +187,9 @@ TEST(ConcurrentTest, AppendersAndReadersSeeWholeAppends) {
         if (!s.ok()) err = "Checkpoint: " + s.ToString();
       }
       if (iter % 11 == 5) {
-        StoreOptions ro = o;
+        NativeOptions ro = o;
         ro.read_only = true;
-        auto follower = Store::Open(dir.path(), ro);
+        auto follower = NativeStore::Open(dir.path(), ro);
         if (!follower) {
           err = "read-only open: " + follower.error().ToString();
         } else if (auto fa = (*follower)->ReadAll(ReadAllOptions{}); !fa) {
@@ -257,7 +257,7 @@ TEST(ConcurrentTest, AppendersAndReadersSeeWholeAppends) {
   // And still after a reopen, ids included.
   ASSERT_TRUE(store->Close().ok());
   store.reset();
-  auto again = Store::Open(dir.path(), o);
+  auto again = NativeStore::Open(dir.path(), o);
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   auto all2 = (*again)->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all2.has_value()) << all2.error().ToString();

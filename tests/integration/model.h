@@ -44,7 +44,7 @@
 #include <string>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "tests/integration/printers.h"
 
 namespace cairn {

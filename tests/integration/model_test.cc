@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -186,7 +186,7 @@ class ModelRun {
   }
 
   void Open() {
-    auto s = Store::Open(dir_->path(), options_);
+    auto s = NativeStore::Open(dir_->path(), options_);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
     Trace("open memtable_entries=" + std::to_string(options_.memtable_entries) +
@@ -483,7 +483,7 @@ class ModelRun {
     EXPECT_EQ(got.error().code(), code) << what << ": " << got.error().ToString();
   }
 
-  void CheckStream(Store* s, const std::string& stream, const ReadStreamOptions& o,
+  void CheckStream(NativeStore* s, const std::string& stream, const ReadStreamOptions& o,
                    const std::string& what) {
     auto got = s->ReadStream(stream, o);
     if (ErrorCode code = model_.StreamCode(stream); code != ErrorCode::kOk) {
@@ -493,7 +493,7 @@ class ModelRun {
     CheckEvents(*got, model_.StreamRead(stream, o), what);
   }
 
-  void OpReadStream(Store* s, const std::string& who) {
+  void OpReadStream(NativeStore* s, const std::string& who) {
     const std::string& stream = AnyStream();
     const uint64_t len = model_.StreamLength(stream);
     ReadStreamOptions o;
@@ -507,7 +507,7 @@ class ModelRun {
     CheckStream(s, stream, o, what);
   }
 
-  void OpReadAll(Store* s, const std::string& who) {
+  void OpReadAll(NativeStore* s, const std::string& who) {
     const uint64_t n = model_.size();
     ReadAllOptions o;
     o.direction = Chance(50) ? Direction::kForwards : Direction::kBackwards;
@@ -551,7 +551,7 @@ class ModelRun {
     CheckEvents(*got, want, what);
   }
 
-  void CheckInfo(Store* s, const std::string& stream, const std::string& who) {
+  void CheckInfo(NativeStore* s, const std::string& stream, const std::string& who) {
     const std::string what = who + " info " + Short(stream);
     auto info = s->GetStreamInfo(stream);
     if (ErrorCode code = model_.StreamCode(stream); code != ErrorCode::kOk) {
@@ -583,9 +583,9 @@ class ModelRun {
            (m != nullptr ? m->ToJson() : "none") + ")";
   }
 
-  void CheckCount(Store* s, const std::string& stream, const std::string& who) {
+  void CheckCount(NativeStore* s, const std::string& stream, const std::string& who) {
     const std::string what = who + " count " + Short(stream);
-    auto n = s->CountStream(stream);
+    auto n = s->Count(CountOf::Stream(stream));
     if (ErrorCode code = model_.StreamCode(stream); code != ErrorCode::kOk) {
       return ExpectError(n, code, what);
     }
@@ -593,7 +593,7 @@ class ModelRun {
     EXPECT_EQ(*n, CountWanted(stream)) << what << StreamText(stream);
   }
 
-  void CheckMetadata(Store* s, const std::string& stream, const std::string& who) {
+  void CheckMetadata(NativeStore* s, const std::string& stream, const std::string& who) {
     const std::string what = who + " metadata of " + Short(stream);
     auto got = s->GetStreamMetadata(stream);
     if (model_.Tombstoned(stream)) return ExpectError(got, ErrorCode::kStreamDeleted, what);
@@ -607,7 +607,7 @@ class ModelRun {
     EXPECT_EQ(got->metadata.ToJson(), want != nullptr ? want->ToJson() : "{}") << what;
   }
 
-  void OpInfo(Store* s, const std::string& who) {
+  void OpInfo(NativeStore* s, const std::string& who) {
     const std::string& stream = AnyStream();
     Trace(who + " info, count and metadata of " + Short(stream));
     CheckInfo(s, stream, who);
@@ -617,7 +617,7 @@ class ModelRun {
 
   // ListStreams with `o`, page by page when o.limit is small, against the
   // model's list filtered the same way.
-  void CheckList(Store* s, ListStreamsOptions o, const std::string& what) {
+  void CheckList(NativeStore* s, ListStreamsOptions o, const std::string& what) {
     std::vector<ModelSummary> want;
     for (const ModelSummary& m : model_.List()) {
       if (m.stream.compare(0, o.prefix.size(), o.prefix) != 0) continue;
@@ -648,7 +648,7 @@ class ModelRun {
     EXPECT_EQ(got_text, want_text) << what;
   }
 
-  void OpList(Store* s, const std::string& who) {
+  void OpList(NativeStore* s, const std::string& who) {
     ListStreamsOptions o;
     const char* const prefixes[] = {"", "acct-", "ac", "gone-", "Ü", "L"};
     o.prefix = prefixes[rng_() % std::size(prefixes)];
@@ -660,11 +660,11 @@ class ModelRun {
     Trace(what);
     CheckList(s, o, what);
     const std::string category = kCategories[rng_() % std::size(kCategories)];
-    auto n = s->CountCategory(category);
+    auto n = s->Count(CountOf::Category(category));
     ASSERT_TRUE(n.has_value()) << n.error().ToString();
     EXPECT_EQ(*n, model_.TaggedRead(true, category, ReadAllOptions{}).size())
         << who << " count category " << category;
-    auto all = s->CountAll();
+    auto all = s->Count(CountOf::All());
     ASSERT_TRUE(all.has_value()) << all.error().ToString();
     EXPECT_EQ(*all, model_.stored()) << who << " count all";
   }
@@ -672,7 +672,7 @@ class ModelRun {
   // Reads all of $all, every stream both ways, its info, count and
   // metadata, every category and type and the stream list through `s`;
   // checks stats.
-  void CompareEverything(Store* s, const std::string& who) {
+  void CompareEverything(NativeStore* s, const std::string& who) {
     Trace("compare everything via " + who);
     EXPECT_EQ(s->HeadPosition()->value(), model_.size()) << who;
     const ReadAllOptions everything;
@@ -714,13 +714,13 @@ class ModelRun {
     ListStreamsOptions live;
     live.include_deleted = false;
     CheckList(s, live, who + " list live");
-    auto count = s->CountAll();
+    auto count = s->Count(CountOf::All());
     ASSERT_TRUE(count.has_value()) << who << ": " << count.error().ToString();
     EXPECT_EQ(*count, model_.stored()) << who << " count all";
     CheckStats(s, who);
   }
 
-  void CheckStats(Store* s, const std::string& who) {
+  void CheckStats(NativeStore* s, const std::string& who) {
     auto st = s->Stats();
     ASSERT_TRUE(st.has_value()) << who << ": " << st.error().ToString();
     EXPECT_EQ(st->events, model_.stored()) << who;
@@ -765,12 +765,12 @@ class ModelRun {
     CompareEverything(store_.get(), clean ? "reopened store" : "store reopened unclean");
   }
 
-  Result<std::unique_ptr<Store>> OpenReadOnly() {
-    StoreOptions ro = options_;
+  Result<std::unique_ptr<NativeStore>> OpenReadOnly() {
+    NativeOptions ro = options_;
     ro.read_only = true;
     ro.env = nullptr;
     ro.memtable_entries = Pick(5, 50);
-    return Store::Open(dir_->path(), ro);
+    return NativeStore::Open(dir_->path(), ro);
   }
 
   void OpReadOnly() {
@@ -1060,10 +1060,10 @@ class ModelRun {
       backup.push_back(std::move(r));
     }
     auto copy_dir = std::make_unique<TempDir>();
-    StoreOptions copy_options = options_;
-    auto opened = Store::Open(copy_dir->path(), copy_options);
+    NativeOptions copy_options = options_;
+    auto opened = NativeStore::Open(copy_dir->path(), copy_options);
     ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-    std::unique_ptr<Store> copy = std::move(*opened);
+    std::unique_ptr<NativeStore> copy = std::move(*opened);
     size_t interrupted_at = backup.size();
     if (Chance(30) && !backup.empty()) interrupted_at = Pick(0, backup.size() - 1);
     auto restore = [&](size_t end, uint64_t* written, uint64_t* duplicates) {
@@ -1114,9 +1114,9 @@ class ModelRun {
   std::mt19937_64 rng_;
   std::unique_ptr<TempDir> dir_ = std::make_unique<TempDir>();
   FaultInjectionEnv env_;
-  StoreOptions options_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Store> follower_;
+  NativeOptions options_;
+  std::unique_ptr<NativeStore> store_;
+  std::unique_ptr<NativeStore> follower_;
   Model model_;
   std::vector<std::string> streams_;   // never tombstoned
   std::vector<std::string> doomed_;    // may be tombstoned

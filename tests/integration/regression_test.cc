@@ -10,7 +10,7 @@
 #include <functional>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "tests/integration/printers.h"
 
@@ -80,13 +80,13 @@ class HookEnv final : public Env {
   Env* base_ = Env::Default();
 };
 
-std::unique_ptr<Store> OpenOrDie(const std::string& dir, const StoreOptions& o) {
-  auto s = Store::Open(dir, o);
+std::unique_ptr<NativeStore> OpenOrDie(const std::string& dir, const NativeOptions& o) {
+  auto s = NativeStore::Open(dir, o);
   EXPECT_TRUE(s.has_value()) << s.error().ToString();
   return s ? std::move(*s) : nullptr;
 }
 
-void AppendOne(Store* s, const std::string& stream) {
+void AppendOne(NativeStore* s, const std::string& stream) {
   std::vector<EventData> one = {Ev("E")};
   auto r = s->Append(stream, ExpectedRevision::Any(), one);
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
@@ -97,12 +97,12 @@ void AppendOne(Store* s, const std::string& stream) {
 // fails with kNotFound when the writer has not written one yet.
 TEST(RegressionTest, FollowerRefreshBeforeTheWritersFirstManifest) {
   TempDir dir;
-  StoreOptions w;
+  NativeOptions w;
   w.durability = Durability::kNoSyncUnsafe;  // default memtable: no flush, no MANIFEST
   auto writer = OpenOrDie(dir.path(), w);
   ASSERT_NE(writer, nullptr);
   AppendOne(writer.get(), "a");
-  StoreOptions r = w;
+  NativeOptions r = w;
   r.read_only = true;
   r.memtable_entries = 1;
   auto reader = OpenOrDie(dir.path(), r);  // indexes one entry: its memtable is full
@@ -119,7 +119,7 @@ TEST(RegressionTest, FollowerRefreshBeforeTheWritersFirstManifest) {
 // deletes their files, and the open fails with kNotFound naming a run.
 TEST(RegressionTest, ReadOnlyOpenRacingARunMerge) {
   TempDir dir;
-  StoreOptions w;
+  NativeOptions w;
   w.durability = Durability::kNoSyncUnsafe;
   w.memtable_entries = 1;  // one run per append
   auto writer = OpenOrDie(dir.path(), w);
@@ -141,10 +141,10 @@ TEST(RegressionTest, ReadOnlyOpenRacingARunMerge) {
     }
     ASSERT_EQ(writer->Stats()->index_runs, 1u) << "the writer did not merge its runs";
   };
-  StoreOptions r = w;
+  NativeOptions r = w;
   r.read_only = true;
   r.env = &env;
-  auto reader = Store::Open(dir.path(), r);
+  auto reader = NativeStore::Open(dir.path(), r);
   ASSERT_TRUE(reader.has_value()) << reader.error().ToString();  // got kNotFound: 00000000.run
   auto all = (*reader)->ReadAll(ReadAllOptions{});
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
@@ -157,7 +157,7 @@ TEST(RegressionTest, ReadOnlyOpenRacingARunMerge) {
 // hid the error and reported a stale head; it returns errors since).
 TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
   TempDir dir;
-  StoreOptions w;
+  NativeOptions w;
   w.durability = Durability::kNoSyncUnsafe;
   w.memtable_entries = 1;
   {
@@ -173,7 +173,7 @@ TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
   auto writer = OpenOrDie(dir.path(), w);
   ASSERT_NE(writer, nullptr);
   HookEnv env;
-  StoreOptions r = w;
+  NativeOptions r = w;
   r.read_only = true;
   r.memtable_entries = 1;
   r.env = &env;
@@ -199,13 +199,13 @@ TEST(RegressionTest, FollowerRefreshRacingARunMerge) {
 // so it must re-read the MANIFEST, which is damaged: the error is returned.
 TEST(RegressionTest, AReaderHeadPositionReturnsTheErrorThatStopsItsRefresh) {
   TempDir dir;
-  StoreOptions w;
+  NativeOptions w;
   w.durability = Durability::kNoSyncUnsafe;
   auto writer = OpenOrDie(dir.path(), w);
   ASSERT_NE(writer, nullptr);
   AppendOne(writer.get(), "a");
   ASSERT_TRUE(writer->Checkpoint().ok());  // a MANIFEST listing one run
-  StoreOptions r = w;
+  NativeOptions r = w;
   r.read_only = true;
   r.memtable_entries = 1;
   auto reader = OpenOrDie(dir.path(), r);
@@ -227,7 +227,7 @@ TEST(RegressionTest, AReaderHeadPositionReturnsTheErrorThatStopsItsRefresh) {
 // them, the retry wrote the same ids a second time.
 TEST(RegressionTest, AnyRetryAfterLaterAppendsIsADuplicate) {
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -248,7 +248,7 @@ TEST(RegressionTest, AnyRetryAfterLaterAppendsIsADuplicate) {
 // stream was looked up.
 TEST(RegressionTest, ZeroCountReadOfMissingStreamIsNotFound) {
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -265,12 +265,12 @@ TEST(RegressionTest, ZeroCountReadOfMissingStreamIsNotFound) {
 // with the whole 32-bit offset range reserved.
 TEST(RegressionTest, ReaderWithSmallerSegmentOptionReadsALargerSegment) {
   TempDir dir;
-  StoreOptions w;
+  NativeOptions w;
   w.durability = Durability::kNoSyncUnsafe;
   w.segment_bytes = 64ull << 20;
   auto writer = OpenOrDie(dir.path(), w);
   ASSERT_NE(writer, nullptr);
-  StoreOptions r = w;
+  NativeOptions r = w;
   r.read_only = true;
   r.segment_bytes = 4096;
   r.max_append_bytes = 4096;
@@ -292,7 +292,7 @@ TEST(RegressionTest, ReaderWithSmallerSegmentOptionReadsALargerSegment) {
 
 // Appends `n` events to `stream` and keeps only the newest through
 // "$maxCount": a scavenge then removes the first n - 1.
-void AppendAndKeepOne(Store* s, const std::string& stream, int n) {
+void AppendAndKeepOne(NativeStore* s, const std::string& stream, int n) {
   for (int i = 0; i < n; ++i) AppendOne(s, stream);
   StreamMetadata m;
   m.max_count = 1;
@@ -309,7 +309,7 @@ void AppendAndKeepOne(Store* s, const std::string& stream, int n) {
 TEST(RegressionTest, ReadAllFromTheStartAfterTheFirstEventsAreScavenged) {
 
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -332,7 +332,7 @@ TEST(RegressionTest, ReadAllFromTheStartAfterTheFirstEventsAreScavenged) {
 // under whatever the freed bytes spelled).
 TEST(RegressionTest, SoftDeleteOfAStreamWithALongName) {
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -352,7 +352,7 @@ TEST(RegressionTest, SoftDeleteOfAStreamWithALongName) {
 TEST(RegressionTest, CountAfterAScavengeAndWiderRetention) {
 
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -362,7 +362,7 @@ TEST(RegressionTest, CountAfterAScavengeAndWiderRetention) {
   auto read = s->ReadStream("a-1", ReadStreamOptions{});
   ASSERT_TRUE(read.has_value()) << read.error().ToString();
   ASSERT_EQ(read->size(), 1u);
-  EXPECT_EQ(*s->CountStream("a-1"), 1u);  // got 3
+  EXPECT_EQ(*s->Count(CountOf::Stream("a-1")), 1u);  // got 3
   auto list = s->ListStreams(ListStreamsOptions{});
   ASSERT_TRUE(list.has_value()) << list.error().ToString();
   ASSERT_EQ(list->size(), 1u);
@@ -377,7 +377,7 @@ TEST(RegressionTest, CountAfterAScavengeAndWiderRetention) {
 // a scavenge removed), so the stream is listed before and after alike.
 TEST(RegressionTest, ScavengedGhostTombstoneIsListedAsBefore) {
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -408,7 +408,7 @@ TEST(RegressionTest, ScavengedGhostTombstoneIsListedAsBefore) {
 TEST(RegressionTest, ScavengeKeepsTheStreamCount) {
 
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -431,7 +431,7 @@ TEST(RegressionTest, ScavengeKeepsTheStreamCount) {
 TEST(RegressionTest, StreamStaysListedAfterRetentionIsRelaxed) {
 
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -464,7 +464,7 @@ TEST(RegressionTest, StreamStaysListedAfterRetentionIsRelaxed) {
 TEST(RegressionTest, RetryAgainstScavengedRevisionsIsNoDuplicate) {
 
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);
@@ -494,7 +494,7 @@ TEST(RegressionTest, RetryAgainstScavengedRevisionsIsNoDuplicate) {
 // "record truncated". The resume address now moves to the cut.
 TEST(RegressionTest, ReopenAfterAScavengeThatLengthenedTheLastClosedSegment) {
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   {
     auto s = OpenOrDie(dir.path(), o);
@@ -544,7 +544,7 @@ TEST(RegressionTest, ReopenAfterAScavengeThatLengthenedTheLastClosedSegment) {
 // Stats reads between flushes stays whole and in order.
 TEST(RegressionTest, StatsRacingFlushesReadsWholeFigures) {
   TempDir dir;
-  StoreOptions o;
+  NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
   auto s = OpenOrDie(dir.path(), o);
   ASSERT_NE(s, nullptr);

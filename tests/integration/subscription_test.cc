@@ -9,12 +9,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn {
@@ -36,7 +37,7 @@ struct SubPlan {
 
 // What a subscription with `o` must deliver from the store's final state,
 // ignoring where it started (the caller cuts the prefix).
-std::vector<RecordedEvent> Expected(Store* store, const SubscribeOptions& o) {
+std::vector<RecordedEvent> Expected(NativeStore* store, const SubscribeOptions& o) {
   if (o.target == SubscribeOptions::Target::kStream) {
     auto r = store->ReadStream(o.name, ReadStreamOptions{});
     std::vector<RecordedEvent> out;
@@ -56,16 +57,24 @@ std::vector<RecordedEvent> Expected(Store* store, const SubscribeOptions& o) {
   return *store->ReadAll(ro);
 }
 
+// Where a plan starts (exclusive): its position or revision, whichever its
+// target is ordered by.
+std::optional<uint64_t> After(const SubscribeOptions& o) {
+  if (o.after) return o.after->value();
+  if (o.after_revision) return o.after_revision->value();
+  return std::nullopt;
+}
+
 uint64_t Key(const SubscribeOptions& o, const RecordedEvent& e) {
   return o.target == SubscribeOptions::Target::kStream ? e.revision.value() : e.position.value();
 }
 
-std::string Check(Store* store, const SubPlan& p) {
+std::string Check(NativeStore* store, const SubPlan& p) {
   std::vector<RecordedEvent> want = Expected(store, p.options);
   // Cut what lies at or before the start.
   size_t first = 0;
-  if (p.options.after) {
-    while (first < want.size() && Key(p.options, want[first]) <= *p.options.after) ++first;
+  if (const std::optional<uint64_t> after = After(p.options)) {
+    while (first < want.size() && Key(p.options, want[first]) <= *after) ++first;
   } else if (p.options.from_end) {
     // The start was resolved by Subscribe, between the two heads.
     if (!p.got.empty()) {
@@ -97,7 +106,7 @@ std::string Check(Store* store, const SubPlan& p) {
   if (want.size() - first != p.got.size()) {
     return "delivered " + std::to_string(p.got.size()) + " events, expected " +
            std::to_string(want.size() - first) + " (start " +
-           (p.options.after ? "after " + std::to_string(*p.options.after)
+           (After(p.options) ? "after " + std::to_string(*After(p.options))
                             : p.options.from_end ? std::string("end") : std::string("beginning")) +
            ", filter " + (p.options.filter.empty() ? "none" : "type prefix") + ")";
   }
@@ -108,13 +117,13 @@ void OneRun(uint64_t seed) {
   SCOPED_TRACE("CAIRN_SEED=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
   TempDir dir;
-  StoreOptions so;
+  NativeOptions so;
   so.durability = Durability::kNoSyncUnsafe;
   so.memtable_entries = 64 + rng() % 200;  // flushes and merges during the run
   so.segment_bytes = 8192 + rng() % 32768;
-  auto opened = Store::Open(dir.path(), so);
+  auto opened = NativeStore::Open(dir.path(), so);
   ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  std::unique_ptr<Store> store = std::move(*opened);
+  std::unique_ptr<NativeStore> store = std::move(*opened);
 
   std::atomic<bool> writers_done{false};
   std::atomic<int> writing{3};
@@ -160,7 +169,13 @@ void OneRun(uint64_t seed) {
     switch (rng() % 3) {
       case 0: break;
       case 1: o.from_end = true; break;
-      default: o.after = rng() % 400; break;
+      default:
+        if (o.target == SubscribeOptions::Target::kStream) {
+          o.after_revision = StreamRevision(rng() % 400);
+        } else {
+          o.after = Position(rng() % 400);
+        }
+        break;
     }
   }
   std::vector<uint64_t> delays;
@@ -223,9 +238,9 @@ double CpuSeconds() {
 
 TEST(SubscriptionConcurrencyTest, ThousandIdleSubscriptionsCostNoCpuAndAllGetTheNextEvent) {
   TempDir dir;
-  StoreOptions so;
+  NativeOptions so;
   so.durability = Durability::kNoSyncUnsafe;
-  auto store = std::move(*Store::Open(dir.path(), so));
+  auto store = std::move(*NativeStore::Open(dir.path(), so));
   constexpr int kSubs = 1000;
   std::vector<std::unique_ptr<Subscription>> subs;
   for (int i = 0; i < kSubs; ++i) {

@@ -1,6 +1,7 @@
 // AggregateStore: load, decide, append with the exact expected revision,
 // conflicts with the competing events, idempotent command ids, audit
 // metadata, upcasting, snapshots, time travel. A real store on disk.
+#include "cairn/native.h"
 #include "cairn/toolkit/aggregate.h"
 #include "cairn/toolkit/testing.h"
 
@@ -100,9 +101,9 @@ Upcasters& TestUpcasters() {
 class AggregateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }

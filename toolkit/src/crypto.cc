@@ -301,14 +301,14 @@ Result<SubjectKey> SqliteKeyVault::GetOrCreate(std::string_view subject) {
   {
     // Usually the key exists: a read, no write lock on the file.
     CAIRN_ASSIGN_OR_RETURN(Row row, ReadRow(db, path_, subject));
-    if (row.erased) return Status(ErrorCode::kFailedPrecondition, ErasedSubjectMessage(subject));
+    if (row.erased) return Status(ErrorCode::kSubjectErased, ErasedSubjectMessage(subject));
     if (row.key) return *row.key;
   }
   // Create under the file's write lock; another process may have won.
   CAIRN_RETURN_IF_ERROR(Exec(db, path_, "BEGIN IMMEDIATE"));
   auto body = [&]() -> Result<SubjectKey> {
     CAIRN_ASSIGN_OR_RETURN(Row row, ReadRow(db, path_, subject));
-    if (row.erased) return Status(ErrorCode::kFailedPrecondition, ErasedSubjectMessage(subject));
+    if (row.erased) return Status(ErrorCode::kSubjectErased, ErasedSubjectMessage(subject));
     if (row.key) return *row.key;
     SubjectKey key;
     randombytes_buf(key.data(), key.size());

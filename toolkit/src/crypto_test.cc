@@ -219,7 +219,7 @@ TEST(CryptoTest, ForgetRacingSealAndOpenLeavesNothingReadable) {
           if (after) ++sealed_after;
           auto opened = cipher.Open("alice", *r);  // now or after the erasure
           if (!opened.has_value()) problems.push_back(opened.error().ToString());
-        } else if (r.error().code() == ErrorCode::kFailedPrecondition &&
+        } else if (r.error().code() == ErrorCode::kSubjectErased &&
                    r.error().message() == "data subject 'alice' was erased") {
           ++refused;
         } else {
@@ -264,11 +264,11 @@ TEST(CryptoTest, ForgetMakesTokensForgottenAndRefusesNewKeys) {
 
   auto sealed = cipher.Seal("alice", "three");
   ASSERT_FALSE(sealed.has_value());
-  EXPECT_EQ(sealed.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(sealed.error().code(), ErrorCode::kSubjectErased);
   EXPECT_EQ(sealed.error().message(), "data subject 'alice' was erased");
   auto created = vault->GetOrCreate("alice");
   ASSERT_FALSE(created.has_value());
-  EXPECT_EQ(created.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(created.error().code(), ErrorCode::kSubjectErased);
   EXPECT_EQ(created.error().message(), "data subject 'alice' was erased");
   EXPECT_EQ(ErasedSubjectMessage("alice"), "data subject 'alice' was erased");
   EXPECT_EQ(*vault->Get("alice"), std::nullopt);
@@ -422,7 +422,7 @@ TEST(KeyVaultTest, ErasureSurvivesReopenAndCoversSubjectsWithoutKeys) {
     EXPECT_TRUE(*vault->IsErased(s)) << s;
     EXPECT_EQ(*vault->Get(s), std::nullopt) << s;
     EXPECT_EQ(ErrorOf(vault->GetOrCreate(s)),
-              "failed_precondition: data subject '" + std::string(s) + "' was erased");
+              "subject_erased: data subject '" + std::string(s) + "' was erased");
   }
 }
 

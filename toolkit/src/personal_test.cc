@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "cairn/native.h"
 #include "cairn/toolkit/aggregate.h"
 #include "cairn/toolkit/crypto.h"
 #include "cairn/toolkit/projection.h"
@@ -110,7 +111,7 @@ TEST_F(PersonalTest, SealedOnWriteOpenedOnReadForgottenAfterErasure) {
 
   auto again = EncodeSealed(e, cipher_.get());
   ASSERT_FALSE(again.has_value());
-  EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(again.error().code(), ErrorCode::kSubjectErased);
   EXPECT_EQ(again.error().message(), "SignedUp.email: data subject 'm-1' was erased");
   // A forgotten value stays forgotten: written as null, read as forgotten.
   auto copy = EncodeSealed(*gone, cipher_.get());
@@ -122,9 +123,9 @@ TEST_F(PersonalTest, SealedOnWriteOpenedOnReadForgottenAfterErasure) {
 }
 
 TEST_F(PersonalTest, AggregatesNeverStorePersonalDataInClear) {
-  StoreOptions so;
+  NativeOptions so;
   so.durability = Durability::kNoSyncUnsafe;
-  auto store = Store::Open(dir_.Sub("store"), so);
+  auto store = NativeStore::Open(dir_.Sub("store"), so);
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   AggregateOptions o;
   o.cipher = cipher_.get();
@@ -164,7 +165,7 @@ TEST_F(PersonalTest, AggregatesNeverStorePersonalDataInClear) {
   EXPECT_EQ((*h)[0].data, R"({"member":"m-7","email":null,"phone":null})");
   auto refused = members.Handle("m-7", CommandContext{}, signup("new@example.com"));
   ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kSubjectErased);
   EXPECT_EQ(refused.error().message(), "SignedUp.email: data subject 'm-7' was erased");
 }
 
@@ -208,9 +209,9 @@ class Emails : public Projection {
 };
 
 TEST_F(PersonalTest, AReadModelRebuiltAfterAnErasureHoldsNoneOfIt) {
-  StoreOptions so;
+  NativeOptions so;
   so.durability = Durability::kNoSyncUnsafe;
-  auto store = Store::Open(dir_.Sub("store"), so);
+  auto store = NativeStore::Open(dir_.Sub("store"), so);
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   AggregateOptions o;
   o.cipher = cipher_.get();

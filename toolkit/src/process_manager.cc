@@ -46,7 +46,7 @@ class RunnerImpl : public ProcessManagerRunner {
     SubscribeOptions so = options_.category.empty() ? SubscribeOptions::All()
                                                     : SubscribeOptions::Category(options_.category);
     so.filter = options_.filter;
-    so.after = handled_;
+    if (handled_) so.after = Position(*handled_);
     CAIRN_ASSIGN_OR_RETURN(sub_, store_->Subscribe(so));
     thread_ = std::thread([this] { Run(); });
     return Status::OK();
@@ -69,7 +69,7 @@ class RunnerImpl : public ProcessManagerRunner {
     if (!status_.ok()) return status_;
     if (stopped_) return Status(ErrorCode::kCancelled, "process manager " + name_ + " was stopped");
     (void)done;
-    return Status(ErrorCode::kResourceExhausted, "process manager " + name_ + " did not reach position " +
+    return Status(ErrorCode::kDeadlineExceeded, "process manager " + name_ + " did not reach position " +
                                                      std::to_string(p.value()) + " in time");
   }
   Status Stop() override {
@@ -124,7 +124,7 @@ class RunnerImpl : public ProcessManagerRunner {
       }
       // Everything the subscription delivered is handled; what it scanned
       // past (other categories, events the filter drops) needs nothing.
-      if (const std::optional<uint64_t> through = sub_->last()) Advance(*through);
+      if (const std::optional<Position> through = sub_->last_position()) Advance(through->value());
       if (unsaved >= options_.checkpoint_every || (caught_up && unsaved > 0)) {
         Status s = Save();
         if (!s.ok()) {

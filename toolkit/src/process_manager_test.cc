@@ -1,6 +1,7 @@
 // The process manager runner over $all: its own checkpoint events never
 // reach the manager nor make it write more checkpoints; the checkpoint
 // survives a restart; Stop from two threads at once is safe.
+#include "cairn/native.h"
 #include "cairn/toolkit/process_manager.h"
 
 #include <gtest/gtest.h>
@@ -27,9 +28,9 @@ class Counter : public ProcessManager {
 class ProcessManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
-    auto s = Store::Open(dir_.path(), o);
+    auto s = NativeStore::Open(dir_.path(), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }

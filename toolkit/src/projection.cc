@@ -5,9 +5,9 @@
 // Exactly-once rests on one rule: the checkpoint row and the read-model
 // changes it accounts for are written by the same transaction, and the
 // subscription resumes after the committed checkpoint. A page of the
-// subscription holds every event of the source up to Subscription::last()
+// subscription holds every event of the source up to Subscription::last_position()
 // (NextBatch hands over all it buffered), so after a page is applied the
-// checkpoint may move to last() even when that is past the page's last event.
+// checkpoint may move to last_position() even when that is past the page's last event.
 //
 // Lock order: control_mu_ (Stop, Rebuild) before mu_.
 #include <condition_variable>
@@ -98,7 +98,7 @@ class Runner final : public ProjectionRunner {
       }
       if (cv_.wait_until(l, deadline) == std::cv_status::timeout &&
           !(processed_ && *processed_ >= p.value())) {
-        return Status(ErrorCode::kResourceExhausted,
+        return Status(ErrorCode::kDeadlineExceeded,
                       "projection '" + name_ + "' did not reach position " +
                           std::to_string(p.value()) + " within " + std::to_string(timeout.count()) +
                           " ms (checkpoint " + PositionText(processed_) + ")");
@@ -173,7 +173,7 @@ class Runner final : public ProjectionRunner {
     so.filter = options_.filter;
     so.checkpoint_interval = options_.checkpoint_interval;
     so.page_events = options_.batch_size;
-    so.after = stored_;
+    if (stored_) so.after = Position(*stored_);
     auto sub = store_->Subscribe(so);
     if (!sub) return Named(sub.error());
     owned_sub_ = std::move(*sub);
@@ -216,7 +216,8 @@ class Runner final : public ProjectionRunner {
         if (n.error().code() == ErrorCode::kCancelled && StopRequested()) break;
         return n.error();
       }
-      const std::optional<uint64_t> through = sub->last();
+      std::optional<uint64_t> through;
+      if (std::optional<Position> p = sub->last_position()) through = p->value();
       bool events = false, marker = false;
       for (const SubscriptionMessage& m : page) {
         if (m.kind == SubscriptionMessage::Kind::kEvent) events = true;

@@ -16,7 +16,7 @@
 #include <random>
 #include <thread>
 
-#include "cairn/store.h"
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn::toolkit {
@@ -102,9 +102,9 @@ std::vector<std::string> Numbers(uint64_t from, uint64_t to) {  // [from, to]
 class ProjectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StoreOptions o;
+    NativeOptions o;
     o.durability = Durability::kNoSyncUnsafe;
-    auto s = Store::Open(dir_.Sub("store"), o);
+    auto s = NativeStore::Open(dir_.Sub("store"), o);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
   }
@@ -175,7 +175,7 @@ TEST_F(ProjectionTest, WaitForTheLastAppendThenTheQuerySeesIt) {
               (std::vector<std::string>{std::to_string(5 * (i + 1))}));
   }
   Status late = runner_->WaitFor(Position(999), milliseconds(30));
-  EXPECT_EQ(late.code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(late.code(), ErrorCode::kDeadlineExceeded);
   EXPECT_EQ(late.message(),
             "projection 'balances' did not reach position 999 within 30 ms (checkpoint 19)");
   ASSERT_TRUE(runner_->Stop().ok());
@@ -398,9 +398,9 @@ TEST(SqlTest, ValuesRoundTripAndErrorsNameTheStatement) {
 
 // The child: follows the store read-only into the projection until killed.
 [[noreturn]] void RunChild(const std::string& store_dir, const std::string& db) {
-  StoreOptions so;
+  NativeOptions so;
   so.read_only = true;
-  auto store = Store::Open(store_dir, so);
+  auto store = NativeStore::Open(store_dir, so);
   if (!store) _exit(2);
   Balances balances;
   ProjectionOptions o;
@@ -423,7 +423,7 @@ TEST(ProjectionCrashTest, KilledRunnerResumesWithEveryEventAppliedExactlyOnce) {
   TempDir dir;
   const std::string store_dir = dir.Sub("store");
   const std::string db = dir.Sub("read.db");
-  StoreOptions so;
+  NativeOptions so;
   so.durability = Durability::kNoSyncUnsafe;
   std::map<std::string, int64_t> balance;
   std::vector<std::string> account_positions;
@@ -443,7 +443,7 @@ TEST(ProjectionCrashTest, KilledRunnerResumesWithEveryEventAppliedExactlyOnce) {
   };
   for (int round = 0; round < 3; ++round) {
     {
-      auto store = Store::Open(store_dir, so);
+      auto store = NativeStore::Open(store_dir, so);
       ASSERT_TRUE(store.has_value()) << store.error().ToString();
       for (int i = 0; i < 100; ++i) append(store->get());
       ASSERT_TRUE((*store)->Close().ok());
@@ -452,7 +452,7 @@ TEST(ProjectionCrashTest, KilledRunnerResumesWithEveryEventAppliedExactlyOnce) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) RunChild(store_dir, db);
-    auto store = Store::Open(store_dir, so);
+    auto store = NativeStore::Open(store_dir, so);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
     // Round 0 kills within 3 ms of the fork, mostly before the child has
     // created its tables (the restarted runner must then start from nothing);
@@ -481,7 +481,7 @@ TEST(ProjectionCrashTest, KilledRunnerResumesWithEveryEventAppliedExactlyOnce) {
                 at.empty() ? "none" : at[0].c_str(), static_cast<unsigned long long>(appended));
   }
   // Restart in this process and catch up with everything.
-  auto store = Store::Open(store_dir, so);
+  auto store = NativeStore::Open(store_dir, so);
   ASSERT_TRUE(store.has_value()) << store.error().ToString();
   Balances balances;
   ProjectionOptions o;

@@ -42,7 +42,7 @@ inline constexpr size_t kMaxSubjectBytes = 256;
 // 256", "data subject is not valid UTF-8 (byte 3)").
 [[nodiscard]] Status ValidateSubject(std::string_view subject);
 
-// The message of the kFailedPrecondition an erased subject gets from
+// The message of the kSubjectErased an erased subject gets from
 // GetOrCreate (and so from PersonalDataCipher::Seal):
 // "data subject '<subject>' was erased".
 std::string ErasedSubjectMessage(std::string_view subject);
@@ -61,7 +61,7 @@ class KeyVault {
   virtual Result<std::optional<SubjectKey>> Get(std::string_view subject) = 0;
   // The subject's key, creating a random one first if it has none. A created
   // key is durable before it is returned (so nothing is ever sealed under a
-  // key a crash could lose). kFailedPrecondition with ErasedSubjectMessage()
+  // key a crash could lose). kSubjectErased with ErasedSubjectMessage()
   // for an erased subject.
   virtual Result<SubjectKey> GetOrCreate(std::string_view subject) = 0;
   // Whether the subject was erased.
@@ -149,7 +149,7 @@ class PersonalDataCipher {
 
   // Seals `plaintext` for `subject`, creating its key if needed. Two seals of
   // the same plaintext differ (fresh nonce). kInvalidArgument for an invalid
-  // subject, kFailedPrecondition ("data subject '<s>' was erased") for a
+  // subject, kSubjectErased ("data subject '<s>' was erased") for a
   // forgotten one, or the vault's error.
   Result<std::string> Seal(std::string_view subject, std::string_view plaintext);
   // Opens a token sealed for `subject`. nullopt when the subject has no key
@@ -160,7 +160,7 @@ class PersonalDataCipher {
   Result<std::optional<std::string>> Open(std::string_view subject, std::string_view token);
   // Forgets `subject`: erases its key in the vault (KeyVault::Erase) and
   // drops it from the cache. Idempotent. After OK, Open of any token sealed
-  // for it returns nullopt and Seal fails with kFailedPrecondition.
+  // for it returns nullopt and Seal fails with kSubjectErased.
   [[nodiscard]] Status Forget(std::string_view subject);
 
  private:

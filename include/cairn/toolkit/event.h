@@ -242,7 +242,7 @@ concept EventType = std::is_default_constructible_v<E> && requires(Fields<E>& f)
 // Encodes values (one per spec; absent optionals are left out) as a JSON
 // object in spec order. Personal fields are sealed with `cipher`; without
 // one they are written in clear: for display and tests only, never for the
-// store (kFailedPrecondition when a subject was erased, from the cipher).
+// store (kSubjectErased when a subject was erased, from the cipher).
 Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values,
                                  PersonalDataCipher* cipher);
 // The same without personal data sealing (display, tests, types without

@@ -78,7 +78,7 @@ class ProcessManagerRunner {
   // The last position handled (or passed over); nullopt before any.
   virtual std::optional<Position> checkpoint() const = 0;
   // Blocks until every event at or before `p` is handled: OK;
-  // kResourceExhausted when `timeout` passes, kCancelled after Stop, or the
+  // kDeadlineExceeded when `timeout` passes, kCancelled after Stop, or the
   // error that stopped the runner.
   virtual Status WaitFor(Position p, std::chrono::milliseconds timeout) = 0;
   // Stops the thread and saves the checkpoint. Idempotent.

@@ -185,7 +185,7 @@ class ProjectionRunner {
   // OK while running and after a Stop; the error that stopped the runner
   // otherwise. A handler error keeps its code and its message is prefixed
   // with "projection '<name>' failed at position <p> (stream '<s>', type
-  // '<t>'): ". Store errors (kIOError, kCorruption, kFailedPrecondition once
+  // '<t>'): ". Store errors (kIOError, kCorruption, kClosed once
   // the store is closed) and database errors are reported likewise, naming
   // the projection.
   virtual Status status() const = 0;
@@ -197,7 +197,7 @@ class ProjectionRunner {
 
   // Blocks until checkpoint() >= p, i.e. the read model reflects every
   // event up to and including position p (read your own writes: wait for
-  // the position an Append returned). Errors: kResourceExhausted when
+  // the position an Append returned). Errors: kDeadlineExceeded when
   // `timeout` passes first, kCancelled when the runner is stopped (Stop or
   // destruction) first, status() when it fails first.
   virtual Status WaitFor(Position p, std::chrono::milliseconds timeout) = 0;

@@ -21,6 +21,15 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kReadOnly: return "read_only";
     case ErrorCode::kFailedPrecondition: return "failed_precondition";
     case ErrorCode::kCancelled: return "cancelled";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
+    case ErrorCode::kUnimplemented: return "unimplemented";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kPermissionDenied: return "permission_denied";
+    case ErrorCode::kClosed: return "closed";
+    case ErrorCode::kBusy: return "busy";
+    case ErrorCode::kReentrantCall: return "reentrant_call";
+    case ErrorCode::kSubjectErased: return "subject_erased";
   }
   return "unknown";
 }

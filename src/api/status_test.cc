@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,22 @@ TEST(StatusTest, WrongExpectedRevisionCarriesBoth) {
   EXPECT_EQ(s.ToString(), "wrong_expected_revision: stream 'acc-1' expected 5, found revision 1");
   Status none = Status::WrongExpectedRevision({"x", "exists", std::nullopt});
   EXPECT_EQ(none.message(), "stream 'x' expected exists, found no stream");
+}
+
+TEST(StatusTest, EveryCodeHasItsOwnStableName) {
+  // The names are the JSON and wire spelling: fixed once published.
+  const std::vector<std::string> want = {
+      "ok",          "invalid_argument",  "not_found",           "wrong_expected_revision",
+      "stream_deleted", "idempotency_conflict", "corruption",     "io_error",
+      "no_space",    "resource_exhausted", "locked",              "read_only",
+      "failed_precondition", "cancelled", "unavailable",          "deadline_exceeded",
+      "unimplemented", "unauthenticated",  "permission_denied",   "closed",
+      "busy",        "reentrant_call",    "subject_erased"};
+  ASSERT_EQ(want.size(), static_cast<size_t>(kErrorCodeCount));
+  for (int c = 0; c < kErrorCodeCount; ++c) {
+    EXPECT_EQ(ErrorCodeName(static_cast<ErrorCode>(c)), want[static_cast<size_t>(c)]) << c;
+  }
+  EXPECT_STREQ(ErrorCodeName(static_cast<ErrorCode>(kErrorCodeCount)), "unknown");
 }
 
 TEST(StatusTest, ErrnoMapping) {
