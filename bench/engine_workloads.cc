@@ -105,8 +105,8 @@ Status ReadStreamPaged(const WorkloadContext& ctx, NativeStore& store, const std
 }
 
 // Reads $all forwards in pages, checking positions 0..expect-1 in order.
-Status ReadAllPaged(const WorkloadContext& ctx, NativeStore& store, uint64_t expect, Histogram* latency,
-                    uint64_t* bytes) {
+Status ReadAllPaged(const WorkloadContext& ctx, NativeStore& store, uint64_t expect,
+                    Histogram* latency, uint64_t* bytes) {
   uint64_t next = 0;
   while (next < expect) {
     ReadAllOptions options;
@@ -296,24 +296,23 @@ Result<Measurement> CairnAppendConcurrentAsync(const WorkloadContext& ctx) {
     Writer& w = ws[t];
     const EventData& e = pool[(w.next * writers + t) % pool.size()];
     w.submitted_ns = NowNanos();
-    Status s = store->AppendAsync(w.stream, ExpectedRevision::Any(), {e},
-                                  [&, t](Result<AppendResult> r) {
-                                    Writer& me = ws[t];
-                                    m.latency.Record(NowNanos() - me.submitted_ns);
-                                    if (r) {
-                                      const EventData& done =
-                                          pool[(me.next * writers + t) % pool.size()];
-                                      m.payload_bytes += PayloadBytes(done, me.stream);
-                                    }
-                                    if (r && ++me.next < me.share) {
-                                      submit(t);
-                                      return;
-                                    }
-                                    std::lock_guard l(mu);
-                                    if (!r && error.ok()) error = r.error();
-                                    ++finished;
-                                    cv.notify_all();
-                                  });
+    Status s =
+        store->AppendAsync(w.stream, ExpectedRevision::Any(), {e}, [&, t](Result<AppendResult> r) {
+          Writer& me = ws[t];
+          m.latency.Record(NowNanos() - me.submitted_ns);
+          if (r) {
+            const EventData& done = pool[(me.next * writers + t) % pool.size()];
+            m.payload_bytes += PayloadBytes(done, me.stream);
+          }
+          if (r && ++me.next < me.share) {
+            submit(t);
+            return;
+          }
+          std::lock_guard l(mu);
+          if (!r && error.ok()) error = r.error();
+          ++finished;
+          cv.notify_all();
+        });
     if (!s.ok()) {
       std::lock_guard l(mu);
       if (error.ok()) error = s;

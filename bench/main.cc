@@ -19,8 +19,7 @@ namespace {
 
 int Main(int argc, char** argv) {
   using cairn::cli::ReportUsageError;
-  CLI::App app("cairn-bench: Cairn's benchmark workloads (`cairn bench` runs it)",
-               "cairn-bench");
+  CLI::App app("cairn-bench: Cairn's benchmark workloads (`cairn bench` runs it)", "cairn-bench");
   std::vector<std::string> workloads;
   std::string db;
   std::optional<uint64_t> events;

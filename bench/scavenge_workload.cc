@@ -37,8 +37,8 @@ struct Sample {
 
 // Appends one event per kWriterIntervalNanos (skipping slots it missed, never
 // bursting) until `stop`; records every call.
-void RunWriter(NativeStore& store, const std::vector<EventData>& pool, const std::atomic<bool>& stop,
-               std::vector<Sample>* samples, Status* error) {
+void RunWriter(NativeStore& store, const std::vector<EventData>& pool,
+               const std::atomic<bool>& stop, std::vector<Sample>* samples, Status* error) {
   int64_t next = NowNanos();
   for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
     const int64_t now = NowNanos();

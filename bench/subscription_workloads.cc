@@ -59,8 +59,8 @@ std::string Micros(double nanos) { return FormatFixed(nanos / 1e3, 1); }
 // events (positions 0..expect-1, in order) and then kCaughtUp have arrived.
 // With `latency`, records one sample per kCatchUpSampleEvents deliveries
 // (a clock read per event would add ~8 % to the time measured).
-Status CatchUpOnce(const WorkloadContext& ctx, NativeStore& store, uint64_t expect, Histogram* latency,
-                   uint64_t* bytes) {
+Status CatchUpOnce(const WorkloadContext& ctx, NativeStore& store, uint64_t expect,
+                   Histogram* latency, uint64_t* bytes) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Subscription> sub,
                          store.Subscribe(SubscribeOptions::All()));
   uint64_t next = 0;
@@ -115,7 +115,7 @@ struct Subscriber {
   std::unique_ptr<Subscription> sub;
   std::unique_ptr<PushSubscription> push;  // live-fanout-push: delivered by handlers
   std::atomic<uint64_t> pushed{0};         // push: events its handler took (release)
-  std::vector<int64_t> delivered_ns;  // by position; monotonic clock
+  std::vector<int64_t> delivered_ns;       // by position; monotonic clock
   uint64_t received = 0;
   uint64_t fell_behind = 0;
   Status error;
@@ -148,8 +148,7 @@ void RunSubscriber(const WorkloadContext& ctx, uint64_t expect, Subscriber* s) {
     const uint64_t position = msg.event.position.value();
     if (position != s->received) {
       s->error = CheckFailed(ctx, "subscriber got position " + std::to_string(position) +
-                                      " where " + std::to_string(s->received) +
-                                      " was expected");
+                                      " where " + std::to_string(s->received) + " was expected");
       return;
     }
     s->delivered_ns[position] = now;
@@ -208,8 +207,7 @@ PushHandlers PushStamper(const WorkloadContext& ctx, Subscriber* s) {
     const uint64_t position = msg.event.position.value();
     if (position != s->received) {
       s->error = CheckFailed(ctx, "push subscriber got position " + std::to_string(position) +
-                                      " where " + std::to_string(s->received) +
-                                      " was expected");
+                                      " where " + std::to_string(s->received) + " was expected");
       s->pushed.store(UINT64_MAX, std::memory_order_release);
       return false;
     }
@@ -231,9 +229,8 @@ Status WaitForPushed(const WorkloadContext& ctx, std::vector<Subscriber>* subs, 
   for (Subscriber& s : *subs) {
     while (s.pushed.load(std::memory_order_acquire) < n) {
       if (NowNanos() - start > kFanoutStallNanos) {
-        return CheckFailed(ctx, "a push subscriber took " +
-                                    std::to_string(s.pushed.load()) + " of " +
-                                    std::to_string(n) + " events in 30 s");
+        return CheckFailed(ctx, "a push subscriber took " + std::to_string(s.pushed.load()) +
+                                    " of " + std::to_string(n) + " events in 30 s");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -266,8 +263,9 @@ Result<Measurement> LiveFanout(const WorkloadContext& ctx, bool push) {
     CAIRN_ASSIGN_OR_RETURN(std::optional<SubscriptionMessage> first,
                            s.sub->Next(std::chrono::milliseconds(0)));
     if (!first || first->kind != Kind::kCaughtUp || first->position.value() != 0) {
-      return CheckFailed(ctx, "a subscription from the end of an empty store did not start "
-                              "with kCaughtUp at head 0");
+      return CheckFailed(ctx,
+                         "a subscription from the end of an empty store did not start "
+                         "with kCaughtUp at head 0");
     }
   }
   // By position: when Append was called and when it returned. Written by the

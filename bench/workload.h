@@ -32,7 +32,7 @@ inline constexpr size_t kEventDataBytes = 200;        // JSON data of every even
 // catch-up: one latency sample per this many deliveries (the default
 // SubscribeOptions::page_events; also the SQLite peer's page of rows).
 inline constexpr uint64_t kCatchUpSampleEvents = 1024;
-inline constexpr int kFanoutSubscribers = 100;               // live-fanout threads
+inline constexpr int kFanoutSubscribers = 100;              // live-fanout threads
 inline constexpr int64_t kFanoutIntervalNanos = 1'000'000;  // one append per ms
 
 struct WorkloadContext {

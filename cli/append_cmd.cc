@@ -28,15 +28,12 @@ class AppendCommand : public Command {
     app->add_option("--type", type_, "Event type")->required();
     CLI::Option* data = app->add_option(
         "--data", data_, "Event data, a JSON value (default {}); - reads it from stdin");
-    app->add_option("--data-file", data_file_,
-                    "Read the event data (a JSON value) from this file")
+    app->add_option("--data-file", data_file_, "Read the event data (a JSON value) from this file")
         ->type_name("PATH")
         ->excludes(data);
-    app->add_option("--metadata", metadata_,
-                    "Event metadata, a JSON value (default: none)");
+    app->add_option("--metadata", metadata_, "Event metadata, a JSON value (default: none)");
     app->add_option("--id", id_, "Event id, a UUID (default: random)");
-    app->add_option("--expect", expect_,
-                    "Expected revision: any, no-stream, exists or a number")
+    app->add_option("--expect", expect_, "Expected revision: any, no-stream, exists or a number")
         ->default_val("any");
   }
 
@@ -60,8 +57,7 @@ class AppendCommand : public Command {
     if (metadata_.has_value()) {
       Result<std::string> metadata = CompactJson(*metadata_);
       if (!metadata.has_value()) {
-        return ReportUsageError("--metadata is not valid JSON: " +
-                                metadata.error().message());
+        return ReportUsageError("--metadata is not valid JSON: " + metadata.error().message());
       }
       event.metadata = *std::move(metadata);
     }
@@ -81,8 +77,8 @@ class AppendCommand : public Command {
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }
-    Result<AppendResult> result = store->Append(
-        stream_, *expected, std::span<const EventData>(&event, 1));
+    Result<AppendResult> result =
+        store->Append(stream_, *expected, std::span<const EventData>(&event, 1));
     if (!result.has_value()) return ReportError(result.error());
 
     // The append is durable now: report it even if closing fails below.

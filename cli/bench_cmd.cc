@@ -34,14 +34,11 @@ std::string OwnDirectory() {
 class BenchCommand : public Command {
  public:
   explicit BenchCommand(CLI::App* app) : Command(app) {
-    app->add_option("workloads", workloads_,
-                    "Workloads to run (default: the standard set)");
+    app->add_option("workloads", workloads_, "Workloads to run (default: the standard set)");
     AddUnsignedOption(app, "--events", &events_,
                       "Events per workload (default: each workload's own)");
-    app->add_flag("--no-sync", no_sync_,
-                  "Run the engine without fsync (figures are not durable)");
-    app->add_flag("--no-peers", no_peers_,
-                  "Skip the SQLite peer and the raw-disk limits");
+    app->add_flag("--no-sync", no_sync_, "Run the engine without fsync (figures are not durable)");
+    app->add_flag("--no-peers", no_peers_, "Skip the SQLite peer and the raw-disk limits");
   }
 
   int Run(const GlobalOptions& global) override {
@@ -63,12 +60,12 @@ class BenchCommand : public Command {
     }
     ::execvp("cairn-bench", argv.data());
     const int err = errno;
-    return ReportError(Status(
-        ErrorCode::kUnimplemented,
-        "cannot run cairn-bench (" + std::string(std::strerror(err)) + "; looked in " +
-            (dir.empty() ? std::string("PATH") : "'" + dir + "' and PATH") +
-            "): the benchmarks are a separate program, built as bench/cairn-bench and "
-            "installed with the cairn tools"));
+    return ReportError(
+        Status(ErrorCode::kUnimplemented,
+               "cannot run cairn-bench (" + std::string(std::strerror(err)) + "; looked in " +
+                   (dir.empty() ? std::string("PATH") : "'" + dir + "' and PATH") +
+                   "): the benchmarks are a separate program, built as bench/cairn-bench and "
+                   "installed with the cairn tools"));
   }
 
  private:
@@ -81,8 +78,8 @@ class BenchCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddBenchCommand(CLI::App& app) {
-  return std::make_unique<BenchCommand>(app.add_subcommand(
-      "bench", "Run benchmark workloads (scratch stores under --db DIR)"));
+  return std::make_unique<BenchCommand>(
+      app.add_subcommand("bench", "Run benchmark workloads (scratch stores under --db DIR)"));
 }
 
 }  // namespace cairn::cli

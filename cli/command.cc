@@ -7,8 +7,7 @@
 
 namespace cairn::cli {
 
-int OpenStore(const GlobalOptions& global, Access access,
-              std::unique_ptr<NativeStore>* store) {
+int OpenStore(const GlobalOptions& global, Access access, std::unique_ptr<NativeStore>* store) {
   if (global.db.empty()) {
     return ReportUsageError("--db DIR is required for this command");
   }

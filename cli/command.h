@@ -49,8 +49,7 @@ enum class Access {
 // Opens the store named by --db into `*store`. Returns kExitOk, or reports
 // the problem on stderr and returns its exit status (kExitUsage when --db is
 // missing).
-int OpenStore(const GlobalOptions& global, Access access,
-              std::unique_ptr<NativeStore>* store);
+int OpenStore(const GlobalOptions& global, Access access, std::unique_ptr<NativeStore>* store);
 
 // Whether a command's data is stored (durable) by the time it finishes.
 enum class Written {

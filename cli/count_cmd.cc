@@ -22,14 +22,12 @@ class CountCommand : public Command {
  public:
   explicit CountCommand(CLI::App* app) : Command(app) {
     CLI::Option* stream =
-        app->add_option("--stream", stream_,
-                        "Count the events of stream S that reads show")
+        app->add_option("--stream", stream_, "Count the events of stream S that reads show")
             ->type_name("S");
-    CLI::Option* category =
-        app->add_option("--category", category_,
-                        "Count the events of category C (streams \"C-...\") "
-                        "that reads show")
-            ->type_name("C");
+    CLI::Option* category = app->add_option("--category", category_,
+                                            "Count the events of category C (streams \"C-...\") "
+                                            "that reads show")
+                                ->type_name("C");
     stream->excludes(category);
     app->footer(
         "Output: {\"count\":N} for all of $all (system events included),\n"
@@ -41,10 +39,9 @@ class CountCommand : public Command {
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }
-    Result<uint64_t> count = stream_.has_value() ? store->Count(CountOf::Stream(*stream_))
-                             : category_.has_value()
-                                 ? store->Count(CountOf::Category(*category_))
-                                 : store->Count(CountOf::All());
+    Result<uint64_t> count = stream_.has_value()     ? store->Count(CountOf::Stream(*stream_))
+                             : category_.has_value() ? store->Count(CountOf::Category(*category_))
+                                                     : store->Count(CountOf::All());
     if (!count.has_value()) return ReportError(count.error());
     nlohmann::ordered_json out;
     out["count"] = *count;
@@ -62,8 +59,8 @@ class CountCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddCountCommand(CLI::App& app) {
-  return std::make_unique<CountCommand>(app.add_subcommand(
-      "count", "Count the events of $all, a stream or a category"));
+  return std::make_unique<CountCommand>(
+      app.add_subcommand("count", "Count the events of $all, a stream or a category"));
 }
 
 }  // namespace cairn::cli

@@ -48,9 +48,8 @@ class DeleteCommand : public Command {
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }
-    Result<AppendResult> result =
-        hard_ ? store->TombstoneStream(stream_, *expected)
-              : store->DeleteStream(stream_, *expected);
+    Result<AppendResult> result = hard_ ? store->TombstoneStream(stream_, *expected)
+                                        : store->DeleteStream(stream_, *expected);
     if (!result.has_value()) return ReportError(result.error());
     // The delete is durable now: report it even if closing fails below.
     nlohmann::ordered_json out;
@@ -70,8 +69,8 @@ class DeleteCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddDeleteCommand(CLI::App& app) {
-  return std::make_unique<DeleteCommand>(app.add_subcommand(
-      "delete", "Soft-delete a stream, or tombstone it with --hard"));
+  return std::make_unique<DeleteCommand>(
+      app.add_subcommand("delete", "Soft-delete a stream, or tombstone it with --hard"));
 }
 
 }  // namespace cairn::cli

@@ -16,8 +16,8 @@
 #include <optional>
 #include <string>
 
-#include "cairn/salvage.h"
 #include "cairn/native.h"
+#include "cairn/salvage.h"
 #include "cli/command.h"
 #include "cli/json_codec.h"
 #include "cli/number_flags.h"
@@ -100,9 +100,9 @@ class ExportCommand : public Command {
       WriteErrorLine(line);
     }
     if (!report->damaged()) return kExitOk;
-    nlohmann::ordered_json error = ErrorJson(Status::Corruption(
-        "the log is damaged: " + std::to_string(report->events) +
-        " readable events were written, the places listed above were skipped"));
+    nlohmann::ordered_json error = ErrorJson(
+        Status::Corruption("the log is damaged: " + std::to_string(report->events) +
+                           " readable events were written, the places listed above were skipped"));
     error.erase("hint");
     error["hint"] =
         "`cairn import` the saved lines into a new store; lines restore their revisions "
@@ -118,8 +118,8 @@ class ExportCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddExportCommand(CLI::App& app) {
-  return std::make_unique<ExportCommand>(app.add_subcommand(
-      "export", "Write all events as JSON lines, in $all order"));
+  return std::make_unique<ExportCommand>(
+      app.add_subcommand("export", "Write all events as JSON lines, in $all order"));
 }
 
 }  // namespace cairn::cli

@@ -26,8 +26,7 @@ void FilterFlags::Add(CLI::App* app) {
                   "Only event types matching the RE2 regex R anywhere in the "
                   "type (anchor with ^ and $)")
       ->type_name("R");
-  app->add_option("--type", types,
-                  "Only events of exactly type T (repeatable: any of them)")
+  app->add_option("--type", types, "Only events of exactly type T (repeatable: any of them)")
       ->type_name("T")
       ->allow_extra_args(false);
 }

@@ -57,8 +57,7 @@ class Batcher {
   bool Add(ImportEvent parsed, uint64_t line, Stop* stop) {
     const uint64_t size = parsed.event.data.size() + parsed.event.metadata.size() +
                           parsed.event.type.size() + parsed.stream.size();
-    if (!events_.empty() &&
-        (events_.size() >= kMaxBatchEvents || bytes_ + size > kMaxBatchBytes)) {
+    if (!events_.empty() && (events_.size() >= kMaxBatchEvents || bytes_ + size > kMaxBatchBytes)) {
       if (!Flush(stop)) return false;
     }
     RestoreEvent r;
@@ -91,17 +90,17 @@ class Batcher {
     Status error = r.error();
     if (failed < events_.size()) {
       stop->line = lines_[failed];
-      stop->error = Status(error.code(), "line " + std::to_string(stop->line) + ": " +
-                                             error.message());
+      stop->error =
+          Status(error.code(), "line " + std::to_string(stop->line) + ": " + error.message());
       if (failed > 0) {
         Result<RestoreResult> before =
             store_.Restore(std::span<const RestoreEvent>(events_).first(failed));
         if (!before.has_value()) {
           stop->line = lines_[0];
-          stop->error = Status(before.error().code(),
-                               "storing lines " + std::to_string(lines_[0]) + " to " +
-                                   std::to_string(lines_[failed] - 1) +
-                                   " failed: " + before.error().message());
+          stop->error =
+              Status(before.error().code(), "storing lines " + std::to_string(lines_[0]) + " to " +
+                                                std::to_string(lines_[failed] - 1) +
+                                                " failed: " + before.error().message());
         } else {
           Count(*before);
         }
@@ -109,8 +108,8 @@ class Batcher {
     } else {
       stop->line = lines_[0];
       stop->error =
-          Status(error.code(), "storing the batch of lines " + std::to_string(lines_[0]) +
-                                   " to " + std::to_string(lines_.back()) +
+          Status(error.code(), "storing the batch of lines " + std::to_string(lines_[0]) + " to " +
+                                   std::to_string(lines_.back()) +
                                    " failed (none of them is stored): " + error.message());
     }
     Clear();
@@ -162,8 +161,7 @@ class Batcher {
 class ImportCommand : public Command {
  public:
   explicit ImportCommand(CLI::App* app) : Command(app) {
-    app->add_option("file", file_, "JSON-lines file to read; - for stdin")
-        ->default_val("-");
+    app->add_option("file", file_, "JSON-lines file to read; - for stdin")->default_val("-");
     app->footer(
         "Input: the lines of export (docs/format/jsonl.md). A line with a\n"
         "revision is restored as it was (revision, position, id, creation\n"
@@ -227,8 +225,7 @@ class ImportCommand : public Command {
       if (interrupts.interrupted()) {
         return stop_here(lines + 1,
                          Status(ErrorCode::kCancelled,
-                                "interrupted by a signal before line " +
-                                    std::to_string(lines + 1) +
+                                "interrupted by a signal before line " + std::to_string(lines + 1) +
                                     ": every line before it is stored; run the same import "
                                     "again to go on (stored lines count as duplicates)"));
       }

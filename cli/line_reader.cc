@@ -91,7 +91,8 @@ Result<std::optional<std::string_view>> LineReader::Next() {
   for (;;) {
     const char* begin = buf_.data() + start_;
     const size_t avail = buf_.size() - start_;
-    const void* nl = avail > scanned ? std::memchr(begin + scanned, '\n', avail - scanned) : nullptr;
+    const void* nl =
+        avail > scanned ? std::memchr(begin + scanned, '\n', avail - scanned) : nullptr;
     if (nl != nullptr) {
       const size_t len = static_cast<size_t>(static_cast<const char*>(nl) - begin);
       ++line_number_;

@@ -67,11 +67,10 @@ int Main(int argc, char** argv) {
     try {
       return command->Run(global);
     } catch (const std::bad_alloc&) {
-      return ReportError(
-          Status(ErrorCode::kResourceExhausted, "out of memory"));
+      return ReportError(Status(ErrorCode::kResourceExhausted, "out of memory"));
     } catch (const std::exception& e) {
-      return ReportError(Status(ErrorCode::kFailedPrecondition,
-                                std::string("unexpected error: ") + e.what()));
+      return ReportError(
+          Status(ErrorCode::kFailedPrecondition, std::string("unexpected error: ") + e.what()));
     }
   }
   return ReportUsageError("no subcommand given");
@@ -83,7 +82,6 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   // Lines go out in large writes unless a person is watching.
-  if (isatty(STDOUT_FILENO) != 1)
-    std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+  if (isatty(STDOUT_FILENO) != 1) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
   return cairn::cli::Main(argc, argv);
 }

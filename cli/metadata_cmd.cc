@@ -28,15 +28,12 @@ namespace {
 class MetadataCommand : public Command {
  public:
   explicit MetadataCommand(CLI::App* app) : Command(app) {
-    app->add_option("stream", stream_, "Stream whose metadata to print or set")
-        ->required();
-    CLI::Option* set =
-        app->add_option(
-               "--set", set_,
-               "Replace the metadata by this JSON object (\"$maxCount\", "
-               "\"$maxAge\" seconds, \"$tb\" truncate-before revision, "
-               "any other key kept as given)")
-            ->type_name("JSON");
+    app->add_option("stream", stream_, "Stream whose metadata to print or set")->required();
+    CLI::Option* set = app->add_option("--set", set_,
+                                       "Replace the metadata by this JSON object (\"$maxCount\", "
+                                       "\"$maxAge\" seconds, \"$tb\" truncate-before revision, "
+                                       "any other key kept as given)")
+                           ->type_name("JSON");
     app->add_option("--expect", expect_,
                     "With --set: expected revision of the metadata itself: "
                     "any, no-stream (never set), exists or a number")
@@ -61,8 +58,7 @@ class MetadataCommand : public Command {
     }
     Result<StreamMetadata> metadata = StreamMetadata::Parse(*compact);
     if (!metadata.has_value()) {
-      return ReportError(
-          Status::InvalidArgument("--set: " + metadata.error().message()));
+      return ReportError(Status::InvalidArgument("--set: " + metadata.error().message()));
     }
     Result<ExpectedRevision> expected = ExpectedRevision::Parse(expect_);
     if (!expected.has_value()) {
@@ -72,15 +68,13 @@ class MetadataCommand : public Command {
     if (int rc = OpenStore(global, Access::kReadWrite, &store); rc != kExitOk) {
       return rc;
     }
-    Result<AppendResult> result =
-        store->SetStreamMetadata(stream_, *expected, *metadata);
+    Result<AppendResult> result = store->SetStreamMetadata(stream_, *expected, *metadata);
     if (!result.has_value()) return ReportError(result.error());
     // The write is durable now: report it even if closing fails below.
     nlohmann::ordered_json out;
     out["stream"] = stream_;
     // A metadata write appends one event, so it always has a revision.
-    out["metadata_revision"] =
-        result->revision.value_or(StreamRevision()).value();
+    out["metadata_revision"] = result->revision.value_or(StreamRevision()).value();
     out["position"] = result->position.value();
     WriteJsonLine(out);
     return FinishStored(*store);
@@ -115,8 +109,8 @@ class MetadataCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddMetadataCommand(CLI::App& app) {
-  return std::make_unique<MetadataCommand>(app.add_subcommand(
-      "metadata", "Print or set a stream's metadata (retention, custom keys)"));
+  return std::make_unique<MetadataCommand>(
+      app.add_subcommand("metadata", "Print or set a stream's metadata (retention, custom keys)"));
 }
 
 }  // namespace cairn::cli

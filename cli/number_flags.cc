@@ -4,8 +4,8 @@ namespace cairn::cli {
 
 Result<uint64_t> ParseUnsigned(std::string_view flag, std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(std::string(flag) + " '" + std::string(text) +
-                                   "' " + std::string(why));
+    return Status::InvalidArgument(std::string(flag) + " '" + std::string(text) + "' " +
+                                   std::string(why));
   };
   if (text.empty()) return bad("is empty: give a number from 0 to 2^64-1");
   uint64_t value = 0;
@@ -24,8 +24,7 @@ Result<uint64_t> ParseUnsigned(std::string_view flag, std::string_view text) {
 }
 
 CLI::Option* AddUnsignedOption(CLI::App* app, const std::string& name,
-                               std::optional<uint64_t>* target,
-                               const std::string& help) {
+                               std::optional<uint64_t>* target, const std::string& help) {
   CLI::Option* option = app->add_option_function<std::string>(
       name,
       [name, target](const std::string& text) {

@@ -24,7 +24,6 @@ Result<uint64_t> ParseUnsigned(std::string_view flag, std::string_view text);
 // outlive parsing); a value that is not such a number fails the parse with
 // a message naming the option.
 CLI::Option* AddUnsignedOption(CLI::App* app, const std::string& name,
-                               std::optional<uint64_t>* target,
-                               const std::string& help);
+                               std::optional<uint64_t>* target, const std::string& help);
 
 }  // namespace cairn::cli

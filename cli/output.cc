@@ -101,8 +101,7 @@ void WriteWarning(const Status& status, std::string_view context) {
 }
 
 std::string DumpJson(const nlohmann::ordered_json& value) {
-  return value.dump(-1, ' ', false,
-                    nlohmann::ordered_json::error_handler_t::replace);
+  return value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void WriteErrorLine(const nlohmann::ordered_json& error) {
@@ -133,9 +132,7 @@ void WriteJsonLine(const nlohmann::ordered_json& value) {
 }
 
 ProgressBar::ProgressBar(std::string label, uint64_t total)
-    : label_(std::move(label)),
-      total_(total),
-      enabled_(total > 0 && isatty(STDERR_FILENO) == 1) {}
+    : label_(std::move(label)), total_(total), enabled_(total > 0 && isatty(STDERR_FILENO) == 1) {}
 
 ProgressBar::~ProgressBar() { Finish(); }
 
@@ -170,9 +167,8 @@ void ProgressBar::Draw(uint64_t done, std::string_view detail) {
   std::string bar(filled, '#');
   bar.append(kBarWidth - filled, '.');
   // \033[K clears what a longer earlier line left to the right.
-  std::fprintf(stderr, "\r%s [%s] %3d%% %.*s\033[K", label_.c_str(),
-               bar.c_str(), percent, static_cast<int>(detail.size()),
-               detail.data());
+  std::fprintf(stderr, "\r%s [%s] %3d%% %.*s\033[K", label_.c_str(), bar.c_str(), percent,
+               static_cast<int>(detail.size()), detail.data());
   std::fflush(stderr);
   drawn_ = true;
 }

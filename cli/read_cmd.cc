@@ -39,9 +39,7 @@ struct ReadFlags {
     app->add_flag("--backwards", backwards, "Read from newest to oldest");
     AddUnsignedOption(app, "--limit", &limit, "Return at most N events");
   }
-  Direction direction() const {
-    return backwards ? Direction::kBackwards : Direction::kForwards;
-  }
+  Direction direction() const { return backwards ? Direction::kBackwards : Direction::kForwards; }
   uint64_t max_count() const { return limit.value_or(UINT64_MAX); }
 };
 
@@ -83,9 +81,8 @@ class ReadCommand : public Command {
     options.direction = flags_.direction();
     if (flags_.from.has_value()) options.from = StreamRevision(*flags_.from);
     options.max_count = flags_.max_count();
-    return PrintEvents([&](const EventVisitor& visit) {
-      return store->ReadStream(stream_, options, visit);
-    });
+    return PrintEvents(
+        [&](const EventVisitor& visit) { return store->ReadStream(stream_, options, visit); });
   }
 
  private:
@@ -122,20 +119,16 @@ class ReadAllCommand : public Command {
     if (options.filter.categories.size() == 1) {
       std::string category = std::move(options.filter.categories.front());
       options.filter.categories.clear();
-      return PrintEvents([&](const EventVisitor& visit) {
-        return store->ReadCategory(category, options, visit);
-      });
+      return PrintEvents(
+          [&](const EventVisitor& visit) { return store->ReadCategory(category, options, visit); });
     }
     if (options.filter.types.size() == 1) {
       std::string type = std::move(options.filter.types.front());
       options.filter.types.clear();
-      return PrintEvents([&](const EventVisitor& visit) {
-        return store->ReadEventType(type, options, visit);
-      });
+      return PrintEvents(
+          [&](const EventVisitor& visit) { return store->ReadEventType(type, options, visit); });
     }
-    return PrintEvents([&](const EventVisitor& visit) {
-      return store->ReadAll(options, visit);
-    });
+    return PrintEvents([&](const EventVisitor& visit) { return store->ReadAll(options, visit); });
   }
 
  private:

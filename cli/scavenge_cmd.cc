@@ -72,8 +72,7 @@ class ScavengeCommand : public Command {
 
   int Run(const GlobalOptions& global) override {
     std::unique_ptr<NativeStore> store;
-    if (int rc = OpenStore(global, Access::kWriteExisting, &store);
-        rc != kExitOk) {
+    if (int rc = OpenStore(global, Access::kWriteExisting, &store); rc != kExitOk) {
       return rc;
     }
     ProgressBar bar("scavenge", 0);
@@ -86,9 +85,8 @@ class ScavengeCommand : public Command {
         bar.Restart("scavenge " + phase, p.segments_total);
       }
       bar.Update(p.segments_done, std::to_string(p.segments_done) + "/" +
-                                      std::to_string(p.segments_total) +
-                                      " segments, " + Bytes(p.bytes_read) +
-                                      " read, " + Bytes(p.bytes_written) +
+                                      std::to_string(p.segments_total) + " segments, " +
+                                      Bytes(p.bytes_read) + " read, " + Bytes(p.bytes_written) +
                                       " written");
     };
     Result<ScavengeReport> report = store->Scavenge(options);
@@ -104,8 +102,7 @@ class ScavengeCommand : public Command {
 
 std::unique_ptr<Command> AddScavengeCommand(CLI::App& app) {
   return std::make_unique<ScavengeCommand>(app.add_subcommand(
-      "scavenge",
-      "Remove deleted, truncated and expired events from the log (online)"));
+      "scavenge", "Remove deleted, truncated and expired events from the log (online)"));
 }
 
 }  // namespace cairn::cli

@@ -50,8 +50,7 @@ class StreamsCommand : public Command {
                       "Only streams created after position POS (exclusive): "
                       "pass the \"created\" of the last stream already seen")
         ->type_name("POS");
-    app->add_flag("--live-only", live_only_,
-                  "Leave out soft-deleted and tombstoned streams");
+    app->add_flag("--live-only", live_only_, "Leave out soft-deleted and tombstoned streams");
     app->footer(
         "Output: one JSON line per stream, in creation order:\n"
         "{\"stream\":S,\"created\":P,\"last_revision\":N,"
@@ -108,8 +107,8 @@ class StreamsCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddStreamsCommand(CLI::App& app) {
-  return std::make_unique<StreamsCommand>(app.add_subcommand(
-      "streams", "List streams in creation order, with their state"));
+  return std::make_unique<StreamsCommand>(
+      app.add_subcommand("streams", "List streams in creation order, with their state"));
 }
 
 }  // namespace cairn::cli

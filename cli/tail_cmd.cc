@@ -52,20 +52,18 @@ class TailCommand : public Command {
  public:
   explicit TailCommand(CLI::App* app) : Command(app) {
     CLI::Option* stream =
-        app->add_option("stream", stream_,
-                        "Stream to follow (--from counts its revisions)")
+        app->add_option("stream", stream_, "Stream to follow (--from counts its revisions)")
             ->type_name("STREAM");
-    CLI::Option* all =
-        app->add_flag("--all", all_,
-                      "Follow $all (--from counts positions), narrowed by "
-                      "the filter flags when given");
+    CLI::Option* all = app->add_flag("--all", all_,
+                                     "Follow $all (--from counts positions), narrowed by "
+                                     "the filter flags when given");
     stream->excludes(all);
-    CLI::Option* from = AddUnsignedOption(
-        app, "--from", &from_,
-        "Start after position N ($all, category, type) or revision N "
-        "(STREAM), exclusive: pass the last one already seen");
-    CLI::Option* from_end = app->add_flag(
-        "--from-end", from_end_, "Skip history: only events appended from now");
+    CLI::Option* from =
+        AddUnsignedOption(app, "--from", &from_,
+                          "Start after position N ($all, category, type) or revision N "
+                          "(STREAM), exclusive: pass the last one already seen");
+    CLI::Option* from_end =
+        app->add_flag("--from-end", from_end_, "Skip history: only events appended from now");
     from->excludes(from_end);
     app->add_flag("--until-caught-up", until_caught_up_,
                   "Exit 0 once history is printed instead of following live");
@@ -94,8 +92,7 @@ class TailCommand : public Command {
     if (int rc = OpenStore(global, Access::kReadOnly, &store); rc != kExitOk) {
       return rc;
     }
-    Result<std::unique_ptr<Subscription>> subscribed =
-        store->Subscribe(options);
+    Result<std::unique_ptr<Subscription>> subscribed = store->Subscribe(options);
     if (!subscribed.has_value()) return ReportError(subscribed.error());
     // Declared after `store`, so destroyed before it, as the engine requires.
     std::unique_ptr<Subscription> subscription = *std::move(subscribed);
@@ -124,8 +121,7 @@ class TailCommand : public Command {
       // Several categories or types: $all with any of them.
       *options = SubscribeOptions::All();
     } else {
-      return ReportUsageError(
-          "tail needs what to follow: STREAM, --all, --category C or --type T");
+      return ReportUsageError("tail needs what to follow: STREAM, --all, --category C or --type T");
     }
     options->filter = std::move(filter);
     if (from_) {
@@ -144,8 +140,7 @@ class TailCommand : public Command {
   int Follow(Subscription& subscription, const InterruptWatcher& watcher) {
     const bool note = isatty(STDERR_FILENO) == 1;
     for (;;) {
-      Result<std::optional<SubscriptionMessage>> next =
-          subscription.Next(kWaitSlice);
+      Result<std::optional<SubscriptionMessage>> next = subscription.Next(kWaitSlice);
       // An interrupted tail exits 0, whatever Next() returned (kCancelled).
       if (watcher.interrupted()) return kExitOk;
       if (!next.has_value()) return ReportError(next.error());
@@ -153,8 +148,7 @@ class TailCommand : public Command {
       const SubscriptionMessage& message = **next;
       switch (message.kind) {
         case SubscriptionMessage::Kind::kEvent: {
-          std::string line =
-              EventToJsonLine(ViewOf(message.event), LineMode::kRead);
+          std::string line = EventToJsonLine(ViewOf(message.event), LineMode::kRead);
           line.push_back('\n');
           std::fwrite(line.data(), 1, line.size(), stdout);
           if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
@@ -165,20 +159,18 @@ class TailCommand : public Command {
         case SubscriptionMessage::Kind::kCaughtUp:
           if (until_caught_up_) return kExitOk;
           if (note) {
-            std::fprintf(
-                stderr,
-                "cairn tail: caught up (head position %llu); "
-                "following, Ctrl-C to stop\n",
-                static_cast<unsigned long long>(message.position.value()));
+            std::fprintf(stderr,
+                         "cairn tail: caught up (head position %llu); "
+                         "following, Ctrl-C to stop\n",
+                         static_cast<unsigned long long>(message.position.value()));
           }
           break;
         case SubscriptionMessage::Kind::kFellBehind:
           if (note) {
-            std::fprintf(
-                stderr,
-                "cairn tail: fell behind (head position %llu); "
-                "reading history\n",
-                static_cast<unsigned long long>(message.position.value()));
+            std::fprintf(stderr,
+                         "cairn tail: fell behind (head position %llu); "
+                         "reading history\n",
+                         static_cast<unsigned long long>(message.position.value()));
           }
           break;
         case SubscriptionMessage::Kind::kCheckpoint:
@@ -198,10 +190,10 @@ class TailCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddTailCommand(CLI::App& app) {
-  return std::make_unique<TailCommand>(app.add_subcommand(
-      "tail",
-      "Print the events of a stream, $all, a category or a type, "
-      "then follow live ones until interrupted"));
+  return std::make_unique<TailCommand>(
+      app.add_subcommand("tail",
+                         "Print the events of a stream, $all, a category or a type, "
+                         "then follow live ones until interrupted"));
 }
 
 }  // namespace cairn::cli

@@ -9,8 +9,8 @@
 
 #include <memory>
 
-#include "cairn/salvage.h"
 #include "cairn/native.h"
+#include "cairn/salvage.h"
 #include "cli/command.h"
 #include "cli/output.h"
 
@@ -75,11 +75,13 @@ class VerifyCommand : public Command {
       out["events"] = log->events;
       for (const SalvageDamage& d : log->damage) {
         problems.push_back(Problem(d.file, d.offset,
-                                   d.what + " (" + std::to_string(d.bytes) + " bytes hold no whole record" +
+                                   d.what + " (" + std::to_string(d.bytes) +
+                                       " bytes hold no whole record" +
                                        (d.torn_tail ? "; an unfinished last write" : "") + ")"));
       }
     } else {
-      problems.push_back(Problem(dir + "/log", 0, "the log cannot be read: " + log.error().message()));
+      problems.push_back(
+          Problem(dir + "/log", 0, "the log cannot be read: " + log.error().message()));
     }
     out["problems"] = std::move(problems);
     WriteJsonLine(out);
@@ -93,8 +95,8 @@ class VerifyCommand : public Command {
 }  // namespace
 
 std::unique_ptr<Command> AddVerifyCommand(CLI::App& app) {
-  return std::make_unique<VerifyCommand>(app.add_subcommand(
-      "verify", "Check every record checksum and index entry"));
+  return std::make_unique<VerifyCommand>(
+      app.add_subcommand("verify", "Check every record checksum and index entry"));
 }
 
 }  // namespace cairn::cli

@@ -14,14 +14,17 @@ struct Overloaded : F... {
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
-Decision Refuse(const char* rule, std::string message) { return Decision::Reject(rule, std::move(message)); }
+Decision Refuse(const char* rule, std::string message) {
+  return Decision::Reject(rule, std::move(message));
+}
 
 // What every money command needs: an open account that is not frozen and a
 // positive amount.
 std::optional<Decision> CheckMoney(const Account::State& s, int64_t amount) {
   if (!s.open) return Refuse("account_not_found", "no account with this id is open");
   if (s.frozen) return Refuse("account_frozen", "account " + s.account + " is frozen");
-  if (amount <= 0) return Refuse("amount_not_positive", "amounts must be positive, got " + FormatAmount(amount));
+  if (amount <= 0)
+    return Refuse("amount_not_positive", "amounts must be positive, got " + FormatAmount(amount));
   return std::nullopt;
 }
 
@@ -65,8 +68,8 @@ Account::State Account::Evolve(State s, const Event& e) {
   return s;
 }
 
-Decision Open(const Account::State& s, std::string_view account, std::string owner, std::string email,
-              std::string currency) {
+Decision Open(const Account::State& s, std::string_view account, std::string owner,
+              std::string email, std::string currency) {
   if (s.open) return Refuse("account_exists", "account " + s.account + " is already open");
   return Account::Event(AccountOpened{std::string(account), Personal(std::move(owner)),
                                       Personal(std::move(email)), std::move(currency)});

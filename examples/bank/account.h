@@ -19,8 +19,8 @@ namespace bank {
 
 using cairn::toolkit::Fields;
 using cairn::toolkit::Min;
-using cairn::toolkit::SubjectIs;
 using cairn::toolkit::Personal;
+using cairn::toolkit::SubjectIs;
 
 struct AccountOpened {
   static constexpr std::string_view kType = "AccountOpened";
@@ -79,8 +79,8 @@ struct OwnerForgotten {
 struct Account {
   static constexpr std::string_view kCategory = "account";
   static constexpr int kSnapshotVersion = 1;
-  using Events =
-      cairn::toolkit::EventSet<AccountOpened, FundsDeposited, FundsWithdrawn, AccountFrozen, OwnerForgotten>;
+  using Events = cairn::toolkit::EventSet<AccountOpened, FundsDeposited, FundsWithdrawn,
+                                          AccountFrozen, OwnerForgotten>;
   using Event = Events::Variant;
 
   struct State {
@@ -110,8 +110,8 @@ struct Account {
 using Decision = cairn::toolkit::Decision<Account::Event>;
 
 // The commands: each decides on the current state.
-Decision Open(const Account::State& s, std::string_view account, std::string owner, std::string email,
-              std::string currency);
+Decision Open(const Account::State& s, std::string_view account, std::string owner,
+              std::string email, std::string currency);
 Decision Deposit(const Account::State& s, int64_t amount);
 Decision Withdraw(const Account::State& s, int64_t amount);
 Decision Freeze(const Account::State& s);

@@ -15,7 +15,8 @@ using E = Account::Event;
 const E kOpened = AccountOpened{"a1", Personal("Ann"), Personal("ann@example.com"), "EUR"};
 
 TEST(AccountTest, DepositsAndWithdrawalsWithinTheBalance) {
-  EXPECT_EQ(Given<Account>({kOpened}).When([](const auto& s) { return Deposit(s, 10050); })
+  EXPECT_EQ(Given<Account>({kOpened})
+                .When([](const auto& s) { return Deposit(s, 10050); })
                 .ThenEvents({FundsDeposited{10050, "EUR"}}),
             "");
   EXPECT_EQ(Given<Account>({kOpened, FundsDeposited{500, "EUR"}})
@@ -27,14 +28,19 @@ TEST(AccountTest, DepositsAndWithdrawalsWithinTheBalance) {
 TEST(AccountTest, RulesRefuseWithTheirNames) {
   auto withdraw = [](int64_t a) { return [a](const Account::State& s) { return Withdraw(s, a); }; };
   auto deposit = [](int64_t a) { return [a](const Account::State& s) { return Deposit(s, a); }; };
-  EXPECT_EQ(Given<Account>({kOpened, FundsDeposited{500, "EUR"}}).When(withdraw(501)).ThenRejected("insufficient_funds"),
+  EXPECT_EQ(Given<Account>({kOpened, FundsDeposited{500, "EUR"}})
+                .When(withdraw(501))
+                .ThenRejected("insufficient_funds"),
             "");
   auto t = Given<Account>({kOpened, FundsDeposited{500, "EUR"}}).When(withdraw(501));
   EXPECT_EQ(t.decision().error().message, "balance 5.00 EUR is less than 5.01");
   EXPECT_EQ(Given<Account>({kOpened}).When(deposit(0)).ThenRejected("amount_not_positive"), "");
   EXPECT_EQ(Given<Account>({kOpened}).When(withdraw(-5)).ThenRejected("amount_not_positive"), "");
-  EXPECT_EQ(Given<Account>({kOpened, AccountFrozen{}}).When(deposit(1)).ThenRejected("account_frozen"), "");
-  EXPECT_EQ(Given<Account>({kOpened, AccountFrozen{}}).When(Freeze).ThenRejected("account_frozen"), "");
+  EXPECT_EQ(
+      Given<Account>({kOpened, AccountFrozen{}}).When(deposit(1)).ThenRejected("account_frozen"),
+      "");
+  EXPECT_EQ(Given<Account>({kOpened, AccountFrozen{}}).When(Freeze).ThenRejected("account_frozen"),
+            "");
   EXPECT_EQ(Given<Account>().When(deposit(1)).ThenRejected("account_not_found"), "");
   EXPECT_EQ(Given<Account>({kOpened})
                 .When([](const auto& s) { return Open(s, "a1", "Bo", "bo@example.com", "EUR"); })
@@ -56,7 +62,8 @@ TEST(AccountTest, VersionOneAmountsBecomeMinorUnitsAndCurrency) {
   EXPECT_TRUE(u.Validate("FundsWithdrawn", 2).ok());
   EXPECT_EQ(*u.Upcast("FundsDeposited", 1, 2, R"({"amount":"100.50 EUR"})"),
             R"({"amount":10050,"currency":"EUR"})");
-  EXPECT_EQ(*u.Upcast("FundsWithdrawn", 1, 2, R"({"amount":"7 USD"})"), R"({"amount":700,"currency":"USD"})");
+  EXPECT_EQ(*u.Upcast("FundsWithdrawn", 1, 2, R"({"amount":"7 USD"})"),
+            R"({"amount":700,"currency":"USD"})");
   auto bad = u.Upcast("FundsDeposited", 1, 2, R"({"amount":"100.50"})");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().message(),
@@ -73,7 +80,8 @@ TEST(AccountTest, AmountsParseAndPrintWithTwoDecimals) {
   EXPECT_EQ(ParseAmount("1e5").error().message(), "amount '1e5' is not a decimal like 100.50");
   EXPECT_EQ(ParseAmount("").error().message(), "amount '' is not a decimal like 100.50");
   EXPECT_EQ(ParseAmount("5.").error().message(), "amount '5.' is not a decimal like 100.50");
-  EXPECT_EQ(ParseAmount("99999999999999999999").error().message(), "amount '99999999999999999999' is too large");
+  EXPECT_EQ(ParseAmount("99999999999999999999").error().message(),
+            "amount '99999999999999999999' is too large");
   EXPECT_EQ(FormatAmount(10050), "100.50");
   EXPECT_EQ(FormatAmount(7), "0.07");
   EXPECT_EQ(FormatAmount(-5), "-0.05");

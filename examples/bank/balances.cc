@@ -34,7 +34,8 @@ Status BalancesProjection::Apply(Sql& sql, const cairn::RecordedEvent& e) {
   const std::string account = e.stream.substr(Account::kCategory.size() + 1);
   if (const auto* o = std::get_if<AccountOpened>(&*ev)) {
     return sql.Exec(
-        "INSERT INTO balances (account, currency, balance, frozen, revision) VALUES (?, ?, 0, 0, ?)",
+        "INSERT INTO balances (account, currency, balance, frozen, revision) VALUES (?, ?, 0, 0, "
+        "?)",
         {account, o->currency, rev});
   }
   int64_t delta = 0;
@@ -42,7 +43,8 @@ Status BalancesProjection::Apply(Sql& sql, const cairn::RecordedEvent& e) {
   if (const auto* w = std::get_if<FundsWithdrawn>(&*ev)) delta = -w->amount;
   const int64_t frozen = std::holds_alternative<AccountFrozen>(*ev) ? 1 : 0;
   return sql.Exec(
-      "UPDATE balances SET balance = balance + ?, frozen = MAX(frozen, ?), revision = ? WHERE account = ?",
+      "UPDATE balances SET balance = balance + ?, frozen = MAX(frozen, ?), revision = ? WHERE "
+      "account = ?",
       {delta, frozen, rev, account});
 }
 

@@ -15,7 +15,6 @@
 // 3 a concurrency conflict retries could not resolve, 7 a business rule
 // refused the command (the error names the rule, e.g. insufficient_funds).
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -90,7 +89,8 @@ std::string FormatRfc3339(int64_t ns) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   char frac[16];
-  std::snprintf(frac, sizeof frac, ".%09lldZ", static_cast<long long>(ns % 1000000000));  // ns >= 0: created after 1970
+  std::snprintf(frac, sizeof frac, ".%09lldZ",
+                static_cast<long long>(ns % 1000000000));  // ns >= 0: created after 1970
   return std::string(buf) + frac;
 }
 
@@ -128,7 +128,8 @@ int RunCommand(Bank& b, const std::string& account, const cairn::toolkit::Comman
   Json out;
   out["account"] = account;
   out["events"] = Json::array();
-  for (const auto& e : r->events) out["events"].push_back(std::string(Account::Events::TypeName(e)));
+  for (const auto& e : r->events)
+    out["events"].push_back(std::string(Account::Events::TypeName(e)));
   out["revision"] = r->revision ? Json(r->revision->value()) : Json(nullptr);
   out["balance"] = FormatAmount(r->state.balance);
   out["currency"] = r->state.currency;
@@ -211,7 +212,8 @@ int Main(int argc, char** argv) {
   if (open->parsed()) {
     bool upper = currency.size() == 3;
     for (char c : currency) upper = upper && c >= 'A' && c <= 'Z';
-    if (!upper) return Fail(kExitUsage, "usage", "--currency '" + currency + "' must be 3 capital letters");
+    if (!upper)
+      return Fail(kExitUsage, "usage", "--currency '" + currency + "' must be 3 capital letters");
     if (owner.empty()) return Fail(kExitUsage, "usage", "--owner must not be empty");
     if (email.find('@') == std::string::npos) {
       return Fail(kExitUsage, "usage", "--email '" + email + "' is not an email address");
@@ -220,7 +222,8 @@ int Main(int argc, char** argv) {
   std::optional<int64_t> as_of_ns;
   if (!as_of.empty()) {
     as_of_ns = ParseRfc3339(as_of);
-    if (!as_of_ns) return Fail(kExitUsage, "usage", "--as-of '" + as_of + "' is not an RFC 3339 time");
+    if (!as_of_ns)
+      return Fail(kExitUsage, "usage", "--as-of '" + as_of + "' is not an RFC 3339 time");
   }
 
   auto opened = OpenBank(db);
@@ -245,7 +248,8 @@ int Main(int argc, char** argv) {
     auto r = b.accounts->Forget(account, ctx, ForgetOwner, /*subject=*/account);
     if (!r.has_value()) return FailStatus(r.error());
     if (r->rejected) return Fail(kExitRefused, r->rejected->code, r->rejected->message);
-    std::cout << Json{{"account", account}, {"owner_forgotten", true},
+    std::cout << Json{{"account", account},
+                      {"owner_forgotten", true},
                       {"revision", r->revision ? Json(r->revision->value()) : Json(nullptr)}}
                      .dump()
               << "\n";
@@ -258,8 +262,9 @@ int Main(int argc, char** argv) {
     auto l = b.accounts->Load(account, lo);
     if (!l.has_value()) return FailStatus(l.error());
     if (!l->state.open) {
-      return Fail(kExitOther, "not_found", "account " + account + " has no events" +
-                                               (lo.at_revision || lo.as_of_ns ? " at that point" : ""));
+      return Fail(kExitOther, "not_found",
+                  "account " + account + " has no events" +
+                      (lo.at_revision || lo.as_of_ns ? " at that point" : ""));
     }
     Json out;
     out["account"] = account;
@@ -303,7 +308,8 @@ int Main(int argc, char** argv) {
     if (!stop.ok()) return FailStatus(stop);
     auto sql = cairn::toolkit::Sql::Open(po.database_path);
     if (!sql.has_value()) return FailStatus(sql.error());
-    auto rows = (*sql)->Query("SELECT account, balance, currency, frozen FROM balances ORDER BY account");
+    auto rows =
+        (*sql)->Query("SELECT account, balance, currency, frozen FROM balances ORDER BY account");
     if (!rows.has_value()) return FailStatus(rows.error());
     for (const auto& row : *rows) {
       std::cout << Json{{"account", std::get<std::string>(row[0])},

@@ -25,7 +25,8 @@ class Fulfilment : public cairn::toolkit::ProcessManager {
   Fulfilment(cairn::toolkit::AggregateStore<Order>* orders, PaymentGateway* gateway)
       : orders_(orders), gateway_(gateway) {}
   std::string name() const override { return "fulfilment"; }
-  cairn::Status Handle(const cairn::RecordedEvent& event, const cairn::toolkit::ReactionContext& ctx) override;
+  cairn::Status Handle(const cairn::RecordedEvent& event,
+                       const cairn::toolkit::ReactionContext& ctx) override;
 
  private:
   cairn::toolkit::AggregateStore<Order>* orders_;

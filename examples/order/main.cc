@@ -10,13 +10,16 @@ namespace {
 
 class DemoGateway : public order::PaymentGateway {
  public:
-  cairn::Result<std::string> Charge(const std::string& order, int64_t amount, const std::string&) override {
+  cairn::Result<std::string> Charge(const std::string& order, int64_t amount,
+                                    const std::string&) override {
     return "PAY-" + order + "-" + std::to_string(amount);
   }
 };
 
 int Fail(const cairn::Status& s) {
-  std::cerr << nlohmann::json{{"error", cairn::ErrorCodeName(s.code())}, {"message", s.message()}}.dump() << "\n";
+  std::cerr
+      << nlohmann::json{{"error", cairn::ErrorCodeName(s.code())}, {"message", s.message()}}.dump()
+      << "\n";
   return 1;
 }
 
@@ -24,7 +27,8 @@ int Fail(const cairn::Status& s) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::cerr << R"({"error":"usage","message":"order-demo DIR"})" << "\n";
+    std::cerr << R"({"error":"usage","message":"order-demo DIR"})"
+              << "\n";
     return 2;
   }
   auto store = cairn::OpenStore(argv[1]);
@@ -59,8 +63,11 @@ int main(int argc, char** argv) {
   auto history = orders.History(id);
   if (!history.has_value()) return Fail(history.error());
   for (const auto& e : *history) {
-    std::cout << nlohmann::json{{"stream", "order-" + id}, {"revision", e.revision.value()}, {"type", e.type},
-                                {"user", e.audit.user}, {"data", nlohmann::json::parse(e.data)}}
+    std::cout << nlohmann::json{{"stream", "order-" + id},
+                                {"revision", e.revision.value()},
+                                {"type", e.type},
+                                {"user", e.audit.user},
+                                {"data", nlohmann::json::parse(e.data)}}
                      .dump()
               << "\n";
   }

@@ -4,7 +4,9 @@
 namespace order {
 namespace {
 
-Decision Refuse(const char* rule, std::string message) { return Decision::Reject(rule, std::move(message)); }
+Decision Refuse(const char* rule, std::string message) {
+  return Decision::Reject(rule, std::move(message));
+}
 
 std::optional<Decision> CheckOpen(const Order::State& s) {
   if (!s.created) return Refuse("order_not_found", "no such order");

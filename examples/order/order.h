@@ -49,7 +49,9 @@ struct OrderSubmitted {
   static constexpr std::string_view kType = "OrderSubmitted";
   static constexpr int kVersion = 1;
   int64_t total = 0;  // minor units, after the coupon
-  static void Describe(Fields<OrderSubmitted>& f) { f.Add("total", &OrderSubmitted::total, Min(0)); }
+  static void Describe(Fields<OrderSubmitted>& f) {
+    f.Add("total", &OrderSubmitted::total, Min(0));
+  }
 };
 struct PaymentProcessed {
   static constexpr std::string_view kType = "PaymentProcessed";

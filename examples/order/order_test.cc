@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cairn/native.h"
 #include "cairn/toolkit/testing.h"
 #include "examples/order/fulfilment.h"
-#include <filesystem>
 
 namespace order {
 namespace {
@@ -35,7 +35,8 @@ class TempDir {
 
 class FakeGateway : public PaymentGateway {
  public:
-  cairn::Result<std::string> Charge(const std::string& order, int64_t amount, const std::string& key) override {
+  cairn::Result<std::string> Charge(const std::string& order, int64_t amount,
+                                    const std::string& key) override {
     ++calls;
     if (fail) return cairn::Status::IOError("gateway unreachable");
     auto [it, added] = charges.emplace(key, "PAY-" + order + "-" + std::to_string(amount));
@@ -88,7 +89,8 @@ class OrderTest : public ::testing::Test {
   void Settle(cairn::toolkit::ProcessManagerRunner& runner) {
     for (int i = 0; i < 10; ++i) {
       const uint64_t head = store_->HeadPosition()->value();
-      ASSERT_TRUE(runner.WaitFor(cairn::Position(head - 1), seconds(30)).ok()) << runner.status().ToString();
+      ASSERT_TRUE(runner.WaitFor(cairn::Position(head - 1), seconds(30)).ok())
+          << runner.status().ToString();
       if (store_->HeadPosition()->value() == head) return;
     }
   }
@@ -99,21 +101,31 @@ class OrderTest : public ::testing::Test {
   FakeGateway gateway_;
 };
 
-const std::vector<std::string> kShipped = {"OrderCreated",   "ItemAdded",        "ItemAdded",   "CouponApplied",
-                                           "OrderSubmitted", "PaymentProcessed", "OrderShipped"};
+const std::vector<std::string> kShipped = {"OrderCreated",  "ItemAdded",      "ItemAdded",
+                                           "CouponApplied", "OrderSubmitted", "PaymentProcessed",
+                                           "OrderShipped"};
 
 TEST(OrderRulesTest, SubmitTotalsAndRefusals) {
-  const std::vector<Order::Event> placed = {OrderCreated{"c"}, ItemAdded{"a", 2, 1500}, CouponApplied{"X", 10}};
+  const std::vector<Order::Event> placed = {OrderCreated{"c"}, ItemAdded{"a", 2, 1500},
+                                            CouponApplied{"X", 10}};
   EXPECT_EQ(Given<Order>(placed).When(Submit).ThenEvents({OrderSubmitted{2700}}), "");
   EXPECT_EQ(Given<Order>({OrderCreated{"c"}}).When(Submit).ThenRejected("order_empty"), "");
-  EXPECT_EQ(Given<Order>(placed).When([](const auto& s) { return ApplyCoupon(s, "Y", 5); }).ThenRejected("coupon_applied"),
+  EXPECT_EQ(Given<Order>(placed)
+                .When([](const auto& s) { return ApplyCoupon(s, "Y", 5); })
+                .ThenRejected("coupon_applied"),
             "");
-  EXPECT_EQ(Given<Order>(placed).When([](const auto& s) { return Ship(s, "T"); }).ThenRejected("order_not_paid"), "");
+  EXPECT_EQ(Given<Order>(placed)
+                .When([](const auto& s) { return Ship(s, "T"); })
+                .ThenRejected("order_not_paid"),
+            "");
   auto submitted = placed;
   submitted.push_back(OrderSubmitted{2700});
-  EXPECT_EQ(Given<Order>(submitted).When([](const auto& s) { return AddItem(s, "b", 1, 1); }).ThenRejected("order_submitted"),
+  EXPECT_EQ(Given<Order>(submitted)
+                .When([](const auto& s) { return AddItem(s, "b", 1, 1); })
+                .ThenRejected("order_submitted"),
             "");
-  EXPECT_EQ(Given<Order>(submitted).When([](const auto& s) { return RecordPayment(s, "P"); })
+  EXPECT_EQ(Given<Order>(submitted)
+                .When([](const auto& s) { return RecordPayment(s, "P"); })
                 .ThenEvents({PaymentProcessed{2700, "P"}}),
             "");
 }

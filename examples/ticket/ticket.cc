@@ -17,8 +17,9 @@ Decision Initialize(const Ticket::State& s, std::string customer, int64_t escala
   return Ticket::Event(TicketInitialized{std::move(customer), escalate_after_ns});
 }
 
-Decision RequestEscalation(const Ticket::State& s, const cairn::toolkit::Competing<Ticket>& competing,
-                           std::string agent, int64_t now_ns) {
+Decision RequestEscalation(const Ticket::State& s,
+                           const cairn::toolkit::Competing<Ticket>& competing, std::string agent,
+                           int64_t now_ns) {
   if (!s.initialized) return Decision::Reject("ticket_not_found", "no such ticket");
   // Someone escalated it between our first decision and our append: that
   // is what we wanted, but the agent should know it was not them.

@@ -57,7 +57,8 @@ using Decision = cairn::toolkit::Decision<Ticket::Event>;
 
 Decision Initialize(const Ticket::State& s, std::string customer, int64_t escalate_after_ns);
 // request_escalation: by `agent`, at `now_ns`.
-Decision RequestEscalation(const Ticket::State& s, const cairn::toolkit::Competing<Ticket>& competing,
-                           std::string agent, int64_t now_ns);
+Decision RequestEscalation(const Ticket::State& s,
+                           const cairn::toolkit::Competing<Ticket>& competing, std::string agent,
+                           int64_t now_ns);
 
 }  // namespace ticket

@@ -1,5 +1,7 @@
 // The ticket domain: the rule through given/when/then, and a concurrent
 // escalation on a real store resolved by looking at the competing events.
+#include "examples/ticket/ticket.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -7,7 +9,6 @@
 
 #include "cairn/native.h"
 #include "cairn/toolkit/testing.h"
-#include "examples/ticket/ticket.h"
 
 namespace ticket {
 namespace {
@@ -25,9 +26,13 @@ auto Escalate(std::string agent, int64_t now) {
 
 TEST(TicketTest, EscalatesOnceAndOnlyWhenTheTimeIsUp) {
   const Ticket::Event init = TicketInitialized{"acme", kDue};
-  EXPECT_EQ(Given<Ticket>({init}).When(Escalate("ann", kDue)).ThenEvents({TicketEscalated{"ann"}}), "");
-  EXPECT_EQ(Given<Ticket>({init}).When(Escalate("ann", kDue - 1)).ThenRejected("escalation_too_early"), "");
-  EXPECT_EQ(Given<Ticket>({init, TicketEscalated{"bo"}}).When(Escalate("ann", kDue)).ThenEvents({}), "");
+  EXPECT_EQ(Given<Ticket>({init}).When(Escalate("ann", kDue)).ThenEvents({TicketEscalated{"ann"}}),
+            "");
+  EXPECT_EQ(
+      Given<Ticket>({init}).When(Escalate("ann", kDue - 1)).ThenRejected("escalation_too_early"),
+      "");
+  EXPECT_EQ(Given<Ticket>({init, TicketEscalated{"bo"}}).When(Escalate("ann", kDue)).ThenEvents({}),
+            "");
   EXPECT_EQ(Given<Ticket>().When(Escalate("ann", kDue)).ThenRejected("ticket_not_found"), "");
 }
 
@@ -40,8 +45,9 @@ TEST(TicketTest, AConcurrentEscalationIsResolvedByTheCompetingEvents) {
     auto store = cairn::NativeStore::Open(dir, o);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
     cairn::toolkit::AggregateStore<Ticket> tickets(store->get());
-    ASSERT_TRUE(tickets.Handle("t1", {}, [](const Ticket::State& s) { return Initialize(s, "acme", kDue); })
-                    .has_value());
+    ASSERT_TRUE(
+        tickets.Handle("t1", {}, [](const Ticket::State& s) { return Initialize(s, "acme", kDue); })
+            .has_value());
     // Ann decides on the state without an escalation; before her append,
     // Bo's escalation lands. Her retry sees it among the competing events.
     auto ann = tickets.Handle("t1", {}, [&](const Ticket::State& s, const Competing<Ticket>& c) {
@@ -55,7 +61,8 @@ TEST(TicketTest, AConcurrentEscalationIsResolvedByTheCompetingEvents) {
     EXPECT_EQ(ann->attempts, 2);
     ASSERT_TRUE(ann->rejected.has_value());
     EXPECT_EQ(ann->rejected->code, "escalated_concurrently");
-    EXPECT_EQ(ann->rejected->message, "the ticket was escalated by bo while this request was decided");
+    EXPECT_EQ(ann->rejected->message,
+              "the ticket was escalated by bo while this request was decided");
     auto t = tickets.Load("t1");
     ASSERT_TRUE(t.has_value());
     EXPECT_EQ(t->state.escalated_by, std::optional<std::string>("bo"));

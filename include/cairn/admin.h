@@ -36,7 +36,7 @@ struct RestoreEvent {
   // counts in RestoreResult::moved). nullopt: the next position.
   std::optional<Position> position;
   std::optional<int64_t> created_ns;  // nullopt: the time of the restore
-  EventData event;  // id nullopt: a new random id
+  EventData event;                    // id nullopt: a new random id
   // With event.id: the id was the appender's, so it is indexed for retries
   // (RecordedEvent::caller_id); false for an id the engine had made.
   bool caller_id = true;
@@ -51,7 +51,7 @@ struct RestoreResult {
 };
 
 struct ScavengeProgress {
-  const char* phase = "";  // "rewrite", "index", "commit", "done"
+  const char* phase = "";       // "rewrite", "index", "commit", "done"
   uint64_t segments_total = 0;  // closed segments considered
   uint64_t segments_done = 0;
   uint64_t bytes_read = 0;

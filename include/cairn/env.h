@@ -59,8 +59,7 @@ class RandomAccessFile {
   virtual ~RandomAccessFile() = default;
   // Reads up to `n` bytes at `offset` into `scratch`; `*out` views the bytes
   // read (fewer than n only at end of file).
-  virtual Status Read(uint64_t offset, size_t n, char* scratch,
-                      std::string_view* out) const = 0;
+  virtual Status Read(uint64_t offset, size_t n, char* scratch, std::string_view* out) const = 0;
   // Current size of the file on disk (it may grow while open).
   virtual Result<uint64_t> Size() const = 0;
   virtual const std::string& path() const = 0;
@@ -94,14 +93,12 @@ class Env {
 
   // Opens `path` for appending, creating it if missing (existing bytes kept).
   virtual Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) = 0;
-  virtual Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(
-      const std::string& path) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) = 0;
   // Maps `path` read-only. `length` 0 maps the current size; a larger length
   // reserves address space for a file that grows (bytes past the end of the
   // file must not be touched). `random_access` tells the OS not to read ahead
   // or map neighbouring pages (index lookups), keeping resident pages few.
-  virtual Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path,
-                                                      uint64_t length = 0,
+  virtual Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, uint64_t length = 0,
                                                       bool random_access = false) = 0;
   // Writes `data` to `path` atomically and durably: temp file, fsync, rename,
   // fsync of the directory.

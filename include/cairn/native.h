@@ -79,11 +79,11 @@ struct TailCut {
 };
 
 struct StoreStats {
-  uint64_t events = 0;          // events in $all
-  uint64_t streams = 0;         // distinct streams (exact when indexed)
-  uint64_t log_bytes = 0;       // bytes of all log segments
+  uint64_t events = 0;     // events in $all
+  uint64_t streams = 0;    // distinct streams (exact when indexed)
+  uint64_t log_bytes = 0;  // bytes of all log segments
   uint64_t segments = 0;
-  uint64_t index_runs = 0;      // persisted index run files
+  uint64_t index_runs = 0;  // persisted index run files
   uint64_t index_bytes = 0;
   uint64_t memtable_entries = 0;
   uint64_t indexed_through = 0;  // positions < this are in persisted runs

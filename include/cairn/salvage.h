@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "cairn/env.h"
-#include "cairn/status.h"
 #include "cairn/native.h"
+#include "cairn/status.h"
 
 namespace cairn {
 

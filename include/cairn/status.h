@@ -63,8 +63,8 @@ const char* ErrorCodeName(ErrorCode code);
 // Structured detail of a kWrongExpectedRevision error.
 struct RevisionConflict {
   std::string stream;
-  std::string expected;                 // "any", "no_stream", "exists" or a number
-  std::optional<uint64_t> actual;       // last revision found; nullopt: no stream
+  std::string expected;            // "any", "no_stream", "exists" or a number
+  std::optional<uint64_t> actual;  // last revision found; nullopt: no stream
 };
 
 class [[nodiscard]] Status {
@@ -77,15 +77,11 @@ class [[nodiscard]] Status {
   static Status InvalidArgument(std::string msg) {
     return Status(ErrorCode::kInvalidArgument, std::move(msg));
   }
-  static Status NotFound(std::string msg) {
-    return Status(ErrorCode::kNotFound, std::move(msg));
-  }
+  static Status NotFound(std::string msg) { return Status(ErrorCode::kNotFound, std::move(msg)); }
   static Status Corruption(std::string msg) {
     return Status(ErrorCode::kCorruption, std::move(msg));
   }
-  static Status IOError(std::string msg) {
-    return Status(ErrorCode::kIOError, std::move(msg));
-  }
+  static Status IOError(std::string msg) { return Status(ErrorCode::kIOError, std::move(msg)); }
   // Builds the error of a failed expectation; the message names the stream,
   // the expectation and the revision found.
   static Status WrongExpectedRevision(RevisionConflict conflict);
@@ -117,7 +113,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit like expected
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit like expected
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) {
       v_ = Status(ErrorCode::kFailedPrecondition, "Result built from an OK status");
@@ -149,9 +145,9 @@ class [[nodiscard]] Result {
 #define CAIRN_CONCAT_(a, b) CAIRN_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define CAIRN_RETURN_IF_ERROR(expr)               \
-  do {                                            \
-    ::cairn::Status cairn_status_ = (expr);       \
+#define CAIRN_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::cairn::Status cairn_status_ = (expr);        \
     if (!cairn_status_.ok()) return cairn_status_; \
   } while (0)
 

@@ -48,8 +48,7 @@ class Store {
   // Appends to several streams atomically: every expectation must hold and
   // all events are written, or nothing is. Results are in the order of
   // `appends`. A stream may appear at most once.
-  virtual Result<std::vector<AppendResult>> AppendMulti(
-      std::span<const StreamAppend> appends) = 0;
+  virtual Result<std::vector<AppendResult>> AppendMulti(std::span<const StreamAppend> appends) = 0;
 
   // Asynchronous appends: the same checks, atomicity and durability as
   // Append / AppendMulti, without a thread waiting per call. The call takes
@@ -68,8 +67,7 @@ class Store {
   using AppendMultiCallback = std::function<void(Result<std::vector<AppendResult>>)>;
   virtual Status AppendAsync(std::string stream, ExpectedRevision expected,
                              std::vector<EventData> events, AppendCallback done) = 0;
-  virtual Status AppendMultiAsync(std::vector<StreamAppend> appends,
-                                  AppendMultiCallback done) = 0;
+  virtual Status AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) = 0;
 
   // Reads a stream. kNotFound when the stream has no visible events,
   // kStreamDeleted when tombstoned. A consistent snapshot: it never shows
@@ -116,8 +114,7 @@ class Store {
   // Writes the stream's metadata if `expected` holds for the metadata's own
   // revision (NoStream when never set). Takes effect for reads at once.
   // Returns the append to "$$<stream>".
-  virtual Result<AppendResult> SetStreamMetadata(std::string_view stream,
-                                                 ExpectedRevision expected,
+  virtual Result<AppendResult> SetStreamMetadata(std::string_view stream, ExpectedRevision expected,
                                                  const StreamMetadata& metadata) = 0;
   // Soft delete: if `expected` holds for the stream, its events become
   // invisible (reads say kNotFound; metadata "$tb" is set past the last

@@ -113,7 +113,7 @@ struct StreamSummary {
   Position created;              // position of its first event (the paging key)
   StreamRevision last_revision;  // StreamRevision::kTombstone when tombstoned
   Position last_position;
-  uint64_t event_count = 0;      // events visible to reads (retention applied)
+  uint64_t event_count = 0;  // events visible to reads (retention applied)
   StreamState state = StreamState::kLive;
 };
 
@@ -129,9 +129,7 @@ struct CountOf {
 
   static CountOf All() { return {}; }
   static CountOf Stream(std::string stream) { return {Kind::kStream, std::move(stream)}; }
-  static CountOf Category(std::string category) {
-    return {Kind::kCategory, std::move(category)};
-  }
+  static CountOf Category(std::string category) { return {Kind::kCategory, std::move(category)}; }
 };
 
 // How a store is opened through OpenStore (store.h), whatever its backend.

@@ -156,12 +156,11 @@ class Subscription {
 // They must be quick (a slow handler delays the other subscriptions of its
 // dispatcher, never the writers) and must not throw (that ends the
 // process); they may read, append and subscribe, and cancel any
-// subscription, their own included, but not Close or destroy the Store. `on_message` returns false to
-// end the subscription (then `on_end` gets OK). `on_end` is called exactly
-// once when the subscription ends for any other reason than Cancel: with
-// the read error (kCorruption, kIOError, kStreamDeleted...) or
-// kClosed when the store closes. After Cancel() returns, no
-// handler of the subscription runs again and `on_end` is not called.
+// subscription, their own included, but not Close or destroy the Store. `on_message` returns false
+// to end the subscription (then `on_end` gets OK). `on_end` is called exactly once when the
+// subscription ends for any other reason than Cancel: with the read error (kCorruption, kIOError,
+// kStreamDeleted...) or kClosed when the store closes. After Cancel() returns, no handler of the
+// subscription runs again and `on_end` is not called.
 struct PushHandlers {
   std::function<bool(const SubscriptionMessage&)> on_message;
   std::function<void(const Status&)> on_end;  // may be empty

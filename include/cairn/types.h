@@ -57,9 +57,7 @@ class ExpectedRevision {
   enum class Kind : uint8_t { kAny, kNoStream, kStreamExists, kExact };
 
   static constexpr ExpectedRevision Any() { return ExpectedRevision(Kind::kAny, 0); }
-  static constexpr ExpectedRevision NoStream() {
-    return ExpectedRevision(Kind::kNoStream, 0);
-  }
+  static constexpr ExpectedRevision NoStream() { return ExpectedRevision(Kind::kNoStream, 0); }
   static constexpr ExpectedRevision StreamExists() {
     return ExpectedRevision(Kind::kStreamExists, 0);
   }

@@ -56,7 +56,8 @@ Status RegisterBackend(std::string_view scheme, BackendFactory factory) {
                                    "' is not a URL scheme (a letter, then letters, digits, "
                                    "'+', '-' or '.')");
   }
-  if (!factory) return Status::InvalidArgument("backend '" + std::string(scheme) + "' has no factory");
+  if (!factory)
+    return Status::InvalidArgument("backend '" + std::string(scheme) + "' has no factory");
   Registry& r = TheRegistry();
   std::lock_guard l(r.mu);
   r.factories[Lower(scheme)] = std::move(factory);

@@ -42,8 +42,10 @@ TEST(UrlTest, FileUrlPathDecodesEscapesAndRefusesWhatIsNotALocalPath) {
   EXPECT_EQ(error("file:///a?read_only=1"),
             "invalid_argument: file URL 'file:///a?read_only=1' has a query or fragment; write "
             "'?' as %3F and '#' as %23");
-  EXPECT_EQ(error("file:///a%2"), "invalid_argument: file URL 'file:///a%2' has a bad %-escape at offset 9");
-  EXPECT_EQ(error("file:///a%zz"), "invalid_argument: file URL 'file:///a%zz' has a bad %-escape at offset 9");
+  EXPECT_EQ(error("file:///a%2"),
+            "invalid_argument: file URL 'file:///a%2' has a bad %-escape at offset 9");
+  EXPECT_EQ(error("file:///a%zz"),
+            "invalid_argument: file URL 'file:///a%zz' has a bad %-escape at offset 9");
   EXPECT_EQ(error("file:///a%00"),
             "invalid_argument: file URL 'file:///a%00' decodes to a path holding a NUL byte");
   EXPECT_EQ(error("http://x/y"), "invalid_argument: store URL 'http://x/y' is not a file URL");
@@ -91,12 +93,14 @@ TEST(OpenStoreTest, AnUnregisteredSchemeIsUnimplemented) {
 TEST(OpenStoreTest, ARegisteredBackendGetsTheWholeUrlAndTheOptions) {
   std::string seen_url;
   bool seen_read_only = false;
-  ASSERT_TRUE(RegisterBackend("Test-Mem", [&](std::string_view url, const OpenOptions& o)
-                                              -> Result<std::unique_ptr<Store>> {
-                seen_url = std::string(url);
-                seen_read_only = o.read_only;
-                return Status(ErrorCode::kUnavailable, "test backend is down");
-              }).ok());
+  ASSERT_TRUE(RegisterBackend("Test-Mem",
+                              [&](std::string_view url,
+                                  const OpenOptions& o) -> Result<std::unique_ptr<Store>> {
+                                seen_url = std::string(url);
+                                seen_read_only = o.read_only;
+                                return Status(ErrorCode::kUnavailable, "test backend is down");
+                              })
+                  .ok());
   OpenOptions ro;
   ro.read_only = true;
   auto r = OpenStore("test-mem://host/x", ro);
@@ -105,10 +109,12 @@ TEST(OpenStoreTest, ARegisteredBackendGetsTheWholeUrlAndTheOptions) {
   EXPECT_EQ(seen_url, "test-mem://host/x");
   EXPECT_TRUE(seen_read_only);
   // The factory above refers to this test's locals: replace it before they go.
-  ASSERT_TRUE(RegisterBackend("test-mem", [](std::string_view, const OpenOptions&)
-                                              -> Result<std::unique_ptr<Store>> {
-                return Status(ErrorCode::kUnimplemented, "test backend removed");
-              }).ok());
+  ASSERT_TRUE(
+      RegisterBackend("test-mem",
+                      [](std::string_view, const OpenOptions&) -> Result<std::unique_ptr<Store>> {
+                        return Status(ErrorCode::kUnimplemented, "test backend removed");
+                      })
+          .ok());
   EXPECT_EQ(RegisterBackend("9mem", nullptr).ToString(),
             "invalid_argument: backend scheme '9mem' is not a URL scheme (a letter, then "
             "letters, digits, '+', '-' or '.')");

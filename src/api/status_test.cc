@@ -1,3 +1,5 @@
+#include "cairn/status.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include "cairn/status.h"
 #include "cairn/types.h"
 
 namespace cairn {
@@ -36,13 +37,29 @@ TEST(StatusTest, WrongExpectedRevisionCarriesBoth) {
 
 TEST(StatusTest, EveryCodeHasItsOwnStableName) {
   // The names are the JSON and wire spelling: fixed once published.
-  const std::vector<std::string> want = {
-      "ok",          "invalid_argument",  "not_found",           "wrong_expected_revision",
-      "stream_deleted", "idempotency_conflict", "corruption",     "io_error",
-      "no_space",    "resource_exhausted", "locked",              "read_only",
-      "failed_precondition", "cancelled", "unavailable",          "deadline_exceeded",
-      "unimplemented", "unauthenticated",  "permission_denied",   "closed",
-      "busy",        "reentrant_call",    "subject_erased"};
+  const std::vector<std::string> want = {"ok",
+                                         "invalid_argument",
+                                         "not_found",
+                                         "wrong_expected_revision",
+                                         "stream_deleted",
+                                         "idempotency_conflict",
+                                         "corruption",
+                                         "io_error",
+                                         "no_space",
+                                         "resource_exhausted",
+                                         "locked",
+                                         "read_only",
+                                         "failed_precondition",
+                                         "cancelled",
+                                         "unavailable",
+                                         "deadline_exceeded",
+                                         "unimplemented",
+                                         "unauthenticated",
+                                         "permission_denied",
+                                         "closed",
+                                         "busy",
+                                         "reentrant_call",
+                                         "subject_erased"};
   ASSERT_EQ(want.size(), static_cast<size_t>(kErrorCodeCount));
   for (int c = 0; c < kErrorCodeCount; ++c) {
     EXPECT_EQ(ErrorCodeName(static_cast<ErrorCode>(c)), want[static_cast<size_t>(c)]) << c;

@@ -1,10 +1,11 @@
 // The parts of the public Store API every backend shares: the collecting
 // read overloads, CategoryOf, AdminOf.
+#include "cairn/store.h"
+
 #include <utility>
 #include <vector>
 
 #include "cairn/admin.h"
-#include "cairn/store.h"
 #include "cairn/subscription.h"
 
 namespace cairn {

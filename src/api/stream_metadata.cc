@@ -71,7 +71,8 @@ Result<StreamMetadata> StreamMetadata::Parse(std::string_view json) {
     }
     uint64_t v = it->get<uint64_t>();
     if (key == kMaxCount) {
-      if (v == 0) return Status::InvalidArgument("stream metadata key '$maxCount' must be at least 1");
+      if (v == 0)
+        return Status::InvalidArgument("stream metadata key '$maxCount' must be at least 1");
       m.max_count = v;
     } else if (key == kMaxAge) {
       m.max_age_seconds = v;

@@ -1,3 +1,5 @@
+#include "cairn/types.h"
+
 #include <pthread.h>
 #include <sys/random.h>
 
@@ -6,8 +8,6 @@
 #include <charconv>
 #include <cstring>
 #include <random>
-
-#include "cairn/types.h"
 
 namespace cairn {
 
@@ -26,10 +26,14 @@ Result<ExpectedRevision> ExpectedRevision::Parse(std::string_view text) {
 
 std::string ExpectedRevision::ToString() const {
   switch (kind_) {
-    case Kind::kAny: return "any";
-    case Kind::kNoStream: return "no_stream";
-    case Kind::kStreamExists: return "exists";
-    case Kind::kExact: return std::to_string(revision_);
+    case Kind::kAny:
+      return "any";
+    case Kind::kNoStream:
+      return "no_stream";
+    case Kind::kStreamExists:
+      return "exists";
+    case Kind::kExact:
+      return std::to_string(revision_);
   }
   return "?";
 }
@@ -114,10 +118,14 @@ Result<Uuid> Uuid::Parse(std::string_view text) {
       continue;
     }
     int v;
-    if (ch >= '0' && ch <= '9') v = ch - '0';
-    else if (ch >= 'a' && ch <= 'f') v = ch - 'a' + 10;
-    else if (ch >= 'A' && ch <= 'F') v = ch - 'A' + 10;
-    else return bad();
+    if (ch >= '0' && ch <= '9')
+      v = ch - '0';
+    else if (ch >= 'a' && ch <= 'f')
+      v = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F')
+      v = ch - 'A' + 10;
+    else
+      return bad();
     b[nib / 2] = static_cast<uint8_t>(b[nib / 2] | (nib % 2 == 0 ? v << 4 : v));
     ++nib;
   }

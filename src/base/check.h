@@ -15,7 +15,7 @@ namespace cairn {
 
 }  // namespace cairn
 
-#define CAIRN_CHECK(cond)                                             \
-  do {                                                                \
-    if (!(cond)) ::cairn::CheckFailed(#cond, __FILE__, __LINE__);     \
+#define CAIRN_CHECK(cond)                                         \
+  do {                                                            \
+    if (!(cond)) ::cairn::CheckFailed(#cond, __FILE__, __LINE__); \
   } while (0)

@@ -9,14 +9,32 @@
 
 namespace cairn {
 
-inline void PutFixed16(std::string* dst, uint16_t v) { dst->append(reinterpret_cast<const char*>(&v), 2); }
-inline void PutFixed32(std::string* dst, uint32_t v) { dst->append(reinterpret_cast<const char*>(&v), 4); }
-inline void PutFixed64(std::string* dst, uint64_t v) { dst->append(reinterpret_cast<const char*>(&v), 8); }
+inline void PutFixed16(std::string* dst, uint16_t v) {
+  dst->append(reinterpret_cast<const char*>(&v), 2);
+}
+inline void PutFixed32(std::string* dst, uint32_t v) {
+  dst->append(reinterpret_cast<const char*>(&v), 4);
+}
+inline void PutFixed64(std::string* dst, uint64_t v) {
+  dst->append(reinterpret_cast<const char*>(&v), 8);
+}
 inline void EncodeFixed32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
 inline void EncodeFixed64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
-inline uint16_t DecodeFixed16(const char* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
-inline uint32_t DecodeFixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
-inline uint64_t DecodeFixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+inline uint16_t DecodeFixed16(const char* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t DecodeFixed32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t DecodeFixed64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
 
 // LEB128: 7 bits a byte, low first, high bit set on every byte but the last.
 // Writes `v` at `p` (which has VarintLength(v) bytes of room); returns the
@@ -51,10 +69,29 @@ class Decoder {
  public:
   explicit Decoder(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
-  bool GetU8(uint8_t* v) { if (remaining() < 1) return false; *v = static_cast<uint8_t>(*p_++); return true; }
-  bool GetU16(uint16_t* v) { if (remaining() < 2) return false; *v = DecodeFixed16(p_); p_ += 2; return true; }
-  bool GetU32(uint32_t* v) { if (remaining() < 4) return false; *v = DecodeFixed32(p_); p_ += 4; return true; }
-  bool GetU64(uint64_t* v) { if (remaining() < 8) return false; *v = DecodeFixed64(p_); p_ += 8; return true; }
+  bool GetU8(uint8_t* v) {
+    if (remaining() < 1) return false;
+    *v = static_cast<uint8_t>(*p_++);
+    return true;
+  }
+  bool GetU16(uint16_t* v) {
+    if (remaining() < 2) return false;
+    *v = DecodeFixed16(p_);
+    p_ += 2;
+    return true;
+  }
+  bool GetU32(uint32_t* v) {
+    if (remaining() < 4) return false;
+    *v = DecodeFixed32(p_);
+    p_ += 4;
+    return true;
+  }
+  bool GetU64(uint64_t* v) {
+    if (remaining() < 8) return false;
+    *v = DecodeFixed64(p_);
+    p_ += 8;
+    return true;
+  }
   // Fails on a varint running past the end or longer than a u64 holds.
   bool GetVarint64(uint64_t* v) {
     uint64_t r = 0;

@@ -170,7 +170,9 @@ void FaultInjectionEnv::OnSynced(const std::string& path, uint64_t size) {
   synced_size_[path] = size;
   synced_length_[path] = length ? std::max(*length, size) : size;
 }
-void FaultInjectionEnv::OnDurableSize(const std::string& path, uint64_t size) { OnSynced(path, size); }
+void FaultInjectionEnv::OnDurableSize(const std::string& path, uint64_t size) {
+  OnSynced(path, size);
+}
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::OpenWritable(const std::string& path) {
   auto f = base_->OpenWritable(path);

@@ -110,17 +110,17 @@ class FaultInjectionEnv final : public Env {
   // The file's length at that sync (>= synced_size_: space reserved with
   // fallocate is durable once synced, and reads back as zeros).
   std::map<std::string, uint64_t> synced_length_;  // guarded by mu_
-  int appends_ = 0;                               // guarded by mu_
-  int syncs_ = 0;                                 // guarded by mu_
-  int fail_append_at_ = 0, fail_append_err_ = 0;  // guarded by mu_
-  int fail_sync_at_ = 0, fail_sync_err_ = 0;      // guarded by mu_
-  int tear_at_ = 0;                               // guarded by mu_
-  size_t tear_keep_ = 0;                          // guarded by mu_
-  bool down_ = false;                             // guarded by mu_
-  std::string fail_syncs_of_;                     // guarded by mu_
-  int fail_syncs_of_err_ = 0;                     // guarded by mu_
-  int fail_reservations_err_ = 0;                 // guarded by mu_
-  bool fail_links_ = false;                       // guarded by mu_
+  int appends_ = 0;                                // guarded by mu_
+  int syncs_ = 0;                                  // guarded by mu_
+  int fail_append_at_ = 0, fail_append_err_ = 0;   // guarded by mu_
+  int fail_sync_at_ = 0, fail_sync_err_ = 0;       // guarded by mu_
+  int tear_at_ = 0;                                // guarded by mu_
+  size_t tear_keep_ = 0;                           // guarded by mu_
+  bool down_ = false;                              // guarded by mu_
+  std::string fail_syncs_of_;                      // guarded by mu_
+  int fail_syncs_of_err_ = 0;                      // guarded by mu_
+  int fail_reservations_err_ = 0;                  // guarded by mu_
+  bool fail_links_ = false;                        // guarded by mu_
   std::atomic<int64_t> clock_offset_ns_{0};
   std::atomic<int> preallocations_{0};
   std::atomic<int> zero_fills_{0};

@@ -391,8 +391,8 @@ class PosixEnv final : public Env {
       ::close(fd);
       if (err == EWOULDBLOCK) {
         return Status(ErrorCode::kLocked, "store is locked by pid " +
-                                              (holder.empty() ? std::string("?") : holder) +
-                                              " (" + path + ")");
+                                              (holder.empty() ? std::string("?") : holder) + " (" +
+                                              path + ")");
       }
       return Status::FromErrno(err, "flock", path);
     }

@@ -11,13 +11,15 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'D', 'X'};
 constexpr char kEndMagic[8] = {'C', 'A', 'I', 'R', 'N', 'E', 'N', 'D'};
-constexpr uint32_t kVersion = 3;       // written
+constexpr uint32_t kVersion = 3;        // written
 constexpr uint32_t kOldestVersion = 1;  // still read
 constexpr uint64_t kBlockBytes = kRunBlockEntries * kRunEntrySize;
 
 uint64_t Blocks(uint64_t count) { return (count + kRunBlockEntries - 1) / kRunBlockEntries; }
 
-uint64_t BloomBytes(uint64_t keys) { return std::max<uint64_t>(8, (keys * kBloomBitsPerKey + 7) / 8); }
+uint64_t BloomBytes(uint64_t keys) {
+  return std::max<uint64_t>(8, (keys * kBloomBitsPerKey + 7) / 8);
+}
 
 // Double hashing over an already well-mixed 64-bit hash.
 template <typename F>
@@ -76,7 +78,8 @@ Status RunWriter::Add(const IndexEntry& e) {
     PutFixed64(&fences_, e.revision);
   }
   if (added_ == 0 || e.hash != last_hash_) {
-    BloomProbes(e.hash, bloom_.size() * 8, [&](uint64_t bit) { bloom_[bit / 8] |= 1 << (bit % 8); });
+    BloomProbes(e.hash, bloom_.size() * 8,
+                [&](uint64_t bit) { bloom_[bit / 8] |= 1 << (bit % 8); });
     last_hash_ = e.hash;
   }
   if (e.revision == kTombstoneRevision) {
@@ -173,7 +176,8 @@ Status IndexRun::Merge(Env* env, const std::string& path,
       c->left -= n / kRunEntrySize;
     }
     const char* p = c->buf.data();
-    c->head = {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16), DecodeFixed64(p + 24)};
+    c->head = {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16),
+               DecodeFixed64(p + 24)};
     c->buf.remove_prefix(kRunEntrySize);
     return true;
   };
@@ -227,8 +231,7 @@ Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& pa
   run->version_ = DecodeFixed32(h.data() + 8);
   if (run->version_ < kOldestVersion || run->version_ > kVersion ||
       DecodeFixed32(h.data() + 12) != kRunEntrySize) {
-    return bad("unsupported index run version " + std::to_string(run->version_) +
-                   " or entry size",
+    return bad("unsupported index run version " + std::to_string(run->version_) + " or entry size",
                8);
   }
   RunInfo& info = run->info_;
@@ -261,7 +264,8 @@ Result<std::unique_ptr<IndexRun>> IndexRun::Open(Env* env, const std::string& pa
     return bad("index run block checksum table mismatch", crc_off);
   }
   run->block_crcs_.resize(blocks);
-  for (uint64_t b = 0; b < blocks; ++b) run->block_crcs_[b] = crc32c::Unmask(DecodeFixed32(p + b * 4));
+  for (uint64_t b = 0; b < blocks; ++b)
+    run->block_crcs_[b] = crc32c::Unmask(DecodeFixed32(p + b * 4));
   p += blocks * 4 + 4;
   if (run->version_ >= 2) {
     if (crc32c::Unmask(DecodeFixed32(p + blocks * 16)) != crc32c::Value(p, blocks * 16)) {
@@ -298,8 +302,7 @@ uint64_t IndexRun::resident_bytes() const {
 }
 
 Status IndexRun::BlockCorrupt(uint64_t b) const {
-  return Status::Corruption(path() + " offset " +
-                            std::to_string(kRunHeaderSize + b * kBlockBytes) +
+  return Status::Corruption(path() + " offset " + std::to_string(kRunHeaderSize + b * kBlockBytes) +
                             ": index block checksum mismatch");
 }
 
@@ -322,7 +325,8 @@ Result<uint64_t> IndexRun::ReadBlocks(uint64_t b, uint64_t count, char* buf) con
   const uint64_t first = b * kRunBlockEntries;
   const uint64_t n = std::min<uint64_t>(count * kRunBlockEntries, info_.count - first);
   std::string_view got;
-  CAIRN_RETURN_IF_ERROR(file_->Read(kRunHeaderSize + first * kRunEntrySize, n * kRunEntrySize, buf, &got));
+  CAIRN_RETURN_IF_ERROR(
+      file_->Read(kRunHeaderSize + first * kRunEntrySize, n * kRunEntrySize, buf, &got));
   if (got.data() != buf) std::memcpy(buf, got.data(), got.size());
   // Every block of the range holds at least one entry, so start < want.
   const uint64_t want = n * kRunEntrySize;
@@ -330,7 +334,8 @@ Result<uint64_t> IndexRun::ReadBlocks(uint64_t b, uint64_t count, char* buf) con
   for (; intact < count; ++intact) {
     const uint64_t start = intact * kBlockBytes;
     const uint64_t len = std::min<uint64_t>(kBlockBytes, want - start);
-    if (start + len > got.size() || crc32c::Value(buf + start, len) != block_crcs_[b + intact]) break;
+    if (start + len > got.size() || crc32c::Value(buf + start, len) != block_crcs_[b + intact])
+      break;
   }
   if (intact == 0) return BlockCorrupt(b);
   return intact;
@@ -370,9 +375,8 @@ Status IndexRun::Scan(const std::function<bool(uint64_t, const IndexEntry&)>& vi
 
 bool IndexRun::MayContain(uint64_t hash) const {
   bool all = true;
-  BloomProbes(hash, bloom_bits_, [&](uint64_t bit) {
-    all = all && (bloom_[bit / 8] & (1 << (bit % 8))) != 0;
-  });
+  BloomProbes(hash, bloom_bits_,
+              [&](uint64_t bit) { all = all && (bloom_[bit / 8] & (1 << (bit % 8))) != 0; });
   return all;
 }
 

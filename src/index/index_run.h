@@ -10,8 +10,8 @@
 // RunReader is one thread's cursor.
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,8 +31,9 @@ struct RunInfo {
   uint64_t min_position = 0;  // first position covered
   uint64_t end_position = 0;  // one past the last position covered
   uint64_t new_streams = 0;   // entries with revision 0 (streams created)
-  uint64_t distinct_keys = 0; // Bloom keys: distinct hashes plus tombstone entries (upper bound in merged runs)
-  uint32_t flags = 0;         // kRun* bits below (0 in files written before they existed)
+  uint64_t distinct_keys =
+      0;  // Bloom keys: distinct hashes plus tombstone entries (upper bound in merged runs)
+  uint32_t flags = 0;  // kRun* bits below (0 in files written before they existed)
 };
 
 // RunInfo::flags: no entry is a tombstone and none belongs to a metadata

@@ -43,11 +43,13 @@ TEST_F(IndexRunTest, WriteOpenLookup) {
   EXPECT_EQ(*reader.LowerBound(5, 0), 0u);
   EXPECT_EQ(*reader.LowerBound(99999, 0), 900u);
   uint64_t scanned = 0;
-  ASSERT_TRUE((*run)->Scan([&](uint64_t k, const IndexEntry& e) {
-                      EXPECT_EQ(e, v[k]);
-                      ++scanned;
-                      return true;
-                    }).ok());
+  ASSERT_TRUE((*run)
+                  ->Scan([&](uint64_t k, const IndexEntry& e) {
+                    EXPECT_EQ(e, v[k]);
+                    ++scanned;
+                    return true;
+                  })
+                  .ok());
   EXPECT_EQ(scanned, 900u);
   // Resident: fences, checksums and filter only (8 blocks here).
   EXPECT_EQ((*run)->resident_bytes(), 8 * 16 + 8 * 4 + (300 * 10 + 7) / 8);
@@ -70,7 +72,8 @@ TEST_F(IndexRunTest, LowerBoundMatchesAFullSearchAcrossBlockBoundaries) {
                        uint64_t{199}, uint64_t{500}, UINT64_MAX}) {
       RunReader reader(**run);
       IndexEntry probe{h, r, 0, 0};
-      uint64_t want = static_cast<uint64_t>(std::lower_bound(v.begin(), v.end(), probe) - v.begin());
+      uint64_t want =
+          static_cast<uint64_t>(std::lower_bound(v.begin(), v.end(), probe) - v.begin());
       auto got = reader.LowerBound(h, r);
       ASSERT_TRUE(got.has_value()) << got.error().ToString();
       ASSERT_EQ(*got, want) << "hash " << h << " revision " << r;
@@ -227,9 +230,10 @@ TEST_F(IndexRunTest, ReadAheadServesEveryEntryAndStopsAtADamagedBlock) {
   auto run = IndexRun::Open(Env::Default(), path);
   ASSERT_TRUE(run.has_value());
   RunReader reader(**run);
-  const std::string want = path + " offset " +
-                           std::to_string(kRunHeaderSize + bad_block * kRunBlockEntries * kRunEntrySize) +
-                           ": index block checksum mismatch";
+  const std::string want =
+      path + " offset " +
+      std::to_string(kRunHeaderSize + bad_block * kRunBlockEntries * kRunEntrySize) +
+      ": index block checksum mismatch";
   for (uint64_t i = 0; i < bad_block * kRunBlockEntries; ++i) {
     auto e = reader.At(i);
     ASSERT_TRUE(e.has_value()) << i << ": " << e.error().ToString();
@@ -253,7 +257,9 @@ namespace {
 // written and in merged runs: every tombstoned stream answers yes, and
 // streams that only hold events answer no but for the usual false positives.
 TEST_F(IndexRunTest, TombstoneKeysAreInTheFilterOfWrittenAndMergedRuns) {
-  auto name = [](const char* kind, uint64_t k) { return StreamHash(std::string(kind) + std::to_string(k)); };
+  auto name = [](const char* kind, uint64_t k) {
+    return StreamHash(std::string(kind) + std::to_string(k));
+  };
   std::vector<std::shared_ptr<const IndexRun>> runs;
   for (uint64_t r = 0; r < 2; ++r) {
     std::vector<IndexEntry> v;

@@ -23,9 +23,12 @@ std::string RunFileName(uint64_t id, RunKind kind) {
 
 std::vector<uint64_t>& RunIds(Manifest& m, RunKind kind) {
   switch (kind) {
-    case RunKind::kIds: return m.id_runs;
-    case RunKind::kTags: return m.tag_runs;
-    case RunKind::kStream: break;
+    case RunKind::kIds:
+      return m.id_runs;
+    case RunKind::kTags:
+      return m.tag_runs;
+    case RunKind::kStream:
+      break;
   }
   return m.runs;
 }

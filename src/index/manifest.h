@@ -14,14 +14,14 @@
 namespace cairn::index {
 
 struct Manifest {
-  uint64_t generation = 0;       // +1 at each checkpoint
-  uint64_t indexed_through = 0;  // positions < this are in runs and positions.idx
-  uint64_t position_entries = 0; // valid entries of positions.idx
-  uint64_t resume_address = 0;   // log address of the first unindexed record
+  uint64_t generation = 0;        // +1 at each checkpoint
+  uint64_t indexed_through = 0;   // positions < this are in runs and positions.idx
+  uint64_t position_entries = 0;  // valid entries of positions.idx
+  uint64_t resume_address = 0;    // log address of the first unindexed record
   uint64_t next_run_id = 0;
-  std::vector<uint64_t> runs;    // stream-index run ids, oldest first
-  std::vector<uint64_t> id_runs; // event-id run ids, oldest first
-  std::vector<uint64_t> tag_runs; // category/type run ids, oldest first
+  std::vector<uint64_t> runs;      // stream-index run ids, oldest first
+  std::vector<uint64_t> id_runs;   // event-id run ids, oldest first
+  std::vector<uint64_t> tag_runs;  // category/type run ids, oldest first
   // False for a version 1 manifest: the tag index must be built from the log.
   bool tags_built = true;
   // +1 at every scavenge that rewrote segments: a read-only process whose

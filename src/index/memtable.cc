@@ -32,7 +32,8 @@ std::vector<IndexEntry> ConcatenateByHash(const Map& map, size_t total, MakeEntr
   std::vector<std::pair<uint64_t, const std::vector<StreamEntry>*>> keys;
   keys.reserve(map.size());
   for (const auto& [name, v] : map) keys.emplace_back(StreamHash(name), &v);
-  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<IndexEntry> out;
   out.reserve(total);
   for (size_t i = 0; i < keys.size(); ++i) {

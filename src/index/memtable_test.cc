@@ -31,7 +31,18 @@ TEST(MemtableTest, FindsByExactNameAndSorts) {
 TEST(MemtableTest, TagsKeepTheirListsThroughTheRecentKeyCacheAndSortLikeAFullSort) {
   Memtable t;
   // Interleaved kinds and keys, as a batch of mixed events tags them.
-  const std::vector<std::string> keys = {"C\x1f" "a", "T\x1f" "X", "S\x1f", "C\x1f" "b", "T\x1f" "Y", "N\x1f" "a"};
+  const std::vector<std::string> keys = {
+      "C\x1f"
+      "a",
+      "T\x1f"
+      "X",
+      "S\x1f",
+      "C\x1f"
+      "b",
+      "T\x1f"
+      "Y",
+      "N\x1f"
+      "a"};
   std::vector<IndexEntry> expected;
   for (uint64_t p = 0; p < 60; ++p) {
     const std::string& k = keys[(p * 7) % keys.size()];
@@ -47,9 +58,16 @@ TEST(MemtableTest, TagsKeepTheirListsThroughTheRecentKeyCacheAndSortLikeAFullSor
     EXPECT_EQ(got[i].position, expected[i].position) << i;
     EXPECT_EQ(got[i].address, expected[i].address) << i;
   }
-  ASSERT_NE(t.FindTag("T\x1f" "X"), nullptr);
-  EXPECT_EQ(t.FindTag("T\x1f" "X")->size(), 10u);
-  EXPECT_EQ(t.FindTag("T\x1f" "Z"), nullptr);
+  ASSERT_NE(t.FindTag("T\x1f"
+                      "X"),
+            nullptr);
+  EXPECT_EQ(t.FindTag("T\x1f"
+                      "X")
+                ->size(),
+            10u);
+  EXPECT_EQ(t.FindTag("T\x1f"
+                      "Z"),
+            nullptr);
 }
 
 }  // namespace

@@ -204,7 +204,8 @@ Result<std::string_view> Log::Record(uint64_t address) const {
   if (off < kSegmentHeaderSize || off >= s->valid_end.load()) {
     return Status::Corruption(s->path + " ends at offset " + std::to_string(s->valid_end.load()) +
                               ", but the index holds a record of it at offset " +
-                              std::to_string(off) + ": the file was cut (acknowledged events are lost)");
+                              std::to_string(off) +
+                              ": the file was cut (acknowledged events are lost)");
   }
   std::string_view bytes = s->map->data().substr(off, s->valid_end.load() - off);
   std::string_view body;

@@ -41,7 +41,8 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view bytes, const std::str
   h.first_position = DecodeFixed64(bytes.data() + 16);
   h.flags = DecodeFixed32(bytes.data() + 24);
   if ((h.flags & ~kSegmentScavenged) != 0) {
-    return Status::Corruption(file + " offset 24: unknown segment flags " + std::to_string(h.flags));
+    return Status::Corruption(file + " offset 24: unknown segment flags " +
+                              std::to_string(h.flags));
   }
   return h;
 }
@@ -65,8 +66,8 @@ CommitEncoder::CommitEncoder(std::string* out, uint64_t first_position, int64_t 
   out_->push_back(static_cast<char>((sparse ? kFlagSparse : 0) |
                                     (continues_write ? kFlagContinuesWrite : 0) |
                                     (compact ? kFlagCompact : 0)));  // flags
-  PutFixed16(out_, 0);    // reserved
-  PutFixed32(out_, 0);    // event count, patched in Finish
+  PutFixed16(out_, 0);                                               // reserved
+  PutFixed32(out_, 0);  // event count, patched in Finish
   PutFixed64(out_, first_position);
   PutFixed64(out_, static_cast<uint64_t>(created_ns));
 }

@@ -63,7 +63,7 @@ struct EventToEncode {
   ContentType content_type;
   std::string_view data;
   std::string_view metadata;
-  bool caller_id = false;  // the id came from the caller (indexed for retries)
+  bool caller_id = false;     // the id came from the caller (indexed for retries)
   bool first_stored = false;  // written by scavenge only: see kFirstStoredFlag
 };
 

@@ -50,8 +50,9 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
     std::optional<Head> h;
     if (auto bytes = env->ReadFile(dir + "/HEAD"); bytes.has_value()) h = DecodeHead(*bytes);
     if ((manifest.has_value() && *manifest) || (h && h->next_position > 0)) {
-      return Status::Corruption(what + ", but the store holds events (its MANIFEST or HEAD says "
-                                       "so): acknowledged events are lost");
+      return Status::Corruption(what +
+                                ", but the store holds events (its MANIFEST or HEAD says "
+                                "so): acknowledged events are lost");
     }
     return Status::NotFound(what);
   };
@@ -92,15 +93,15 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
     const bool last = k + 1 == ids.size();
     if (last) last_size = bytes.size();
     auto damage = [&](uint64_t at, uint64_t skipped, std::string what) {
-      const bool below_head =
-          head && (log::AddressSegment(head->end_address) > id ||
-                   (log::AddressSegment(head->end_address) == id &&
-                    log::AddressOffset(head->end_address) > at));
+      const bool below_head = head && (log::AddressSegment(head->end_address) > id ||
+                                       (log::AddressSegment(head->end_address) == id &&
+                                        log::AddressOffset(head->end_address) > at));
       const bool torn = last && at + skipped == bytes.size() && !below_head;
       report.damage.push_back({path, at, skipped, std::move(what), torn});
     };
     size_t off = log::kSegmentHeaderSize;
-    auto header = log::DecodeSegmentHeader(bytes.substr(0, std::min<size_t>(bytes.size(), off)), path);
+    auto header =
+        log::DecodeSegmentHeader(bytes.substr(0, std::min<size_t>(bytes.size(), off)), path);
     if (!header.has_value()) {
       // Records after a damaged header may still be whole: look for them.
       const size_t found = log::FindNextRecord(bytes, std::min(off, bytes.size()), next);
@@ -146,11 +147,10 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
           continue;
         }
         // A frame that reads but goes back in positions, or a bad fixed part.
-        const std::string what = reader.has_value()
-                                     ? "record starts at position " +
-                                           std::to_string(reader->first_position()) +
-                                           ", below position " + std::to_string(next)
-                                     : reader.error().message();
+        const std::string what = reader.has_value() ? "record starts at position " +
+                                                          std::to_string(reader->first_position()) +
+                                                          ", below position " + std::to_string(next)
+                                                    : reader.error().message();
         damage(off, framed, what);
         off += framed;
         continue;
@@ -194,11 +194,10 @@ Result<SalvageReport> SalvageLog(const std::string& dir, const EventVisitor& vis
                                "segment missing: " + reach + " (acknowledged events are lost)",
                                false});
     } else if (last_size < end_offset) {
-      report.damage.push_back({log_dir + "/" + SegmentName(ids.back()), last_size,
-                               end_offset - last_size,
-                               "the file ends here, but " + reach +
-                                   ": it was cut (acknowledged events are lost)",
-                               false});
+      report.damage.push_back(
+          {log_dir + "/" + SegmentName(ids.back()), last_size, end_offset - last_size,
+           "the file ends here, but " + reach + ": it was cut (acknowledged events are lost)",
+           false});
     }
   }
   return report;

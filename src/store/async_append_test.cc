@@ -122,8 +122,9 @@ TEST_F(AsyncAppendTest, AppendsFromOneThreadCommitInSubmissionOrder) {
   Results results(kN);
   auto store = Open();  // durable: groups share fsyncs
   for (size_t i = 0; i < kN; ++i) {
-    ASSERT_TRUE(store->AppendAsync("acc-" + std::to_string(i % 3), ExpectedRevision::Any(),
-                                   One("E" + std::to_string(i)), results.Slot(i))
+    ASSERT_TRUE(store
+                    ->AppendAsync("acc-" + std::to_string(i % 3), ExpectedRevision::Any(),
+                                  One("E" + std::to_string(i)), results.Slot(i))
                     .ok());
   }
   ASSERT_TRUE(results.WaitAll());
@@ -174,18 +175,15 @@ TEST_F(AsyncAppendTest, ExpectationsAndIdempotencyAreCheckedAtCommit) {
   Results results(4);
   auto store = Open();
   std::vector<EventData> first = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2))};
-  ASSERT_TRUE(
-      store->AppendAsync("s", ExpectedRevision::NoStream(), first, results.Slot(0)).ok());
+  ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::NoStream(), first, results.Slot(0)).ok());
   // Queued behind the first: the stream exists by the time it is checked.
-  ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::NoStream(), One("C"), results.Slot(1))
-                  .ok());
-  // The very same append again: a duplicate, nothing written.
   ASSERT_TRUE(
-      store->AppendAsync("s", ExpectedRevision::NoStream(), first, results.Slot(2)).ok());
-  ASSERT_TRUE(store
-                  ->AppendAsync("s", ExpectedRevision::Exact(StreamRevision(1)), One("D"),
-                                results.Slot(3))
-                  .ok());
+      store->AppendAsync("s", ExpectedRevision::NoStream(), One("C"), results.Slot(1)).ok());
+  // The very same append again: a duplicate, nothing written.
+  ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::NoStream(), first, results.Slot(2)).ok());
+  ASSERT_TRUE(
+      store->AppendAsync("s", ExpectedRevision::Exact(StreamRevision(1)), One("D"), results.Slot(3))
+          .ok());
   ASSERT_TRUE(results.WaitAll());
   ASSERT_TRUE(results.at(0).has_value());
   EXPECT_EQ(results.at(0)->revision->value(), 1u);
@@ -294,24 +292,23 @@ TEST_F(AsyncAppendTest, CallbacksThatAppendAgainChainWithoutLoss) {
   auto store = Open();  // closed (draining callbacks) before the above go
   // Each callback checks its revision and submits the writer's next append.
   chain = [&](int w, int k) {
-    Status s = store->AppendAsync("w-" + std::to_string(w), ExpectedRevision::Any(),
-                                  One("E" + std::to_string(k)),
-                                  [&, w, k](Result<AppendResult> r) {
-                                    {
-                                      std::lock_guard l(mu);
-                                      if (!r || r->revision->value() != static_cast<uint64_t>(k)) {
-                                        errors.push_back("writer " + std::to_string(w) +
-                                                         " append " + std::to_string(k));
-                                      }
-                                    }
-                                    if (k + 1 < kEach) {
-                                      chain(w, k + 1);
-                                    } else {
-                                      std::lock_guard l(mu);
-                                      ++finished;
-                                      cv.notify_all();
-                                    }
-                                  });
+    Status s = store->AppendAsync(
+        "w-" + std::to_string(w), ExpectedRevision::Any(), One("E" + std::to_string(k)),
+        [&, w, k](Result<AppendResult> r) {
+          {
+            std::lock_guard l(mu);
+            if (!r || r->revision->value() != static_cast<uint64_t>(k)) {
+              errors.push_back("writer " + std::to_string(w) + " append " + std::to_string(k));
+            }
+          }
+          if (k + 1 < kEach) {
+            chain(w, k + 1);
+          } else {
+            std::lock_guard l(mu);
+            ++finished;
+            cv.notify_all();
+          }
+        });
     ASSERT_TRUE(s.ok()) << s.ToString();
   };
   for (int w = 0; w < kWriters; ++w) chain(w, 0);
@@ -337,25 +334,23 @@ TEST_F(AsyncAppendTest, BlockingCallsInsideACallbackAreRefused) {
   std::unique_ptr<NativeStore> store;
   store = Open();
   ASSERT_TRUE(store
-                  ->AppendAsync("s", ExpectedRevision::Any(), One("A"),
-                                [&](Result<AppendResult> r) {
-                                  EXPECT_TRUE(r.has_value());
-                                  append = store->Append("t", ExpectedRevision::Any(), One("B"))
-                                               .status();
-                                  checkpoint = store->Checkpoint();
-                                  close = store->Close();
-                                  metadata = store
-                                                 ->SetStreamMetadata("s",
-                                                                     ExpectedRevision::Any(),
-                                                                     StreamMetadata{})
-                                                 .status();
-                                  // Reads are fine inside a callback.
-                                  auto s = store->ReadStream("s", ReadStreamOptions{});
-                                  EXPECT_TRUE(s.has_value());
-                                  std::lock_guard l(mu);
-                                  done = true;
-                                  cv.notify_all();
-                                })
+                  ->AppendAsync(
+                      "s", ExpectedRevision::Any(), One("A"),
+                      [&](Result<AppendResult> r) {
+                        EXPECT_TRUE(r.has_value());
+                        append = store->Append("t", ExpectedRevision::Any(), One("B")).status();
+                        checkpoint = store->Checkpoint();
+                        close = store->Close();
+                        metadata =
+                            store->SetStreamMetadata("s", ExpectedRevision::Any(), StreamMetadata{})
+                                .status();
+                        // Reads are fine inside a callback.
+                        auto s = store->ReadStream("s", ReadStreamOptions{});
+                        EXPECT_TRUE(s.has_value());
+                        std::lock_guard l(mu);
+                        done = true;
+                        cv.notify_all();
+                      })
                   .ok());
   {
     std::unique_lock l(mu);
@@ -380,8 +375,7 @@ TEST_F(AsyncAppendTest, CloseCompletesEveryQueuedAppendAndTheyAreStored) {
   {
     auto store = Open();
     for (size_t i = 0; i < kN; ++i) {
-      ASSERT_TRUE(
-          store->AppendAsync("s", ExpectedRevision::Any(), One("E"), results.Slot(i)).ok());
+      ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::Any(), One("E"), results.Slot(i)).ok());
     }
     ASSERT_TRUE(store->Close().ok());
     EXPECT_EQ(results.done(), kN);  // before Close returned
@@ -501,8 +495,8 @@ TEST_F(AsyncAppendTest, AFailedFsyncFailsTheQueuedAppendsAndNothingOfThemIsStore
   ASSERT_TRUE(store->Append("s", ExpectedRevision::Any(), One("kept")).has_value());
   env.FailSyncAt(1, EIO);
   for (size_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(store->AppendAsync("s", ExpectedRevision::Any(), One("lost"), results.Slot(i))
-                    .ok());
+    ASSERT_TRUE(
+        store->AppendAsync("s", ExpectedRevision::Any(), One("lost"), results.Slot(i)).ok());
   }
   ASSERT_TRUE(results.WaitAll());
   // The first group's fsync failed: its appends say so; any later group is

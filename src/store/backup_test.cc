@@ -50,7 +50,8 @@ std::unique_ptr<NativeStore> OpenReadOnlyOrDie(const std::string& dir, NativeOpt
   return OpenOrDie(dir, o);
 }
 
-void Append(NativeStore* s, const std::string& stream, int n, const std::string& data = "{\"v\":1}") {
+void Append(NativeStore* s, const std::string& stream, int n,
+            const std::string& data = "{\"v\":1}") {
   std::vector<EventData> evs;
   for (int i = 0; i < n; ++i) evs.push_back(Ev("E", data));
   auto r = s->Append(stream, ExpectedRevision::Any(), evs);

@@ -48,49 +48,49 @@ Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptio
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(EventFilter{}));
   Status error;
   const uint64_t from = options.after ? options.after->value() + 1 : 0;
-  Status s = ReadTaggedRaw(tag, /*forwards=*/true, from, snapshot, matcher.get(),
-                           [&](const EventView& e) {
-    if (e.stream.empty() || e.stream[0] == '$') return true;  // system streams
-    if (e.stream.substr(0, options.prefix.size()) != options.prefix) return true;
-    // Only the stream's first stored event counts as its creation (after a
-    // scavenge several events may carry the tag).
-    if (e.revision.value() != 0) {
-      ReadStreamOptions first;
-      first.max_count = 1;
-      uint64_t first_revision = UINT64_MAX;
-      Status fs = ReadStreamRaw(e.stream, first, snapshot, [&](const EventView& x) {
-        first_revision = x.revision.value();
-        return false;
+  Status s =
+      ReadTaggedRaw(tag, /*forwards=*/true, from, snapshot, matcher.get(), [&](const EventView& e) {
+        if (e.stream.empty() || e.stream[0] == '$') return true;  // system streams
+        if (e.stream.substr(0, options.prefix.size()) != options.prefix) return true;
+        // Only the stream's first stored event counts as its creation (after a
+        // scavenge several events may carry the tag).
+        if (e.revision.value() != 0) {
+          ReadStreamOptions first;
+          first.max_count = 1;
+          uint64_t first_revision = UINT64_MAX;
+          Status fs = ReadStreamRaw(e.stream, first, snapshot, [&](const EventView& x) {
+            first_revision = x.revision.value();
+            return false;
+          });
+          if (!fs.ok() && fs.code() != ErrorCode::kNotFound) {
+            error = fs;
+            return false;
+          }
+          if (first_revision != e.revision.value()) return true;
+        }
+        auto r = RetentionOf(e.stream, snapshot);
+        if (!r) {
+          error = r.error();
+          return false;
+        }
+        StreamSummary sum;
+        sum.state = r->tombstoned     ? StreamState::kTombstoned
+                    : r->soft_deleted ? StreamState::kSoftDeleted
+                                      : StreamState::kLive;
+        if (sum.state != StreamState::kLive && !options.include_deleted) return true;
+        auto count = VisibleCount(e.stream, *r, snapshot);
+        if (!count) {
+          error = count.error();
+          return false;
+        }
+        sum.stream = std::string(e.stream);
+        sum.created = e.position;
+        sum.last_revision = StreamRevision(r->last.value_or(0));
+        sum.last_position = Position(r->last_position);
+        sum.event_count = *count;
+        out.push_back(std::move(sum));
+        return out.size() < options.limit;
       });
-      if (!fs.ok() && fs.code() != ErrorCode::kNotFound) {
-        error = fs;
-        return false;
-      }
-      if (first_revision != e.revision.value()) return true;
-    }
-    auto r = RetentionOf(e.stream, snapshot);
-    if (!r) {
-      error = r.error();
-      return false;
-    }
-    StreamSummary sum;
-    sum.state = r->tombstoned     ? StreamState::kTombstoned
-                : r->soft_deleted ? StreamState::kSoftDeleted
-                                  : StreamState::kLive;
-    if (sum.state != StreamState::kLive && !options.include_deleted) return true;
-    auto count = VisibleCount(e.stream, *r, snapshot);
-    if (!count) {
-      error = count.error();
-      return false;
-    }
-    sum.stream = std::string(e.stream);
-    sum.created = e.position;
-    sum.last_revision = StreamRevision(r->last.value_or(0));
-    sum.last_position = Position(r->last_position);
-    sum.event_count = *count;
-    out.push_back(std::move(sum));
-    return out.size() < options.limit;
-  });
   CAIRN_RETURN_IF_ERROR(error);
   CAIRN_RETURN_IF_ERROR(s);
   return out;

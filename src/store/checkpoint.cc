@@ -66,10 +66,10 @@ Status StoreImpl::WaitForFlushRoom() {
   });
   if (frozen_entries_.load() < options_.max_unflushed_entries) return Status::OK();
   Status e = flush_error_.ok() ? Status::IOError("store is closing") : flush_error_;
-  return Status(e.code(), "append refused: index checkpoints keep failing and " +
-                              std::to_string(frozen_entries_.load()) +
-                              " index entries wait in memory (max_unflushed_entries): " +
-                              e.message());
+  return Status(e.code(),
+                "append refused: index checkpoints keep failing and " +
+                    std::to_string(frozen_entries_.load()) +
+                    " index entries wait in memory (max_unflushed_entries): " + e.message());
 }
 
 Status StoreImpl::FlushOne() {
@@ -110,7 +110,8 @@ Status StoreImpl::FlushOne() {
     std::vector<index::IndexEntry> ids = f.table->SortedIds();
     if (!ids.empty()) {  // only caller-supplied ids are indexed
       uint64_t ids_id = m.next_run_id++;
-      std::string ids_path = IndexDir(dir_) + "/" + index::RunFileName(ids_id, index::RunKind::kIds);
+      std::string ids_path =
+          IndexDir(dir_) + "/" + index::RunFileName(ids_id, index::RunKind::kIds);
       info.new_streams = 0;
       CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, ids_path, ids, info));
       written.push_back(ids_path);
@@ -120,7 +121,8 @@ Status StoreImpl::FlushOne() {
     std::vector<index::IndexEntry> tags = f.table->SortedTags();
     if (!tags.empty()) {
       uint64_t tag_id = m.next_run_id++;
-      std::string tag_path = IndexDir(dir_) + "/" + index::RunFileName(tag_id, index::RunKind::kTags);
+      std::string tag_path =
+          IndexDir(dir_) + "/" + index::RunFileName(tag_id, index::RunKind::kTags);
       info.new_streams = 0;
       CAIRN_RETURN_IF_ERROR(index::IndexRun::Write(env_, tag_path, tags, info));
       written.push_back(tag_path);
@@ -161,9 +163,12 @@ Result<bool> StoreImpl::MaybeCompact() {
 
 StoreImpl::RunList& StoreImpl::LiveRuns(index::RunKind kind) {
   switch (kind) {
-    case index::RunKind::kIds: return id_runs_;
-    case index::RunKind::kTags: return tag_runs_;
-    case index::RunKind::kStream: break;
+    case index::RunKind::kIds:
+      return id_runs_;
+    case index::RunKind::kTags:
+      return tag_runs_;
+    case index::RunKind::kStream:
+      break;
   }
   return runs_;
 }
@@ -243,9 +248,8 @@ Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
     return frozen_pending_.load() == 0 || indexed_through_.load() >= w.checkpoint_target;
   };
   const uint64_t attempts = flush_attempts_;
-  flush_done_cv_.wait(fl, [&] {
-    return done() || (flush_attempts_ > attempts && !flush_error_.ok());
-  });
+  flush_done_cv_.wait(fl,
+                      [&] { return done() || (flush_attempts_ > attempts && !flush_error_.ok()); });
   return done() ? Status::OK() : flush_error_;
 }
 

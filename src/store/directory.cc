@@ -14,8 +14,7 @@ namespace {
 const char kLost[] = " (acknowledged events are lost)";
 
 bool IsSegmentName(const std::string& n) {
-  return n.size() == 12 && n.ends_with(".seg") &&
-         n.find_first_not_of("0123456789") == 8;
+  return n.size() == 12 && n.ends_with(".seg") && n.find_first_not_of("0123456789") == 8;
 }
 
 }  // namespace
@@ -56,8 +55,10 @@ Result<bool> StoreImpl::CheckDirectory(std::optional<Head>* head) {
     for (const std::string& n : names) {
       const bool ours = n == "LOCK" || n == "index" || (n == "HEAD" && *head);
       if (!ours) {
-        return Status::InvalidArgument("'" + dir_ + "' is not empty and is not a Cairn store (no log/"
-                                       " directory; it holds '" + n +
+        return Status::InvalidArgument("'" + dir_ +
+                                       "' is not empty and is not a Cairn store (no log/"
+                                       " directory; it holds '" +
+                                       n +
                                        "'): a store is created only in a missing or empty "
                                        "directory");
       }
@@ -78,8 +79,8 @@ Result<bool> StoreImpl::CheckDirectory(std::optional<Head>* head) {
   if (!held_events && !*head) {
     // Nothing of ours says this is a store: its log must look like one.
     if (!foreign.empty()) {
-      return Status::InvalidArgument("'" + dir_ + "' is not a Cairn store: " + dir_ + "/log holds '" +
-                                     foreign + "', which is not a log segment");
+      return Status::InvalidArgument("'" + dir_ + "' is not a Cairn store: " + dir_ +
+                                     "/log holds '" + foreign + "', which is not a log segment");
     }
     if (segment0) {
       CAIRN_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(dir_ + "/log/00000000.seg"));

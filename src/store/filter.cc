@@ -20,8 +20,8 @@ Result<std::unique_ptr<re2::RE2>> CompileRegex(const std::string& pattern, const
   o.set_log_errors(false);
   auto re = std::make_unique<re2::RE2>(pattern, o);
   if (!re->ok()) {
-    return Status::InvalidArgument(std::string(what) + " '" + pattern + "' is not a valid regex: " +
-                                   re->error());
+    return Status::InvalidArgument(std::string(what) + " '" + pattern +
+                                   "' is not a valid regex: " + re->error());
   }
   return re;
 }
@@ -37,8 +37,7 @@ Result<std::unique_ptr<EventMatcher>> EventMatcher::Compile(const EventFilter& f
   CAIRN_ASSIGN_OR_RETURN(m->type_re_, CompileRegex(filter.type_regex, "event type regex"));
   for (const auto& c : filter.categories) {
     if (c.empty() || c.find('-') != std::string::npos) {
-      return Status::InvalidArgument("category '" + c +
-                                     "' must be non-empty and contain no '-'");
+      return Status::InvalidArgument("category '" + c + "' must be non-empty and contain no '-'");
     }
   }
   m->passes_all_ = filter.empty();
@@ -59,12 +58,11 @@ bool EventMatcher::Matches(std::string_view stream, std::string_view type) const
     return false;
   }
   if (!f.type_prefixes.empty() && !StartsWithAny(type, f.type_prefixes)) return false;
-  if (stream_re_ && !re2::RE2::PartialMatch(re2::StringPiece(stream.data(), stream.size()),
-                                            *stream_re_)) {
+  if (stream_re_ &&
+      !re2::RE2::PartialMatch(re2::StringPiece(stream.data(), stream.size()), *stream_re_)) {
     return false;
   }
-  if (type_re_ &&
-      !re2::RE2::PartialMatch(re2::StringPiece(type.data(), type.size()), *type_re_)) {
+  if (type_re_ && !re2::RE2::PartialMatch(re2::StringPiece(type.data(), type.size()), *type_re_)) {
     return false;
   }
   return true;

@@ -106,8 +106,8 @@ TEST(GroupCommitTest, WritersOfOneGenerationSplitAcrossBatchesBySizeAllComplete)
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int k = 0; k < kEach; ++k) {
-        auto r = (*store)->Append("big-" + std::to_string(t), ExpectedRevision::Any(),
-                                  One("Big", big));
+        auto r =
+            (*store)->Append("big-" + std::to_string(t), ExpectedRevision::Any(), One("Big", big));
         ASSERT_TRUE(r.has_value()) << r.error().ToString();
         out[t].push_back(Outcome{r->revision->value(), r->position.value()});
       }

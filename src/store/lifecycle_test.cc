@@ -61,7 +61,8 @@ class LifecycleTest : public ::testing::Test {
     auto r = store_->Append(stream, ExpectedRevision::Any(), evs);
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
   }
-  Result<std::vector<RecordedEvent>> Read(const std::string& stream, Direction d = Direction::kForwards,
+  Result<std::vector<RecordedEvent>> Read(const std::string& stream,
+                                          Direction d = Direction::kForwards,
                                           std::optional<uint64_t> from = std::nullopt,
                                           uint64_t max = UINT64_MAX) {
     ReadStreamOptions o;
@@ -138,8 +139,10 @@ TEST_F(LifecycleTest, BadMetadataIsAnInvalidArgumentNamingTheKey) {
   auto parsed = StreamMetadata::Parse(R"({"$maxAge":-5})");
   ASSERT_FALSE(parsed.has_value());
   EXPECT_EQ(parsed.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(parsed.error().message(), "stream metadata key '$maxAge' must be a non-negative integer");
-  EXPECT_EQ(StreamMetadata::Parse("[1]").error().message(), "stream metadata must be a JSON object");
+  EXPECT_EQ(parsed.error().message(),
+            "stream metadata key '$maxAge' must be a non-negative integer");
+  EXPECT_EQ(StreamMetadata::Parse("[1]").error().message(),
+            "stream metadata must be a JSON object");
   EXPECT_EQ(StreamMetadata::Parse("{").error().message(), "stream metadata is not valid JSON");
   EXPECT_EQ(StreamMetadata::Parse(R"({"$maxCount":0})").error().message(),
             "stream metadata key '$maxCount' must be at least 1");
@@ -151,10 +154,12 @@ TEST_F(LifecycleTest, BadMetadataIsAnInvalidArgumentNamingTheKey) {
   ASSERT_FALSE(custom.has_value());
   EXPECT_EQ(custom.error().code(), ErrorCode::kInvalidArgument);
   // Users cannot write system streams or system event types directly.
-  auto meta_stream = store_->Append("$$s-1", ExpectedRevision::Any(), std::vector<EventData>{Ev("X")});
+  auto meta_stream =
+      store_->Append("$$s-1", ExpectedRevision::Any(), std::vector<EventData>{Ev("X")});
   ASSERT_FALSE(meta_stream.has_value());
   EXPECT_EQ(meta_stream.error().code(), ErrorCode::kInvalidArgument);
-  auto sys_type = store_->Append("s-1", ExpectedRevision::Any(), std::vector<EventData>{Ev("$metadata")});
+  auto sys_type =
+      store_->Append("s-1", ExpectedRevision::Any(), std::vector<EventData>{Ev("$metadata")});
   ASSERT_FALSE(sys_type.has_value());
   EXPECT_EQ(sys_type.error().message(),
             "stream 's-1' event 0: event type '$metadata': types starting with '$' are reserved "
@@ -164,7 +169,8 @@ TEST_F(LifecycleTest, BadMetadataIsAnInvalidArgumentNamingTheKey) {
 TEST_F(LifecycleTest, MaxCountAndTruncateBeforeHideEventsAtOnce) {
   Add("acct-1", 10);
   Add("acct-2", 2);
-  ASSERT_TRUE(store_->SetStreamMetadata("acct-1", ExpectedRevision::Any(), Meta(3, std::nullopt)).has_value());
+  ASSERT_TRUE(store_->SetStreamMetadata("acct-1", ExpectedRevision::Any(), Meta(3, std::nullopt))
+                  .has_value());
   EXPECT_EQ(Revisions(Read("acct-1")), (std::vector<uint64_t>{7, 8, 9}));
   EXPECT_EQ(Revisions(Read("acct-1", Direction::kBackwards, std::nullopt, 2)),
             (std::vector<uint64_t>{9, 8}));
@@ -185,7 +191,8 @@ TEST_F(LifecycleTest, MaxCountAndTruncateBeforeHideEventsAtOnce) {
   Reopen();
   EXPECT_EQ(Revisions(Read("acct-1")), (std::vector<uint64_t>{8, 9, 10}));
   // Truncating everything leaves an existing, empty stream.
-  ASSERT_TRUE(store_->SetStreamMetadata("acct-2", ExpectedRevision::Any(), Meta(std::nullopt, 2)).has_value());
+  ASSERT_TRUE(store_->SetStreamMetadata("acct-2", ExpectedRevision::Any(), Meta(std::nullopt, 2))
+                  .has_value());
   auto empty = Read("acct-2");
   ASSERT_FALSE(empty.has_value());  // "$tb" past the end is a soft delete
   EXPECT_EQ(empty.error().code(), ErrorCode::kNotFound);
@@ -210,7 +217,8 @@ TEST_F(LifecycleTest, SoftDeleteHidesThenRecreationContinuesTheNumbering) {
   Add("cart-1", 3, "Added");
   StreamMetadata custom;
   custom.custom = R"({"owner":"web"})";
-  ASSERT_TRUE(store_->SetStreamMetadata("cart-1", ExpectedRevision::NoStream(), custom).has_value());
+  ASSERT_TRUE(
+      store_->SetStreamMetadata("cart-1", ExpectedRevision::NoStream(), custom).has_value());
   auto wrong = store_->DeleteStream("cart-1", ExpectedRevision::Exact(StreamRevision(1)));
   ASSERT_FALSE(wrong.has_value());
   EXPECT_EQ(wrong.error().code(), ErrorCode::kWrongExpectedRevision);
@@ -256,10 +264,12 @@ TEST_F(LifecycleTest, CategoryReadsApplyDeletesAndMetadataHeldInOtherRuns) {
   // That run holds no metadata or tombstone: category reads skip its filter.
   EXPECT_EQ(RunFlags(dir_.path()), std::make_pair(1, 0));
   ASSERT_TRUE(store_->TombstoneStream("user-1", ExpectedRevision::Any()).has_value());
-  ASSERT_TRUE(store_->SetStreamMetadata("user-2", ExpectedRevision::Any(), Meta(1, std::nullopt)).has_value());
+  ASSERT_TRUE(store_->SetStreamMetadata("user-2", ExpectedRevision::Any(), Meta(1, std::nullopt))
+                  .has_value());
   ASSERT_TRUE(store_->DeleteStream("user-3", ExpectedRevision::Any()).has_value());
   // In $all order: user-2 @2 (position 4), user-4 @0 (position 7).
-  EXPECT_EQ(Revisions(store_->ReadCategory("user", {})), (std::vector<uint64_t>{2, 0}));  // memtable
+  EXPECT_EQ(Revisions(store_->ReadCategory("user", {})),
+            (std::vector<uint64_t>{2, 0}));  // memtable
   EXPECT_EQ(Revisions(store_->ReadEventType("E", {})), (std::vector<uint64_t>{2, 0}));
   Reopen();  // the deletes and the metadata in a second run
   EXPECT_EQ(RunFlags(dir_.path()), std::make_pair(1, 1));  // which must not be skipped
@@ -361,7 +371,8 @@ TEST_F(LifecycleTest, ListStreamsInCreationOrderWithPrefixPagingAndStates) {
   Add("plain", 1);    // 6
   Add("acct-3", 2);   // 7-8
   Add("acct-4", 1);   // 9
-  ASSERT_TRUE(store_->SetStreamMetadata("acct-1", ExpectedRevision::Any(), Meta(2, std::nullopt)).has_value());
+  ASSERT_TRUE(store_->SetStreamMetadata("acct-1", ExpectedRevision::Any(), Meta(2, std::nullopt))
+                  .has_value());
   ASSERT_TRUE(store_->TombstoneStream("acct-3", ExpectedRevision::Any()).has_value());
   ASSERT_TRUE(store_->DeleteStream("acct-4", ExpectedRevision::Any()).has_value());
   for (int round = 0; round < 3; ++round) {

@@ -128,10 +128,9 @@ Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uin
     r.first_visible = std::max(r.first_visible, last->revision + 1 - *m.max_count);
   }
   if (m.max_age_seconds) {
-    const int64_t age_ns =
-        *m.max_age_seconds > static_cast<uint64_t>(INT64_MAX / 1000000000)
-            ? INT64_MAX
-            : static_cast<int64_t>(*m.max_age_seconds) * 1000000000;
+    const int64_t age_ns = *m.max_age_seconds > static_cast<uint64_t>(INT64_MAX / 1000000000)
+                               ? INT64_MAX
+                               : static_cast<int64_t>(*m.max_age_seconds) * 1000000000;
     r.min_created_ns = env_->NowNanos() - age_ns;
   }
   return r;
@@ -171,8 +170,7 @@ Result<AppendResult> StoreImpl::SetStreamMetadata(std::string_view stream,
   e.data = metadata.ToJson();
   const std::string meta = MetaStream(stream);
   // The empty part on the stream itself fails the write when it is tombstoned.
-  std::vector<Part> parts = {{stream, ExpectedRevision::Any(), {}},
-                             {meta, expected, {&e, 1}}};
+  std::vector<Part> parts = {{stream, ExpectedRevision::Any(), {}}, {meta, expected, {&e, 1}}};
   CAIRN_ASSIGN_OR_RETURN(auto results, SubmitSystem(std::move(parts)));
   return std::move(results[1]);
 }

@@ -2,8 +2,8 @@
 // plain paths (include/cairn/backend.h). cairn::core's link interface
 // names `cairn_native_backend_anchor`, so every program linking the engine
 // keeps this file, and its registration runs before main.
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cairn/backend.h"
 #include "cairn/native.h"

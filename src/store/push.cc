@@ -28,7 +28,7 @@ struct PushHub::State {
   // subscription's, copied. last_kind: 0 none yet, 1 position, 2 revision.
   std::atomic<uint8_t> last_kind{0};
   std::atomic<uint64_t> last{0};
-  std::mutex run_mu;                  // held while reading and delivering
+  std::mutex run_mu;                   // held while reading and delivering
   std::unique_ptr<Subscription> pull;  // guarded by run_mu; reset when ended
   std::atomic<bool> ended{false};      // set under run_mu
 };

@@ -5,12 +5,11 @@
 
 #include "src/base/hash.h"
 #include "src/log/record.h"
-#include "src/store/store_impl.h"
 #include "src/store/filter.h"
+#include "src/store/store_impl.h"
 
 namespace cairn {
 namespace {
-
 
 // Appends to *out, in read order, at most `max` entries of `v` (revision
 // order) from revision `from` on, upwards when `fwd`, else downwards,
@@ -26,7 +25,8 @@ void CopyRange(const std::vector<index::StreamEntry>* v, bool fwd, uint64_t from
     }
   } else {
     // First entry past `from` (UINT64_MAX means the end), then walk down.
-    auto it = from == UINT64_MAX ? v->end() : std::lower_bound(v->begin(), v->end(), from + 1, by_revision);
+    auto it = from == UINT64_MAX ? v->end()
+                                 : std::lower_bound(v->begin(), v->end(), from + 1, by_revision);
     while (it != v->begin() && out->size() < max) {
       if ((--it)->position < snapshot) out->push_back(*it);
     }
@@ -35,11 +35,8 @@ void CopyRange(const std::vector<index::StreamEntry>* v, bool fwd, uint64_t from
 
 }  // namespace
 
-
-
-Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream,
-                                                        uint64_t snapshot,
-                                                        const DecodedRecord* decoded) {
+Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream, uint64_t snapshot,
+                                                         const DecodedRecord* decoded) {
   std::vector<std::shared_ptr<const index::IndexRun>> runs;
   {
     std::shared_lock l(index_mu_);
@@ -90,8 +87,8 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
   return std::optional<Last>();
 }
 
-Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stream,
-                                                          const Uuid& id, uint64_t snapshot) {
+Result<std::optional<StoreImpl::Last>> StoreImpl::FindById(std::string_view stream, const Uuid& id,
+                                                           uint64_t snapshot) {
   CAIRN_ASSIGN_OR_RETURN(auto found,
                          FirstStoredId(stream, std::span<const Uuid>(&id, 1), snapshot));
   return found ? std::optional<Last>(found->at) : std::nullopt;
@@ -150,7 +147,7 @@ Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(std::stri
 }
 
 Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_view stream,
-                                                                   uint64_t first, size_t n) {
+                                                                    uint64_t first, size_t n) {
   std::vector<std::pair<Uuid, uint64_t>> ids;
   if (n == 0) return ids;
   ReadStreamOptions ro;
@@ -159,12 +156,12 @@ Result<std::vector<std::pair<Uuid, uint64_t>>> StoreImpl::StoredIds(std::string_
   // Retention does not matter here: a retry is compared with what is stored.
   // Only revisions first, first + 1, ... count: a scavenge may have removed
   // some, and a retry cannot be matched against events that are gone.
-  Status s = ReadStreamRaw(stream, ro, visible_.load(std::memory_order_acquire),
-                           [&](const EventView& e) {
-                             if (e.revision.value() != first + ids.size()) return false;
-                             ids.emplace_back(e.id, e.position.value());
-                             return true;
-                           });
+  Status s =
+      ReadStreamRaw(stream, ro, visible_.load(std::memory_order_acquire), [&](const EventView& e) {
+        if (e.revision.value() != first + ids.size()) return false;
+        ids.emplace_back(e.id, e.position.value());
+        return true;
+      });
   if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
   return ids;
 }
@@ -173,9 +170,9 @@ Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events)
   events->clear();
   CAIRN_ASSIGN_OR_RETURN(std::string_view body, log_->Record(address));
   CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, [this, address] {
-    return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
-           std::to_string(log::AddressOffset(address));
-  }));
+                           return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                                  std::to_string(log::AddressOffset(address));
+                         }));
   events->reserve(reader.event_count());
   EventView e;
   for (;;) {
@@ -264,15 +261,15 @@ Status StoreImpl::ReadStreamRaw(std::string_view stream, const ReadStreamOptions
     const EventView& ev = *at;
     if (ev.stream != stream) {
       if (!verify_name) {
-        return Status::Corruption("index entry for stream '" + std::string(stream) +
-                                  "' position " + std::to_string(e.position) +
-                                  " points to an event of '" + std::string(ev.stream) + "'");
+        return Status::Corruption("index entry for stream '" + std::string(stream) + "' position " +
+                                  std::to_string(e.position) + " points to an event of '" +
+                                  std::string(ev.stream) + "'");
       }
       return Status::OK();  // a hash collision: another stream's entry
     }
     if (ev.revision.value() != e.revision) {
-      return Status::Corruption("index says revision " + std::to_string(e.revision) +
-                                " of '" + std::string(stream) + "' is at position " +
+      return Status::Corruption("index says revision " + std::to_string(e.revision) + " of '" +
+                                std::string(stream) + "' is at position " +
                                 std::to_string(e.position) + ", the log says revision " +
                                 std::to_string(ev.revision.value()));
     }
@@ -361,9 +358,9 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
   };
   Status s = log_->Scan(start, end, [&](uint64_t address, std::string_view body, size_t) {
     CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, [this, address] {
-      return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
-             std::to_string(log::AddressOffset(address));
-    }));
+                             return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+                                    std::to_string(log::AddressOffset(address));
+                           }));
     if (reader.first_position() >= snapshot) return stop();
     EventView e;
     for (;;) {
@@ -438,7 +435,8 @@ Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view strea
   const uint64_t snapshot = visible_.load(std::memory_order_acquire);
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   if (r.tombstoned) {
-    return Status(ErrorCode::kStreamDeleted, "stream '" + std::string(stream) + "' is deleted (tombstoned)");
+    return Status(ErrorCode::kStreamDeleted,
+                  "stream '" + std::string(stream) + "' is deleted (tombstoned)");
   }
   CAIRN_ASSIGN_OR_RETURN(auto found, FindById(stream, id, snapshot));
   if (!found) return std::optional<RecordedEvent>();

@@ -69,10 +69,9 @@ Result<std::unique_ptr<NativeStore>> StoreImpl::Open(const std::string& dir,
     // found them inconsistent, or found its intent file: neither is damage
     // nor a crashed scavenge. Open again (for half a second at most: a swap
     // takes milliseconds; an intent file that stays is a crashed scavenge).
-    const bool swap_seen =
-        (recovered.code() == ErrorCode::kCorruption ||
-         recovered.code() == ErrorCode::kFailedPrecondition) &&
-        store->SwapOverlapped();
+    const bool swap_seen = (recovered.code() == ErrorCode::kCorruption ||
+                            recovered.code() == ErrorCode::kFailedPrecondition) &&
+                           store->SwapOverlapped();
     if (!options.read_only || attempt >= 50 || !swap_seen) return recovered;
     env->SleepForMicroseconds(10'000);
   }

@@ -50,12 +50,10 @@ Status StoreImpl::CheckRestoreEvent(const RestoreEvent& r, size_t k) const {
                                    "' is reserved (only \"$metadata\" in \"$$<stream>\" and "
                                    "\"$streamDeleted\" are restored)");
   }
-  if (r.revision && r.revision->value() >= StreamRevision::kTombstone &&
-      type != kTombstoneType) {
-    return Status::InvalidArgument(EventName(k, r) + ": revision " +
-                                   std::to_string(r.revision->value()) +
-                                   " is not below the tombstone's (" +
-                                   std::to_string(StreamRevision::kTombstone) + ")");
+  if (r.revision && r.revision->value() >= StreamRevision::kTombstone && type != kTombstoneType) {
+    return Status::InvalidArgument(
+        EventName(k, r) + ": revision " + std::to_string(r.revision->value()) +
+        " is not below the tombstone's (" + std::to_string(StreamRevision::kTombstone) + ")");
   }
   return Status::OK();
 }
@@ -75,11 +73,10 @@ Result<RestoreResult> StoreImpl::Restore(std::span<const RestoreEvent> events,
     Status s = CheckRestoreEvent(r, k);
     if (s.ok() && k > 0 && r.position && events[k - 1].position &&
         r.position->value() <= events[k - 1].position->value()) {
-      s = Status::InvalidArgument(EventName(k, r) + ": position " +
-                                  std::to_string(r.position->value()) +
-                                  " is not above the position of the event before it (" +
-                                  std::to_string(events[k - 1].position->value()) +
-                                  "): events are restored in $all order");
+      s = Status::InvalidArgument(
+          EventName(k, r) + ": position " + std::to_string(r.position->value()) +
+          " is not above the position of the event before it (" +
+          std::to_string(events[k - 1].position->value()) + "): events are restored in $all order");
     }
     if (!s.ok()) {
       if (failed_event != nullptr) *failed_event = k;
@@ -223,7 +220,8 @@ Status StoreImpl::BuildRestore(Writer* w, uint64_t* next_position, std::string* 
       ++result.moved;
     }
     if (position == UINT64_MAX) {
-      return fail(Status::InvalidArgument(EventName(k, r) + ": position 2^64-1 is the end of $all"));
+      return fail(
+          Status::InvalidArgument(EventName(k, r) + ": position 2^64-1 is the end of $all"));
     }
     const Uuid id = r.event.id ? *r.event.id : Uuid::Random();
     const bool first_stored = !st.last && revision != 0;

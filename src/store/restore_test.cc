@@ -80,7 +80,9 @@ TEST_F(RestoreTest, AnEmptyStoreGetsBackRevisionsPositionsIdsTimesAndHoles) {
   EXPECT_EQ(r->moved, 0u);
   EXPECT_EQ(r->last_position, Position(20));
   for (int round = 0; round < 3; ++round) {
-    SCOPED_TRACE(round == 0 ? "restored" : round == 1 ? "reopened (tail replayed)" : "checkpointed");
+    SCOPED_TRACE(round == 0   ? "restored"
+                 : round == 1 ? "reopened (tail replayed)"
+                              : "checkpointed");
     auto all = store_->ReadAll(ReadAllOptions{});
     ASSERT_TRUE(all.has_value()) << all.error().ToString();
     EXPECT_EQ(Where(all),
@@ -201,10 +203,12 @@ TEST_F(RestoreTest, StaticChecksNameTheEvent) {
     std::string message;
   };
   std::vector<Case> cases;
-  cases.push_back({At("$x", 0, 1, 1), "restored event 1 (stream '$x'): the only reserved streams "
-                                      "are \"$$<stream>\" metadata"});
-  cases.push_back({At("$$x", 0, 1, 1, "E"), "restored event 1 (stream '$$x'): a metadata stream "
-                                            "holds only \"$metadata\" events, not 'E'"});
+  cases.push_back({At("$x", 0, 1, 1),
+                   "restored event 1 (stream '$x'): the only reserved streams "
+                   "are \"$$<stream>\" metadata"});
+  cases.push_back({At("$$x", 0, 1, 1, "E"),
+                   "restored event 1 (stream '$$x'): a metadata stream "
+                   "holds only \"$metadata\" events, not 'E'"});
   cases.push_back({At("$$x", 0, 1, 1, "$metadata", "[1]"),
                    "restored event 1 (stream '$$x'): stream metadata must be a JSON object"});
   cases.push_back({At("x", 0, 1, 1, "$other"),

@@ -35,7 +35,6 @@ namespace {
 
 constexpr char kIntentMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'C', 'V'};
 
-
 std::string EncodeIntent(const std::vector<uint32_t>& segments, const std::string& manifest) {
   std::string out(kIntentMagic, 8);
   PutFixed32(&out, static_cast<uint32_t>(segments.size()));
@@ -72,7 +71,7 @@ struct RunBuilder {
   std::vector<index::IndexEntry> chunk;
   uint64_t chunk_start = 0;
   std::vector<uint64_t> ids;
-  uint64_t creations = 0;  // events of the chunk that create their stream
+  uint64_t creations = 0;       // events of the chunk that create their stream
   bool retention_keys = false;  // the chunk holds a tombstone or a "$$" stream entry
 };
 
@@ -195,7 +194,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     auto it = cache.find(std::string(stream));
     if (it != cache.end()) return &it->second;
     if (cache.size() >= (1u << 20)) cache.clear();  // bounded memory
-    auto r = RetentionOf(stream, snapshot);  // callers hold swap_mu_ shared
+    auto r = RetentionOf(stream, snapshot);         // callers hold swap_mu_ shared
     if (!r) {
       decide_error = r.error();
       return nullptr;
@@ -244,87 +243,93 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     bool changes = false;
     {
       SwapReadLock swap(swap_mu_);
-      CAIRN_RETURN_IF_ERROR(log_->Scan(begin, end, [&](uint64_t address, std::string_view body,
-                                                       size_t framed) -> Status {
-        progress.bytes_read += framed;
-        CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, path + " offset " +
-                                                                         std::to_string(log::AddressOffset(address))));
-        EventView e;
-        for (;;) {
-          CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
-          if (!more) break;
-          if (fate(e) != kKeep || takes_creation(e, reader.last_creates_stream())) changes = true;
-          if (!decide_error.ok()) return decide_error;
-        }
-        return Status::OK();
-      }));
+      CAIRN_RETURN_IF_ERROR(log_->Scan(
+          begin, end, [&](uint64_t address, std::string_view body, size_t framed) -> Status {
+            progress.bytes_read += framed;
+            CAIRN_ASSIGN_OR_RETURN(
+                auto reader,
+                log::CommitReader::Open(
+                    body, path + " offset " + std::to_string(log::AddressOffset(address))));
+            EventView e;
+            for (;;) {
+              CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+              if (!more) break;
+              if (fate(e) != kKeep || takes_creation(e, reader.last_creates_stream()))
+                changes = true;
+              if (!decide_error.ok()) return decide_error;
+            }
+            return Status::OK();
+          }));
     }
     if (changes) {
       CAIRN_ASSIGN_OR_RETURN(auto out, env_->OpenWritable(path + ".scav"));
       CAIRN_RETURN_IF_ERROR(out->Truncate(0));
-      std::string buf = log::EncodeSegmentHeader(
-          {seg, log_->SegmentFirstPosition(seg), log::kSegmentScavenged});
+      std::string buf =
+          log::EncodeSegmentHeader({seg, log_->SegmentFirstPosition(seg), log::kSegmentScavenged});
       SwapReadLock swap(swap_mu_);
-      CAIRN_RETURN_IF_ERROR(log_->Scan(begin, end, [&](uint64_t address, std::string_view body,
-                                                       size_t framed) -> Status {
-        CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, path + " offset " +
-                                                                         std::to_string(log::AddressOffset(address))));
-        struct Kept {
-          EventView e;
-          bool scrub;
-          bool caller_id;
-          bool first_stored;  // carries the stream's creation (set or kept)
-        };
-        std::vector<Kept> events;
-        EventView e;
-        bool all_kept = true;  // the record can be copied as it is
-        bool dropped = false;  // positions skip: a sparse record
-        for (;;) {
-          CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
-          if (!more) break;
-          Fate f = fate(e);
-          if (!decide_error.ok()) return decide_error;
-          const bool creates = reader.last_creates_stream();
-          bool first_stored = creates && e.revision.value() != 0;  // an earlier mark
-          if (f == kDrop && creates) {
-            orphaned.insert(StreamHash(e.stream));
-          } else if (f != kDrop && takes_creation(e, creates)) {
-            orphaned.erase(StreamHash(e.stream));
-            first_stored = true;
-            all_kept = false;  // the record is written again with the mark
-          }
-          all_kept = all_kept && f == kKeep;
-          if (f != kDrop) events.push_back({e, f == kScrub, reader.last_caller_id(), first_stored});
-          if (f == kDrop) {
-            ++report.events_removed;
-            dropped = true;
-          }
-          if (f == kScrub) ++report.events_scrubbed;
-        }
-        if (all_kept) {
-          buf.append(body.data() - log::kFrameHeaderSize, framed);  // the record as it was
-        } else if (events.empty()) {
-          ++report.records_removed;
-        } else {
-          log::CommitEncoder enc(&buf, events[0].e.position.value(), reader.created_ns(),
-                                 /*sparse=*/dropped || reader.sparse());
-          for (const Kept& k : events) {
-            const EventView& x = k.e;
-            enc.AddEvent({x.stream, x.revision.value(), &x.id, x.type, x.content_type,
-                          k.scrub ? std::string_view() : x.data,
-                          k.scrub ? std::string_view() : x.metadata, k.caller_id,
-                          k.first_stored},
-                         x.position.value());
-          }
-          enc.Finish();
-        }
-        if (buf.size() >= (1u << 20)) {
-          CAIRN_RETURN_IF_ERROR(out->Append(buf));
-          progress.bytes_written += buf.size();
-          buf.clear();
-        }
-        return Status::OK();
-      }));
+      CAIRN_RETURN_IF_ERROR(log_->Scan(
+          begin, end, [&](uint64_t address, std::string_view body, size_t framed) -> Status {
+            CAIRN_ASSIGN_OR_RETURN(
+                auto reader,
+                log::CommitReader::Open(
+                    body, path + " offset " + std::to_string(log::AddressOffset(address))));
+            struct Kept {
+              EventView e;
+              bool scrub;
+              bool caller_id;
+              bool first_stored;  // carries the stream's creation (set or kept)
+            };
+            std::vector<Kept> events;
+            EventView e;
+            bool all_kept = true;  // the record can be copied as it is
+            bool dropped = false;  // positions skip: a sparse record
+            for (;;) {
+              CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+              if (!more) break;
+              Fate f = fate(e);
+              if (!decide_error.ok()) return decide_error;
+              const bool creates = reader.last_creates_stream();
+              bool first_stored = creates && e.revision.value() != 0;  // an earlier mark
+              if (f == kDrop && creates) {
+                orphaned.insert(StreamHash(e.stream));
+              } else if (f != kDrop && takes_creation(e, creates)) {
+                orphaned.erase(StreamHash(e.stream));
+                first_stored = true;
+                all_kept = false;  // the record is written again with the mark
+              }
+              all_kept = all_kept && f == kKeep;
+              if (f != kDrop)
+                events.push_back({e, f == kScrub, reader.last_caller_id(), first_stored});
+              if (f == kDrop) {
+                ++report.events_removed;
+                dropped = true;
+              }
+              if (f == kScrub) ++report.events_scrubbed;
+            }
+            if (all_kept) {
+              buf.append(body.data() - log::kFrameHeaderSize, framed);  // the record as it was
+            } else if (events.empty()) {
+              ++report.records_removed;
+            } else {
+              log::CommitEncoder enc(&buf, events[0].e.position.value(), reader.created_ns(),
+                                     /*sparse=*/dropped || reader.sparse());
+              for (const Kept& k : events) {
+                const EventView& x = k.e;
+                enc.AddEvent(
+                    {x.stream, x.revision.value(), &x.id, x.type, x.content_type,
+                     k.scrub ? std::string_view() : x.data,
+                     k.scrub ? std::string_view() : x.metadata, k.caller_id, k.first_stored},
+                    x.position.value());
+              }
+              enc.Finish();
+            }
+            if (buf.size() >= (1u << 20)) {
+              CAIRN_RETURN_IF_ERROR(out->Append(buf));
+              progress.bytes_written += buf.size();
+              buf.clear();
+            }
+            return Status::OK();
+          }));
       swap.unlock();
       CAIRN_RETURN_IF_ERROR(out->Append(buf));
       progress.bytes_written += buf.size();
@@ -388,7 +393,8 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   PutFixed32(&pos_buf, 16);
   uint64_t new_position_entries = 0;
   uint64_t next_position = 0;  // one past the last event seen
-  auto index_record = [&](uint64_t address, std::string_view body, const std::string& where) -> Status {
+  auto index_record = [&](uint64_t address, std::string_view body,
+                          const std::string& where) -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
     PutFixed64(&pos_buf, reader.first_position());
     PutFixed64(&pos_buf, address);
@@ -442,19 +448,20 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
             return Status::Corruption(path + ".scav offset " + std::to_string(off) +
                                       ": bad frame in a file scavenge just wrote");
           }
-          CAIRN_RETURN_IF_ERROR(index_record(log::MakeAddress(seg, static_cast<uint32_t>(off)), body,
-                                             path + ".scav offset " + std::to_string(off)));
+          CAIRN_RETURN_IF_ERROR(index_record(log::MakeAddress(seg, static_cast<uint32_t>(off)),
+                                             body, path + ".scav offset " + std::to_string(off)));
           off += framed;
         }
         continue;
       }
-      const uint64_t to = seg == last_indexed ? m0.resume_address : log::MakeAddress(seg, UINT32_MAX);
-      CAIRN_RETURN_IF_ERROR(log_->Scan(log::MakeAddress(seg, log::kSegmentHeaderSize), to,
-                                       [&](uint64_t address, std::string_view body, size_t) {
-                                         return index_record(address, body,
-                                                             path + " offset " +
-                                                                 std::to_string(log::AddressOffset(address)));
-                                       }));
+      const uint64_t to =
+          seg == last_indexed ? m0.resume_address : log::MakeAddress(seg, UINT32_MAX);
+      CAIRN_RETURN_IF_ERROR(log_->Scan(
+          log::MakeAddress(seg, log::kSegmentHeaderSize), to,
+          [&](uint64_t address, std::string_view body, size_t) {
+            return index_record(address, body,
+                                path + " offset " + std::to_string(log::AddressOffset(address)));
+          }));
     }
   }
   for (auto& b : builders) CAIRN_RETURN_IF_ERROR(flush_chunk(b, m0.indexed_through));
@@ -470,8 +477,8 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   for (int k = 0; k < 3; ++k) {
     for (uint64_t id : builders[k].ids) {
       CAIRN_ASSIGN_OR_RETURN(
-          auto run, index::IndexRun::Open(env_, IndexDir(dir_) + "/" +
-                                                    index::RunFileName(id, builders[k].kind)));
+          auto run, index::IndexRun::Open(
+                        env_, IndexDir(dir_) + "/" + index::RunFileName(id, builders[k].kind)));
       new_lists[k].push_back(std::move(run));
     }
   }
@@ -514,10 +521,12 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     m1.generation++;
     const std::string manifest_bytes = index::EncodeManifest(m1);
     std::unique_lock swap(swap_mu_);
-    CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(IntentPath(dir_), EncodeIntent(rewritten, manifest_bytes)));
+    CAIRN_RETURN_IF_ERROR(
+        env_->WriteFileAtomic(IntentPath(dir_), EncodeIntent(rewritten, manifest_bytes)));
     CAIRN_RETURN_IF_ERROR(hook("intent"));
     for (uint32_t seg : rewritten) {
-      CAIRN_RETURN_IF_ERROR(env_->RenameFile(log_->SegmentPath(seg) + ".scav", log_->SegmentPath(seg)));
+      CAIRN_RETURN_IF_ERROR(
+          env_->RenameFile(log_->SegmentPath(seg) + ".scav", log_->SegmentPath(seg)));
     }
     CAIRN_RETURN_IF_ERROR(env_->SyncDir(dir_ + "/log"));
     CAIRN_RETURN_IF_ERROR(env_->RenameFile(PositionsPath(dir_) + ".scav", PositionsPath(dir_)));
@@ -532,8 +541,7 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
     // whole.
     log_generation_.store(m1.log_generation);
     if (head_) {
-      (void)head_->WriteAt(
-          0, EncodeHead({log_->EndAddress(), visible_.load(), m1.log_generation}));
+      (void)head_->WriteAt(0, EncodeHead({log_->EndAddress(), visible_.load(), m1.log_generation}));
     }
     CAIRN_RETURN_IF_ERROR(hook("head"));
     CAIRN_RETURN_IF_ERROR(env_->RemoveFile(IntentPath(dir_)));

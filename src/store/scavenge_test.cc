@@ -37,7 +37,8 @@ std::unique_ptr<NativeStore> OpenOrDie(const std::string& dir) {
   return s.has_value() ? std::move(*s) : nullptr;
 }
 
-void Append(NativeStore* s, const std::string& stream, int n, const std::string& data = "{\"v\":1}") {
+void Append(NativeStore* s, const std::string& stream, int n,
+            const std::string& data = "{\"v\":1}") {
   std::vector<EventData> evs;
   for (int i = 0; i < n; ++i) evs.push_back(Ev("E", data));
   auto r = s->Append(stream, ExpectedRevision::Any(), evs);
@@ -608,8 +609,8 @@ TEST_P(ScavengeCrashTest, CrashAtStepLeavesOldOrNewStore) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, ScavengeCrashTest,
-                         ::testing::Values("rewritten", "indexed", "intent", "segments",
-                                           "manifest", "head", "removed"));
+                         ::testing::Values("rewritten", "indexed", "intent", "segments", "manifest",
+                                           "head", "removed"));
 
 }  // namespace
 }  // namespace cairn

@@ -96,8 +96,7 @@ Status StoreImpl::CheckStreamName(std::string_view s, bool system) const {
   return Status::OK();
 }
 
-Status StoreImpl::CheckEvent(std::string_view s, size_t k, const EventData& e,
-                             bool system) const {
+Status StoreImpl::CheckEvent(std::string_view s, size_t k, const EventData& e, bool system) const {
   // Built only for an error: this runs for every event appended.
   auto bad = [&](std::string_view what) {
     std::string m = "stream '";

@@ -360,8 +360,7 @@ class StoreImpl final : public NativeStore {
   // event against the index, then encodes its records. Changes nothing
   // unless every check passes.
   Status BuildRestore(Writer* w, uint64_t* next_position, std::string* buf,
-                      std::vector<index::PositionEntry>* records,
-                      std::vector<NewEntry>* entries);
+                      std::vector<index::PositionEntry>* records, std::vector<NewEntry>* entries);
   // What reads may show of a stream (metadata retention, deletes).
   struct Retention {
     std::optional<uint64_t> last;  // last revision stored (tombstone included)
@@ -530,14 +529,14 @@ class StoreImpl final : public NativeStore {
   std::atomic<bool> stop_compaction_{false};
   std::thread flusher_;
   std::thread compactor_;
-  std::atomic<int> frozen_pending_{0};         // frozen memtables not yet flushed
-  std::atomic<uint64_t> indexed_through_{0};   // manifest_.indexed_through, readable unlocked
+  std::atomic<int> frozen_pending_{0};        // frozen memtables not yet flushed
+  std::atomic<uint64_t> indexed_through_{0};  // manifest_.indexed_through, readable unlocked
   // Positions below visible_ that hold no event (docs/format/log.md,
   // "Holes"): the manifest's count plus those of the indexed log tail.
   std::atomic<uint64_t> holes_{0};
-  uint64_t active_holes_ = 0;  // guarded by index_mu_: holes of active_'s batches
-  std::atomic<uint64_t> frozen_entries_{0};    // their index entries
-  uint64_t flush_attempts_ = 0;                // guarded by flush_mu_
+  uint64_t active_holes_ = 0;                // guarded by index_mu_: holes of active_'s batches
+  std::atomic<uint64_t> frozen_entries_{0};  // their index entries
+  uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
 
   // Subscriptions waiting for new events: head_waiters_ counts them so a
   // commit only takes head_mu_ when someone waits.

@@ -1,6 +1,4 @@
 // Unit tests of the native engine through the public Store API.
-#include "cairn/native.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cairn/native.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 #include "src/log/record.h"
@@ -165,9 +164,11 @@ TEST_F(StoreTest, AnyRetryOverlappingOnlyInTheMiddleIsAnIdempotencyConflict) {
 
 TEST_F(StoreTest, AnyRetryWithANewFirstEventButAStoredLastIsAnIdempotencyConflict) {
   auto s = OpenOrDie(dir_.path(), Opts());
-  std::vector<EventData> batch = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2)), EvId("C", NthUuid(3))};
+  std::vector<EventData> batch = {EvId("A", NthUuid(1)), EvId("B", NthUuid(2)),
+                                  EvId("C", NthUuid(3))};
   ASSERT_TRUE(s->Append("acc", ExpectedRevision::Any(), batch).has_value());
-  std::vector<EventData> changed = {EvId("X", NthUuid(9)), EvId("B", NthUuid(2)), EvId("C", NthUuid(3))};
+  std::vector<EventData> changed = {EvId("X", NthUuid(9)), EvId("B", NthUuid(2)),
+                                    EvId("C", NthUuid(3))};
   for (auto expected : {ExpectedRevision::Any(), ExpectedRevision::StreamExists()}) {
     auto r = s->Append("acc", expected, changed);
     ASSERT_FALSE(r.has_value()) << expected.ToString();
@@ -177,11 +178,13 @@ TEST_F(StoreTest, AnyRetryWithANewFirstEventButAStoredLastIsAnIdempotencyConflic
                                        "changed batch, or a scavenge removed it)");
   }
   std::vector<EventData> tail = {EvId("Y", NthUuid(8)), EvId("C", NthUuid(3))};
-  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), tail).error().code(), ErrorCode::kIdempotencyConflict);
+  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), tail).error().code(),
+            ErrorCode::kIdempotencyConflict);
   // The same after the ids are persisted in index runs.
   ASSERT_TRUE(s->Close().ok());
   s = OpenOrDie(dir_.path(), Opts());
-  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), changed).error().code(), ErrorCode::kIdempotencyConflict);
+  EXPECT_EQ(s->Append("acc", ExpectedRevision::Any(), changed).error().code(),
+            ErrorCode::kIdempotencyConflict);
   EXPECT_EQ(s->ReadStream("acc", ReadStreamOptions{})->size(), 3u);
   // Fresh ids at both ends are a new append.
   std::vector<EventData> fresh = {EvId("D", NthUuid(4)), EvId("E", NthUuid(5))};
@@ -311,8 +314,7 @@ TEST_F(StoreTest, LimitsAreInvalidArgumentsNamingTheLimit) {
   auto r = s->Append("ok", ExpectedRevision::Any(), big);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(r.error().message(),
-            "stream 'ok' event 0: 201 bytes exceeds max_event_bytes (100)");
+  EXPECT_EQ(r.error().message(), "stream 'ok' event 0: 201 bytes exceeds max_event_bytes (100)");
   std::vector<EventData> one = {Ev("T")};
   EXPECT_EQ(s->Append("a-very-long-stream", ExpectedRevision::Any(), one).error().message(),
             "stream name of 18 bytes exceeds max_stream_name_bytes (10)");
@@ -392,7 +394,8 @@ TEST_F(StoreTest, ReadAllDirectionsAndBounds) {
   auto s = OpenOrDie(dir_.path(), Opts());
   EXPECT_TRUE(s->ReadAll(ReadAllOptions{})->empty());
   for (int i = 0; i < 5; ++i) {
-    std::vector<EventData> two = {Ev("E" + std::to_string(2 * i)), Ev("E" + std::to_string(2 * i + 1))};
+    std::vector<EventData> two = {Ev("E" + std::to_string(2 * i)),
+                                  Ev("E" + std::to_string(2 * i + 1))};
     ASSERT_TRUE(s->Append("s" + std::to_string(i), ExpectedRevision::Any(), two).has_value());
   }
   ReadAllOptions o;
@@ -547,8 +550,8 @@ TEST_F(StoreTest, SecondWriterIsLockedOut) {
   auto second = NativeStore::Open(dir_.path(), Opts());
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code(), ErrorCode::kLocked);
-  EXPECT_EQ(second.error().message(), "store is locked by pid " + std::to_string(getpid()) +
-                                          " (" + dir_.path() + "/LOCK)");
+  EXPECT_EQ(second.error().message(),
+            "store is locked by pid " + std::to_string(getpid()) + " (" + dir_.path() + "/LOCK)");
 }
 
 TEST_F(StoreTest, ReadOnlyHandleFollowsTheWriter) {
@@ -560,7 +563,8 @@ TEST_F(StoreTest, ReadOnlyHandleFollowsTheWriter) {
   auto r = OpenOrDie(dir_.path(), ro);
   EXPECT_EQ(r->HeadPosition()->value(), 1u);
   EXPECT_EQ(r->Append("x", ExpectedRevision::Any(), one).error().code(), ErrorCode::kReadOnly);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(w->Append("y", ExpectedRevision::Any(), one).has_value());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(w->Append("y", ExpectedRevision::Any(), one).has_value());
   EXPECT_EQ(r->ReadStream("y", ReadStreamOptions{})->size(), 20u);
   EXPECT_EQ(r->ReadAll(ReadAllOptions{})->size(), 21u);
 }
@@ -692,7 +696,8 @@ TEST_F(StoreTest, TheActiveSegmentIsReservedWhileOpenAndTrimmedByClose) {
   ASSERT_TRUE(s->Append("r", ExpectedRevision::Any(), one).has_value());
   const uint64_t after_first = s->Stats()->log_bytes;
   EXPECT_EQ(SegmentSize(dir_.path(), 0), after_first + (4u << 20));
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->Append("r", ExpectedRevision::Any(), one).has_value());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(s->Append("r", ExpectedRevision::Any(), one).has_value());
   EXPECT_EQ(SegmentSize(dir_.path(), 0), after_first + (4u << 20));  // no growth per append
   const uint64_t end = s->Stats()->log_bytes;
   EXPECT_GT(end, after_first);
@@ -711,8 +716,9 @@ TEST_F(StoreTest, ACrashImageWithReservedZerosOpensWithEveryAcknowledgedEvent) {
   // What a kill -9 leaves: the store's files as they are now, reserved
   // zeros after the last record included.
   TempDir image;
-  std::filesystem::copy(dir_.path(), image.path(), std::filesystem::copy_options::recursive |
-                                                        std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(
+      dir_.path(), image.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   const uint64_t crashed_size = SegmentSize(image.path(), 0);
   ASSERT_GT(crashed_size, end);
   auto again = OpenOrDie(image.path(), NativeOptions{});
@@ -997,9 +1003,9 @@ TEST_F(StoreTest, AFailedTrimAtARollIsRetriedAndNoSegmentKeepsZeros) {
     ++acked;
   }
   ASSERT_EQ(s->Stats()->segments, 1u);
-  const uint64_t seg0 = s->Stats()->log_bytes;  // segment 0's records
+  const uint64_t seg0 = s->Stats()->log_bytes;   // segment 0's records
   ASSERT_GT(SegmentSize(dir_.path(), 0), seg0);  // and reserved space after them
-  env.SetDown(true);  // the next append rolls: its trim's truncate fails
+  env.SetDown(true);                             // the next append rolls: its trim's truncate fails
   auto failed = s->Append("t", ExpectedRevision::Any(), one);
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().code(), ErrorCode::kIOError);

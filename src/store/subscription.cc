@@ -260,17 +260,16 @@ class SubscriptionImpl final : public Subscription {
     SwapReadLock swap(store_->swap_mu());
     uint64_t bytes = 0, pushed = 0;
     bool full = false;
-    CAIRN_RETURN_IF_ERROR(store_->ReadTagged(tag_, true, next_, head, matcher_.get(),
-                                             [&](const EventView& e) {
-                                               next_ = e.position.value() + 1;
-                                               last_ = e.position.value();
-                                               Push(e);
-                                               ++pushed;
-                                               bytes += e.data.size() + e.metadata.size();
-                                               full = pushed >= options_.page_events ||
-                                                      bytes >= kPageBytes;
-                                               return !full;
-                                             }));
+    CAIRN_RETURN_IF_ERROR(
+        store_->ReadTagged(tag_, true, next_, head, matcher_.get(), [&](const EventView& e) {
+          next_ = e.position.value() + 1;
+          last_ = e.position.value();
+          Push(e);
+          ++pushed;
+          bytes += e.data.size() + e.metadata.size();
+          full = pushed >= options_.page_events || bytes >= kPageBytes;
+          return !full;
+        }));
     if (!full) {
       next_ = head;  // everything below head was considered
       last_ = head - 1;
@@ -355,7 +354,8 @@ Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOption
     case Target::kAll:
       break;
     case Target::kStream:
-      if (options.name.empty()) return Status::InvalidArgument("stream subscription needs a stream name");
+      if (options.name.empty())
+        return Status::InvalidArgument("stream subscription needs a stream name");
       if (options.after) {
         return Status::InvalidArgument(
             "a stream subscription starts after a revision (after_revision), not a position");
@@ -369,7 +369,8 @@ Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOption
       filter.categories.push_back(options.name);
       break;
     case Target::kEventType:
-      if (options.name.empty()) return Status::InvalidArgument("event type subscription needs a type");
+      if (options.name.empty())
+        return Status::InvalidArgument("event type subscription needs a type");
       filter.types.push_back(options.name);
       break;
   }

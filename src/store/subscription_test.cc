@@ -139,10 +139,10 @@ TEST_F(SubscriptionTest, NextBatchDeliversPagesThenMarkersAndReusesTheVector) {
     for (const auto& m : page) got.push_back(Describe(m));
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{4, 4, 2, 1}));
-  EXPECT_EQ(got, (std::vector<std::string>{
-                     "E:batch-0/T0@0", "E:batch-1/T1@1", "E:batch-2/T2@2", "E:batch-0/T3@3",
-                     "E:batch-1/T4@4", "E:batch-2/T5@5", "E:batch-0/T6@6", "E:batch-1/T7@7",
-                     "E:batch-2/T8@8", "E:batch-0/T9@9", "C@10"}));
+  EXPECT_EQ(got, (std::vector<std::string>{"E:batch-0/T0@0", "E:batch-1/T1@1", "E:batch-2/T2@2",
+                                           "E:batch-0/T3@3", "E:batch-1/T4@4", "E:batch-2/T5@5",
+                                           "E:batch-0/T6@6", "E:batch-1/T7@7", "E:batch-2/T8@8",
+                                           "E:batch-0/T9@9", "C@10"}));
   auto none = sub->NextBatch(&page, milliseconds(10));
   ASSERT_TRUE(none.has_value());
   EXPECT_EQ(*none, 0u);

@@ -16,11 +16,15 @@ namespace {
 bool HasTag(const std::string& tag, const EventView& e) {
   std::string_view name = std::string_view(tag).substr(2);
   switch (tag[0]) {
-    case 'C': return StreamCategory(e.stream) == name;
-    case 'T': return e.type == name;
+    case 'C':
+      return StreamCategory(e.stream) == name;
+    case 'T':
+      return e.type == name;
     // Creation tags: ListStreams confirms them (the stream's first stored event).
-    case 'S': return true;
-    case 'N': return StreamCategory(e.stream) == name;
+    case 'S':
+      return true;
+    case 'N':
+      return StreamCategory(e.stream) == name;
   }
   return false;
 }
@@ -90,28 +94,28 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
     return Status::OK();
   };
   if (m->resume_address != 0 && m->indexed_through > 0) {
-    Status s = log_->Scan(
-        log::MakeAddress(0, log::kSegmentHeaderSize), m->resume_address,
-        [&](uint64_t address, std::string_view body, size_t) -> Status {
-          std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
-                              std::to_string(log::AddressOffset(address));
-          CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
-          EventView e;
-          for (;;) {
-            CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
-            if (!more) break;
-            TagEntries(e.stream, e.type, reader.last_creates_stream(), e.position.value(),
-                       address, &chunk);
-            next = e.position.value() + 1;  // scavenged records may skip positions
-          }
-          if (chunk.size() >= options_.memtable_entries) return flush(next);
-          return Status::OK();
-        });
+    Status s =
+        log_->Scan(log::MakeAddress(0, log::kSegmentHeaderSize), m->resume_address,
+                   [&](uint64_t address, std::string_view body, size_t) -> Status {
+                     std::string where = log_->SegmentPath(log::AddressSegment(address)) +
+                                         " offset " + std::to_string(log::AddressOffset(address));
+                     CAIRN_ASSIGN_OR_RETURN(auto reader, log::CommitReader::Open(body, where));
+                     EventView e;
+                     for (;;) {
+                       CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&e));
+                       if (!more) break;
+                       TagEntries(e.stream, e.type, reader.last_creates_stream(),
+                                  e.position.value(), address, &chunk);
+                       next = e.position.value() + 1;  // scavenged records may skip positions
+                     }
+                     if (chunk.size() >= options_.memtable_entries) return flush(next);
+                     return Status::OK();
+                   });
     CAIRN_RETURN_IF_ERROR(s);
     if (next > m->indexed_through) {
-      return Status::Corruption(ManifestPath(dir_) + ": the log below resume_address ends at position " +
-                                std::to_string(next) + ", the manifest says " +
-                                std::to_string(m->indexed_through));
+      return Status::Corruption(
+          ManifestPath(dir_) + ": the log below resume_address ends at position " +
+          std::to_string(next) + ", the manifest says " + std::to_string(m->indexed_through));
     }
     CAIRN_RETURN_IF_ERROR(flush(m->indexed_through));
   }
@@ -122,8 +126,8 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
   RunList runs;
   for (uint64_t id : ids) {
     CAIRN_ASSIGN_OR_RETURN(
-        auto run,
-        index::IndexRun::Open(env_, IndexDir(dir_) + "/" + index::RunFileName(id, index::RunKind::kTags)));
+        auto run, index::IndexRun::Open(
+                      env_, IndexDir(dir_) + "/" + index::RunFileName(id, index::RunKind::kTags)));
     runs.push_back(std::move(run));
   }
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(built)));
@@ -228,12 +232,14 @@ Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t 
   };
   auto from_entries = [&](const std::vector<index::StreamEntry>& v) -> Status {
     if (forwards) {
-      auto it = std::lower_bound(v.begin(), v.end(), from, [](const index::StreamEntry& e,
-                                                              uint64_t p) { return e.position < p; });
+      auto it =
+          std::lower_bound(v.begin(), v.end(), from,
+                           [](const index::StreamEntry& e, uint64_t p) { return e.position < p; });
       for (; it != v.end() && !stop; ++it) CAIRN_RETURN_IF_ERROR(emit(it->position, it->address));
     } else {
-      auto it = std::upper_bound(v.begin(), v.end(), from, [](uint64_t p,
-                                                              const index::StreamEntry& e) { return p < e.position; });
+      auto it =
+          std::upper_bound(v.begin(), v.end(), from,
+                           [](uint64_t p, const index::StreamEntry& e) { return p < e.position; });
       while (it != v.begin() && !stop) {
         --it;
         CAIRN_RETURN_IF_ERROR(emit(it->position, it->address));
@@ -311,11 +317,8 @@ Status StoreImpl::ReadByTag(const std::string& tag, const ReadAllOptions& option
   const bool fwd = options.direction == Direction::kForwards;
   uint64_t emitted = 0;
   return ReadTagged(tag, fwd, options.from ? options.from->value() : (fwd ? 0 : UINT64_MAX),
-                    snapshot, matcher.get(), [&](const EventView& e) {
-                      return visit(e) && ++emitted < options.max_count;
-                    });
+                    snapshot, matcher.get(),
+                    [&](const EventView& e) { return visit(e) && ++emitted < options.max_count; });
 }
-
-
 
 }  // namespace cairn

@@ -49,7 +49,8 @@ class TagIndexTest : public ::testing::Test {
     for (const std::string c : {"acct", "order", "nothing"}) {
       for (auto dir : {Direction::kForwards, Direction::kBackwards}) {
         for (uint64_t max : {uint64_t{1}, uint64_t{7}, UINT64_MAX}) {
-          for (std::optional<Position> from : {std::optional<Position>(), std::optional<Position>(Position(150))}) {
+          for (std::optional<Position> from :
+               {std::optional<Position>(), std::optional<Position>(Position(150))}) {
             ReadAllOptions o;
             o.direction = dir;
             o.max_count = max;
@@ -57,8 +58,8 @@ class TagIndexTest : public ::testing::Test {
             ReadAllOptions scan = o;
             scan.filter.categories = {c};
             ASSERT_EQ(Positions(s->ReadCategory(c, o)), Positions(s->ReadAll(scan)))
-                << "category " << c << " backwards " << (dir == Direction::kBackwards)
-                << " max " << max;
+                << "category " << c << " backwards " << (dir == Direction::kBackwards) << " max "
+                << max;
           }
         }
       }
@@ -106,7 +107,7 @@ TEST_F(TagIndexTest, ExactEventsOfACategoryAndAType) {
   ASSERT_TRUE(s->Append("account-1", ExpectedRevision::Any(), one).has_value());  // 0
   ASSERT_TRUE(s->Append("accounts", ExpectedRevision::Any(), one).has_value());   // 1
   std::vector<EventData> two = {Ev("Deposited"), Ev("Opened")};
-  ASSERT_TRUE(s->Append("account-2", ExpectedRevision::Any(), two).has_value());  // 2, 3
+  ASSERT_TRUE(s->Append("account-2", ExpectedRevision::Any(), two).has_value());    // 2, 3
   ASSERT_TRUE(s->Append("account-x-y", ExpectedRevision::Any(), one).has_value());  // 4
   EXPECT_EQ(Positions(s->ReadCategory("account", {})), (std::vector<uint64_t>{0, 2, 3, 4}));
   EXPECT_EQ(Positions(s->ReadEventType("Opened", {})), (std::vector<uint64_t>{0, 1, 3, 4}));

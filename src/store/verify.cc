@@ -44,8 +44,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
     scavenged = log_->SegmentScavenged(seg);
     if (seg_first != next) {
       if (previous_clean) {
-        problem(path, 0, "segment starts at position " + std::to_string(seg_first) +
-                             ", expected " + std::to_string(next));
+        problem(path, 0,
+                "segment starts at position " + std::to_string(seg_first) + ", expected " +
+                    std::to_string(next));
       }
       // Resynchronise on the segment header so one damaged record is
       // reported once, not as a cascade.
@@ -73,8 +74,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
             // anywhere, may skip positions: holes (docs/format/log.md).
             if (scavenged || reader->sparse() ? reader->first_position() < next
                                               : reader->first_position() != next) {
-              problem(path, off, "record starts at position " + std::to_string(reader->first_position()) +
-                                     ", expected " + std::to_string(next));
+              problem(path, off,
+                      "record starts at position " + std::to_string(reader->first_position()) +
+                          ", expected " + std::to_string(next));
             }
             EventView e;
             for (;;) {
@@ -94,8 +96,7 @@ Status StoreImpl::Verify(VerifyReport* report) {
                         "entry " + std::to_string(ordinal) + " names position " +
                             std::to_string(pe.first_position) + " at " + where(pe.address) +
                             ", but the record of position " +
-                            std::to_string(reader->first_position()) + " is at " +
-                            where(address));
+                            std::to_string(reader->first_position()) + " is at " + where(address));
               }
               ++report->index_entries_checked;
             }
@@ -154,8 +155,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
       }
       const EventView* at = log::FindAt(events, e.position);
       if (at == nullptr) {
-        problem(run->path(), off, "entry for position " + std::to_string(e.position) +
-                                      " points to a record without it");
+        problem(
+            run->path(), off,
+            "entry for position " + std::to_string(e.position) + " points to a record without it");
         return true;
       }
       const EventView& ev = *at;
@@ -179,9 +181,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
         }
       }
       if (!good) {
-        problem(run->path(), off, "entry (revision " + std::to_string(e.revision) +
-                                      ") does not match the event at position " +
-                                      std::to_string(e.position));
+        problem(run->path(), off,
+                "entry (revision " + std::to_string(e.revision) +
+                    ") does not match the event at position " + std::to_string(e.position));
       }
       return true;
     });

@@ -16,8 +16,8 @@ constexpr int kEvents = 60;
 
 NativeOptions GoldenOptions() {
   NativeOptions o;
-  o.segment_bytes = 2048;     // several segments
-  o.memtable_entries = 16;    // several runs, the last ones unflushed
+  o.segment_bytes = 2048;   // several segments
+  o.memtable_entries = 16;  // several runs, the last ones unflushed
   return o;
 }
 

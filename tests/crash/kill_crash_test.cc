@@ -3,12 +3,11 @@
 // the writer printed. CAIRN_CRASH_KILLS sets the number of kills (default 12;
 // the long tier runs 200), CAIRN_SEED replays a run.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -120,9 +119,9 @@ TEST(KillCrashTest, AcknowledgedAppendsSurviveKill9) {
     ASSERT_EQ(matched, oracle.size()) << "kill " << k << ": acknowledged events missing";
     VerifyReport report;
     ASSERT_TRUE((*store)->Verify(&report).ok());
-    ASSERT_TRUE(report.problems.empty()) << report.problems[0].file << " "
-                                         << report.problems[0].offset << " "
-                                         << report.problems[0].what;
+    ASSERT_TRUE(report.problems.empty())
+        << report.problems[0].file << " " << report.problems[0].offset << " "
+        << report.problems[0].what;
     ASSERT_TRUE((*store)->Close().ok());
   }
   EXPECT_GT(oracle.size(), kills);  // the writer made progress between kills

@@ -32,8 +32,7 @@ constexpr char kId2[] = "6f1c2a3b-0000-4000-8000-000000000002";
 
 class CliTest : public ::testing::Test {
  protected:
-  RunResult Append(const std::string& stream,
-                   std::vector<std::string> extra = {}) {
+  RunResult Append(const std::string& stream, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"append", stream, "--type", "Happened"};
     args.insert(args.end(), extra.begin(), extra.end());
     return cli_.RunDb("db", args);
@@ -107,10 +106,8 @@ TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
     RunResult result = Append("s", c.flags);
     EXPECT_EQ(result.exit_status, 2) << c.flags[0];
     EXPECT_EQ(result.out, "");
-    EXPECT_EQ(ErrorWithoutMessage(result),
-              Json::parse(R"({"error":"invalid_argument"})"));
-    EXPECT_EQ(ErrorMessage(result).rfind(c.message_prefix, 0), 0u)
-        << ErrorMessage(result);
+    EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"invalid_argument"})"));
+    EXPECT_EQ(ErrorMessage(result).rfind(c.message_prefix, 0), 0u) << ErrorMessage(result);
   }
   // Flags are checked before the store is opened: nothing was created.
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("db")));
@@ -128,8 +125,7 @@ TEST_F(CliTest, ParseErrorsAreUsageErrors) {
     RunResult result = cli_.Run(args);
     EXPECT_EQ(result.exit_status, 2) << args.back();
     EXPECT_EQ(result.out, "");
-    EXPECT_EQ(ErrorWithoutMessage(result),
-              Json::parse(R"({"error":"invalid_argument"})"));
+    EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"invalid_argument"})"));
   }
 }
 
@@ -142,9 +138,8 @@ TEST_F(CliTest, VersionIsTheProjectVersion) {
 TEST_F(CliTest, HelpExitsZero) {
   RunResult top = cli_.Run({"--help"});
   EXPECT_EQ(top.exit_status, 0);
-  for (const char* command :
-       {"append", "import", "export", "read", "read-all", "tail", "verify",
-        "stats", "streams", "metadata", "delete", "count", "bench"}) {
+  for (const char* command : {"append", "import", "export", "read", "read-all", "tail", "verify",
+                              "stats", "streams", "metadata", "delete", "count", "bench"}) {
     EXPECT_NE(top.out.find(command), std::string::npos) << command;
   }
   RunResult sub = cli_.Run({"append", "--help"});
@@ -154,20 +149,19 @@ TEST_F(CliTest, HelpExitsZero) {
   EXPECT_EQ(read_all.exit_status, 0);
   RunResult tail = cli_.Run({"tail", "--help"});
   EXPECT_EQ(tail.exit_status, 0);
-  for (const char* flag : {"--stream-prefix", "--stream-regex", "--category",
-                           "--type-prefix", "--type-regex", "--type"}) {
+  for (const char* flag : {"--stream-prefix", "--stream-regex", "--category", "--type-prefix",
+                           "--type-regex", "--type"}) {
     EXPECT_NE(read_all.out.find(flag), std::string::npos) << flag;
     EXPECT_NE(tail.out.find(flag), std::string::npos) << flag;
   }
-  for (const char* flag :
-       {"--all", "--from", "--from-end", "--until-caught-up"}) {
+  for (const char* flag : {"--all", "--from", "--from-end", "--until-caught-up"}) {
     EXPECT_NE(tail.out.find(flag), std::string::npos) << flag;
   }
 }
 
 TEST_F(CliTest, ReadPrintsEventsAsJsonLines) {
-  ASSERT_EQ(Append("s", {"--id", kId1, "--data", R"({ "b": 2, "a": [1, "x"] })",
-                         "--metadata", R"({"user":"ann"})"})
+  ASSERT_EQ(Append("s", {"--id", kId1, "--data", R"({ "b": 2, "a": [1, "x"] })", "--metadata",
+                         R"({"user":"ann"})"})
                 .exit_status,
             0);
   ASSERT_EQ(Append("s", {"--id", kId2}).exit_status, 0);
@@ -175,8 +169,7 @@ TEST_F(CliTest, ReadPrintsEventsAsJsonLines) {
   EXPECT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(result.err, "");
   EXPECT_EQ(MaskCreated(result.out),
-            std::string("{\"stream\":\"s\",\"revision\":0,\"position\":0,") +
-                "\"id\":\"" + kId1 +
+            std::string("{\"stream\":\"s\",\"revision\":0,\"position\":0,") + "\"id\":\"" + kId1 +
                 "\",\"type\":\"Happened\",\"created\":\"T\","
                 "\"data\":{\"b\":2,\"a\":[1,\"x\"]},"
                 "\"metadata\":{\"user\":\"ann\"}}\n"
@@ -200,24 +193,19 @@ TEST_F(CliTest, ReadDirectionFromAndLimit) {
     return out;
   };
   using Seen = std::vector<std::pair<uint64_t, Json>>;
-  RunResult last =
-      cli_.RunDb("db", {"read", "s", "--backwards", "--limit", "1"});
+  RunResult last = cli_.RunDb("db", {"read", "s", "--backwards", "--limit", "1"});
   EXPECT_EQ(last.exit_status, 0) << last.err;
   EXPECT_EQ(revisions(last, "revision"), (Seen{{2, 2}}));
-  RunResult middle =
-      cli_.RunDb("db", {"read", "s", "--from", "1", "--limit", "1"});
+  RunResult middle = cli_.RunDb("db", {"read", "s", "--from", "1", "--limit", "1"});
   EXPECT_EQ(revisions(middle, "revision"), (Seen{{1, 1}}));
-  RunResult down =
-      cli_.RunDb("db", {"read", "s", "--from", "1", "--backwards"});
+  RunResult down = cli_.RunDb("db", {"read", "s", "--from", "1", "--backwards"});
   EXPECT_EQ(revisions(down, "revision"), (Seen{{1, 1}, {0, 0}}));
-  RunResult all_last =
-      cli_.RunDb("db", {"read-all", "--backwards", "--limit", "2"});
+  RunResult all_last = cli_.RunDb("db", {"read-all", "--backwards", "--limit", "2"});
   EXPECT_EQ(revisions(all_last, "position"), (Seen{{5, 12}, {4, 2}}));
   RunResult all_from = cli_.RunDb("db", {"read-all", "--from", "3"});
   EXPECT_EQ(revisions(all_from, "position"), (Seen{{3, 11}, {4, 2}, {5, 12}}));
   // Global options may follow the subcommand.
-  RunResult after =
-      cli_.Run({"read", "t", "--limit", "1", "--db", cli_.Path("db")});
+  RunResult after = cli_.Run({"read", "t", "--limit", "1", "--db", cli_.Path("db")});
   EXPECT_EQ(revisions(after, "revision"), (Seen{{0, 10}}));
 }
 
@@ -226,16 +214,14 @@ TEST_F(CliTest, ReadMissingStreamExitsFour) {
   RunResult result = cli_.RunDb("db", {"read", "nope"});
   EXPECT_EQ(result.exit_status, 4);
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(ErrorWithoutMessage(result),
-            Json::parse(R"({"error":"not_found"})"));
+  EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"not_found"})"));
 }
 
 TEST_F(CliTest, ReadOnlyCommandsDoNotCreateAStore) {
   for (const char* command : {"read-all", "export", "verify", "stats"}) {
     RunResult result = cli_.RunDb("missing", {command});
     EXPECT_EQ(result.exit_status, 4) << command;
-    EXPECT_EQ(ErrorWithoutMessage(result),
-              Json::parse(R"({"error":"not_found"})"));
+    EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"not_found"})"));
   }
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
 }
@@ -243,10 +229,8 @@ TEST_F(CliTest, ReadOnlyCommandsDoNotCreateAStore) {
 TEST_F(CliTest, ImportExportRoundTrip) {
   const std::string input =
       std::string(R"({"stream":"order-1","type":"Created",)") +
-      R"("data":{"b":2,"a":[1,2.5,"x"]},"metadata":{"user":"ann"},"id":")" +
-      kId1 + "\"}\n" +
-      R"({"stream":"order-1","type":"Paid","data":{"amount":10},"id":")" +
-      kId2 + "\"}\n" + "\n" +
+      R"("data":{"b":2,"a":[1,2.5,"x"]},"metadata":{"user":"ann"},"id":")" + kId1 + "\"}\n" +
+      R"({"stream":"order-1","type":"Paid","data":{"amount":10},"id":")" + kId2 + "\"}\n" + "\n" +
       R"({"stream":"order-2","type":"Named","data":"plain","metadata":null})"
       "\n" +
       R"({"stream":"order-1","type":"Blob","content_type":"binary","data":"AAEC/w=="})"
@@ -256,8 +240,7 @@ TEST_F(CliTest, ImportExportRoundTrip) {
   RunResult imported = cli_.RunDb("a", {"import"}, input);
   EXPECT_EQ(imported.exit_status, 0) << imported.err;
   EXPECT_EQ(imported.err, "");
-  EXPECT_EQ(imported.out,
-            "{\"imported\":5,\"lines\":6,\"batches\":1,\"last_position\":4}\n");
+  EXPECT_EQ(imported.out, "{\"imported\":5,\"lines\":6,\"batches\":1,\"last_position\":4}\n");
 
   RunResult exported = cli_.RunDb("a", {"export"});
   EXPECT_EQ(exported.exit_status, 0) << exported.err;
@@ -289,8 +272,7 @@ TEST_F(CliTest, ImportExportRoundTrip) {
   }
   RunResult reimported = cli_.RunDb("b", {"import", export_file});
   EXPECT_EQ(reimported.exit_status, 0) << reimported.err;
-  EXPECT_EQ(reimported.out,
-            "{\"imported\":5,\"lines\":5,\"batches\":1,\"last_position\":4}\n");
+  EXPECT_EQ(reimported.out, "{\"imported\":5,\"lines\":5,\"batches\":1,\"last_position\":4}\n");
   RunResult exported_b = cli_.RunDb("b", {"export"});
   EXPECT_EQ(exported_b.exit_status, 0) << exported_b.err;
   // Byte for byte: revisions, positions, ids (and whose they were),
@@ -312,10 +294,8 @@ TEST_F(CliTest, MalformedImportLineStopsAfterCommittingEarlierLines) {
   EXPECT_EQ(result.out,
             "{\"imported\":2,\"lines\":3,\"batches\":1,\"last_position\":1,"
             "\"stopped_at_line\":3}\n");
-  EXPECT_EQ(ErrorWithoutMessage(result),
-            Json::parse(R"({"error":"invalid_argument","line":3})"));
-  EXPECT_EQ(ErrorMessage(result).rfind("line 3: ", 0), 0u)
-      << ErrorMessage(result);
+  EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"invalid_argument","line":3})"));
+  EXPECT_EQ(ErrorMessage(result).rfind("line 3: ", 0), 0u) << ErrorMessage(result);
 
   RunResult all = cli_.RunDb("db", {"read-all"});
   EXPECT_EQ(all.exit_status, 0) << all.err;
@@ -338,8 +318,7 @@ TEST_F(CliTest, RejectedLineStopsImportWithTheLinesBeforeItStored) {
   EXPECT_EQ(result.out,
             "{\"imported\":2,\"lines\":3,\"batches\":1,\"last_position\":1,"
             "\"stopped_at_line\":3}\n");
-  EXPECT_EQ(ErrorWithoutMessage(result),
-            Json::parse(R"({"error":"invalid_argument","line":3})"));
+  EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"invalid_argument","line":3})"));
   EXPECT_EQ(ErrorMessage(result),
             "line 3: restored event 2 (stream '$reserved'): the only reserved streams are "
             "\"$$<stream>\" metadata");
@@ -347,12 +326,10 @@ TEST_F(CliTest, RejectedLineStopsImportWithTheLinesBeforeItStored) {
 }
 
 TEST_F(CliTest, ReimportWithIdsIsIdempotent) {
-  const std::string input =
-      std::string(R"({"stream":"s","type":"A","id":")") + kId1 + "\"}\n" +
-      R"({"stream":"s","type":"B","id":")" + kId2 + "\"}\n";
+  const std::string input = std::string(R"({"stream":"s","type":"A","id":")") + kId1 + "\"}\n" +
+                            R"({"stream":"s","type":"B","id":")" + kId2 + "\"}\n";
   RunResult first = cli_.RunDb("db", {"import"}, input);
-  EXPECT_EQ(first.out,
-            "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":1}\n");
+  EXPECT_EQ(first.out, "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":1}\n");
   RunResult again = cli_.RunDb("db", {"import"}, input);
   EXPECT_EQ(again.exit_status, 0) << again.err;
   EXPECT_EQ(again.out,
@@ -367,11 +344,9 @@ TEST_F(CliTest, ImportNamesWhatIsWrongWithALine) {
     std::string message;
   };
   const Case cases[] = {
-      {R"({"stream":"s","type":"T","colour":"red"})",
-       "line 1: unknown field \"colour\""},
+      {R"({"stream":"s","type":"T","colour":"red"})", "line 1: unknown field \"colour\""},
       {R"({"stream":"s"})", "line 1: field \"type\" is missing"},
-      {R"({"stream":7,"type":"T"})",
-       "line 1: field \"stream\" must be a string, got number"},
+      {R"({"stream":7,"type":"T"})", "line 1: field \"stream\" must be a string, got number"},
       {R"([1,2])", "line 1: expected a JSON object, got array"},
       {R"({"stream":"s","type":"T","content_type":"binary","data":"@@"})",
        "line 1: field \"data\" is not valid base64"},
@@ -386,14 +361,11 @@ TEST_F(CliTest, ImportNamesWhatIsWrongWithALine) {
   RunResult bad_id = cli_.RunDb("db", {"import"},
                                 R"({"stream":"s","type":"T","id":"xyz"})"
                                 "\n");
-  EXPECT_EQ(ErrorMessage(bad_id).rfind("line 1: field \"id\": ", 0), 0u)
-      << ErrorMessage(bad_id);
-  RunResult missing_file =
-      cli_.RunDb("db", {"import", cli_.Path("nope.jsonl")});
+  EXPECT_EQ(ErrorMessage(bad_id).rfind("line 1: field \"id\": ", 0), 0u) << ErrorMessage(bad_id);
+  RunResult missing_file = cli_.RunDb("db", {"import", cli_.Path("nope.jsonl")});
   // A bad argument (exit 2), not a stream that was not found (exit 4).
   EXPECT_EQ(missing_file.exit_status, 2);
-  EXPECT_EQ(ErrorWithoutMessage(missing_file),
-            Json::parse(R"({"error":"invalid_argument"})"));
+  EXPECT_EQ(ErrorWithoutMessage(missing_file), Json::parse(R"({"error":"invalid_argument"})"));
   EXPECT_EQ(ErrorMessage(missing_file),
             "import file '" + cli_.Path("nope.jsonl") + "' does not exist");
 }
@@ -436,8 +408,7 @@ TEST_F(CliTest, ReadersWorkBesideARunningWriter) {
   const std::string lines =
       "{\"stream\":\"s\",\"type\":\"A\"}\n{\"stream\":\"t\",\"type\":\"B\"}\n";
   // EXPECT, not ASSERT: the writer must be released below whatever happens.
-  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
-            static_cast<ssize_t>(lines.size()));
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
 
   RunResult read;
   for (int attempt = 0; attempt < 200; ++attempt) {
@@ -457,23 +428,20 @@ TEST_F(CliTest, ReadersWorkBesideARunningWriter) {
   EXPECT_EQ(Json::parse(seen[1])["type"], "B");
   EXPECT_EQ(stats.exit_status, 0) << stats.err;
   EXPECT_EQ(second_writer.exit_status, 1);
-  EXPECT_EQ(ErrorWithoutMessage(second_writer),
-            Json::parse(R"({"error":"locked"})"));
+  EXPECT_EQ(ErrorWithoutMessage(second_writer), Json::parse(R"({"error":"locked"})"));
   EXPECT_EQ(done.exit_status, 0) << done.err;
-  EXPECT_EQ(done.out,
-            "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":1}\n");
+  EXPECT_EQ(done.out, "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":1}\n");
 }
 
 TEST_F(CliTest, BenchRunsNamedWorkloads) {
   RunResult unknown = cli_.Run({"bench", "no-such-workload"});
   EXPECT_EQ(unknown.exit_status, 2);
   EXPECT_EQ(unknown.out, "");
-  EXPECT_EQ(ErrorWithoutMessage(unknown),
-            Json::parse(R"({"error":"invalid_argument"})"));
+  EXPECT_EQ(ErrorWithoutMessage(unknown), Json::parse(R"({"error":"invalid_argument"})"));
 
   std::filesystem::create_directories(cli_.Path("bench"));
-  RunResult run = cli_.RunDb("bench", {"bench", "append-batch", "--events",
-                                       "100", "--no-sync", "--no-peers"});
+  RunResult run =
+      cli_.RunDb("bench", {"bench", "append-batch", "--events", "100", "--no-sync", "--no-peers"});
   EXPECT_EQ(run.exit_status, 0) << run.err;
   std::vector<std::string> lines = SplitLines(run.out);
   ASSERT_EQ(lines.size(), 1u) << run.out;
@@ -524,10 +492,10 @@ TEST_F(CliTest, BenchWithoutCairnBenchSaysWhereItLooked) {
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(ErrorWithoutMessage(r), Json::parse(R"({"error":"unimplemented"})"));
-  EXPECT_EQ(ErrorMessage(r),
-            "cannot run cairn-bench (No such file or directory; looked in '" + dir +
-                "' and PATH): the benchmarks are a separate program, built as "
-                "bench/cairn-bench and installed with the cairn tools");
+  EXPECT_EQ(ErrorMessage(r), "cannot run cairn-bench (No such file or directory; looked in '" +
+                                 dir +
+                                 "' and PATH): the benchmarks are a separate program, built as "
+                                 "bench/cairn-bench and installed with the cairn tools");
 }
 
 // Flips one byte inside the stored data of the first event (found by a marker
@@ -538,8 +506,7 @@ TEST_F(CliTest, CorruptedRecordExitsSix) {
   ASSERT_EQ(Append("s").exit_status, 0);
   ASSERT_EQ(Append("s").exit_status, 0);
   bool flipped = false;
-  for (const auto& entry :
-       std::filesystem::recursive_directory_iterator(cli_.Path("db"))) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cli_.Path("db"))) {
     if (!entry.is_regular_file()) continue;
     std::string bytes = ReadWholeFile(entry.path());
     size_t at = bytes.find(marker);
@@ -560,14 +527,12 @@ TEST_F(CliTest, CorruptedRecordExitsSix) {
     EXPECT_TRUE(report["problems"][0]["offset"].is_number_unsigned());
     EXPECT_TRUE(report["problems"][0]["what"].is_string());
   } else {
-    EXPECT_EQ(ErrorWithoutMessage(verify),
-              Json::parse(R"({"error":"corruption"})"));
+    EXPECT_EQ(ErrorWithoutMessage(verify), Json::parse(R"({"error":"corruption"})"));
   }
   RunResult read = cli_.RunDb("db", {"read-all"});
   EXPECT_EQ(read.exit_status, 6) << read.out << read.err;
   EXPECT_EQ(read.out.find(marker), std::string::npos) << read.out;
-  EXPECT_EQ(ErrorWithoutMessage(read),
-            Json::parse(R"({"error":"corruption"})"));
+  EXPECT_EQ(ErrorWithoutMessage(read), Json::parse(R"({"error":"corruption"})"));
   // The error says what to do next.
   EXPECT_EQ(Json::parse(read.err)["hint"],
             "`cairn verify` lists every damaged place; `cairn export --salvage > "
@@ -588,11 +553,9 @@ struct FilterEvent {
 
 // Imported by SeedFilterStore(); the index is the position.
 constexpr FilterEvent kFilterSeed[] = {
-    {"account-1", 0, "Opened"},     {"account-2", 0, "Opened"},
-    {"order-1", 0, "OrderPlaced"},  {"account-1", 1, "Deposited"},
-    {"audit", 0, "AccountChecked"}, {"account-1", 2, "Withdrawn"},
-    {"order-2", 0, "OrderPlaced"},  {"account-2", 1, "Deposited"},
-    {"account-10", 0, "Opened"},
+    {"account-1", 0, "Opened"},    {"account-2", 0, "Opened"},     {"order-1", 0, "OrderPlaced"},
+    {"account-1", 1, "Deposited"}, {"audit", 0, "AccountChecked"}, {"account-1", 2, "Withdrawn"},
+    {"order-2", 0, "OrderPlaced"}, {"account-2", 1, "Deposited"},  {"account-10", 0, "Opened"},
 };
 constexpr uint64_t kFilterSeedSize = std::size(kFilterSeed);
 
@@ -607,8 +570,8 @@ std::string FilterId(uint64_t position) {
 std::string FilterLine(const FilterEvent& event, uint64_t position) {
   return "{\"stream\":\"" + std::string(event.stream) +
          "\",\"revision\":" + std::to_string(event.revision) +
-         ",\"position\":" + std::to_string(position) + ",\"id\":\"" +
-         FilterId(position) + "\",\"type\":\"" + event.type +
+         ",\"position\":" + std::to_string(position) + ",\"id\":\"" + FilterId(position) +
+         "\",\"type\":\"" + event.type +
          "\",\"created\":\"T\",\"data\":{\"n\":" + std::to_string(position) +
          "},\"metadata\":null}\n";
 }
@@ -625,9 +588,9 @@ class FilterTest : public CliTest {
   void SetUp() override {
     std::string input;
     for (uint64_t p = 0; p < kFilterSeedSize; ++p) {
-      input += "{\"stream\":\"" + std::string(kFilterSeed[p].stream) +
-               "\",\"type\":\"" + kFilterSeed[p].type + "\",\"id\":\"" +
-               FilterId(p) + "\",\"data\":{\"n\":" + std::to_string(p) + "}}\n";
+      input += "{\"stream\":\"" + std::string(kFilterSeed[p].stream) + "\",\"type\":\"" +
+               kFilterSeed[p].type + "\",\"id\":\"" + FilterId(p) +
+               "\",\"data\":{\"n\":" + std::to_string(p) + "}}\n";
     }
     RunResult imported = cli_.RunDb("db", {"import"}, input);
     ASSERT_EQ(imported.exit_status, 0) << imported.err;
@@ -636,19 +599,16 @@ class FilterTest : public CliTest {
   // Appends `event` as position `position` through `cairn append`.
   void AppendLive(const FilterEvent& event, uint64_t position) {
     RunResult result =
-        cli_.RunDb("db", {"append", event.stream, "--type", event.type, "--id",
-                          FilterId(position), "--data",
-                          "{\"n\":" + std::to_string(position) + "}"});
+        cli_.RunDb("db", {"append", event.stream, "--type", event.type, "--id", FilterId(position),
+                          "--data", "{\"n\":" + std::to_string(position) + "}"});
     ASSERT_EQ(result.exit_status, 0) << result.err;
-    ASSERT_EQ(result.out,
-              "{\"stream\":\"" + std::string(event.stream) +
-                  "\",\"revision\":" + std::to_string(event.revision) +
-                  ",\"position\":" + std::to_string(position) + "}\n");
+    ASSERT_EQ(result.out, "{\"stream\":\"" + std::string(event.stream) +
+                              "\",\"revision\":" + std::to_string(event.revision) +
+                              ",\"position\":" + std::to_string(position) + "}\n");
   }
 
   // Starts `cairn --db db tail args...` under `name`, stdin /dev/null.
-  pid_t StartTail(const std::vector<std::string>& args,
-                  const std::string& name) {
+  pid_t StartTail(const std::vector<std::string>& args, const std::string& name) {
     std::vector<std::string> full = {"--db", cli_.Path("db"), "tail"};
     full.insert(full.end(), args.begin(), args.end());
     return cli_.Start(full, "/dev/null", name);
@@ -679,8 +639,7 @@ TEST_F(FilterTest, ReadAllFiltersByEachFlag) {
   ExpectLines({
       {{"read-all"}, {0, 1, 2, 3, 4, 5, 6, 7, 8}},
       {{"read-all", "--stream-prefix", "account-1"}, {0, 3, 5, 8}},
-      {{"read-all", "--stream-prefix", "order", "--stream-prefix", "audit"},
-       {2, 4, 6}},
+      {{"read-all", "--stream-prefix", "order", "--stream-prefix", "audit"}, {2, 4, 6}},
       // Partial match unless anchored.
       {{"read-all", "--stream-regex", "-1"}, {0, 2, 3, 5, 8}},
       {{"read-all", "--stream-regex", "^account-\\d$"}, {0, 1, 3, 5, 7}},
@@ -700,23 +659,17 @@ TEST_F(FilterTest, ReadAllCombinesFiltersAndReadsBackwardsWithLimit) {
   ExpectLines({
       // Every flag given must hold.
       {{"read-all", "--category", "account", "--type-prefix", "De"}, {3, 7}},
-      {{"read-all", "--stream-prefix", "account", "--stream-regex", "-1",
-        "--type", "Opened", "--type", "Deposited"},
+      {{"read-all", "--stream-prefix", "account", "--stream-regex", "-1", "--type", "Opened",
+        "--type", "Deposited"},
        {0, 3, 8}},
-      {{"read-all", "--category", "order", "--type-regex", "Placed$",
-        "--stream-regex", "2$"},
-       {6}},
+      {{"read-all", "--category", "order", "--type-regex", "Placed$", "--stream-regex", "2$"}, {6}},
       {{"read-all", "--category", "account", "--type", "OrderPlaced"}, {}},
       // --limit counts printed events, not scanned ones.
-      {{"read-all", "--category", "account", "--backwards", "--limit", "2"},
-       {8, 7}},
+      {{"read-all", "--category", "account", "--backwards", "--limit", "2"}, {8, 7}},
       {{"read-all", "--type", "Opened", "--backwards", "--limit", "2"}, {8, 1}},
       {{"read-all", "--category", "order", "--backwards", "--from", "5"}, {2}},
-      {{"read-all", "--category", "account", "--from", "2", "--limit", "2"},
-       {3, 5}},
-      {{"read-all", "--type-prefix", "O", "--from", "3", "--backwards",
-        "--limit", "5"},
-       {2, 1, 0}},
+      {{"read-all", "--category", "account", "--from", "2", "--limit", "2"}, {3, 5}},
+      {{"read-all", "--type-prefix", "O", "--from", "3", "--backwards", "--limit", "5"}, {2, 1, 0}},
   });
 }
 
@@ -738,10 +691,8 @@ TEST_F(FilterTest, InvalidFiltersAreInvalidArgument) {
       RunResult result = cli_.RunDb("db", args);
       EXPECT_EQ(result.exit_status, 2) << args[0] << " " << c.named;
       EXPECT_EQ(result.out, "") << args[0] << " " << c.named;
-      EXPECT_EQ(ErrorWithoutMessage(result),
-                Json::parse(R"({"error":"invalid_argument"})"));
-      EXPECT_NE(ErrorMessage(result).find("'" + c.named + "'"),
-                std::string::npos)
+      EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"invalid_argument"})"));
+      EXPECT_NE(ErrorMessage(result).find("'" + c.named + "'"), std::string::npos)
           << ErrorMessage(result);
     }
   }
@@ -760,30 +711,20 @@ TEST_F(FilterTest, TailUntilCaughtUpPrintsTheHistoryOfEachTarget) {
       {{"tail", "--all", "--until-caught-up"}, {0, 1, 2, 3, 4, 5, 6, 7, 8}},
       {{"tail", "--all", "--from", "4", "--until-caught-up"}, {5, 6, 7, 8}},
       {{"tail", "--all", "--from-end", "--until-caught-up"}, {}},
-      {{"tail", "--all", "--stream-prefix", "order", "--until-caught-up"},
-       {2, 6}},
-      {{"tail", "--all", "--type-regex", "ed$", "--from", "5",
-        "--until-caught-up"},
-       {6, 7, 8}},
+      {{"tail", "--all", "--stream-prefix", "order", "--until-caught-up"}, {2, 6}},
+      {{"tail", "--all", "--type-regex", "ed$", "--from", "5", "--until-caught-up"}, {6, 7, 8}},
       // A category, and several categories.
-      {{"tail", "--category", "account", "--until-caught-up"},
-       {0, 1, 3, 5, 7, 8}},
-      {{"tail", "--category", "account", "--from", "3", "--until-caught-up"},
-       {5, 7, 8}},
-      {{"tail", "--category", "order", "--category", "account", "--from", "4",
-        "--until-caught-up"},
+      {{"tail", "--category", "account", "--until-caught-up"}, {0, 1, 3, 5, 7, 8}},
+      {{"tail", "--category", "account", "--from", "3", "--until-caught-up"}, {5, 7, 8}},
+      {{"tail", "--category", "order", "--category", "account", "--from", "4", "--until-caught-up"},
        {5, 6, 7, 8}},
-      {{"tail", "--category", "account", "--type", "Opened", "--from", "0",
-        "--until-caught-up"},
+      {{"tail", "--category", "account", "--type", "Opened", "--from", "0", "--until-caught-up"},
        {1, 8}},
       // An event type, and several types.
       {{"tail", "--type", "Opened", "--until-caught-up"}, {0, 1, 8}},
-      {{"tail", "--type", "Opened", "--from", "0", "--until-caught-up"},
-       {1, 8}},
+      {{"tail", "--type", "Opened", "--from", "0", "--until-caught-up"}, {1, 8}},
       {{"tail", "--type", "Opened", "--from-end", "--until-caught-up"}, {}},
-      {{"tail", "--type", "OrderPlaced", "--type", "Withdrawn",
-        "--until-caught-up"},
-       {2, 5, 6}},
+      {{"tail", "--type", "OrderPlaced", "--type", "Withdrawn", "--until-caught-up"}, {2, 5, 6}},
   });
 }
 
@@ -801,15 +742,12 @@ TEST_F(FilterTest, TailUsageErrorsAndMissingStore) {
     RunResult result = cli_.RunDb("db", args);
     EXPECT_EQ(result.exit_status, 2) << args[1];
     EXPECT_EQ(result.out, "");
-    EXPECT_EQ(ErrorWithoutMessage(result),
-              Json::parse(R"({"error":"invalid_argument"})"));
+    EXPECT_EQ(ErrorWithoutMessage(result), Json::parse(R"({"error":"invalid_argument"})"));
   }
-  RunResult missing =
-      cli_.RunDb("missing", {"tail", "--all", "--until-caught-up"});
+  RunResult missing = cli_.RunDb("missing", {"tail", "--all", "--until-caught-up"});
   EXPECT_EQ(missing.exit_status, 4);
   EXPECT_EQ(missing.out, "");
-  EXPECT_EQ(ErrorWithoutMessage(missing),
-            Json::parse(R"({"error":"not_found"})"));
+  EXPECT_EQ(ErrorWithoutMessage(missing), Json::parse(R"({"error":"not_found"})"));
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
 }
 
@@ -830,8 +768,7 @@ TEST_F(FilterTest, TailFollowsLiveAppendsAndExitsZeroOnSigint) {
   for (uint64_t i = 0; i < std::size(live); ++i) {
     AppendLive(live[i], kFilterSeedSize + i);
   }
-  const std::string expected = SeedLines({3, 5}) +
-                               FilterLine(live[0], kFilterSeedSize) +
+  const std::string expected = SeedLines({3, 5}) + FilterLine(live[0], kFilterSeedSize) +
                                FilterLine(live[2], kFilterSeedSize + 2);
   std::string seen = cli_.WaitForLines(tail, "tail", 4, kGenerous);
   EXPECT_EQ(MaskCreated(seen), expected);
@@ -849,8 +786,7 @@ TEST_F(FilterTest, TailFollowsLiveAppendsAndExitsZeroOnSigint) {
 TEST_F(FilterTest, TailBesideARunningWriterExitsZeroOnSigterm) {
   pid_t tail = StartTail({"--category", "order"}, "tail");
   ChildGuard tail_guard(tail);
-  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 2, kGenerous)),
-            SeedLines({2, 6}));
+  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 2, kGenerous)), SeedLines({2, 6}));
 
   std::string fifo = cli_.Path("feed");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -868,32 +804,27 @@ TEST_F(FilterTest, TailBesideARunningWriterExitsZeroOnSigterm) {
       {"order-3", 1, "OrderShipped"},
   };
   auto import_line = [](const FilterEvent& event, uint64_t position) {
-    return "{\"stream\":\"" + std::string(event.stream) + "\",\"type\":\"" +
-           event.type + "\",\"id\":\"" + FilterId(position) +
-           "\",\"data\":{\"n\":" + std::to_string(position) + "}}\n";
+    return "{\"stream\":\"" + std::string(event.stream) + "\",\"type\":\"" + event.type +
+           "\",\"id\":\"" + FilterId(position) + "\",\"data\":{\"n\":" + std::to_string(position) +
+           "}}\n";
   };
   // The stream change at the second line commits the first; the writer
   // still holds the store open.
-  std::string lines = import_line(live[0], kFilterSeedSize) +
-                      import_line(live[1], kFilterSeedSize + 1);
-  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
-            static_cast<ssize_t>(lines.size()));
-  std::string expected =
-      SeedLines({2, 6}) + FilterLine(live[0], kFilterSeedSize);
-  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 3, kGenerous)),
-            expected);
+  std::string lines =
+      import_line(live[0], kFilterSeedSize) + import_line(live[1], kFilterSeedSize + 1);
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
+  std::string expected = SeedLines({2, 6}) + FilterLine(live[0], kFilterSeedSize);
+  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 3, kGenerous)), expected);
 
   // The last line commits at end of input, and the writer exits.
   lines = import_line(live[2], kFilterSeedSize + 2);
-  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
-            static_cast<ssize_t>(lines.size()));
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
   ::close(feed);
   RunResult written = cli_.Wait(writer, "w");
   writer_guard.Release();
   EXPECT_EQ(written.exit_status, 0) << written.err;
   expected += FilterLine(live[2], kFilterSeedSize + 2);
-  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 4, kGenerous)),
-            expected);
+  EXPECT_EQ(MaskCreated(cli_.WaitForLines(tail, "tail", 4, kGenerous)), expected);
 
   ASSERT_EQ(::kill(tail, SIGTERM), 0);
   RunResult done = cli_.Wait(tail, "tail");

@@ -50,8 +50,7 @@ class CliRunner {
   std::string Path(const std::string& name) const;
 
   // Runs `cairn args...` with `input` on stdin and waits for it to exit.
-  RunResult Run(const std::vector<std::string>& args,
-                const std::string& input = "") const;
+  RunResult Run(const std::vector<std::string>& args, const std::string& input = "") const;
   // The same, with the child set up as `child` says.
   RunResult Run(const std::vector<std::string>& args, const std::string& input,
                 const ChildOptions& child) const;
@@ -61,9 +60,8 @@ class CliRunner {
   // `name`; stderr goes to `stderr_path` instead when given (e.g. a
   // pseudo-terminal, which Wait() then reports as empty). `child` sets
   // up the rest. Finish it with Wait().
-  pid_t Start(const std::vector<std::string>& args,
-              const std::string& stdin_path, const std::string& name,
-              const std::string& stderr_path = "",
+  pid_t Start(const std::vector<std::string>& args, const std::string& stdin_path,
+              const std::string& name, const std::string& stderr_path = "",
               const ChildOptions& child = {}) const;
   // Waits for the process `pid` started under `name` and collects its output.
   RunResult Wait(pid_t pid, const std::string& name) const;

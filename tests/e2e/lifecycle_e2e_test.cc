@@ -38,22 +38,19 @@ struct SeedEvent {
 
 // Imported by Seed(); the index is the position, the data {"n":position}.
 constexpr SeedEvent kSeed[] = {
-    {"account-1", "Opened"},    {"account-1", "Deposited"},
-    {"account-1", "Deposited"}, {"order-1", "OrderPlaced"},
-    {"account-2", "Opened"},    {"account-2", "Deposited"},
-    {"plain", "Noted"},         {"account-3", "Opened"},
-    {"account-3", "Deposited"}, {"account-4", "Opened"},
+    {"account-1", "Opened"},    {"account-1", "Deposited"}, {"account-1", "Deposited"},
+    {"order-1", "OrderPlaced"}, {"account-2", "Opened"},    {"account-2", "Deposited"},
+    {"plain", "Noted"},         {"account-3", "Opened"},    {"account-3", "Deposited"},
+    {"account-4", "Opened"},
 };
 
 std::string StreamLine(const std::string& stream, uint64_t created,
                        const std::string& last_revision, uint64_t last_position,
                        uint64_t event_count, const std::string& state) {
-  return "{\"stream\":\"" + stream +
-         "\",\"created\":" + std::to_string(created) +
+  return "{\"stream\":\"" + stream + "\",\"created\":" + std::to_string(created) +
          ",\"last_revision\":" + last_revision +
          ",\"last_position\":" + std::to_string(last_position) +
-         ",\"event_count\":" + std::to_string(event_count) + ",\"state\":\"" +
-         state + "\"}\n";
+         ",\"event_count\":" + std::to_string(event_count) + ",\"state\":\"" + state + "\"}\n";
 }
 
 // The `streams` line of each stream of the seeded store (see Seed()).
@@ -90,8 +87,7 @@ std::vector<uint64_t> Positions(const std::string& out) {
 
 class LifecycleTest : public ::testing::Test {
  protected:
-  RunResult Cairn(const std::vector<std::string>& args,
-                  const std::string& input = "") {
+  RunResult Cairn(const std::vector<std::string>& args, const std::string& input = "") {
     return cli_.RunDb("db", args, input);
   }
 
@@ -105,8 +101,8 @@ class LifecycleTest : public ::testing::Test {
 
   // Runs `cairn --db <db> args` and expects `exit_status`, no stdout and the
   // error object `error` (without its message) on stderr. Returns the run.
-  RunResult ExpectError(const std::vector<std::string>& args, int exit_status,
-                        const char* error, const std::string& db = "db") {
+  RunResult ExpectError(const std::vector<std::string>& args, int exit_status, const char* error,
+                        const std::string& db = "db") {
     RunResult result = cli_.RunDb(db, args);
     EXPECT_EQ(result.exit_status, exit_status) << Shown(args) << result.err;
     EXPECT_EQ(result.out, "") << Shown(args);
@@ -126,16 +122,14 @@ class LifecycleTest : public ::testing::Test {
   void Seed() {
     std::string input;
     for (uint64_t p = 0; p < std::size(kSeed); ++p) {
-      input += "{\"stream\":\"" + std::string(kSeed[p].stream) +
-               "\",\"type\":\"" + kSeed[p].type + "\",\"id\":\"" + SeedId(p) +
-               "\",\"data\":{\"n\":" + std::to_string(p) + "}}\n";
+      input += "{\"stream\":\"" + std::string(kSeed[p].stream) + "\",\"type\":\"" + kSeed[p].type +
+               "\",\"id\":\"" + SeedId(p) + "\",\"data\":{\"n\":" + std::to_string(p) + "}}\n";
     }
     RunResult imported = Cairn({"import"}, input);
     ASSERT_EQ(imported.exit_status, 0) << imported.err;
-    ExpectOut(
-        {"metadata", "account-1", "--set", R"({"owner":"ann","$maxCount":2})"},
-        "{\"stream\":\"account-1\",\"metadata_revision\":0,"
-        "\"position\":10}\n");
+    ExpectOut({"metadata", "account-1", "--set", R"({"owner":"ann","$maxCount":2})"},
+              "{\"stream\":\"account-1\",\"metadata_revision\":0,"
+              "\"position\":10}\n");
     ExpectOut({"delete", "account-3", "--hard"},
               "{\"stream\":\"account-3\",\"deleted\":\"hard\","
               "\"position\":11}\n");
@@ -151,18 +145,15 @@ class LifecycleTest : public ::testing::Test {
 
 TEST_F(LifecycleTest, StreamsListsInCreationOrderWithStates) {
   Seed();
-  ExpectOut({"streams"}, Seeded({"account-1", "order-1", "account-2", "plain",
-                                 "account-3", "account-4"}));
+  ExpectOut({"streams"},
+            Seeded({"account-1", "order-1", "account-2", "plain", "account-3", "account-4"}));
   ExpectOut({"streams", "--prefix", "account-"},
             Seeded({"account-1", "account-2", "account-3", "account-4"}));
-  ExpectOut({"streams", "--prefix", "ac", "--live-only"},
-            Seeded({"account-1", "account-2"}));
-  ExpectOut({"streams", "--live-only"},
-            Seeded({"account-1", "order-1", "account-2", "plain"}));
+  ExpectOut({"streams", "--prefix", "ac", "--live-only"}, Seeded({"account-1", "account-2"}));
+  ExpectOut({"streams", "--live-only"}, Seeded({"account-1", "order-1", "account-2", "plain"}));
   // Paging: --after is the "created" of the last stream seen (exclusive).
   ExpectOut({"streams", "--limit", "2"}, Seeded({"account-1", "order-1"}));
-  ExpectOut({"streams", "--after", "3", "--limit", "2"},
-            Seeded({"account-2", "plain"}));
+  ExpectOut({"streams", "--after", "3", "--limit", "2"}, Seeded({"account-2", "plain"}));
   ExpectOut({"streams", "--after", "6"}, Seeded({"account-3", "account-4"}));
   ExpectOut({"streams", "--after", "9"}, "");
   ExpectOut({"streams", "--limit", "0"}, "");
@@ -190,8 +181,7 @@ TEST_F(LifecycleTest, StreamsPagesThroughMoreStreamsThanOnePage) {
   };
   ExpectOut({"streams"}, lines(0, kStreams - 1));
   ExpectOut({"streams", "--limit", "1500"}, lines(0, 1499));
-  ExpectOut({"streams", "--after", "999", "--limit", "1001"},
-            lines(1000, 2000));
+  ExpectOut({"streams", "--after", "999", "--limit", "1001"}, lines(1000, 2000));
   ExpectOut({"streams", "--after", "1999"}, lines(2000, kStreams - 1));
   ExpectOut({"streams", "--prefix", "s-20"}, lines(2000, kStreams - 1));
 }
@@ -199,10 +189,8 @@ TEST_F(LifecycleTest, StreamsPagesThroughMoreStreamsThanOnePage) {
 TEST_F(LifecycleTest, StreamsNeedsAnExistingStoreAndNumbers) {
   ExpectError({"streams"}, 4, R"({"error":"not_found"})", "missing");
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
-  ExpectError({"streams", "--limit", "many"}, 2,
-              R"({"error":"invalid_argument"})");
-  ExpectError({"streams", "--after", "soon"}, 2,
-              R"({"error":"invalid_argument"})");
+  ExpectError({"streams", "--limit", "many"}, 2, R"({"error":"invalid_argument"})");
+  ExpectError({"streams", "--after", "soon"}, 2, R"({"error":"invalid_argument"})");
 }
 
 // ---- metadata ------------------------------------------------------------
@@ -222,8 +210,7 @@ TEST_F(LifecycleTest, MetadataPrintsTheDocumentAndItsRevision) {
             "{\"stream\":\"no-such-stream\",\"revision\":null,"
             "\"metadata\":{}}\n");
   // "$maxCount":2 hides revision 0 from reads, not from $all.
-  EXPECT_EQ(Positions(Cairn({"read", "account-1"}).out),
-            (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(Positions(Cairn({"read", "account-1"}).out), (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(Positions(Cairn({"read-all", "--stream-prefix", "account-1"}).out),
             (std::vector<uint64_t>{0, 1, 2}));
 }
@@ -233,21 +220,18 @@ TEST_F(LifecycleTest, MetadataSetHonoursTheExpectedRevision) {
   ExpectError({"metadata", "account-1", "--set", "{}", "--expect", "5"}, 3,
               R"({"error":"wrong_expected_revision","stream":"$$account-1",)"
               R"("expected":"5","actual":0})");
-  ExpectError({"metadata", "account-1", "--set", "{}", "--expect", "no-stream"},
-              3,
+  ExpectError({"metadata", "account-1", "--set", "{}", "--expect", "no-stream"}, 3,
               R"({"error":"wrong_expected_revision","stream":"$$account-1",)"
               R"("expected":"no_stream","actual":0})");
-  ExpectOut(
-      {"metadata", "account-1", "--set", R"({"owner":"bob"})", "--expect", "0"},
-      "{\"stream\":\"account-1\",\"metadata_revision\":1,"
-      "\"position\":13}\n");
+  ExpectOut({"metadata", "account-1", "--set", R"({"owner":"bob"})", "--expect", "0"},
+            "{\"stream\":\"account-1\",\"metadata_revision\":1,"
+            "\"position\":13}\n");
   // The new document replaces the old one at once: nothing hidden now.
-  EXPECT_EQ(Positions(Cairn({"read", "account-1"}).out),
-            (std::vector<uint64_t>{0, 1, 2}));
-  ExpectOut({"metadata", "order-1", "--set", R"({"tags":["x"],"$maxAge":3600})",
-             "--expect", "no-stream"},
-            "{\"stream\":\"order-1\",\"metadata_revision\":0,"
-            "\"position\":14}\n");
+  EXPECT_EQ(Positions(Cairn({"read", "account-1"}).out), (std::vector<uint64_t>{0, 1, 2}));
+  ExpectOut(
+      {"metadata", "order-1", "--set", R"({"tags":["x"],"$maxAge":3600})", "--expect", "no-stream"},
+      "{\"stream\":\"order-1\",\"metadata_revision\":0,"
+      "\"position\":14}\n");
   ExpectOut({"metadata", "order-1"},
             "{\"stream\":\"order-1\",\"revision\":0,"
             "\"metadata\":{\"$maxAge\":3600,\"tags\":[\"x\"]}}\n");
@@ -271,26 +255,21 @@ TEST_F(LifecycleTest, MetadataErrors) {
     // Checked before the store opens: no store is created.
     RunResult result = ExpectError({"metadata", "s", "--set", c.json}, 2,
                                    R"({"error":"invalid_argument"})", "none");
-    EXPECT_EQ(ErrorMessage(result).rfind("--set: ", 0), 0u)
-        << ErrorMessage(result);
-    EXPECT_NE(ErrorMessage(result).find(c.named), std::string::npos)
-        << ErrorMessage(result);
+    EXPECT_EQ(ErrorMessage(result).rfind("--set: ", 0), 0u) << ErrorMessage(result);
+    EXPECT_NE(ErrorMessage(result).find(c.named), std::string::npos) << ErrorMessage(result);
   }
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("none")));
   ExpectError({"metadata", "s"}, 4, R"({"error":"not_found"})", "none");
 
   Seed();
-  ExpectError({"metadata", "account-1", "--expect", "0"}, 2,
-              R"({"error":"invalid_argument"})");
+  ExpectError({"metadata", "account-1", "--expect", "0"}, 2, R"({"error":"invalid_argument"})");
   ExpectError({"metadata", "account-1", "--set", "{}", "--expect", "maybe"}, 2,
               R"({"error":"invalid_argument"})");
   ExpectError({"metadata"}, 2, R"({"error":"invalid_argument"})");
   ExpectError({"metadata", "account-3"}, 5, R"({"error":"stream_deleted"})");
-  ExpectError({"metadata", "account-3", "--set", "{}"}, 5,
-              R"({"error":"stream_deleted"})");
+  ExpectError({"metadata", "account-3", "--set", "{}"}, 5, R"({"error":"stream_deleted"})");
   ExpectError({"metadata", "$x"}, 2, R"({"error":"invalid_argument"})");
-  ExpectError({"metadata", "$x", "--set", "{}"}, 2,
-              R"({"error":"invalid_argument"})");
+  ExpectError({"metadata", "$x", "--set", "{}"}, 2, R"({"error":"invalid_argument"})");
 }
 
 // ---- delete --------------------------------------------------------------
@@ -312,16 +291,12 @@ TEST_F(LifecycleTest, SoftDeleteHidesTheStreamUntilItIsRecreated) {
   // Already deleted, never existed, or not existing as expected: not found.
   ExpectError({"delete", "account-2"}, 4, R"({"error":"not_found"})");
   ExpectError({"delete", "never-1"}, 4, R"({"error":"not_found"})");
-  ExpectError({"delete", "never-1", "--expect", "exists"}, 4,
-              R"({"error":"not_found"})");
+  ExpectError({"delete", "never-1", "--expect", "exists"}, 4, R"({"error":"not_found"})");
   // An append recreates it; revisions continue after the old last one.
-  ExpectOut(
-      {"append", "account-2", "--type", "Reopened", "--expect", "no-stream"},
-      "{\"stream\":\"account-2\",\"revision\":2,\"position\":14}\n");
-  EXPECT_EQ(Positions(Cairn({"read", "account-2"}).out),
-            (std::vector<uint64_t>{14}));
-  ExpectOut({"streams", "--prefix", "account-2"},
-            StreamLine("account-2", 4, "2", 14, 1, "live"));
+  ExpectOut({"append", "account-2", "--type", "Reopened", "--expect", "no-stream"},
+            "{\"stream\":\"account-2\",\"revision\":2,\"position\":14}\n");
+  EXPECT_EQ(Positions(Cairn({"read", "account-2"}).out), (std::vector<uint64_t>{14}));
+  ExpectOut({"streams", "--prefix", "account-2"}, StreamLine("account-2", 4, "2", 14, 1, "live"));
 }
 
 TEST_F(LifecycleTest, HardDeleteIsForever) {
@@ -339,9 +314,8 @@ TEST_F(LifecycleTest, HardDeleteIsForever) {
   ExpectError({"delete", "account-2", "--hard"}, 5, kDeleted);
   ExpectError({"metadata", "account-2"}, 5, kDeleted);
   ExpectError({"count", "--stream", "account-2"}, 5, kDeleted);
-  ExpectOut(
-      {"streams", "--prefix", "account-2"},
-      StreamLine("account-2", 4, kTombstoneRevision, 13, 0, "tombstoned"));
+  ExpectOut({"streams", "--prefix", "account-2"},
+            StreamLine("account-2", 4, kTombstoneRevision, 13, 0, "tombstoned"));
   // $all keeps the events and shows the tombstones (a type read of
   // "$streamDeleted" would hide them with their streams).
   RunResult tombstones = Cairn({"read-all", "--type-prefix", "$streamDeleted"});
@@ -368,12 +342,10 @@ TEST_F(LifecycleTest, HardDeleteIsForever) {
 
 TEST_F(LifecycleTest, DeleteUsageErrors) {
   ExpectError({"delete"}, 2, R"({"error":"invalid_argument"})");
-  ExpectError({"delete", "s", "--expect", "maybe"}, 2,
-              R"({"error":"invalid_argument"})");
+  ExpectError({"delete", "s", "--expect", "maybe"}, 2, R"({"error":"invalid_argument"})");
   RunResult no_db = cli_.Run({"delete", "s"});
   EXPECT_EQ(no_db.exit_status, 2);
-  EXPECT_EQ(ErrorWithoutMessage(no_db),
-            Json::parse(R"({"error":"invalid_argument"})"));
+  EXPECT_EQ(ErrorWithoutMessage(no_db), Json::parse(R"({"error":"invalid_argument"})"));
   ExpectError({"delete", "$$s"}, 2, R"({"error":"invalid_argument"})");
 }
 
@@ -383,22 +355,15 @@ TEST_F(LifecycleTest, CountsAllAStreamOrACategory) {
   Seed();
   // $all: 10 events, 2 metadata events, 1 tombstone.
   ExpectOut({"count"}, "{\"count\":13}\n");
-  ExpectOut({"count", "--stream", "account-1"},
-            "{\"count\":2,\"stream\":\"account-1\"}\n");
+  ExpectOut({"count", "--stream", "account-1"}, "{\"count\":2,\"stream\":\"account-1\"}\n");
   // account-1: 2 visible, account-2: 2; account-3 and account-4 deleted.
-  ExpectOut({"count", "--category", "account"},
-            "{\"count\":4,\"category\":\"account\"}\n");
-  ExpectOut({"count", "--category", "none"},
-            "{\"count\":0,\"category\":\"none\"}\n");
-  ExpectError({"count", "--stream", "account-3"}, 5,
-              R"({"error":"stream_deleted"})");
-  ExpectError({"count", "--stream", "account-4"}, 4,
-              R"({"error":"not_found"})");
+  ExpectOut({"count", "--category", "account"}, "{\"count\":4,\"category\":\"account\"}\n");
+  ExpectOut({"count", "--category", "none"}, "{\"count\":0,\"category\":\"none\"}\n");
+  ExpectError({"count", "--stream", "account-3"}, 5, R"({"error":"stream_deleted"})");
+  ExpectError({"count", "--stream", "account-4"}, 4, R"({"error":"not_found"})");
   ExpectError({"count", "--stream", "nope"}, 4, R"({"error":"not_found"})");
-  ExpectError({"count", "--category", "a-b"}, 2,
-              R"({"error":"invalid_argument"})");
-  ExpectError({"count", "--stream", "s", "--category", "c"}, 2,
-              R"({"error":"invalid_argument"})");
+  ExpectError({"count", "--category", "a-b"}, 2, R"({"error":"invalid_argument"})");
+  ExpectError({"count", "--stream", "s", "--category", "c"}, 2, R"({"error":"invalid_argument"})");
   ExpectError({"count"}, 4, R"({"error":"not_found"})", "missing");
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
 }
@@ -436,19 +401,16 @@ TEST_F(LifecycleTest, ReadAllOfOneCategoryOrTypeAppliesRetentionAndDeletes) {
       // Type reads (also with several categories: the type read narrowed).
       {{"--type", "Opened"}, {4}},
       {{"--type", "Deposited", "--from", "2"}, {2, 5}},
-      {{"--type", "Opened", "--category", "account", "--category", "plain"},
-       {4}},
+      {{"--type", "Opened", "--category", "account", "--category", "plain"}, {4}},
       {{"--type", "$streamDeleted"}, {}},
       {{"--type", "$metadata"}, {10, 12, 13}},
       // $all scans of the same events show everything stored.
       {{}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}},
       {{"--stream-prefix", "account-"}, {0, 1, 2, 4, 5, 7, 8, 9, 11}},
-      {{"--stream-prefix", "account-", "--type-regex", "^Opened$"},
-       {0, 4, 7, 9}},
+      {{"--stream-prefix", "account-", "--type-regex", "^Opened$"}, {0, 4, 7, 9}},
       {{"--stream-prefix", "order-"}, {3}},
       {{"--stream-prefix", "ghost-"}, {14}},
-      {{"--category", "account", "--category", "order"},
-       {0, 1, 2, 3, 4, 5, 7, 8, 9, 11}},
+      {{"--category", "account", "--category", "order"}, {0, 1, 2, 3, 4, 5, 7, 8, 9, 11}},
       {{"--type", "Opened", "--type", "Noted"}, {0, 4, 6, 7, 9}},
       {{"--type-prefix", "$streamDeleted"}, {11, 14}},
   };
@@ -462,13 +424,10 @@ TEST_F(LifecycleTest, ReadAllOfOneCategoryOrTypeAppliesRetentionAndDeletes) {
   }
   // The category read prints the same lines as the stream reads.
   RunResult category = Cairn({"read-all", "--category", "account"});
-  EXPECT_EQ(category.out, Cairn({"read", "account-1"}).out +
-                              Cairn({"read", "account-2"}).out);
+  EXPECT_EQ(category.out, Cairn({"read", "account-1"}).out + Cairn({"read", "account-2"}).out);
   // A category is non-empty and has no '-': the engine's invalid_argument.
-  ExpectError({"read-all", "--category", "a-b"}, 2,
-              R"({"error":"invalid_argument"})");
-  ExpectError({"read-all", "--category", ""}, 2,
-              R"({"error":"invalid_argument"})");
+  ExpectError({"read-all", "--category", "a-b"}, 2, R"({"error":"invalid_argument"})");
+  ExpectError({"read-all", "--category", ""}, 2, R"({"error":"invalid_argument"})");
 }
 
 // A category or type read goes through the index whatever the store holds:
@@ -489,8 +448,7 @@ TEST_F(LifecycleTest, ReadAllOfOneCategoryOrTypeNeverScansAll) {
   run({"append", "account-1", "--type", "Deposited", "--id", SeedId(5)});
   run({"delete", "account-2"});
   bool flipped = false;
-  for (const auto& entry :
-       std::filesystem::recursive_directory_iterator(cli_.Path("db"))) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cli_.Path("db"))) {
     if (!entry.is_regular_file()) continue;
     std::string bytes = ReadWholeFile(entry.path());
     size_t at = bytes.find(marker);
@@ -502,15 +460,12 @@ TEST_F(LifecycleTest, ReadAllOfOneCategoryOrTypeNeverScansAll) {
   ASSERT_TRUE(flipped) << "marker not found in the store's files";
 
   auto line = [](int revision, int position, const char* type, uint64_t id) {
-    return "{\"stream\":\"account-1\",\"revision\":" +
-           std::to_string(revision) +
-           ",\"position\":" + std::to_string(position) + ",\"id\":\"" +
-           SeedId(id) + "\",\"type\":\"" + type +
-           "\",\"created\":\"T\",\"data\":{},\"metadata\":null}\n";
+    return "{\"stream\":\"account-1\",\"revision\":" + std::to_string(revision) +
+           ",\"position\":" + std::to_string(position) + ",\"id\":\"" + SeedId(id) +
+           "\",\"type\":\"" + type + "\",\"created\":\"T\",\"data\":{},\"metadata\":null}\n";
   };
   const std::vector<std::pair<std::vector<std::string>, std::string>> reads = {
-      {{"read-all", "--category", "account"},
-       line(0, 0, "Opened", 0) + line(1, 5, "Deposited", 5)},
+      {{"read-all", "--category", "account"}, line(0, 0, "Opened", 0) + line(1, 5, "Deposited", 5)},
       {{"read-all", "--type", "Opened"}, line(0, 0, "Opened", 0)},
   };
   for (const auto& [args, expected] : reads) {
@@ -519,17 +474,14 @@ TEST_F(LifecycleTest, ReadAllOfOneCategoryOrTypeNeverScansAll) {
     EXPECT_EQ(indexed.err, "") << Shown(args);
     EXPECT_EQ(MaskCreated(indexed.out), expected) << Shown(args);
   }
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"read-all"},
            {"read-all", "--stream-prefix", "account-"},
            {"read-all", "--type", "Opened", "--type", "Deposited"}}) {
     RunResult scan = Cairn(args);
     EXPECT_EQ(scan.exit_status, 6) << Shown(args) << scan.err;
     EXPECT_EQ(scan.out.find(marker), std::string::npos) << Shown(args);
-    EXPECT_EQ(ErrorWithoutMessage(scan),
-              Json::parse(R"({"error":"corruption"})"))
-        << Shown(args);
+    EXPECT_EQ(ErrorWithoutMessage(scan), Json::parse(R"({"error":"corruption"})")) << Shown(args);
   }
 }
 
@@ -562,22 +514,19 @@ TEST_F(LifecycleTest, ExportImportRecreatesMetadataDeletesAndTombstones) {
   ASSERT_EQ(copied.exit_status, 0) << copied.err;
   EXPECT_EQ(copied.out, exported.out);
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{
-           {"streams"},
-           {"metadata", "account-1"},
-           {"metadata", "account-4"},
-           {"read", "account-4"},
-           {"read-all", "--type", "Deposited"},
-           {"count"}}) {
+       std::vector<std::vector<std::string>>{{"streams"},
+                                             {"metadata", "account-1"},
+                                             {"metadata", "account-4"},
+                                             {"read", "account-4"},
+                                             {"read-all", "--type", "Deposited"},
+                                             {"count"}}) {
     RunResult original = Cairn(args);
     RunResult copy = cli_.RunDb("copy", args);
     EXPECT_EQ(copy.exit_status, 0) << Shown(args) << copy.err;
     EXPECT_EQ(MaskCreated(copy.out), MaskCreated(original.out)) << Shown(args);
   }
-  ExpectError({"read", "account-3"}, 5, R"({"error":"stream_deleted"})",
-              "copy");
-  ExpectError({"append", "ghost-1", "--type", "T"}, 5,
-              R"({"error":"stream_deleted"})", "copy");
+  ExpectError({"read", "account-3"}, 5, R"({"error":"stream_deleted"})", "copy");
+  ExpectError({"append", "ghost-1", "--type", "T"}, 5, R"({"error":"stream_deleted"})", "copy");
 
   // A second import of the same file (an import run again after it was
   // interrupted) finds every line stored: duplicates, nothing written.
@@ -601,8 +550,7 @@ TEST_F(LifecycleTest, ImportStopsAtAnEngineMadeEventItCannotRecreate) {
   EXPECT_EQ(metadata.out,
             "{\"imported\":2,\"lines\":3,\"batches\":1,\"last_position\":1,"
             "\"stopped_at_line\":3}\n");
-  EXPECT_EQ(ErrorWithoutMessage(metadata),
-            Json::parse(R"({"error":"invalid_argument","line":3})"));
+  EXPECT_EQ(ErrorWithoutMessage(metadata), Json::parse(R"({"error":"invalid_argument","line":3})"));
   EXPECT_EQ(ErrorMessage(metadata),
             "line 3: restored event 2 (stream '$$s'): stream metadata key '$maxCount' "
             "must be at least 1");
@@ -616,25 +564,19 @@ TEST_F(LifecycleTest, ImportStopsAtAnEngineMadeEventItCannotRecreate) {
   EXPECT_EQ(tombstone.out,
             "{\"imported\":2,\"lines\":3,\"batches\":1,\"last_position\":3,"
             "\"stopped_at_line\":3}\n");
-  EXPECT_EQ(ErrorWithoutMessage(tombstone),
-            Json::parse(R"({"error":"stream_deleted","line":3})"));
+  EXPECT_EQ(ErrorWithoutMessage(tombstone), Json::parse(R"({"error":"stream_deleted","line":3})"));
   EXPECT_EQ(ErrorMessage(tombstone),
             "line 3: restored event 2 (stream 't'): the stream is deleted (tombstoned): it "
             "can never be written again");
 
   // Metadata of a tombstoned stream, and other events in a "$$" stream.
-  RunResult dead = Cairn(
-      {"import"}, "{\"stream\":\"$$t\",\"type\":\"$metadata\",\"data\":{}}\n");
+  RunResult dead = Cairn({"import"}, "{\"stream\":\"$$t\",\"type\":\"$metadata\",\"data\":{}}\n");
   EXPECT_EQ(dead.exit_status, 5);
-  EXPECT_EQ(ErrorWithoutMessage(dead),
-            Json::parse(R"({"error":"stream_deleted","line":1})"));
-  RunResult other = Cairn(
-      {"import"}, "{\"stream\":\"$$s\",\"type\":\"Other\",\"data\":{}}\n");
+  EXPECT_EQ(ErrorWithoutMessage(dead), Json::parse(R"({"error":"stream_deleted","line":1})"));
+  RunResult other = Cairn({"import"}, "{\"stream\":\"$$s\",\"type\":\"Other\",\"data\":{}}\n");
   EXPECT_EQ(other.exit_status, 2);
-  EXPECT_EQ(ErrorWithoutMessage(other),
-            Json::parse(R"({"error":"invalid_argument","line":1})"));
-  EXPECT_EQ(Positions(Cairn({"read-all"}).out),
-            (std::vector<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(ErrorWithoutMessage(other), Json::parse(R"({"error":"invalid_argument","line":1})"));
+  EXPECT_EQ(Positions(Cairn({"read-all"}).out), (std::vector<uint64_t>{0, 1, 2, 3}));
 }
 
 TEST_F(LifecycleTest, HelpOfTheLifecycleCommands) {

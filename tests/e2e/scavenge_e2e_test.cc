@@ -34,15 +34,13 @@ using Json = nlohmann::ordered_json;
 constexpr char kSecret[] = "SECRET-4b1d-scavenge-must-erase-me";
 
 // The report's keys, in the order printed.
-const char* const kReportKeys[] = {
-    "log_bytes_before",  "log_bytes_after",    "index_bytes_before",
-    "index_bytes_after", "segments_rewritten", "records_removed",
-    "events_removed",    "events_scrubbed",    "bytes_read",
-    "bytes_written",     "duration_ms"};
+const char* const kReportKeys[] = {"log_bytes_before",  "log_bytes_after",    "index_bytes_before",
+                                   "index_bytes_after", "segments_rewritten", "records_removed",
+                                   "events_removed",    "events_scrubbed",    "bytes_read",
+                                   "bytes_written",     "duration_ms"};
 
 // The files of `dir` (recursively) whose bytes contain `needle`.
-std::vector<std::string> FilesContaining(const std::string& dir,
-                                         const std::string& needle) {
+std::vector<std::string> FilesContaining(const std::string& dir, const std::string& needle) {
   std::vector<std::string> found;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
@@ -55,8 +53,7 @@ std::vector<std::string> FilesContaining(const std::string& dir,
 
 class ScavengeTest : public ::testing::Test {
  protected:
-  RunResult Cairn(const std::vector<std::string>& args,
-                  const std::string& input = "") {
+  RunResult Cairn(const std::vector<std::string>& args, const std::string& input = "") {
     return cli_.RunDb("db", args, input);
   }
 
@@ -67,8 +64,7 @@ class ScavengeTest : public ::testing::Test {
   }
 
   // Runs `cairn --db db args`, expects exit 0 and no stderr; returns stdout.
-  std::string Ok(const std::vector<std::string>& args,
-                 const std::string& input = "") {
+  std::string Ok(const std::vector<std::string>& args, const std::string& input = "") {
     RunResult result = Cairn(args, input);
     EXPECT_EQ(result.exit_status, 0) << Shown(args) << result.err;
     EXPECT_EQ(result.err, "") << Shown(args);
@@ -101,14 +97,14 @@ class ScavengeTest : public ::testing::Test {
       int n = 0;
       for (const Line& line : lines) {
         if (line.record != record) continue;
-        input += "{\"stream\":\"" + std::string(line.stream) + "\",\"type\":\"" +
-                 line.type + "\",\"data\":" + line.data + "}\n";
+        input += "{\"stream\":\"" + std::string(line.stream) + "\",\"type\":\"" + line.type +
+                 "\",\"data\":" + line.data + "}\n";
         ++n;
       }
-      EXPECT_EQ(Ok({"import"}, input).rfind("{\"imported\":" + std::to_string(n) +
-                                                ",\"lines\":" + std::to_string(n) +
-                                                ",\"batches\":1,",
-                                            0),
+      EXPECT_EQ(Ok({"import"}, input)
+                    .rfind("{\"imported\":" + std::to_string(n) +
+                               ",\"lines\":" + std::to_string(n) + ",\"batches\":1,",
+                           0),
                 0u)
           << "record " << record;
     }
@@ -137,8 +133,7 @@ class ScavengeTest : public ::testing::Test {
       keys.push_back(key);
       EXPECT_TRUE(value.is_number_unsigned()) << key << ": " << value;
     }
-    EXPECT_EQ(keys, std::vector<std::string>(std::begin(kReportKeys),
-                                             std::end(kReportKeys)));
+    EXPECT_EQ(keys, std::vector<std::string>(std::begin(kReportKeys), std::end(kReportKeys)));
     return report;
   }
 
@@ -231,8 +226,7 @@ TEST_F(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRest) {
   // Metadata streams are never hidden from reads, so the superseded
   // metadata event (11) showed until the scavenge removed it.
   std::vector<uint64_t> metadata;
-  for (const std::string& line :
-       SplitLines(Ok({"read-all", "--type", "$metadata"}))) {
+  for (const std::string& line : SplitLines(Ok({"read-all", "--type", "$metadata"}))) {
     metadata.push_back(Json::parse(line)["position"].get<uint64_t>());
   }
   EXPECT_EQ(metadata, (std::vector<uint64_t>{12, 13}));
@@ -257,8 +251,7 @@ TEST_F(ScavengeTest, RemovesWhatReadsCannotShowAndKeepsTheRest) {
   // recreated after its scrubbed last revision.
   RunResult dead = Cairn({"append", "secret-1", "--type", "T"});
   EXPECT_EQ(dead.exit_status, 5);
-  EXPECT_EQ(ErrorWithoutMessage(dead),
-            Json::parse(R"({"error":"stream_deleted"})"));
+  EXPECT_EQ(ErrorWithoutMessage(dead), Json::parse(R"({"error":"stream_deleted"})"));
   EXPECT_EQ(Ok({"append", "soft-1", "--type", "Back", "--expect", "no-stream"}),
             "{\"stream\":\"soft-1\",\"revision\":2,\"position\":14}\n");
   EXPECT_EQ(Json::parse(Ok({"verify"}))["ok"], true);
@@ -273,14 +266,12 @@ TEST_F(ScavengeTest, DrawsAProgressBarOnATerminal) {
   ASSERT_EQ(::grantpt(master), 0);
   ASSERT_EQ(::unlockpt(master), 0);
   const std::string terminal = ::ptsname(master);
-  pid_t pid = cli_.Start({"--db", cli_.Path("db"), "scavenge"}, "/dev/null",
-                         "bar", terminal);
+  pid_t pid = cli_.Start({"--db", cli_.Path("db"), "scavenge"}, "/dev/null", "bar", terminal);
   ChildGuard guard(pid);
   // Read until the child's side closes (EIO), so it never blocks on a full
   // terminal buffer.
   std::string drawn;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd fd{master, POLLIN, 0};
     if (::poll(&fd, 1, 100) <= 0) continue;
@@ -321,8 +312,7 @@ TEST_F(ScavengeTest, FailsWithLockedBesideARunningWriter) {
   const std::string lines =
       "{\"stream\":\"late-1\",\"type\":\"A\"}\n"
       "{\"stream\":\"late-2\",\"type\":\"B\"}\n";
-  EXPECT_EQ(::write(feed, lines.data(), lines.size()),
-            static_cast<ssize_t>(lines.size()));
+  EXPECT_EQ(::write(feed, lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
   // Wait (generously) until the writer has stored both lines: it holds the
   // lock by then.
   for (int attempt = 0; attempt < 600; ++attempt) {
@@ -338,16 +328,13 @@ TEST_F(ScavengeTest, FailsWithLockedBesideARunningWriter) {
   EXPECT_EQ(locked.out, "");
   EXPECT_EQ(ErrorWithoutMessage(locked), Json::parse(R"({"error":"locked"})"));
   EXPECT_EQ(written.exit_status, 0) << written.err;
-  EXPECT_EQ(
-      written.out,
-      "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":15}\n");
+  EXPECT_EQ(written.out, "{\"imported\":2,\"lines\":2,\"batches\":1,\"last_position\":15}\n");
   EXPECT_FALSE(FilesContaining(cli_.Path("db"), kSecret).empty());
 
   RunResult scavenged = Cairn({"scavenge"});
   EXPECT_EQ(scavenged.exit_status, 0) << scavenged.err;
   EXPECT_EQ(Report(scavenged)["events_removed"], 6);
-  EXPECT_EQ(FilesContaining(cli_.Path("db"), kSecret),
-            std::vector<std::string>{});
+  EXPECT_EQ(FilesContaining(cli_.Path("db"), kSecret), std::vector<std::string>{});
 }
 
 TEST_F(ScavengeTest, UsageAndMissingStore) {
@@ -355,18 +342,15 @@ TEST_F(ScavengeTest, UsageAndMissingStore) {
   RunResult missing = cli_.RunDb("missing", {"scavenge"});
   EXPECT_EQ(missing.exit_status, 4);
   EXPECT_EQ(missing.out, "");
-  EXPECT_EQ(ErrorWithoutMessage(missing),
-            Json::parse(R"({"error":"not_found"})"));
+  EXPECT_EQ(ErrorWithoutMessage(missing), Json::parse(R"({"error":"not_found"})"));
   EXPECT_FALSE(std::filesystem::exists(cli_.Path("missing")));
 
   RunResult no_db = cli_.Run({"scavenge"});
   EXPECT_EQ(no_db.exit_status, 2);
-  EXPECT_EQ(ErrorWithoutMessage(no_db),
-            Json::parse(R"({"error":"invalid_argument"})"));
+  EXPECT_EQ(ErrorWithoutMessage(no_db), Json::parse(R"({"error":"invalid_argument"})"));
   RunResult extra = Cairn({"scavenge", "now"});
   EXPECT_EQ(extra.exit_status, 2);
-  EXPECT_EQ(ErrorWithoutMessage(extra),
-            Json::parse(R"({"error":"invalid_argument"})"));
+  EXPECT_EQ(ErrorWithoutMessage(extra), Json::parse(R"({"error":"invalid_argument"})"));
 
   // A store with nothing to remove: nothing rewritten.
   EXPECT_EQ(Ok({"append", "s-1", "--type", "T"}),
@@ -378,8 +362,8 @@ TEST_F(ScavengeTest, UsageAndMissingStore) {
 
   RunResult help = cli_.Run({"scavenge", "--help"});
   EXPECT_EQ(help.exit_status, 0);
-  for (const char* word : {"tombstoned", "$tb", "$maxCount", "$maxAge",
-                           "locked", "events_removed", "duration_ms"}) {
+  for (const char* word :
+       {"tombstoned", "$tb", "$maxCount", "$maxAge", "locked", "events_removed", "duration_ms"}) {
     EXPECT_NE(help.out.find(word), std::string::npos) << word;
   }
   RunResult top = cli_.Run({"--help"});

@@ -107,7 +107,8 @@ class ModelRun {
     // Every run ends with its history backed up and restored (and compared).
     OpRestoreCopy();
     if (::testing::Test::HasFailure()) {
-      ADD_FAILURE() << "run with CAIRN_SEED=" << spec_.seed << " failed restoring its copy; last ops:\n"
+      ADD_FAILURE() << "run with CAIRN_SEED=" << spec_.seed
+                    << " failed restoring its copy; last ops:\n"
                     << TraceText();
       return;
     }
@@ -151,12 +152,12 @@ class ModelRun {
     kRestoreCopy,
     kNumOps
   };
-  static constexpr double kWeights[kNumOps] = {30,  6, 2, 10,  2,   15,  10,  5,   2,   1.5, 1, 1.5,
-                                               3,   2, 0.5, 2.5, 1.5, 0.3, 2, 1.5, 0.3, 0.25, 0.3};
+  static constexpr double kWeights[kNumOps] = {
+      30, 6, 2, 10, 2, 15, 10, 5, 2, 1.5, 1, 1.5, 3, 2, 0.5, 2.5, 1.5, 0.3, 2, 1.5, 0.3, 0.25, 0.3};
   static constexpr const char* kOpNames[kNumOps] = {
-      "append",         "retry", "partial_retry", "multi",         "invalid",        "read_stream",
-      "read_all",       "info",  "checkpoint",    "reopen",        "unclean_reopen", "read_only",
-      "follow",         "stats", "verify",        "metadata",      "delete",         "tombstone",
+      "append",         "retry", "partial_retry", "multi",          "invalid",        "read_stream",
+      "read_all",       "info",  "checkpoint",    "reopen",         "unclean_reopen", "read_only",
+      "follow",         "stats", "verify",        "metadata",       "delete",         "tombstone",
       "append_deleted", "list",  "scavenge",      "crash_scavenge", "restore_copy"};
 
   // A successful append whose ids were all the caller's: retryable.

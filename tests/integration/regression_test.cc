@@ -307,7 +307,6 @@ void AppendAndKeepOne(NativeStore* s, const std::string& stream, int n) {
 // and ScanAll takes that for a damaged index. Reads of the whole $all (and
 // catch-up subscriptions from the start) break after such a scavenge.
 TEST(RegressionTest, ReadAllFromTheStartAfterTheFirstEventsAreScavenged) {
-
   TempDir dir;
   NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
@@ -350,7 +349,6 @@ TEST(RegressionTest, SoftDeleteOfAStreamWithALongName) {
 // revisions a scavenge removed once the retention that hid them is relaxed
 // again. ReadStream shows the one stored event; the counts said 3.
 TEST(RegressionTest, CountAfterAScavengeAndWiderRetention) {
-
   TempDir dir;
   NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
@@ -406,7 +404,6 @@ TEST(RegressionTest, ScavengedGhostTombstoneIsListedAsBefore) {
 // metadata): the count of distinct streams drops although every stream is
 // still there (readable, listed).
 TEST(RegressionTest, ScavengeKeepsTheStreamCount) {
-
   TempDir dir;
   NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
@@ -429,7 +426,6 @@ TEST(RegressionTest, ScavengeKeepsTheStreamCount) {
 // (no longer the first visible) nor anything ListStreams accepts, and the
 // stream drops out of ListStreams while it reads fine.
 TEST(RegressionTest, StreamStaysListedAfterRetentionIsRelaxed) {
-
   TempDir dir;
   NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
@@ -462,7 +458,6 @@ TEST(RegressionTest, StreamStaysListedAfterRetentionIsRelaxed) {
 // revision 0 at the position of revision 1; seed 1019 did it with a stream
 // recreated by no-stream whose "$tb" was later reset to 0.
 TEST(RegressionTest, RetryAgainstScavengedRevisionsIsNoDuplicate) {
-
   TempDir dir;
   NativeOptions o;
   o.durability = Durability::kNoSyncUnsafe;
@@ -505,8 +500,8 @@ TEST(RegressionTest, ReopenAfterAScavengeThatLengthenedTheLastClosedSegment) {
     std::vector<std::vector<EventData>> events(61);
     for (int i = 0; i < 61; ++i) {
       events[i] = {Ev("E")};
-      parts.push_back({i == 60 ? "gone-1" : "a-" + std::to_string(i), ExpectedRevision::NoStream(),
-                       events[i]});
+      parts.push_back(
+          {i == 60 ? "gone-1" : "a-" + std::to_string(i), ExpectedRevision::NoStream(), events[i]});
     }
     ASSERT_TRUE(s->AppendMulti(parts).has_value());
     ASSERT_TRUE(s->TombstoneStream("gone-1", ExpectedRevision::Any()).has_value());

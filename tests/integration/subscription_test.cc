@@ -80,7 +80,8 @@ std::string Check(NativeStore* store, const SubPlan& p) {
     if (!p.got.empty()) {
       while (first < want.size() && want[first].position != p.got[0].position) ++first;
       if (first == want.size()) return "first delivered event is not in the expected list";
-      if (p.got[0].position.value() < p.head_before) return "delivered an event from before the start";
+      if (p.got[0].position.value() < p.head_before)
+        return "delivered an event from before the start";
     } else {
       while (first < want.size() && want[first].position.value() < p.head_after) ++first;
     }
@@ -96,18 +97,17 @@ std::string Check(NativeStore* store, const SubPlan& p) {
     const RecordedEvent& b = want[first + i];
     if (a.position != b.position || a.stream != b.stream || a.revision != b.revision ||
         a.data != b.data) {
-      return "event " + std::to_string(i) + ": got position " +
-             std::to_string(a.position.value()) + " revision " +
-             std::to_string(a.revision.value()) + ", expected position " +
-             std::to_string(b.position.value()) + " revision " +
-             std::to_string(b.revision.value());
+      return "event " + std::to_string(i) + ": got position " + std::to_string(a.position.value()) +
+             " revision " + std::to_string(a.revision.value()) + ", expected position " +
+             std::to_string(b.position.value()) + " revision " + std::to_string(b.revision.value());
     }
   }
   if (want.size() - first != p.got.size()) {
     return "delivered " + std::to_string(p.got.size()) + " events, expected " +
            std::to_string(want.size() - first) + " (start " +
-           (After(p.options) ? "after " + std::to_string(*After(p.options))
-                            : p.options.from_end ? std::string("end") : std::string("beginning")) +
+           (After(p.options)     ? "after " + std::to_string(*After(p.options))
+            : p.options.from_end ? std::string("end")
+                                 : std::string("beginning")) +
            ", filter " + (p.options.filter.empty() ? "none" : "type prefix") + ")";
   }
   return "";
@@ -156,19 +156,30 @@ void OneRun(uint64_t seed) {
   for (int i = 0; i < subs; ++i) {
     SubscribeOptions& o = plans[i].options;
     switch (rng() % 4) {
-      case 0: o = SubscribeOptions::All(); break;
-      case 1: o = SubscribeOptions::Stream("c" + std::to_string(rng() % kCategories) + "-" +
-                                           std::to_string((rng() % 3) * 10)); break;
-      case 2: o = SubscribeOptions::Category("c" + std::to_string(rng() % kCategories)); break;
-      default: o = SubscribeOptions::EventType("T" + std::to_string(rng() % kTypes)); break;
+      case 0:
+        o = SubscribeOptions::All();
+        break;
+      case 1:
+        o = SubscribeOptions::Stream("c" + std::to_string(rng() % kCategories) + "-" +
+                                     std::to_string((rng() % 3) * 10));
+        break;
+      case 2:
+        o = SubscribeOptions::Category("c" + std::to_string(rng() % kCategories));
+        break;
+      default:
+        o = SubscribeOptions::EventType("T" + std::to_string(rng() % kTypes));
+        break;
     }
     o.page_events = 1 + rng() % 64;
     o.max_lag_events = 1 + rng() % 200;
     o.checkpoint_interval = rng() % 50;
     if (rng() % 3 == 0) o.filter.type_prefixes = {"T" + std::to_string(rng() % kTypes)};
     switch (rng() % 3) {
-      case 0: break;
-      case 1: o.from_end = true; break;
+      case 0:
+        break;
+      case 1:
+        o.from_end = true;
+        break;
       default:
         if (o.target == SubscribeOptions::Target::kStream) {
           o.after_revision = StreamRevision(rng() % 400);
@@ -206,7 +217,8 @@ void OneRun(uint64_t seed) {
           if (done_before) return;  // live, nothing new, and nothing more will come
           continue;
         }
-        if ((*m)->kind == SubscriptionMessage::Kind::kEvent) p.got.push_back(std::move((*m)->event));
+        if ((*m)->kind == SubscriptionMessage::Kind::kEvent)
+          p.got.push_back(std::move((*m)->event));
       }
     });
   }
@@ -244,8 +256,9 @@ TEST(SubscriptionConcurrencyTest, ThousandIdleSubscriptionsCostNoCpuAndAllGetThe
   constexpr int kSubs = 1000;
   std::vector<std::unique_ptr<Subscription>> subs;
   for (int i = 0; i < kSubs; ++i) {
-    auto s = store->Subscribe(i % 2 == 0 ? SubscribeOptions::All()
-                                         : SubscribeOptions::Stream("wake-" + std::to_string(i % 3)));
+    auto s =
+        store->Subscribe(i % 2 == 0 ? SubscribeOptions::All()
+                                    : SubscribeOptions::Stream("wake-" + std::to_string(i % 3)));
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     auto m = (*s)->Next(milliseconds(1000));
     ASSERT_TRUE(m.has_value() && m->has_value());
@@ -253,7 +266,7 @@ TEST(SubscriptionConcurrencyTest, ThousandIdleSubscriptionsCostNoCpuAndAllGetThe
     subs.push_back(std::move(*s));
   }
   std::atomic<int> waiting{0};
-  std::vector<std::string> got(kSubs);  // read only after the threads end
+  std::vector<std::string> got(kSubs);        // read only after the threads end
   std::vector<std::atomic<int>> seen(kSubs);  // what the main thread polls
   std::vector<std::thread> threads;
   for (int i = 0; i < kSubs; ++i) {

@@ -1,14 +1,14 @@
 // AggregateStore: load, decide, append with the exact expected revision,
 // conflicts with the competing events, idempotent command ids, audit
 // metadata, upcasting, snapshots, time travel. A real store on disk.
-#include "cairn/native.h"
 #include "cairn/toolkit/aggregate.h"
-#include "cairn/toolkit/testing.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/native.h"
+#include "cairn/toolkit/testing.h"
 #include "src/base/testing.h"
 
 namespace cairn::toolkit {
@@ -76,8 +76,9 @@ auto Deposit(int64_t amount) {
 auto Withdraw(int64_t amount) {
   return [amount](const Account::State& s) -> Decision<Event> {
     if (s.balance < amount) {
-      return Decision<Event>::Reject("insufficient_funds", "balance " + std::to_string(s.balance) +
-                                                               " is below " + std::to_string(amount));
+      return Decision<Event>::Reject(
+          "insufficient_funds",
+          "balance " + std::to_string(s.balance) + " is below " + std::to_string(amount));
     }
     return Event(Withdrawn{amount});
   };
@@ -222,7 +223,8 @@ TEST_F(AggregateTest, ARetriedCommandIdIsAppliedOnce) {
   ASSERT_TRUE(accounts.Handle("1", Ctx(2), Deposit(100)).has_value());
   auto first = accounts.Handle("1", Ctx(3), Withdraw(30));
   ASSERT_TRUE(first.has_value()) << first.error().ToString();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(accounts.Handle("1", Ctx(20 + i), Deposit(1)).has_value());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(accounts.Handle("1", Ctx(20 + i), Deposit(1)).has_value());
   accounts.FlushSnapshots();  // the retry's events are now older than the snapshot
   auto retry = accounts.Handle("1", Ctx(3), Withdraw(30));
   ASSERT_TRUE(retry.has_value()) << retry.error().ToString();
@@ -276,7 +278,8 @@ TEST_F(AggregateTest, StoredVersionOneEventsAreUpcastWhileReading) {
   ASSERT_TRUE(store_->Append("acct-9", ExpectedRevision::Any(), v3).has_value());
   l = accounts.Load("9");
   ASSERT_FALSE(l.has_value());
-  EXPECT_EQ(l.error().message(), "acct-9@3: Deposited has schema version 3, newer than this program's 2");
+  EXPECT_EQ(l.error().message(),
+            "acct-9@3: Deposited has schema version 3, newer than this program's 2");
 }
 
 TEST_F(AggregateTest, UpcasterChainsAreCheckedWhenRegistered) {
@@ -298,7 +301,8 @@ TEST_F(AggregateTest, UpcasterChainsAreCheckedWhenRegistered) {
 TEST_F(AggregateTest, SnapshotsShortenLoadsAndOldSchemasAreIgnored) {
   AggregateStore<Account> accounts(store_.get(), Options(/*snapshot_every=*/10));
   ASSERT_TRUE(accounts.Handle("1", Ctx(1), Open("ann")).has_value());
-  for (int i = 0; i < 24; ++i) ASSERT_TRUE(accounts.Handle("1", Ctx(100 + i), Deposit(2)).has_value());
+  for (int i = 0; i < 24; ++i)
+    ASSERT_TRUE(accounts.Handle("1", Ctx(100 + i), Deposit(2)).has_value());
   accounts.FlushSnapshots();
   EXPECT_EQ(accounts.snapshot_stats().failed, 0u);
   EXPECT_GE(accounts.snapshot_stats().written, 1u);  // queued ones may merge
@@ -345,7 +349,8 @@ TEST_F(AggregateTest, SnapshotsShortenLoadsAndOldSchemasAreIgnored) {
 TEST_F(AggregateTest, ASnapshotOfAnEarlierLifeIsNeverUsed) {
   AggregateStore<Account> accounts(store_.get(), Options(/*snapshot_every=*/2));
   ASSERT_TRUE(accounts.Handle("1", Ctx(1), Open("ann")).has_value());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(accounts.Handle("1", Ctx(10 + i), Deposit(5)).has_value());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(accounts.Handle("1", Ctx(10 + i), Deposit(5)).has_value());
   accounts.FlushSnapshots();
   ASSERT_TRUE(accounts.Load("1")->snapshot.has_value());
   ASSERT_TRUE(store_->DeleteStream("acct-1", ExpectedRevision::Any()).has_value());
@@ -375,7 +380,8 @@ TEST_F(AggregateTest, ASnapshotOfAnEarlierLifeIsNeverUsed) {
 
 TEST_F(AggregateTest, ASnapshotThatCannotBeWrittenDoesNotFailTheCommand) {
   AggregateStore<Account> accounts(store_.get(), Options(/*snapshot_every=*/3));
-  ASSERT_TRUE(store_->TombstoneStream(SnapshotStreamOf("acct-1"), ExpectedRevision::Any()).has_value());
+  ASSERT_TRUE(
+      store_->TombstoneStream(SnapshotStreamOf("acct-1"), ExpectedRevision::Any()).has_value());
   ASSERT_TRUE(accounts.Handle("1", Ctx(1), Open("ann")).has_value());
   for (int i = 0; i < 6; ++i) {
     auto r = accounts.Handle("1", Ctx(10 + i), Deposit(1));
@@ -390,7 +396,8 @@ TEST_F(AggregateTest, ASnapshotThatCannotBeWrittenDoesNotFailTheCommand) {
 TEST_F(AggregateTest, TimeTravelByRevisionAndByTime) {
   AggregateStore<Account> accounts(store_.get(), Options(/*snapshot_every=*/2));
   ASSERT_TRUE(accounts.Handle("1", Ctx(1), Open("ann")).has_value());
-  for (int i = 1; i <= 6; ++i) ASSERT_TRUE(accounts.Handle("1", Ctx(10 + i), Deposit(i)).has_value());
+  for (int i = 1; i <= 6; ++i)
+    ASSERT_TRUE(accounts.Handle("1", Ctx(10 + i), Deposit(i)).has_value());
   accounts.FlushSnapshots();
   LoadOptions at;
   at.at_revision = 3;  // opened + 1 + 2 + 3
@@ -464,13 +471,17 @@ TEST(AuditTest, CommandEventIdsAreStableAndDistinct) {
 }
 
 TEST(GivenWhenThenTest, ComparesDecisionsAndSaysWhatDiffers) {
-  EXPECT_EQ(Given<Account>({Opened{"ann"}, Deposited{100}}).When(Withdraw(30)).ThenEvents({Withdrawn{30}}),
+  EXPECT_EQ(Given<Account>({Opened{"ann"}, Deposited{100}})
+                .When(Withdraw(30))
+                .ThenEvents({Withdrawn{30}}),
             "");
-  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenRejected("insufficient_funds"), "");
+  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenRejected("insufficient_funds"),
+            "");
   EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Deposit(5)).ThenEvents({Deposited{6}}),
             R"(expected events [Deposited {"amount":6}], got [Deposited {"amount":5}])");
-  EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenEvents({Withdrawn{1}}),
-            R"(expected events [Withdrawn {"amount":1}], got the domain error insufficient_funds (balance 0 is below 1))");
+  EXPECT_EQ(
+      Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenEvents({Withdrawn{1}}),
+      R"(expected events [Withdrawn {"amount":1}], got the domain error insufficient_funds (balance 0 is below 1))");
   EXPECT_EQ(Given<Account>().When(Open("x")).ThenRejected("already_open"),
             R"(expected the domain error already_open, got events [Opened {"owner":"x"}])");
   EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Open("x")).ThenRejected("not_open"),

@@ -19,7 +19,8 @@ Uuid CommandEventId(const Uuid& command, std::string_view stream, uint32_t index
   for (int i = 0; i < 4; ++i) n[i] = static_cast<unsigned char>(len >> (8 * i));
   for (int i = 0; i < 4; ++i) n[4 + i] = static_cast<unsigned char>(index >> (8 * i));
   crypto_generichash_update(&st, n, 4);
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(stream.data()), stream.size());
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(stream.data()),
+                            stream.size());
   crypto_generichash_update(&st, n + 4, 4);
   std::array<uint8_t, 16> b;
   crypto_generichash_final(&st, b.data(), 16);
@@ -55,8 +56,8 @@ Result<Audit> DecodeAudit(std::string_view metadata) {
   auto v = j.find("schemaVersion");
   if (v != j.end()) {
     if (!v->is_number_integer() || v->get<int64_t>() < 1 || v->get<int64_t>() > INT32_MAX) {
-      return Status::InvalidArgument("event metadata: schemaVersion must be a positive integer, got " +
-                                     v->dump());
+      return Status::InvalidArgument(
+          "event metadata: schemaVersion must be a positive integer, got " + v->dump());
     }
     a.schema_version = v->get<int>();
   }

@@ -4,11 +4,10 @@
 // JSON Schemas with nlohmann::json (commands write few events).
 #include <simdjson.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -24,24 +23,36 @@ namespace od = simdjson::ondemand;
 
 const char* KindName(FieldKind k) {
   switch (k) {
-    case FieldKind::kString: return "a string";
-    case FieldKind::kInt: return "an integer";
-    case FieldKind::kDouble: return "a number";
-    case FieldKind::kBool: return "a boolean";
-    case FieldKind::kStringList: return "an array of strings";
-    case FieldKind::kPersonal: return "a sealed personal data token (a string)";
+    case FieldKind::kString:
+      return "a string";
+    case FieldKind::kInt:
+      return "an integer";
+    case FieldKind::kDouble:
+      return "a number";
+    case FieldKind::kBool:
+      return "a boolean";
+    case FieldKind::kStringList:
+      return "an array of strings";
+    case FieldKind::kPersonal:
+      return "a sealed personal data token (a string)";
   }
   return "?";
 }
 
 const char* JsonTypeName(od::json_type t) {
   switch (t) {
-    case od::json_type::array: return "an array";
-    case od::json_type::object: return "an object";
-    case od::json_type::number: return "a number";
-    case od::json_type::string: return "a string";
-    case od::json_type::boolean: return "a boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "an array";
+    case od::json_type::object:
+      return "an object";
+    case od::json_type::number:
+      return "a number";
+    case od::json_type::string:
+      return "a string";
+    case od::json_type::boolean:
+      return "a boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "?";
 }
@@ -80,7 +91,8 @@ inline const char* CompactString(const char* p, const char* end) {
       const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
       const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
       const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // v <= 0x1f
-      const auto stop = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)));
+      const auto stop = static_cast<unsigned>(
+          _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)));
       const auto high = static_cast<unsigned>(_mm_movemask_epi8(v));
       if (stop == 0) {
         ascii = ascii && high == 0;
@@ -160,7 +172,8 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, cons
                  FieldInput* in, std::vector<std::string>* list) {
   const FieldError err(type, spec.name);
   od::json_type jt;
-  if (auto e = v.type().get(jt); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+  if (auto e = v.type().get(jt); e)
+    return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
   if (jt == od::json_type::null) {
     bool is_null = false;
     if (auto e = v.is_null().get(is_null); e) {
@@ -183,17 +196,20 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, cons
       // Most strings hold no escape: read them in place (stage 1 has
       // checked their UTF-8 and control characters).
       if (PlainText(v.raw_json_token().data() + 1, end, &in->text)) return Status::OK();
-      if (auto e = v.get_string().get(in->text); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+      if (auto e = v.get_string().get(in->text); e)
+        return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
     case FieldKind::kBool: {
       if (jt != od::json_type::boolean) return wrong();
-      if (auto e = v.get_bool().get(in->boolean); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+      if (auto e = v.get_bool().get(in->boolean); e)
+        return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
     case FieldKind::kDouble: {
       if (jt != od::json_type::number) return wrong();
-      if (auto e = v.get_double().get(in->number); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+      if (auto e = v.get_double().get(in->number); e)
+        return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       return Status::OK();
     }
     case FieldKind::kInt: {
@@ -207,7 +223,8 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, cons
       // 64 bits: tell them apart.
       auto refused = [&] {
         std::string_view digits = raw.substr(!raw.empty() && raw[0] == '-' ? 1 : 0);
-        const bool integer = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos &&
+        const bool integer = !digits.empty() &&
+                             digits.find_first_not_of("0123456789") == std::string_view::npos &&
                              (digits.size() == 1 || digits[0] != '0');
         if (integer) return err("number out of range for a 64-bit integer");
         return err("malformed JSON (number " + std::string(raw) + ")");
@@ -234,20 +251,24 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, cons
     case FieldKind::kStringList: {
       if (jt != od::json_type::array) return wrong();
       od::array a;
-      if (auto e = v.get_array().get(a); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+      if (auto e = v.get_array().get(a); e)
+        return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
       list->clear();
       size_t index = 0;
       for (auto item : a) {
         od::value iv;
-        if (auto e = item.get(iv); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+        if (auto e = item.get(iv); e)
+          return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
         od::json_type it;
-        if (auto e = iv.type().get(it); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+        if (auto e = iv.type().get(it); e)
+          return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
         if (it != od::json_type::string) {
           return err("item " + std::to_string(index) + ": expected a string, got " +
                      JsonTypeName(it));
         }
         std::string_view s;
-        if (auto e = iv.get_string().get(s); e) return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
+        if (auto e = iv.get_string().get(s); e)
+          return err(std::string("malformed JSON (") + simdjson::error_message(e) + ")");
         list->emplace_back(s);
         ++index;
       }
@@ -259,7 +280,8 @@ Status ReadValue(std::string_view type, const FieldSpec& spec, od::value v, cons
 }
 
 // The index of the string field naming the subject of personal field `f`.
-Result<size_t> SubjectField(std::string_view type, std::span<const FieldSpec> specs, const FieldSpec& f) {
+Result<size_t> SubjectField(std::string_view type, std::span<const FieldSpec> specs,
+                            const FieldSpec& f) {
   for (size_t i = 0; i < specs.size(); ++i) {
     if (specs[i].name == f.rules.subject && specs[i].kind == FieldKind::kString) return i;
   }
@@ -437,7 +459,8 @@ Status DecodeGeneral(std::string_view type, std::span<const FieldSpec> specs, st
   thread_local std::vector<std::string> list;
   simdjson::padded_string_view input;
   if (InPlace(json)) {
-    input = simdjson::padded_string_view(json.data(), json.size(), json.size() + simdjson::SIMDJSON_PADDING);
+    input = simdjson::padded_string_view(json.data(), json.size(),
+                                         json.size() + simdjson::SIMDJSON_PADDING);
   } else {
     buf.assign(json);
     buf.reserve(json.size() + simdjson::SIMDJSON_PADDING);
@@ -473,7 +496,8 @@ Status DecodeGeneral(std::string_view type, std::span<const FieldSpec> specs, st
     FieldInput in;
     CAIRN_RETURN_IF_ERROR(ReadValue(type, specs[i], field.value(), end, &in, &list));
     texts[i] = in.text;
-    if (specs[i].kind == FieldKind::kPersonal && !in.absent) continue;  // opened once its subject is known
+    if (specs[i].kind == FieldKind::kPersonal && !in.absent)
+      continue;  // opened once its subject is known
     sink->Put(i, in);
   }
   // Nothing may follow the object.
@@ -490,10 +514,12 @@ Status DecodeGeneral(std::string_view type, std::span<const FieldSpec> specs, st
 
 // Opens the personal fields seen[i] with texts[i] (a null view: written
 // after the subject was forgotten) and Puts them.
-Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs, std::span<const uint8_t> seen,
-                    std::span<const std::string_view> texts, FieldSink* sink, PersonalDataCipher* cipher) {
+Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs,
+                    std::span<const uint8_t> seen, std::span<const std::string_view> texts,
+                    FieldSink* sink, PersonalDataCipher* cipher) {
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (specs[i].kind != FieldKind::kPersonal || !seen[i] || (specs[i].optional && texts[i].data() == nullptr)) {
+    if (specs[i].kind != FieldKind::kPersonal || !seen[i] ||
+        (specs[i].optional && texts[i].data() == nullptr)) {
       continue;  // not personal, absent, or an optional null (Put as absent)
     }
     if (texts[i].data() == nullptr) {  // null: written after its subject was forgotten
@@ -508,7 +534,8 @@ Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs, std
     if (cipher == nullptr) return err("personal data needs a PersonalDataCipher to be read");
     if (!seen[subject]) return err("its subject field '" + specs[subject].name + "' is absent");
     auto opened = cipher->Open(texts[subject], texts[i]);
-    if (!opened.has_value()) return Status(opened.error().code(), err(opened.error().message()).message());
+    if (!opened.has_value())
+      return Status(opened.error().code(), err(opened.error().message()).message());
     Personal value = *opened ? Personal(std::move(**opened)) : Personal::Forgotten();
     FieldInput in;
     in.personal = &value;
@@ -516,7 +543,6 @@ Status OpenPersonal(std::string_view type, std::span<const FieldSpec> specs, std
   }
   return Status::OK();
 }
-
 
 }  // namespace
 
@@ -565,8 +591,8 @@ Status DecodeFields(std::string_view type, std::span<const FieldSpec> specs, std
 }
 
 namespace internal {
-Status DecodeFieldsGeneral(std::string_view type, std::span<const FieldSpec> specs, std::string_view json,
-                           FieldSink* sink, PersonalDataCipher* cipher) {
+Status DecodeFieldsGeneral(std::string_view type, std::span<const FieldSpec> specs,
+                           std::string_view json, FieldSink* sink, PersonalDataCipher* cipher) {
   std::vector<uint8_t> seen(specs.size(), 0);
   std::vector<std::string_view> texts(specs.size());
   CAIRN_RETURN_IF_ERROR(DecodeGeneral(type, specs, json, sink, seen, texts));
@@ -614,16 +640,19 @@ Status EncodeInto(std::span<const FieldSpec> specs, std::span<const FieldValue> 
 
 std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  Status s = EncodeInto(specs, values, [](size_t, const Personal& p) -> Result<std::optional<std::string>> {
-    if (p.forgotten()) return std::optional<std::string>();
-    return std::optional<std::string>(p.value());
-  }, &j);
+  Status s = EncodeInto(
+      specs, values,
+      [](size_t, const Personal& p) -> Result<std::optional<std::string>> {
+        if (p.forgotten()) return std::optional<std::string>();
+        return std::optional<std::string>(p.value());
+      },
+      &j);
   (void)s;  // clear values cannot fail
   return j.dump();
 }
 
-Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values,
-                                 PersonalDataCipher* cipher) {
+Result<std::string> EncodeFields(std::span<const FieldSpec> specs,
+                                 std::span<const FieldValue> values, PersonalDataCipher* cipher) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   CAIRN_RETURN_IF_ERROR(EncodeInto(
       specs, values,
@@ -634,12 +663,13 @@ Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<con
         // EncodeSealed puts the type in front of the field's name.
         CAIRN_ASSIGN_OR_RETURN(size_t subject, SubjectField("", specs, specs[i]));
         if (cipher == nullptr) {
-          return Status::InvalidArgument(specs[i].name + ": personal data needs a PersonalDataCipher to be written");
+          return Status::InvalidArgument(
+              specs[i].name + ": personal data needs a PersonalDataCipher to be written");
         }
         const std::string* who = std::get_if<std::string>(&values[subject]);
         if (who == nullptr) {
-          return Status::InvalidArgument(specs[i].name + ": its subject field '" + specs[subject].name +
-                                         "' is absent");
+          return Status::InvalidArgument(specs[i].name + ": its subject field '" +
+                                         specs[subject].name + "' is absent");
         }
         auto token = cipher->Seal(*who, p.value());
         if (!token.has_value()) {
@@ -663,12 +693,24 @@ std::string JsonSchema(std::string_view type, int version, std::span<const Field
     nlohmann::ordered_json p;
     const char* t = "string";
     switch (f.kind) {
-      case FieldKind::kString: t = "string"; break;
-      case FieldKind::kInt: t = "integer"; break;
-      case FieldKind::kDouble: t = "number"; break;
-      case FieldKind::kBool: t = "boolean"; break;
-      case FieldKind::kStringList: t = "array"; break;
-      case FieldKind::kPersonal: t = "string"; break;
+      case FieldKind::kString:
+        t = "string";
+        break;
+      case FieldKind::kInt:
+        t = "integer";
+        break;
+      case FieldKind::kDouble:
+        t = "number";
+        break;
+      case FieldKind::kBool:
+        t = "boolean";
+        break;
+      case FieldKind::kStringList:
+        t = "array";
+        break;
+      case FieldKind::kPersonal:
+        t = "string";
+        break;
     }
     if (f.optional || f.kind == FieldKind::kPersonal) {  // personal: null once forgotten
       p["type"] = {t, "null"};

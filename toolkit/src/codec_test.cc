@@ -62,7 +62,8 @@ TEST(CodecTest, DecodesEveryKindAndRoundTrips) {
 }
 
 TEST(CodecTest, OptionalFieldsMayBeAbsentOrNullAndAreLeftOutWhenEncoding) {
-  auto d = Decode<Deposited>(R"({"account":"a","amount":1,"rate":1,"urgent":false,"tags":[],"note":null})");
+  auto d = Decode<Deposited>(
+      R"({"account":"a","amount":1,"rate":1,"urgent":false,"tags":[],"note":null})");
   ASSERT_TRUE(d.has_value()) << d.error().ToString();
   EXPECT_EQ(d->note, std::nullopt);
   EXPECT_EQ(d->fee, std::nullopt);
@@ -83,8 +84,9 @@ TEST(CodecTest, StrictErrorsNameTypeFieldAndProblem) {
             "Deposited.amount: 0 is below the minimum 1");
   EXPECT_EQ(ErrorOf(R"({"account":"a","amount":1000001,"rate":1,"urgent":false,"tags":[]})"),
             "Deposited.amount: 1000001 is above the maximum 1000000");
-  EXPECT_EQ(ErrorOf(R"({"account":"a","amount":99999999999999999999,"rate":1,"urgent":false,"tags":[]})"),
-            "Deposited.amount: number out of range for a 64-bit integer");
+  EXPECT_EQ(
+      ErrorOf(R"({"account":"a","amount":99999999999999999999,"rate":1,"urgent":false,"tags":[]})"),
+      "Deposited.amount: number out of range for a 64-bit integer");
   EXPECT_EQ(ErrorOf(R"({"account":null,"amount":5,"rate":1,"urgent":false,"tags":[]})"),
             "Deposited.account: expected a string, got null");
   EXPECT_EQ(ErrorOf(R"({"account":"a","amount":5,"rate":1,"urgent":1,"tags":[]})"),
@@ -99,7 +101,8 @@ TEST(CodecTest, StrictErrorsNameTypeFieldAndProblem) {
 TEST(CodecTest, MalformedJsonIsAnInvalidArgumentNamingTheType) {
   const std::string m1 = ErrorOf(R"({"account":"a","amount":)");
   EXPECT_EQ(m1.rfind("Deposited: malformed JSON (", 0), 0u) << m1;
-  const std::string m2 = ErrorOf(std::string("{") + R"("account":"a","amount":5,"rate":1,"urgent":false,"tags":[]} x)");
+  const std::string m2 = ErrorOf(
+      std::string("{") + R"("account":"a","amount":5,"rate":1,"urgent":false,"tags":[]} x)");
   EXPECT_EQ(m2.rfind("Deposited: malformed JSON (", 0), 0u) << m2;
   const std::string m3 = ErrorOf("");
   EXPECT_EQ(m3.rfind("Deposited: malformed JSON (", 0), 0u) << m3;
@@ -145,20 +148,26 @@ TEST(CodecTest, JsonSchemaDescribesWhatDecodingAccepts) {
       "type": "integer",
       "minimum": 1,
       "maximum": 1000000
-    })"), std::string::npos) << s;
+    })"),
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find(R"("note": {
       "type": [
         "string",
         "null"
       ]
-    })"), std::string::npos) << s;
+    })"),
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find(R"("required": [
     "account",
     "amount",
     "rate",
     "urgent",
     "tags"
-  ])"), std::string::npos) << s;
+  ])"),
+            std::string::npos)
+      << s;
 }
 
 // ---- The compact fast path (codec.cc) against the general path ----
@@ -198,7 +207,9 @@ std::string Outcome(std::string_view json, bool general) {
   return "ok " + Encode(m);
 }
 
-bool Compact(std::string_view json) { return internal::DecodesCompactly(FieldsOf<Movement>().specs(), json); }
+bool Compact(std::string_view json) {
+  return internal::DecodesCompactly(FieldsOf<Movement>().specs(), json);
+}
 
 TEST(CodecTest, WhatEncodeWritesTakesTheCompactPath) {
   Movement m{"acc-\xc3\xa9t\xc3\xa9", -50, 0.1, true, std::nullopt, 7};
@@ -210,9 +221,9 @@ TEST(CodecTest, WhatEncodeWritesTakesTheCompactPath) {
   // Forms it leaves to the general path, which decodes them the same way.
   for (std::string_view general : {
            R"({"account":"a\"b","amount":1,"rate":2,"urgent":false})",           // an escape
-           R"({"account":"\u00e9","amount":1,"rate":2,"urgent":false})",          // a \u escape
-           R"({ "account":"a","amount":1,"rate":2,"urgent":false})",              // whitespace
-           R"({"amount":1,"account":"a","rate":2,"urgent":false})",               // field order
+           R"({"account":"\u00e9","amount":1,"rate":2,"urgent":false})",         // a \u escape
+           R"({ "account":"a","amount":1,"rate":2,"urgent":false})",             // whitespace
+           R"({"amount":1,"account":"a","rate":2,"urgent":false})",              // field order
            R"({"account":"a","amount":1,"rate":2,"urgent":false,"note":null})",  // null optional
        }) {
     // (a null optional is compact; the others are not)
@@ -230,9 +241,12 @@ TEST(CodecTest, TheCompactPathRejectsWhatTheGeneralPathRejects) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"account":"a","amount":05,"rate":2,"urgent":false})", "malformed JSON"},
       {R"({"account":"a","amount":-,"rate":2,"urgent":false})", "malformed JSON"},
-      {R"({"account":"a","amount":1.0,"rate":2,"urgent":false})", "Movement.amount: expected an integer, got 1.0"},
-      {R"({"account":"a","amount":1e2,"rate":2,"urgent":false})", "Movement.amount: expected an integer, got 1e2"},
-      {R"({"account":"a","amount":-51,"rate":2,"urgent":false})", "Movement.amount: -51 is below the minimum -50"},
+      {R"({"account":"a","amount":1.0,"rate":2,"urgent":false})",
+       "Movement.amount: expected an integer, got 1.0"},
+      {R"({"account":"a","amount":1e2,"rate":2,"urgent":false})",
+       "Movement.amount: expected an integer, got 1e2"},
+      {R"({"account":"a","amount":-51,"rate":2,"urgent":false})",
+       "Movement.amount: -51 is below the minimum -50"},
       // Long integers (the compact path once overflowed past 18 digits).
       {R"({"account":"a","amount":999999999999999999,"rate":2,"urgent":false})",
        "Movement.amount: 999999999999999999 is above the maximum 1000000000000"},
@@ -246,14 +260,18 @@ TEST(CodecTest, TheCompactPathRejectsWhatTheGeneralPathRejects) {
       {R"({"account":"a","amount":1,"rate":1.,"urgent":false})", "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":1e999,"urgent":false})", "malformed JSON"},
       // simdjson refuses exponents of more than 19 digits, whatever their value.
-      {R"({"account":"a","amount":1,"rate":1e00000000000000000001,"urgent":false})", "malformed JSON"},
+      {R"({"account":"a","amount":1,"rate":1e00000000000000000001,"urgent":false})",
+       "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":2,"urgent":tru})", "malformed JSON"},
-      {R"({"account":"a","amount":1,"rate":2,"urgent":null})", "Movement.urgent: expected a boolean, got null"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":null})",
+       "Movement.urgent: expected a boolean, got null"},
       {"{\"account\":\"a\x01\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
       {"{\"account\":\"a\xc3\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
       {"{\"account\":\"\xed\xa0\x80\",\"amount\":1,\"rate\":2,\"urgent\":false}", "malformed JSON"},
-      {R"({"account":"a","amount":1,"rate":2,"urgent":false,"account":"b"})", "Movement.account: field appears twice"},
-      {R"({"account":"a","amount":1,"rate":2,"urgent":false,"x":1})", "Movement: unknown field 'x'"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":false,"account":"b"})",
+       "Movement.account: field appears twice"},
+      {R"({"account":"a","amount":1,"rate":2,"urgent":false,"x":1})",
+       "Movement: unknown field 'x'"},
       {R"({"account":"a","amount":1,"rate":2})", "Movement.urgent: missing required field"},
       {R"({"account":"a","amount":1,"rate":2,"urgent":false}{})", "malformed JSON"},
       {R"({"account":"a","amount":1,"rate":2,"urgent":false)", "malformed JSON"},
@@ -272,7 +290,11 @@ TEST(CodecTest, TheCompactPathRejectsWhatTheGeneralPathRejects) {
 // path, so that it is the path under test.
 TEST(CodecTest, CompactAndGeneralPathsAgreeOnMutatedEvents) {
   std::mt19937_64 rng(20261122);
-  const std::vector<std::string> texts = {"", "a", "acc-42", "caf\xc3\xa9", "\xe2\x82\xac\xf0\x9f\x98\x80",
+  const std::vector<std::string> texts = {"",
+                                          "a",
+                                          "acc-42",
+                                          "caf\xc3\xa9",
+                                          "\xe2\x82\xac\xf0\x9f\x98\x80",
                                           "0123456789abcdef0123456789"};
   const std::vector<int64_t> ints = {-50, -1, 0, 1, 9, 10, 999999999999, 1'000'000'000'000};
   const std::vector<double> doubles = {0.0, -0.0, 0.1, 1e300, -2.5e-300, 123456.789, 3.0};
@@ -280,7 +302,8 @@ TEST(CodecTest, CompactAndGeneralPathsAgreeOnMutatedEvents) {
   auto pick = [&](const auto& v) { return v[rng() % v.size()]; };
   int compact = 0, total = 0;
   for (int base = 0; base < 300; ++base) {
-    Movement m{pick(texts), pick(ints), pick(doubles), (rng() & 1) != 0, std::nullopt, std::nullopt};
+    Movement m{pick(texts),      pick(ints),   pick(doubles),
+               (rng() & 1) != 0, std::nullopt, std::nullopt};
     if (rng() & 1) m.note = pick(texts);
     if (rng() & 1) m.fee = std::abs(pick(ints));
     const std::string json = Encode(m);
@@ -292,10 +315,19 @@ TEST(CodecTest, CompactAndGeneralPathsAgreeOnMutatedEvents) {
       for (int e = 0; e < edits && !v.empty(); ++e) {
         const size_t at = rng() % v.size();
         switch (rng() % 4) {
-          case 0: v.erase(at, 1); break;
-          case 1: v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
-          case 2: v[at] = alphabet[rng() % alphabet.size()]; break;
-          case 3: v.insert(at, v.substr(rng() % v.size(), 1 + rng() % 6)); break;
+          case 0:
+            v.erase(at, 1);
+            break;
+          case 1:
+            v.insert(v.begin() + static_cast<std::ptrdiff_t>(at),
+                     alphabet[rng() % alphabet.size()]);
+            break;
+          case 2:
+            v[at] = alphabet[rng() % alphabet.size()];
+            break;
+          case 3:
+            v.insert(at, v.substr(rng() % v.size(), 1 + rng() % 6));
+            break;
         }
       }
       ++total;

@@ -112,13 +112,22 @@ class Stmt {
 Status SqliteError(sqlite3* db, int rc, const std::string& path, std::string_view op) {
   ErrorCode code = ErrorCode::kIOError;
   switch (rc & 0xFF) {
-    case SQLITE_FULL: code = ErrorCode::kNoSpace; break;
+    case SQLITE_FULL:
+      code = ErrorCode::kNoSpace;
+      break;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: code = ErrorCode::kCorruption; break;
+    case SQLITE_NOTADB:
+      code = ErrorCode::kCorruption;
+      break;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: code = ErrorCode::kLocked; break;
-    case SQLITE_READONLY: code = ErrorCode::kReadOnly; break;
-    default: break;
+    case SQLITE_LOCKED:
+      code = ErrorCode::kLocked;
+      break;
+    case SQLITE_READONLY:
+      code = ErrorCode::kReadOnly;
+      break;
+    default:
+      break;
   }
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   return Status(code, "key vault '" + path + "': " + std::string(op) + ": " + detail);

@@ -89,7 +89,8 @@ TEST_F(PersonalTest, SealedOnWriteOpenedOnReadForgottenAfterErasure) {
   auto bare = Decode<SignedUp>(*json);
   ASSERT_FALSE(bare.has_value());
   EXPECT_EQ(bare.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(bare.error().message(), "SignedUp.email: personal data needs a PersonalDataCipher to be read");
+  EXPECT_EQ(bare.error().message(),
+            "SignedUp.email: personal data needs a PersonalDataCipher to be read");
 
   // The token is bound to its subject: moved to another member (who has a
   // key of their own) it fails; to a member without a key it is forgotten.
@@ -137,7 +138,8 @@ TEST_F(PersonalTest, AggregatesNeverStorePersonalDataInClear) {
     };
   };
   for (int i = 0; i < 3; ++i) {
-    auto r = members.Handle("m-7", CommandContext{}, signup("zoe" + std::to_string(i) + "@example.com"));
+    auto r =
+        members.Handle("m-7", CommandContext{}, signup("zoe" + std::to_string(i) + "@example.com"));
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
   }
   members.FlushSnapshots();
@@ -173,19 +175,23 @@ struct NoSubject {
   static constexpr std::string_view kType = "NoSubject";
   static constexpr int kVersion = 1;
   Personal email;
-  static void Describe(Fields<NoSubject>& f) { f.Add("email", &NoSubject::email, SubjectIs("nobody")); }
+  static void Describe(Fields<NoSubject>& f) {
+    f.Add("email", &NoSubject::email, SubjectIs("nobody"));
+  }
 };
 
 TEST_F(PersonalTest, APersonalFieldWithoutASubjectFieldIsAnErrorNamingIt) {
   auto w = EncodeSealed(NoSubject{Personal("x@example.com")}, cipher_.get());
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(w.error().message(),
-            "NoSubject.email: personal data needs rules.subject naming a string field, got 'nobody'");
+  EXPECT_EQ(
+      w.error().message(),
+      "NoSubject.email: personal data needs rules.subject naming a string field, got 'nobody'");
   auto r = Decode<NoSubject>(R"({"email":"cairn:v1:AAAA"})", cipher_.get());
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().message(),
-            "NoSubject.email: personal data needs rules.subject naming a string field, got 'nobody'");
+  EXPECT_EQ(
+      r.error().message(),
+      "NoSubject.email: personal data needs rules.subject naming a string field, got 'nobody'");
 }
 
 // A read model that keeps a member's email (decoded with the cipher).
@@ -201,7 +207,8 @@ class Emails : public Projection {
     auto x = Decode<SignedUp>(e.data, cipher_);
     if (!x.has_value()) return x.error();
     const SqlValue email = x->email.forgotten() ? SqlValue() : SqlValue(x->email.value());
-    return sql.Exec("INSERT OR REPLACE INTO emails (member, email) VALUES (?, ?)", {x->member, email});
+    return sql.Exec("INSERT OR REPLACE INTO emails (member, email) VALUES (?, ?)",
+                    {x->member, email});
   }
 
  private:
@@ -218,9 +225,11 @@ TEST_F(PersonalTest, AReadModelRebuiltAfterAnErasureHoldsNoneOfIt) {
   o.snapshot_every = 0;
   AggregateStore<Member> members(store->get(), o);
   for (const char* m : {"m-1", "m-2"}) {
-    auto r = members.Handle(m, CommandContext{}, [m](const Member::State&) -> Decision<Member::Events::Variant> {
-      return Member::Events::Variant(SignedUp{m, Personal(std::string(m) + "@example.com"), std::nullopt});
-    });
+    auto r = members.Handle(
+        m, CommandContext{}, [m](const Member::State&) -> Decision<Member::Events::Variant> {
+          return Member::Events::Variant(
+              SignedUp{m, Personal(std::string(m) + "@example.com"), std::nullopt});
+        });
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
   }
   Emails emails(cipher_.get());
@@ -259,7 +268,9 @@ TEST_F(PersonalTest, SchemaMarksPersonalFields) {
       "x-cairn-personal-data": {
         "subject": "member"
       }
-    })"), std::string::npos) << s;
+    })"),
+            std::string::npos)
+      << s;
 }
 
 }  // namespace

@@ -69,8 +69,9 @@ class RunnerImpl : public ProcessManagerRunner {
     if (!status_.ok()) return status_;
     if (stopped_) return Status(ErrorCode::kCancelled, "process manager " + name_ + " was stopped");
     (void)done;
-    return Status(ErrorCode::kDeadlineExceeded, "process manager " + name_ + " did not reach position " +
-                                                     std::to_string(p.value()) + " in time");
+    return Status(ErrorCode::kDeadlineExceeded, "process manager " + name_ +
+                                                    " did not reach position " +
+                                                    std::to_string(p.value()) + " in time");
   }
   Status Stop() override {
     std::lock_guard control(control_mu_);  // one Stop at a time (and the destructor's)
@@ -109,9 +110,10 @@ class RunnerImpl : public ProcessManagerRunner {
           ReactionContext ctx(name_, m.event, options_.user);
           Status s = manager_->Handle(m.event, ctx);
           if (!s.ok()) {
-            Fail(Status(s.code(), "process manager " + name_ + " at position " +
-                                      std::to_string(m.event.position.value()) + " (" + m.event.stream +
-                                      "@" + std::to_string(m.event.revision.value()) + "): " + s.message()));
+            Fail(Status(s.code(),
+                        "process manager " + name_ + " at position " +
+                            std::to_string(m.event.position.value()) + " (" + m.event.stream + "@" +
+                            std::to_string(m.event.revision.value()) + "): " + s.message()));
             return;
           }
           Advance(m.event.position.value());
@@ -161,8 +163,9 @@ class RunnerImpl : public ProcessManagerRunner {
     e.type = std::string(kCheckpointType);
     e.data = nlohmann::json{{"position", *at}}.dump();
     std::vector<EventData> events = {std::move(e)};
-    const ExpectedRevision expected = checkpoint_revision_ ? ExpectedRevision::Exact(*checkpoint_revision_)
-                                                           : ExpectedRevision::NoStream();
+    const ExpectedRevision expected = checkpoint_revision_
+                                          ? ExpectedRevision::Exact(*checkpoint_revision_)
+                                          : ExpectedRevision::NoStream();
     auto r = store_->Append(stream_, expected, events);
     if (!r.has_value()) {
       if (r.error().code() == ErrorCode::kWrongExpectedRevision) {
@@ -193,18 +196,19 @@ class RunnerImpl : public ProcessManagerRunner {
   std::optional<StreamRevision> checkpoint_revision_;  // runner thread, then Stop
   std::optional<uint64_t> saved_;                      // runner thread, then Stop
   bool retention_set_ = false;                         // runner thread, then Stop
-  std::mutex control_mu_;  // serializes Stop; taken before mu_
+  std::mutex control_mu_;                              // serializes Stop; taken before mu_
   mutable std::mutex mu_;
-  std::condition_variable cv_;           // handled_ moved, failure, or stop
-  std::optional<uint64_t> handled_;      // guarded by mu_
-  Status status_;                        // guarded by mu_
-  bool stopped_ = false;                 // guarded by mu_
+  std::condition_variable cv_;       // handled_ moved, failure, or stop
+  std::optional<uint64_t> handled_;  // guarded by mu_
+  Status status_;                    // guarded by mu_
+  bool stopped_ = false;             // guarded by mu_
   std::thread thread_;
 };
 
 }  // namespace
 
-ReactionContext::ReactionContext(std::string_view manager, const RecordedEvent& event, std::string user)
+ReactionContext::ReactionContext(std::string_view manager, const RecordedEvent& event,
+                                 std::string user)
     : manager_(manager), event_id_(event.id), user_(std::move(user)) {
   auto audit = DecodeAudit(event.metadata);
   correlation_ = audit.has_value() && !audit->correlation_id.empty() ? audit->correlation_id
@@ -220,9 +224,8 @@ CommandContext ReactionContext::Command(uint32_t index) const {
   return c;
 }
 
-Result<std::unique_ptr<ProcessManagerRunner>> ProcessManagerRunner::Start(Store* store,
-                                                                         ProcessManager* manager,
-                                                                         ProcessManagerOptions options) {
+Result<std::unique_ptr<ProcessManagerRunner>> ProcessManagerRunner::Start(
+    Store* store, ProcessManager* manager, ProcessManagerOptions options) {
   auto r = std::make_unique<RunnerImpl>(store, manager, std::move(options));
   CAIRN_RETURN_IF_ERROR(r->Init());
   return std::unique_ptr<ProcessManagerRunner>(std::move(r));

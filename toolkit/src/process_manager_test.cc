@@ -1,13 +1,13 @@
 // The process manager runner over $all: its own checkpoint events never
 // reach the manager nor make it write more checkpoints; the checkpoint
 // survives a restart; Stop from two threads at once is safe.
-#include "cairn/native.h"
 #include "cairn/toolkit/process_manager.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "cairn/native.h"
 #include "src/base/testing.h"
 
 namespace cairn::toolkit {
@@ -36,7 +36,8 @@ class ProcessManagerTest : public ::testing::Test {
   }
   void Append(const std::string& stream, int n) {
     for (int i = 0; i < n; ++i) {
-      std::vector<EventData> e = {EventData{std::nullopt, "Happened", ContentType::kJson, "{}", "{}"}};
+      std::vector<EventData> e = {
+          EventData{std::nullopt, "Happened", ContentType::kJson, "{}", "{}"}};
       ASSERT_TRUE(store_->Append(stream, ExpectedRevision::Any(), e).has_value());
     }
   }
@@ -68,7 +69,8 @@ TEST_F(ProcessManagerTest, AnAllSourceSkipsItsOwnCheckpointsAndGoesQuiet) {
   std::thread other([&] { EXPECT_TRUE((*runner)->Stop().ok()); });
   EXPECT_TRUE((*runner)->Stop().ok());
   other.join();
-  EXPECT_EQ((*runner)->WaitFor(Position(1000), std::chrono::seconds(1)).code(), ErrorCode::kCancelled);
+  EXPECT_EQ((*runner)->WaitFor(Position(1000), std::chrono::seconds(1)).code(),
+            ErrorCode::kCancelled);
 
   // A restart takes only what came after its checkpoint.
   Counter second;

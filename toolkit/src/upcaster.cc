@@ -7,13 +7,14 @@ namespace cairn::toolkit {
 
 Status Upcasters::Add(std::string_view type, int from, Step step) {
   if (from < 1) {
-    return Status::InvalidArgument("upcaster of " + std::string(type) + ": versions start at 1, got " +
-                                   std::to_string(from));
+    return Status::InvalidArgument("upcaster of " + std::string(type) +
+                                   ": versions start at 1, got " + std::to_string(from));
   }
   auto [it, added] = steps_.emplace(std::make_pair(std::string(type), from), std::move(step));
   if (!added) {
-    return Status::InvalidArgument("upcaster of " + std::string(type) + " v" + std::to_string(from) +
-                                   " -> v" + std::to_string(from + 1) + " is registered twice");
+    return Status::InvalidArgument("upcaster of " + std::string(type) + " v" +
+                                   std::to_string(from) + " -> v" + std::to_string(from + 1) +
+                                   " is registered twice");
   }
   return Status::OK();
 }
@@ -21,9 +22,9 @@ Status Upcasters::Add(std::string_view type, int from, Step step) {
 Status Upcasters::Validate(std::string_view type, int current) const {
   for (int v = 1; v < current; ++v) {
     if (steps_.find(std::make_pair(std::string(type), v)) == steps_.end()) {
-      return Status::InvalidArgument("upcaster of " + std::string(type) + " v" + std::to_string(v) +
-                                     " -> v" + std::to_string(v + 1) + " is missing (current version " +
-                                     std::to_string(current) + ")");
+      return Status::InvalidArgument(
+          "upcaster of " + std::string(type) + " v" + std::to_string(v) + " -> v" +
+          std::to_string(v + 1) + " is missing (current version " + std::to_string(current) + ")");
     }
   }
   auto it = steps_.lower_bound(std::make_pair(std::string(type), current));
@@ -45,7 +46,8 @@ Result<std::string> Upcasters::Upcast(std::string_view type, int from, int to,
   }
   for (int v = from; v < to; ++v) {
     auto it = steps_.find(std::make_pair(std::string(type), v));
-    const std::string step = std::string(type) + " v" + std::to_string(v) + " -> v" + std::to_string(v + 1);
+    const std::string step =
+        std::string(type) + " v" + std::to_string(v) + " -> v" + std::to_string(v + 1);
     if (it == steps_.end()) return Status::InvalidArgument("upcaster " + step + " is missing");
     Status s;
     try {

@@ -47,7 +47,8 @@ concept Aggregate = requires {
   { A::kCategory } -> std::convertible_to<std::string_view>;
   typename A::State;
   typename A::Events::Variant;
-} && requires(typename A::State s, const typename A::Events::Variant& e) {
+}
+&&requires(typename A::State s, const typename A::Events::Variant& e) {
   { A::Evolve(std::move(s), e) } -> std::same_as<typename A::State>;
 };
 
@@ -144,8 +145,8 @@ class AggregateStore {
     A::Events::ForEachType([&](std::string_view type, int version) {
       if (!s.ok() || version <= 1) return;
       if (options_.upcasters == nullptr) {
-        s = Status::InvalidArgument(std::string(type) + " is at version " + std::to_string(version) +
-                                    " but no upcasters are registered");
+        s = Status::InvalidArgument(std::string(type) + " is at version " +
+                                    std::to_string(version) + " but no upcasters are registered");
       } else {
         s = options_.upcasters->Validate(type, version);
       }
@@ -195,7 +196,8 @@ class AggregateStore {
   // Runs a command: `decide(state)` or `decide(state, competing)` returning
   // a Decision<Event>. See the top of this file.
   template <class Decide>
-  Result<CommandResult<A>> Handle(std::string_view id, const CommandContext& caller, Decide&& decide) {
+  Result<CommandResult<A>> Handle(std::string_view id, const CommandContext& caller,
+                                  Decide&& decide) {
     if (!valid_.ok()) return valid_;
     const std::string stream = StreamOf(id);
     // Every event carries a command id: the caller's (idempotent retries),
@@ -274,7 +276,8 @@ class AggregateStore {
     }
     return Status(ErrorCode::kWrongExpectedRevision,
                   "command on " + stream + " gave up after " + std::to_string(attempts) +
-                      " attempts: others kept appending to the stream (last: " + last_conflict + ")");
+                      " attempts: others kept appending to the stream (last: " + last_conflict +
+                      ")");
   }
 
   // Forgets a data subject the way crypto-shredding asks: `decide` appends
@@ -286,7 +289,8 @@ class AggregateStore {
   Result<CommandResult<A>> Forget(std::string_view id, const CommandContext& ctx, Decide&& decide,
                                   std::string_view subject) {
     if (options_.cipher == nullptr) {
-      return Status(ErrorCode::kFailedPrecondition, "forgetting a subject needs AggregateOptions::cipher");
+      return Status(ErrorCode::kFailedPrecondition,
+                    "forgetting a subject needs AggregateOptions::cipher");
     }
     auto r = Handle(id, ctx, std::forward<Decide>(decide));
     if (!r.has_value() || r->rejected) return r;
@@ -319,7 +323,9 @@ class AggregateStore {
   void FlushSnapshots() {
     if (snapshots_) snapshots_->Flush();
   }
-  SnapshotStats snapshot_stats() const { return snapshots_ ? snapshots_->stats() : SnapshotStats{}; }
+  SnapshotStats snapshot_stats() const {
+    return snapshots_ ? snapshots_->stats() : SnapshotStats{};
+  }
 
   // A stored event as a typed event: upcast from its stored schema version
   // when older; kInvalidArgument naming stream, revision and problem.
@@ -336,7 +342,9 @@ class AggregateStore {
  private:
   // DecodeStoredInto with the index of e.type in A::Events (-1: unknown).
   Status DecodeStoredAt(const EventView& e, int index, Event* out) const {
-    auto where = [&] { return std::string(e.stream) + "@" + std::to_string(e.revision.value()) + ": "; };
+    auto where = [&] {
+      return std::string(e.stream) + "@" + std::to_string(e.revision.value()) + ": ";
+    };
     if (index < 0) {
       return Status::InvalidArgument(where() + "unknown event type '" + std::string(e.type) + "'");
     }
@@ -351,15 +359,16 @@ class AggregateStore {
     std::string upcast;
     if (*version < current) {
       if (options_.upcasters == nullptr) {
-        return Status::InvalidArgument(where() + std::string(e.type) + " v" + std::to_string(*version) +
+        return Status::InvalidArgument(where() + std::string(e.type) + " v" +
+                                       std::to_string(*version) +
                                        " needs upcasters, none are registered");
       }
       auto up = options_.upcasters->Upcast(e.type, *version, current, e.data);
       if (!up.has_value()) return Status::InvalidArgument(where() + up.error().message());
       upcast = std::move(*up);
     }
-    Status s = A::Events::DecodeAt(index, *version < current ? std::string_view(upcast) : e.data, out,
-                                   options_.cipher);
+    Status s = A::Events::DecodeAt(index, *version < current ? std::string_view(upcast) : e.data,
+                                   out, options_.cipher);
     if (!s.ok()) return Status(s.code(), where() + s.message());
     return Status::OK();
   }
@@ -394,7 +403,8 @@ class AggregateStore {
   }
 
   // The result of a command whose events are already stored, or nullopt.
-  Result<std::optional<CommandResult<A>>> FindApplied(std::string_view id, const std::string& stream,
+  Result<std::optional<CommandResult<A>>> FindApplied(std::string_view id,
+                                                      const std::string& stream,
                                                       const Uuid& command, Loaded<A>& loaded) {
     auto first = store_->FindEvent(stream, CommandEventId(command, stream, 0));
     if (!first.has_value()) {
@@ -436,9 +446,8 @@ class AggregateStore {
     return std::optional<CommandResult<A>>(std::move(r));
   }
 
-  void LoadSnapshot(const std::string& stream, const LoadOptions& o, Loaded<A>* out, uint64_t* from)
-    requires Snapshotting<A>
-  {
+  void LoadSnapshot(const std::string& stream, const LoadOptions& o, Loaded<A>* out,
+                    uint64_t* from) requires Snapshotting<A> {
     ReadStreamOptions ro;
     ro.direction = Direction::kBackwards;
     ro.max_count = 4;  // the newest usable one within the time-travel bounds
@@ -458,7 +467,9 @@ class AggregateStore {
       if (o.as_of_ns && h.last_created_ns > *o.as_of_ns) return true;
       State s{};
       typename Fields<State>::Into sink(StateFields(), &s);
-      if (!DecodeFields("snapshot of " + stream, StateFields().specs(), e.data, &sink, options_.cipher).ok()) {
+      if (!DecodeFields("snapshot of " + stream, StateFields().specs(), e.data, &sink,
+                        options_.cipher)
+               .ok()) {
         return true;  // damaged, or sealed for a key this program cannot use: rebuild
       }
       out->state = std::move(s);
@@ -471,12 +482,10 @@ class AggregateStore {
   }
 
   void MaybeSnapshot(const std::string& stream, const Loaded<A>& before, const State& state,
-                     StreamRevision revision)
-    requires Snapshotting<A>
-  {
+                     StreamRevision revision) requires Snapshotting<A> {
     if (snapshots_ == nullptr) return;
-    const uint64_t since = before.snapshot ? revision.value() - before.snapshot->value()
-                                           : revision.value() + 1;
+    const uint64_t since =
+        before.snapshot ? revision.value() - before.snapshot->value() : revision.value() + 1;
     if (since < options_.snapshot_every) return;
     // Encoded (personal data sealed like in events) on the writer's thread:
     // the vault is never asked on the command's.

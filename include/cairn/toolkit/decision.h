@@ -21,8 +21,8 @@ template <class Event>
 class Decision {
  public:
   // Accepts with these events (none: the command changes nothing).
-  Decision(std::vector<Event> events) : events_(std::move(events)) {}  // NOLINT: implicit
-  Decision(Event event) { events_.push_back(std::move(event)); }       // NOLINT: implicit
+  Decision(std::vector<Event> events) : events_(std::move(events)) {}         // NOLINT: implicit
+  Decision(Event event) { events_.push_back(std::move(event)); }              // NOLINT: implicit
   Decision(DomainError error) : rejected_(true), error_(std::move(error)) {}  // NOLINT
   static Decision Reject(std::string code, std::string message) {
     return Decision(DomainError{std::move(code), std::move(message)});

@@ -92,17 +92,36 @@ struct FieldSpec {
 };
 
 namespace internal {
-template <class T> struct FieldTraits;
-template <> struct FieldTraits<std::string> { static constexpr FieldKind kKind = FieldKind::kString; };
-template <> struct FieldTraits<int64_t> { static constexpr FieldKind kKind = FieldKind::kInt; };
-template <> struct FieldTraits<double> { static constexpr FieldKind kKind = FieldKind::kDouble; };
-template <> struct FieldTraits<bool> { static constexpr FieldKind kKind = FieldKind::kBool; };
-template <> struct FieldTraits<std::vector<std::string>> {
+template <class T>
+struct FieldTraits;
+template <>
+struct FieldTraits<std::string> {
+  static constexpr FieldKind kKind = FieldKind::kString;
+};
+template <>
+struct FieldTraits<int64_t> {
+  static constexpr FieldKind kKind = FieldKind::kInt;
+};
+template <>
+struct FieldTraits<double> {
+  static constexpr FieldKind kKind = FieldKind::kDouble;
+};
+template <>
+struct FieldTraits<bool> {
+  static constexpr FieldKind kKind = FieldKind::kBool;
+};
+template <>
+struct FieldTraits<std::vector<std::string>> {
   static constexpr FieldKind kKind = FieldKind::kStringList;
 };
-template <> struct FieldTraits<Personal> { static constexpr FieldKind kKind = FieldKind::kPersonal; };
-template <class T> struct IsOptional : std::false_type {};
-template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
+template <>
+struct FieldTraits<Personal> {
+  static constexpr FieldKind kKind = FieldKind::kPersonal;
+};
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
 }  // namespace internal
 
 // One decoded field as DecodeFields hands it over: the member of `kind` is
@@ -110,12 +129,12 @@ template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
 // only during the call that receives it.
 struct FieldInput {
   bool absent = false;
-  std::string_view text;               // kString
-  int64_t integer = 0;                 // kInt
-  double number = 0;                   // kDouble
-  bool boolean = false;                // kBool
+  std::string_view text;                     // kString
+  int64_t integer = 0;                       // kInt
+  double number = 0;                         // kDouble
+  bool boolean = false;                      // kBool
   std::vector<std::string>* list = nullptr;  // kStringList (may be moved from)
-  Personal* personal = nullptr;        // kPersonal (may be moved from)
+  Personal* personal = nullptr;              // kPersonal (may be moved from)
 };
 
 // Where DecodeFields writes: Put(i, in) for every spec i exactly once.
@@ -152,10 +171,12 @@ class Fields {
     // events always take the general path, which unescapes keys.
     std::string key;
     bool plain = true;
-    for (char c : name) plain = plain && c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 &&
-                                static_cast<unsigned char>(c) < 0x80;
+    for (char c : name)
+      plain = plain && c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 &&
+              static_cast<unsigned char>(c) < 0x80;
     if (plain) key.append(1, '"').append(name).append("\":");
-    specs_.push_back({std::string(name), internal::FieldTraits<Plain>::kKind, kOptional, rules, std::move(key)});
+    specs_.push_back(
+        {std::string(name), internal::FieldTraits<Plain>::kKind, kOptional, rules, std::move(key)});
     get_.push_back([member](const E& e) -> FieldValue {
       if constexpr (kOptional) {
         if (!(e.*member)) return std::monostate{};
@@ -243,8 +264,8 @@ concept EventType = std::is_default_constructible_v<E> && requires(Fields<E>& f)
 // object in spec order. Personal fields are sealed with `cipher`; without
 // one they are written in clear: for display and tests only, never for the
 // store (kSubjectErased when a subject was erased, from the cipher).
-Result<std::string> EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values,
-                                 PersonalDataCipher* cipher);
+Result<std::string> EncodeFields(std::span<const FieldSpec> specs,
+                                 std::span<const FieldValue> values, PersonalDataCipher* cipher);
 // The same without personal data sealing (display, tests, types without
 // personal fields).
 std::string EncodeFields(std::span<const FieldSpec> specs, std::span<const FieldValue> values);
@@ -290,7 +311,8 @@ Result<std::string> EncodeSealed(const E& e, PersonalDataCipher* cipher) {
   thread_local std::vector<FieldValue> values;
   FieldsOf<E>().Get(e, &values);
   auto r = EncodeFields(FieldsOf<E>().specs(), values, cipher);
-  if (!r.has_value()) return Status(r.error().code(), std::string(E::kType) + "." + r.error().message());
+  if (!r.has_value())
+    return Status(r.error().code(), std::string(E::kType) + "." + r.error().message());
   return r;
 }
 
@@ -333,13 +355,15 @@ struct EventSet {
     return kVersions[index];
   }
   // DecodeInto for the type at `index` (0 <= index < sizeof...(Es)).
-  static Status DecodeAt(int index, std::string_view json, Variant* v, PersonalDataCipher* cipher = nullptr) {
+  static Status DecodeAt(int index, std::string_view json, Variant* v,
+                         PersonalDataCipher* cipher = nullptr) {
     using Fn = Status (*)(std::string_view, Variant*, PersonalDataCipher*);
     static constexpr Fn kInto[] = {&Into<Es>...};
     return kInto[index](json, v, cipher);
   }
   static std::string_view TypeName(const Variant& v) {
-    return std::visit([](const auto& e) { return std::string_view(std::decay_t<decltype(e)>::kType); }, v);
+    return std::visit(
+        [](const auto& e) { return std::string_view(std::decay_t<decltype(e)>::kType); }, v);
   }
   static int VersionOf(const Variant& v) {
     return std::visit([](const auto& e) { return int(std::decay_t<decltype(e)>::kVersion); }, v);

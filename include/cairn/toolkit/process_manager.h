@@ -72,7 +72,7 @@ class ProcessManagerRunner {
   // Reads the checkpoint and starts following. `store` and `manager` must
   // outlive the runner. kInvalidArgument for a bad name or filter.
   static Result<std::unique_ptr<ProcessManagerRunner>> Start(Store* store, ProcessManager* manager,
-                                                            ProcessManagerOptions options);
+                                                             ProcessManagerOptions options);
   // OK while running; the error that stopped it otherwise.
   virtual Status status() const = 0;
   // The last position handled (or passed over); nullopt before any.

@@ -65,7 +65,8 @@ class SnapshotWriter {
   // Queues a snapshot of `stream` (the aggregate's stream, not the snapshot
   // stream) holding the state after `aggregate_revision`. Never blocks on
   // the store or the vault.
-  void Enqueue(std::string_view stream, Encoder encode, int schema_version, uint64_t aggregate_revision);
+  void Enqueue(std::string_view stream, Encoder encode, int schema_version,
+               uint64_t aggregate_revision);
   // Waits until everything queued before the call is written or failed.
   void Flush();
   SnapshotStats stats() const;
@@ -82,8 +83,8 @@ class SnapshotWriter {
   Store* store_;
   const size_t max_pending_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;       // work queued or stop
-  std::condition_variable idle_cv_;  // queue drained
+  std::condition_variable cv_;              // work queued or stop
+  std::condition_variable idle_cv_;         // queue drained
   std::map<std::string, Pending> pending_;  // guarded by mu_: newest per stream
   std::deque<std::string> order_;           // guarded by mu_: streams in queue order
   bool busy_ = false;                       // guarded by mu_: a write in progress

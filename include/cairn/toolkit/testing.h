@@ -4,7 +4,8 @@
 //   EXPECT_EQ(Given<Account>({Opened{"ann"}, Deposited{100}})
 //                 .When(Withdraw(30))
 //                 .ThenEvents({Withdrawn{30}}), "");
-//   EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenRejected("insufficient_funds"), "");
+//   EXPECT_EQ(Given<Account>({Opened{"ann"}}).When(Withdraw(1)).ThenRejected("insufficient_funds"),
+//   "");
 //
 // Then* return "" when the outcome is the expected one, otherwise a
 // description of both (events shown as type and JSON), so any test
@@ -29,19 +30,20 @@ class Then {
 
   std::string ThenEvents(const std::vector<Event>& expected) const {
     if (!decision_.accepted()) {
-      return "expected events " + Show(expected) + ", got the domain error " + decision_.error().code +
-             " (" + decision_.error().message + ")";
+      return "expected events " + Show(expected) + ", got the domain error " +
+             decision_.error().code + " (" + decision_.error().message + ")";
     }
     const std::string want = Show(expected), got = Show(decision_.events());
     return want == got ? std::string() : "expected events " + want + ", got " + got;
   }
   std::string ThenRejected(std::string_view code) const {
     if (decision_.accepted()) {
-      return "expected the domain error " + std::string(code) + ", got events " + Show(decision_.events());
+      return "expected the domain error " + std::string(code) + ", got events " +
+             Show(decision_.events());
     }
     if (decision_.error().code != code) {
-      return "expected the domain error " + std::string(code) + ", got " + decision_.error().code + " (" +
-             decision_.error().message + ")";
+      return "expected the domain error " + std::string(code) + ", got " + decision_.error().code +
+             " (" + decision_.error().message + ")";
     }
     return std::string();
   }

@@ -10,10 +10,9 @@
 //
 // Thread safety: register everything first (not thread-safe), then Upcast
 // may be called concurrently.
-#include <nlohmann/json_fwd.hpp>
-
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
