@@ -11,5 +11,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev \
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libre2-dev \
   libsimdjson-dev libsodium-dev \
+  clang-format dpkg-dev file \
   >/dev/null
 echo "install-deps: ok"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds with warnings as errors and runs every test tier (unit, integration,
+# Checks the formatting (scripts/format-check.sh), builds with warnings as
+# errors and runs every test tier (unit, integration,
 # crash short tier, fuzz bounded run, compat, e2e, hostile); then the same
 # tests but fuzz and hostile_heavy again under AddressSanitizer +
 # UndefinedBehaviorSanitizer; then the engine's unit and integration tests
-# (where its threads meet) under ThreadSanitizer.
+# (where its threads meet) under ThreadSanitizer; last, the package check
+# (scripts/package-check.sh: install, out-of-tree builds, .deb packages).
 # Long crash tier on demand: CAIRN_CRASH_KILLS=200 ctest --preset debug -L crash
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/format-check.sh
 cmake --preset debug -DCAIRN_WERROR=ON >/dev/null
 cmake --build --preset debug -j"$(nproc)"
 ctest --preset debug -j2
@@ -24,4 +27,7 @@ if [ "${CAIRN_SKIP_TSAN:-0}" != "1" ]; then
   cmake --preset tsan -DCAIRN_WERROR=ON >/dev/null
   cmake --build --preset tsan -j"$(nproc)" --target cairn_unit_tests cairn_model_test
   ctest --preset tsan -j2 -L "unit|integration" -E "_NOT_BUILT"
+fi
+if [ "${CAIRN_SKIP_PACKAGE:-0}" != "1" ]; then
+  bash scripts/package-check.sh
 fi

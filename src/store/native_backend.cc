@@ -1,7 +1,8 @@
 // Registers the native engine as OpenStore's backend for "file" URLs and
-// plain paths (include/cairn/backend.h). cairn::core's link interface
-// names `cairn_native_backend_anchor`, so every program linking the engine
-// keeps this file, and its registration runs before main.
+// plain paths (include/cairn/backend.h). cairn::core's link interface keeps
+// this file in every program linking the engine (a static library's names
+// `cairn_native_backend_anchor`, a shared one's turns --as-needed off), and
+// its registration runs before main.
 #include <cstdio>
 #include <cstdlib>
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Checks Cairn as an installable package (issue 16): builds the package
+# preset (Release, shared libraries, no tests), installs it into a temporary
+# prefix and builds, against that prefix alone, an out-of-tree program (with
+# find_package(cairn) and with pkg-config) and examples/, and runs them;
+# then builds the .deb packages with CPack, installs them with apt, builds
+# the program against the system install, runs it and `cairn --version`,
+# and removes the packages again. Part of scripts/test.sh
+# (CAIRN_SKIP_PACKAGE=1 leaves it out).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+cmake --preset package >/dev/null
+cmake --build --preset package -j"$(nproc)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "package-check: $*" >&2; exit 1; }
+
+version=$(build/package/cli/cairn --version | sed 's/^cairn //')
+expected="cairn ${version}: 2 events, last Deposited at revision 1, category count 2, admin yes"
+
+# 1. A temporary prefix: CMake and pkg-config consumers, and examples/.
+prefix="$work/prefix"
+cmake --install build/package --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name 'libcairn_core.so' | head -1)")
+export LD_LIBRARY_PATH="$libdir"
+cmake -S tests/package -B "$work/hello" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/hello" >/dev/null
+out=$("$work/hello/hello" "$work/store-cmake")
+[ "$out" = "$expected" ] || fail "CMake consumer printed '$out', expected '$expected'"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+# shellcheck disable=SC2046
+g++ -std=c++20 tests/package/hello.cc -o "$work/hello-pc" $(pkg-config --cflags --libs cairn)
+out=$("$work/hello-pc" "$work/store-pc")
+[ "$out" = "$expected" ] || fail "pkg-config consumer printed '$out', expected '$expected'"
+cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/examples" -j"$(nproc)" >/dev/null
+"$work/examples/order/order-demo" "$work/order" >/dev/null || fail "order-demo failed"
+"$prefix/bin/cairn" --db "$work/store-cmake" count --category account | grep -qx '{"count":2,"category":"account"}' \
+  || fail "the installed cairn did not count the program's events"
+unset LD_LIBRARY_PATH PKG_CONFIG_PATH
+echo "package-check: prefix install ok (CMake, pkg-config, examples)"
+
+# 2. Debian packages, installed with apt.
+rm -f build/package/*.deb
+(cd build/package && cpack -G DEB >/dev/null)
+debs=(build/package/*.deb)
+[ "${#debs[@]}" -eq 3 ] || fail "expected 3 .deb files, got: ${debs[*]}"
+for deb in "${debs[@]}"; do echo "package-check: built $(basename "$deb")"; done
+installed_here=0
+if ! dpkg -s cairn-tools >/dev/null 2>&1; then installed_here=1; fi
+$SUDO apt-get install -y -qq "${debs[@]/#/./}" >/dev/null
+cmake -S tests/package -B "$work/hello-system" -G Ninja >/dev/null
+cmake --build "$work/hello-system" >/dev/null
+out=$("$work/hello-system/hello" "$work/store-system")
+[ "$out" = "$expected" ] || fail "program on the system install printed '$out'"
+[ "$(/usr/bin/cairn --version)" = "cairn $version" ] || fail "/usr/bin/cairn --version"
+if [ "$installed_here" = 1 ]; then
+  $SUDO apt-get purge -y -qq cairn-tools libcairn-dev "libcairn${version%.*}" >/dev/null
+fi
+echo "package-check: .deb packages install and work (apt)"
