@@ -149,7 +149,8 @@ class StoreAdmin {
   // continue from) survives. Surviving events keep their positions and
   // revisions; a crash at any point leaves the old or the new store.
   // Appends, reads and subscriptions go on meanwhile. One at a time: kBusy
-  // while another runs. A Close that begins before the scavenge's commit
+  // while another runs; kReentrantCall from a read's visitor of the same
+  // store (its swap would wait for that read). A Close that begins before the scavenge's commit
   // point stops it (kClosed "scavenge stopped: the store is closing;
   // nothing was changed"); after it, Close waits for the swap to finish.
   // The native engine's protocol: docs/format/index.md, "Scavenge".

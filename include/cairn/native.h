@@ -106,7 +106,15 @@ class NativeStore : public Store, public StoreAdmin {
   virtual Result<StoreStats> Stats() = 0;
 
   // Persists the in-memory index so the next open re-reads no log. Called
-  // by Close. Not available read-only (kReadOnly).
+  // by Close. Not available read-only (kReadOnly); kReentrantCall from a
+  // read's visitor of the same store.
+  //
+  // Visitors: a read's visitor holds off a scavenge's file swap until it
+  // returns. It may read and append; but a blocking append from a visitor
+  // that has to wait for index checkpoints (max_unflushed_entries reached)
+  // while a scavenge waits to swap can deadlock, and so can cancelling a
+  // push subscription from a visitor in a read-only process: keep visitors
+  // to reading and hand writes to another thread (docs/STATUS.md).
   virtual Status Checkpoint() = 0;
 };
 

@@ -34,11 +34,9 @@ Result<uint64_t> StoreImpl::VisibleCount(std::string_view stream, const Retentio
 }
 
 Result<std::vector<StreamSummary>> StoreImpl::ListStreams(const ListStreamsOptions& options) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
+  const uint64_t snapshot = read.snapshot();
   std::vector<StreamSummary> out;
   // Nothing is created after the last position there can be (and +1 below
   // would wrap to the first).
@@ -117,11 +115,9 @@ Result<uint64_t> StoreImpl::CountAll() {
 
 Result<uint64_t> StoreImpl::CountStream(std::string_view stream) {
   if (stream.empty()) return Status::InvalidArgument("stream name is empty");
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
+  const uint64_t snapshot = read.snapshot();
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   CAIRN_RETURN_IF_ERROR(Readable(stream, r));
   return VisibleCount(stream, r, snapshot);

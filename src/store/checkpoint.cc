@@ -254,6 +254,13 @@ Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
 }
 
 Status StoreImpl::Checkpoint() {
+  // A visitor holds swap_mu_ shared; a checkpoint waits for the flusher,
+  // which a scavenge waiting for that lock holds up (store_impl.h).
+  if (SwapReadLock::Held(swap_mu_)) {
+    return Status(ErrorCode::kReentrantCall,
+                  "Checkpoint was called from inside a call of the same store (a read's "
+                  "visitor), where it could wait for itself");
+  }
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) return Status(ErrorCode::kReadOnly, "checkpoint of a read-only store");

@@ -202,6 +202,30 @@ TEST_F(CloseTest, PushDispatchersWaitQuietlyWhileCloseWaitsForACall) {
   ExpectStoreClosed(*ended, "on_end");
 }
 
+// Found by reading the lock order (session 15): a scavenge from a visitor
+// waited for its own read's lock; a checkpoint could wait for a flusher held
+// up by a scavenge waiting for that read. Both are refused at once.
+TEST_F(CloseTest, ScavengeAndCheckpointFromInsideAVisitorAreRefused) {
+  Append("s", 2);
+  Result<ScavengeReport> scavenge = Status(ErrorCode::kCancelled, "not run");
+  Status checkpoint;
+  Status s = store_->ReadStream("s", {}, [&](const EventView&) {
+    scavenge = store_->Scavenge();
+    checkpoint = store_->Checkpoint();
+    return false;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_FALSE(scavenge.has_value());
+  EXPECT_EQ(scavenge.error().ToString(),
+            "reentrant_call: Scavenge was called from inside a call of the same store (a read's "
+            "visitor), whose read its file swap would wait for");
+  EXPECT_EQ(checkpoint.ToString(),
+            "reentrant_call: Checkpoint was called from inside a call of the same store (a "
+            "read's visitor), where it could wait for itself");
+  EXPECT_TRUE(store_->Checkpoint().ok());  // outside a visitor, as before
+  EXPECT_TRUE(store_->Scavenge().has_value());
+}
+
 TEST_F(CloseTest, CloseFromInsideAVisitorOfTheSameStoreIsRefused) {
   Append("s", 2);
   Status inner;

@@ -137,13 +137,11 @@ Result<StoreImpl::Retention> StoreImpl::RetentionOf(std::string_view stream, uin
 }
 
 Result<StreamMetadataResult> StoreImpl::GetStreamMetadata(std::string_view stream) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
   std::vector<Part> check = {{stream, ExpectedRevision::Any(), {}}};
   CAIRN_RETURN_IF_ERROR(ValidateAppend(check, /*system=*/false));
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  const uint64_t snapshot = read.snapshot();
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   if (r.tombstoned) return Deleted(stream);
   return MetadataAt(stream, snapshot);

@@ -55,7 +55,8 @@ class PushHub : public std::enable_shared_from_this<PushHub> {
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
   std::atomic<uint64_t> next_dispatcher_{0};
   // Held by Poke while it uses store_, by Add, and by Stop. Order:
-  // life_mu_ -> Dispatcher::mu; a State's run_mu is never held with mu.
+  // run_mu -> life_mu_ -> Dispatcher::mu (a handler subscribing or
+  // cancelling holds its run_mu; the full order is in store_impl.h).
   std::mutex life_mu_;
   bool stopped_ = false;  // guarded by life_mu_
 };

@@ -185,12 +185,10 @@ Status StoreImpl::DecodeRecord(uint64_t address, std::vector<EventView>* events)
 
 Status StoreImpl::ReadStream(std::string_view stream, const ReadStreamOptions& options,
                              const EventVisitor& visit) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
   if (stream.empty()) return Status::InvalidArgument("stream name is empty");
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
+  const uint64_t snapshot = read.snapshot();
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   CAIRN_RETURN_IF_ERROR(Readable(stream, r));
   if (options.max_count == 0) return Status::OK();
@@ -377,12 +375,10 @@ Status StoreImpl::ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& 
 }
 
 Status StoreImpl::ReadAll(const ReadAllOptions& options, const EventVisitor& visit) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  const uint64_t snapshot = read.snapshot();
   if (snapshot == 0 || options.max_count == 0) return Status::OK();
   uint64_t emitted = 0;
   if (options.direction == Direction::kForwards) {
@@ -417,22 +413,18 @@ Status StoreImpl::ScanAllBackwards(uint64_t from, const EventVisitor& visit) {
 
 Result<StreamInfo> StoreImpl::GetStreamInfo(std::string_view stream) {
   if (stream.empty()) return Status::InvalidArgument("stream name is empty");
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
+  const uint64_t snapshot = read.snapshot();
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   CAIRN_RETURN_IF_ERROR(Readable(stream, r));
   return StreamInfo{std::string(stream), StreamRevision(*r.last), Position(r.last_position)};
 }
 
 Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view stream, const Uuid& id) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
+  const uint64_t snapshot = read.snapshot();
   CAIRN_ASSIGN_OR_RETURN(Retention r, RetentionOf(stream, snapshot));
   if (r.tombstoned) {
     return Status(ErrorCode::kStreamDeleted,

@@ -33,10 +33,15 @@
 namespace cairn {
 namespace {
 
-constexpr char kIntentMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'C', 'V'};
+// The intent file, docs/format/scavenge-intent.md: version 2 is written;
+// version 1 (magic "CAIRNSCV", no version field) is still read.
+constexpr char kIntentMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'N', 'T'};
+constexpr char kIntentMagicV1[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'C', 'V'};
+constexpr uint32_t kIntentVersion = 2;
 
 std::string EncodeIntent(const std::vector<uint32_t>& segments, const std::string& manifest) {
   std::string out(kIntentMagic, 8);
+  PutFixed32(&out, kIntentVersion);
   PutFixed32(&out, static_cast<uint32_t>(segments.size()));
   for (uint32_t s : segments) PutFixed32(&out, s);
   PutFixed32(&out, static_cast<uint32_t>(manifest.size()));
@@ -48,19 +53,34 @@ std::string EncodeIntent(const std::vector<uint32_t>& segments, const std::strin
 Status DecodeIntent(std::string_view d, const std::string& file, std::vector<uint32_t>* segments,
                     std::string* manifest) {
   auto bad = [&] { return Status::Corruption(file + ": scavenge intent file is damaged"); };
-  if (d.size() < 16 || std::string_view(d.data(), 8) != std::string_view(kIntentMagic, 8)) {
+  if (d.size() < 16) return bad();
+  const std::string_view magic(d.data(), 8);
+  size_t at = 8;  // the segment count
+  if (magic == std::string_view(kIntentMagic, 8)) {
+    at = 12;
+  } else if (magic != std::string_view(kIntentMagicV1, 8)) {
     return bad();
   }
   if (crc32c::Unmask(DecodeFixed32(d.data() + d.size() - 4)) !=
       crc32c::Value(d.data(), d.size() - 4)) {
     return bad();
   }
-  uint32_t n = DecodeFixed32(d.data() + 8);
-  if (d.size() < 12 + 4ull * n + 8) return bad();
-  for (uint32_t i = 0; i < n; ++i) segments->push_back(DecodeFixed32(d.data() + 12 + 4 * i));
-  uint32_t len = DecodeFixed32(d.data() + 12 + 4ull * n);
-  if (d.size() != 12 + 4ull * n + 4 + len + 4) return bad();
-  manifest->assign(d.data() + 16 + 4ull * n, len);
+  if (at == 12) {
+    const uint32_t version = DecodeFixed32(d.data() + 8);
+    if (version > kIntentVersion) {
+      return Status::Corruption(file + ": scavenge intent file has version " +
+                                std::to_string(version) + ", newer than this build reads (" +
+                                std::to_string(kIntentVersion) + ")");
+    }
+    if (version != kIntentVersion) return bad();
+  }
+  if (d.size() < at + 4) return bad();
+  const uint32_t n = DecodeFixed32(d.data() + at);
+  if (d.size() < at + 4 + 4ull * n + 8) return bad();
+  for (uint32_t i = 0; i < n; ++i) segments->push_back(DecodeFixed32(d.data() + at + 4 + 4 * i));
+  const uint32_t len = DecodeFixed32(d.data() + at + 4 + 4ull * n);
+  if (d.size() != at + 4 + 4ull * n + 4 + len + 4) return bad();
+  manifest->assign(d.data() + at + 8 + 4ull * n, len);
   return Status::OK();
 }
 
@@ -118,6 +138,12 @@ Status StoreImpl::FinishInterruptedScavenge() {
 }
 
 Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
+  // Its swap takes swap_mu_ exclusively, which a visitor holds shared.
+  if (SwapReadLock::Held(swap_mu_)) {
+    return Status(ErrorCode::kReentrantCall,
+                  "Scavenge was called from inside a call of the same store (a read's "
+                  "visitor), whose read its file swap would wait for");
+  }
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
   if (options_.read_only) return Status(ErrorCode::kReadOnly, "scavenge of a read-only store");

@@ -9,9 +9,12 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <optional>
 #include <thread>
 
 #include "cairn/native.h"
+#include "src/base/coding.h"
+#include "src/base/crc32c.h"
 #include "src/base/testing.h"
 #include "src/env/fault_env.h"
 
@@ -502,6 +505,28 @@ TEST(ScavengeTest, AMemtableFrozenBeforeTheSwapIsCheckpointedInTheNewLayout) {
     ADD_FAILURE() << p.file << " offset " << p.offset << ": " << p.what;
 }
 
+// One scavenge at a time: a second one, started while the first rewrites,
+// is kBusy at once and changes nothing; the first completes.
+TEST(ScavengeTest, ASecondScavengeWhileOneRunsIsBusy) {
+  TempDir dir;
+  auto s = OpenOrDie(dir.path());
+  Scene(s.get());
+  Result<ScavengeReport> second = Status(ErrorCode::kCancelled, "not run");
+  bool tried = false;
+  ScavengeOptions o;
+  o.progress = [&](const ScavengeProgress& p) {
+    if (std::string(p.phase) != "rewrite" || tried) return;
+    tried = true;
+    // From another thread: the first holds its lock on this one.
+    second = std::async(std::launch::async, [&] { return s->Scavenge(); }).get();
+  };
+  auto first = s->Scavenge(o);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  ASSERT_TRUE(tried);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().ToString(), "busy: a scavenge of this store is already running");
+}
+
 // A crash at each step of the commit protocol leaves a store that opens,
 // shows every visible event unchanged and verifies clean.
 // Close does not wait for a whole scavenge: one that has not reached its
@@ -542,6 +567,87 @@ TEST(ScavengeTest, AScavengeStopsBeforeItsCommitWhenCloseBegins) {
 }
 
 class ScavengeCrashTest : public ::testing::TestWithParam<const char*> {};
+
+// Leaves `dir` as a writer killed right after its scavenge's intent file
+// became durable (docs/format/scavenge-intent.md), and returns the file.
+std::string CrashAfterTheIntent(const std::string& dir) {
+  GTEST_FLAG_SET(death_test_style, "fast");
+  EXPECT_EXIT(
+      {
+        auto s = NativeStore::Open(dir, Opts());
+        if (!s.has_value()) std::_Exit(1);
+        ScavengeOptions o;
+        o.test_hook = [](std::string_view at) {
+          if (at == "intent") std::_Exit(7);
+          return Status::OK();
+        };
+        (void)(*s)->Scavenge(o);
+        std::_Exit(2);
+      },
+      ::testing::ExitedWithCode(7), "");
+  std::ifstream in(dir + "/index/SCAVENGE", std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The intent as a build before session 15 wrote it (version 1), or with
+// another version field: the same bytes, checksummed again.
+std::string RewriteIntent(const std::string& v2, std::optional<uint32_t> version) {
+  std::string out = version ? v2.substr(0, 8) : std::string("CAIRNSCV");
+  if (version) PutFixed32(&out, *version);
+  out += v2.substr(12, v2.size() - 16);
+  PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
+  return out;
+}
+
+TEST(ScavengeIntentTest, AVersionOneIntentLeftByAnOlderBuildIsRolledForward) {
+  TempDir dir;
+  std::string before;
+  uint64_t log_before = 0;
+  {
+    auto s = OpenOrDie(dir.path());
+    Scene(s.get());
+    before = Visible(s.get());
+    log_before = s->Stats()->log_bytes;
+    ASSERT_TRUE(s->Close().ok());
+  }
+  const std::string v2 = CrashAfterTheIntent(dir.path());
+  ASSERT_GT(v2.size(), 16u);
+  ASSERT_EQ(v2.substr(0, 12), std::string("CAIRNINT\x02\0\0\0", 12));
+  std::ofstream(dir.Sub("index/SCAVENGE"), std::ios::binary | std::ios::trunc)
+      << RewriteIntent(v2, std::nullopt);
+  auto s = OpenOrDie(dir.path());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(Visible(s.get()), before);
+  EXPECT_LT(s->Stats()->log_bytes, log_before);  // the rewritten segments are in place
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("index/SCAVENGE")));
+  for (const auto& f : std::filesystem::directory_iterator(dir.Sub("log"))) {
+    EXPECT_NE(f.path().extension(), ".scav") << f.path();
+  }
+  VerifyReport v;
+  ASSERT_TRUE(s->Verify(&v).ok());
+  EXPECT_EQ(v.problems.size(), 0u);
+}
+
+TEST(ScavengeIntentTest, ANewerVersionIsRefusedNamingIt) {
+  TempDir dir;
+  {
+    auto s = OpenOrDie(dir.path());
+    Scene(s.get());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  const std::string v2 = CrashAfterTheIntent(dir.path());
+  const std::string intent = dir.Sub("index/SCAVENGE");
+  std::ofstream(intent, std::ios::binary | std::ios::trunc) << RewriteIntent(v2, 3);
+  auto s = NativeStore::Open(dir.path(), Opts());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().ToString(), "corruption: " + intent +
+                                      ": scavenge intent file has version 3, newer than this "
+                                      "build reads (2)");
+  std::ofstream(intent, std::ios::binary | std::ios::trunc) << RewriteIntent(v2, 2) + "x";
+  s = NativeStore::Open(dir.path(), Opts());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().ToString(), "corruption: " + intent + ": scavenge intent file is damaged");
+}
 
 TEST_P(ScavengeCrashTest, CrashAtStepLeavesOldOrNewStore) {
   // "fast": the child is a fork at EXPECT_EXIT (the store is closed, so no

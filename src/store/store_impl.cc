@@ -71,6 +71,13 @@ StoreImpl::Op::~Op() {
   }
 }
 
+StoreImpl::ReadScope::ReadScope(StoreImpl* store) : op_(store), status_(op_.status()) {
+  if (status_.ok() && store->options_.read_only) status_ = store->RefreshFromWriter();
+  if (!status_.ok()) return;
+  swap_.emplace(store->swap_mu_);  // no scavenge swap mid-read
+  snapshot_ = store->visible_.load(std::memory_order_acquire);
+}
+
 bool StoreImpl::InOpOnThisThread() const {
   return std::find(t_ops.begin(), t_ops.end(), this) != t_ops.end();
 }

@@ -14,17 +14,39 @@
 // never wait for I/O of the writer; they hold index_mu_ shared only while
 // copying index entries.
 //
-// Lock order (never acquire in the other direction):
-//   queue_mu_  ->  index_mu_  ->  PositionIndex/Log internal locks
-//   flush_mu_  is a leaf lock; checkpoint_mu_ -> index_mu_.
+// Lock order: A -> B when B may be taken while A is held; never the other way. Outermost
+// first (edges may skip levels, e.g. scavenge_mu_ -> queue_mu_ through DoCheckpoint):
+//   PushHub::State::run_mu -> scavenge_mu_ (try_lock) -> compact_mu_ -> checkpoint_mu_
+//     -> swap_mu_ -> index_mu_ -> {PositionIndex::mu_, Log::segments_mu_}
+//   run_mu -> refresh_mu_ (read-only processes) -> swap_mu_ (exclusive: AdoptScavenge)
+//   swap_mu_ -> {queue_mu_, flush_mu_, head_mu_} (a commit batch), ops_mu_ (~Op in a visitor);
+//     a nested read only try_locks refresh_mu_ under it
+//   run_mu -> PushHub::life_mu_ -> {PushHub::Dispatcher::mu, head_mu_}
+// Visitors (swap_mu_ shared) and push handlers (run_mu) may call the store: what a call
+// takes then follows those two, within the limits below.
+// Leaf locks (never held while taking another): ops_mu_, queue_mu_, async_mu_, wake_mu_,
+// flush_mu_, head_mu_, push_mu_, follower_mu_ (StopFollower joins the follower under it),
+// Dispatcher::mu, PositionIndex::mu_, Log::segments_mu_. swap_mu_ is held shared
+// (SwapReadLock) by reads and commit batches, exclusively only by scavenge's swap and a
+// reader's AdoptScavenge. Condition-variable waits release their own mutex: ops_cv_,
+// commit_cv_/room_cv_ (async_mu_), wake_cv_, flush_cv_/compact_cv_/flush_done_cv_ (flush_mu_),
+// head_cv_, Dispatcher::stop_cv.
+// Waiting counts as holding: DoCheckpoint and Lead's WaitForFlushRoom wait for the flusher,
+// which takes checkpoint_mu_ (and so does a writer queued behind such a leader); Cancel waits
+// for a run_mu. So a thread holding swap_mu_ (a visitor) must not checkpoint, append, restore,
+// scavenge or cancel a push subscription of its store: that can deadlock with a scavenge's
+// swap (or a read-only process's adoption of one).
+// User code: read visitors run with swap_mu_ shared (plus whatever their caller holds); push
+// handlers with their run_mu; ScavengeOptions::progress with scavenge_mu_ and compact_mu_,
+// its test_hook also with checkpoint_mu_ and swap_mu_ exclusive; append callbacks with no lock
+// (RunCompletions). No other mutex is ever held while user code runs.
+//
 // Threads: callers (appends, reads), the flusher (memtable -> run files and
 // MANIFEST), the compactor (merges runs without holding checkpoint_mu_
 // during the merge itself), the commit thread (leads for asynchronous
 // appends and takes over a busy queue from blocking leaders; started by
 // the first of either, with the waker, which wakes the blocking writers of
 // the commit thread's batches) and push dispatchers (push.cc).
-// async_mu_ and wake_mu_ are leaf locks: never held while taking another
-// lock or running a callback.
 
 #include <array>
 #include <atomic>
@@ -147,6 +169,27 @@ class StoreImpl final : public NativeStore {
    private:
     StoreImpl* store_;
     Status status_;
+  };
+  // What every public read does first: counts as a call in flight (Op:
+  // Close waits for it), brings a read-only process up to its writer's
+  // durable end (RefreshFromWriter), holds swap_mu_ shared so no scavenge
+  // swaps files under it, and takes the visible head as its snapshot.
+  // status() is the first of these that failed; nothing else may be used
+  // then. A read checks its arguments before it opens one.
+  class ReadScope {
+   public:
+    explicit ReadScope(StoreImpl* store);
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+    const Status& status() const { return status_; }
+    // Positions below it are visible to this read.
+    uint64_t snapshot() const { return snapshot_; }
+
+   private:
+    Op op_;
+    Status status_;
+    std::optional<SwapReadLock> swap_;
+    uint64_t snapshot_ = 0;
   };
   // Internal readers outside the public entry points (subscriptions) hold
   // it shared, like every read.
@@ -455,11 +498,13 @@ class StoreImpl final : public NativeStore {
   // and a second Close for close_done_ (set under ops_mu_ at its end).
   std::atomic<uint64_t> ops_{0};
   std::atomic<bool> close_done_{false};
-  std::mutex ops_mu_;
+  std::mutex ops_mu_;  // guards no field: orders ops_ / close_done_ with ops_cv_ (a leaf)
   std::condition_variable ops_cv_;
   // Whether this thread is inside a call of this store (a read's visitor).
   bool InOpOnThisThread() const;
 
+  // Guards the stream index (the fields marked below): shared while a lookup copies entries,
+  // exclusive to change them. Taken under swap_mu_ and checkpoint_mu_, never the other way.
   mutable std::shared_mutex index_mu_;
   std::shared_ptr<index::Memtable> active_;                       // guarded by index_mu_
   std::deque<Frozen> frozen_;                                     // guarded by index_mu_
@@ -472,6 +517,7 @@ class StoreImpl final : public NativeStore {
   uint64_t unpublished_entries_ = 0;
   uint64_t unpublished_streams_ = 0;
 
+  // Guards the append queue, its leadership and failed_ (fields below); a leaf lock.
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;            // guarded by queue_mu_
   bool leader_active_ = false;           // guarded by queue_mu_
@@ -483,7 +529,8 @@ class StoreImpl final : public NativeStore {
   std::array<std::atomic<uint32_t>, kDoneWords> done_words_{};
 
   // Asynchronous appends (AppendAsync): the commit thread, its leadership
-  // grant, and the bytes and calls queued but not yet completed.
+  // grant, and the bytes and calls queued but not yet completed. async_mu_
+  // guards them; a leaf lock, never held while a callback runs.
   std::mutex async_mu_;
   std::condition_variable commit_cv_;  // commit thread: a grant or stop
   std::condition_variable room_cv_;    // submitters: room below the bound / drained
@@ -500,7 +547,7 @@ class StoreImpl final : public NativeStore {
   // The waker thread: wakes the blocking writers of the batches the commit
   // thread committed (WakeDone), so that it can go on to the next batch.
   void WakeLoop();
-  std::mutex wake_mu_;  // a leaf lock
+  std::mutex wake_mu_;  // guards wakes_ and wake_stop_; a leaf lock
   std::condition_variable wake_cv_;
   std::vector<Writer*> wakes_;  // guarded by wake_mu_: committed, not yet woken
   bool wake_stop_ = false;      // guarded by wake_mu_
@@ -514,11 +561,15 @@ class StoreImpl final : public NativeStore {
   std::mutex scavenge_mu_;  // one scavenge at a time
   std::mutex compact_mu_;   // held by a merge; scavenge holds it to pause merges
 
+  // Held by a checkpoint (FlushOne), a merge's manifest reads and update, and scavenge while it
+  // reads the manifest and commits: guards manifest_ (and the run ids it hands out).
   std::mutex checkpoint_mu_;
   index::Manifest manifest_;  // guarded by checkpoint_mu_; assigned by SetManifest only
   // Assigns manifest_ and the copies of its fields that Stats reads unlocked.
   void SetManifest(const index::Manifest& m);
 
+  // Guards the flusher / compactor handshake (fields below); a leaf lock. Waiting on
+  // flush_done_cv_ waits for the flusher, which takes checkpoint_mu_.
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;       // flusher waits for work / stop
   std::condition_variable flush_done_cv_;  // checkpoint waits for an empty frozen_
@@ -539,12 +590,14 @@ class StoreImpl final : public NativeStore {
   uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
 
   // Subscriptions waiting for new events: head_waiters_ counts them so a
-  // commit only takes head_mu_ when someone waits.
+  // commit only takes head_mu_ when someone waits. head_mu_ guards no field:
+  // it orders a waiter's check of visible_ with the wake-up; a leaf lock.
   std::mutex head_mu_;
   std::condition_variable head_cv_;
   std::atomic<int> head_waiters_{0};
   // Push subscriptions (src/store/push.cc): the dispatchers, started with
   // the first one; Close ends them (StopPush) before the log goes away.
+  // push_mu_ guards push_ only (a leaf lock: the hub is stopped outside it).
   std::mutex push_mu_;
   std::shared_ptr<class PushHub> push_;  // guarded by push_mu_
   void StopPush();
@@ -553,6 +606,8 @@ class StoreImpl final : public NativeStore {
   void FollowLoop();
   Status StartFollower();
   void StopFollower();
+  // Guards the follower fields below; a leaf lock, but StopFollower joins the
+  // follower (which refreshes: refresh_mu_, swap_mu_) while holding it.
   std::mutex follower_mu_;
   std::thread follower_;       // guarded by follower_mu_
   int follower_stop_fd_ = -1;  // eventfd; guarded by follower_mu_

@@ -307,12 +307,10 @@ Status StoreImpl::ReadEventType(std::string_view type, const ReadAllOptions& opt
 
 Status StoreImpl::ReadByTag(const std::string& tag, const ReadAllOptions& options,
                             const EventVisitor& visit) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(options.filter));
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  const uint64_t snapshot = read.snapshot();
   if (options.max_count == 0) return Status::OK();
   const bool fwd = options.direction == Direction::kForwards;
   uint64_t emitted = 0;

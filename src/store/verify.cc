@@ -15,12 +15,10 @@ constexpr uint64_t kPositionEntryBytes = 16;
 }  // namespace
 
 Status StoreImpl::Verify(VerifyReport* report) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // no scavenge swap mid-read
+  ReadScope read(this);
+  CAIRN_RETURN_IF_ERROR(read.status());
   *report = VerifyReport();
-  const uint64_t snapshot = visible_.load(std::memory_order_acquire);
+  const uint64_t snapshot = read.snapshot();
   auto where = [&](uint64_t address) {
     return log_->SegmentPath(log::AddressSegment(address)) + " offset " +
            std::to_string(log::AddressOffset(address));
