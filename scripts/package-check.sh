@@ -2,7 +2,8 @@
 # Checks Cairn as an installable package (issue 16): builds the package
 # preset (Release, shared libraries, no tests), installs it into a temporary
 # prefix and builds, against that prefix alone, an out-of-tree program (with
-# find_package(cairn) and with pkg-config) and examples/, and runs them;
+# find_package(cairn) and with pkg-config) and examples/, and runs them; the
+# same program with Cairn as an add_subdirectory (libraries only);
 # then builds the .deb packages with CPack, installs them with apt, builds
 # the program against the system install, runs it and `cairn --version`,
 # and removes the packages again. Part of scripts/test.sh
@@ -43,7 +44,19 @@ cmake --build "$work/examples" -j"$(nproc)" >/dev/null
 unset LD_LIBRARY_PATH PKG_CONFIG_PATH
 echo "package-check: prefix install ok (CMake, pkg-config, examples)"
 
-# 2. Debian packages, installed with apt.
+# 2. add_subdirectory: the libraries only, nothing of Cairn's own build.
+cmake -S tests/package/subdir -B "$work/subdir" -G Ninja -DCAIRN_SOURCE_DIR="$PWD" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+targets=$(ninja -C "$work/subdir" -t targets all)
+for t in cairn_unit_tests cairn-bench 'cairn:' bank; do
+  if grep -q "^$t" <<<"$targets"; then fail "add_subdirectory configured '$t'"; fi
+done
+cmake --build "$work/subdir" -j"$(nproc)" >/dev/null
+out=$("$work/subdir/hello" "$work/store-subdir")
+[ "$out" = "$expected" ] || fail "add_subdirectory consumer printed '$out'"
+echo "package-check: add_subdirectory ok (libraries only)"
+
+# 3. Debian packages, installed with apt.
 rm -f build/package/*.deb
 (cd build/package && cpack -G DEB >/dev/null)
 debs=(build/package/*.deb)

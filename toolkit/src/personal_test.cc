@@ -80,6 +80,13 @@ TEST_F(PersonalTest, SealedOnWriteOpenedOnReadForgottenAfterErasure) {
   EXPECT_EQ(json->find("ann@example.com"), std::string::npos) << *json;
   EXPECT_EQ(json->rfind(R"({"member":"m-1","email":"cairn:v1:)", 0), 0u) << *json;
   EXPECT_EQ(Encode(e), R"({"member":"m-1","email":"ann@example.com"})");  // display only
+  // Regression (newcomer report, item 10: the header said the opposite):
+  // encoding for the store without a cipher refuses, never writes in clear.
+  auto clear = EncodeSealed(e, nullptr);
+  ASSERT_FALSE(clear.has_value());
+  EXPECT_EQ(clear.error().ToString(),
+            "invalid_argument: SignedUp.email: personal data needs a PersonalDataCipher to be "
+            "written");
 
   auto back = Decode<SignedUp>(*json, cipher_.get());
   ASSERT_TRUE(back.has_value()) << back.error().ToString();

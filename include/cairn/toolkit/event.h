@@ -261,9 +261,12 @@ concept EventType = std::is_default_constructible_v<E> && requires(Fields<E>& f)
                                   std::string_view json, FieldSink* sink,
                                   PersonalDataCipher* cipher = nullptr);
 // Encodes values (one per spec; absent optionals are left out) as a JSON
-// object in spec order. Personal fields are sealed with `cipher`; without
-// one they are written in clear: for display and tests only, never for the
-// store (kSubjectErased when a subject was erased, from the cipher).
+// object in spec order, for the store. Personal fields are sealed with
+// `cipher`; with no cipher a present personal value is kInvalidArgument
+// ("<field>: personal data needs a PersonalDataCipher to be written"), so
+// nothing personal is ever stored in clear (the overload below writes clear
+// JSON for display and tests). kSubjectErased when a subject was erased,
+// from the cipher; a forgotten value is written as null.
 Result<std::string> EncodeFields(std::span<const FieldSpec> specs,
                                  std::span<const FieldValue> values, PersonalDataCipher* cipher);
 // The same without personal data sealing (display, tests, types without
