@@ -7,8 +7,8 @@
 namespace cairn::cli {
 namespace {
 
-// The exit statuses are documented (README, docs/operations.md): every code,
-// the ones added for the server included, has exactly the status written there.
+// The exit statuses are documented (docs/errors.md, README, docs/operations.md):
+// every code, the ones added for the server included, has exactly that status.
 TEST(ExitStatusTest, EveryCodeHasItsDocumentedExitStatus) {
   const int want[kErrorCodeCount] = {
       0,  // ok

@@ -27,11 +27,18 @@ install(TARGETS cairn_api cairn_core cairn_toolkit EXPORT cairnTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(CAIRN_BUILD_TOOLS)
+  # Installed under any prefix, the programs find the shared libraries
+  # installed beside them (no LD_LIBRARY_PATH needed).
+  if(BUILD_SHARED_LIBS)
+    file(RELATIVE_PATH CAIRN_BIN_TO_LIB "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
+    set_target_properties(cairn cairn-bench PROPERTIES INSTALL_RPATH "$ORIGIN/${CAIRN_BIN_TO_LIB}")
+  endif()
   install(TARGETS cairn cairn-bench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
 endif()
 
 install(EXPORT cairnTargets NAMESPACE cairn:: FILE cairnTargets.cmake
   DESTINATION ${CAIRN_CMAKE_DIR} COMPONENT dev)
+set(CAIRN_SHARED_LIBS ${BUILD_SHARED_LIBS})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/cairnConfig.cmake.in
   ${PROJECT_BINARY_DIR}/cairnConfig.cmake INSTALL_DESTINATION ${CAIRN_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/cairnConfigVersion.cmake

@@ -16,7 +16,14 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 cmake --preset package >/dev/null
 cmake --build --preset package -j"$(nproc)"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+installed_pkgs=()
+cleanup() {
+  if [ "${#installed_pkgs[@]}" -gt 0 ]; then
+    $SUDO apt-get purge -y -qq "${installed_pkgs[@]}" >/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 fail() { echo "package-check: $*" >&2; exit 1; }
 
 version=$(build/package/cli/cairn --version | sed 's/^cairn //')
@@ -25,7 +32,9 @@ expected="cairn ${version}: 2 events, last Deposited at revision 1, category cou
 # 1. A temporary prefix: CMake and pkg-config consumers, and examples/.
 prefix="$work/prefix"
 cmake --install build/package --prefix "$prefix" >/dev/null
-libdir=$(dirname "$(find "$prefix" -name 'libcairn_core.so' | head -1)")
+core=$(find "$prefix" -name 'libcairn_core.so' | head -1)
+[ -n "$core" ] || fail "no libcairn_core.so under $prefix"
+libdir=$(dirname "$core")
 export LD_LIBRARY_PATH="$libdir"
 cmake -S tests/package -B "$work/hello" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/hello" >/dev/null
@@ -39,9 +48,10 @@ out=$("$work/hello-pc" "$work/store-pc")
 cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/examples" -j"$(nproc)" >/dev/null
 "$work/examples/order/order-demo" "$work/order" >/dev/null || fail "order-demo failed"
+unset LD_LIBRARY_PATH PKG_CONFIG_PATH
+# The installed programs find their libraries by themselves (RPATH).
 "$prefix/bin/cairn" --db "$work/store-cmake" count --category account | grep -qx '{"count":2,"category":"account"}' \
   || fail "the installed cairn did not count the program's events"
-unset LD_LIBRARY_PATH PKG_CONFIG_PATH
 echo "package-check: prefix install ok (CMake, pkg-config, examples)"
 
 # 2. add_subdirectory: the libraries only, nothing of Cairn's own build.
@@ -62,15 +72,17 @@ rm -f build/package/*.deb
 debs=(build/package/*.deb)
 [ "${#debs[@]}" -eq 3 ] || fail "expected 3 .deb files, got: ${debs[*]}"
 for deb in "${debs[@]}"; do echo "package-check: built $(basename "$deb")"; done
-installed_here=0
-if ! dpkg -s cairn-tools >/dev/null 2>&1; then installed_here=1; fi
+for deb in "${debs[@]}"; do
+  pkg=$(dpkg-deb -f "$deb" Package)
+  if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ]; then
+    fail "$pkg is installed already: remove it first (this check installs and purges its own)"
+  fi
+  installed_pkgs+=("$pkg")
+done
 $SUDO apt-get install -y -qq "${debs[@]/#/./}" >/dev/null
 cmake -S tests/package -B "$work/hello-system" -G Ninja >/dev/null
 cmake --build "$work/hello-system" >/dev/null
 out=$("$work/hello-system/hello" "$work/store-system")
 [ "$out" = "$expected" ] || fail "program on the system install printed '$out'"
 [ "$(/usr/bin/cairn --version)" = "cairn $version" ] || fail "/usr/bin/cairn --version"
-if [ "$installed_here" = 1 ]; then
-  $SUDO apt-get purge -y -qq cairn-tools libcairn-dev "libcairn${version%.*}" >/dev/null
-fi
-echo "package-check: .deb packages install and work (apt)"
+echo "package-check: .deb packages install and work (apt; purged on exit)"

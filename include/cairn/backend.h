@@ -33,10 +33,10 @@ Status RegisterBackend(std::string_view scheme, BackendFactory factory);
 // kInvalidArgument for an empty URL.
 Result<std::string> UrlScheme(std::string_view url);
 
-// The path a "file" URL names: a plain path as given; "file:///a/b" (or
-// "file://localhost/a/b") as "/a/b", with %XX escapes decoded.
-// kInvalidArgument for another host, a query or fragment, a bad escape or
-// an empty path.
+// The path a "file" URL names: a plain path as given; "file:///a/b",
+// "file://localhost/a/b" and "file:/a/b" as "/a/b", with %XX escapes
+// decoded. kInvalidArgument for another host, a query or fragment, a bad
+// escape, "file:" without an absolute path, or an empty path.
 Result<std::string> FileUrlPath(std::string_view url);
 
 }  // namespace cairn

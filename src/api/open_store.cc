@@ -75,25 +75,37 @@ Result<std::string> UrlScheme(std::string_view url) {
 
 Result<std::string> FileUrlPath(std::string_view url) {
   if (url.empty()) return Status::InvalidArgument("store URL is empty");
+  const std::string quoted = "'" + std::string(url) + "'";
   const size_t sep = url.find("://");
-  if (sep == std::string_view::npos || !ValidScheme(url.substr(0, sep))) {
+  size_t path_at = 0;  // where the URL's path starts
+  if (sep != std::string_view::npos && ValidScheme(url.substr(0, sep))) {
+    if (Lower(url.substr(0, sep)) != "file") {
+      return Status::InvalidArgument("store URL " + quoted + " is not a file URL");
+    }
+    const std::string_view rest = url.substr(sep + 3);
+    const size_t slash = rest.find('/');
+    const std::string_view host = rest.substr(0, slash);
+    if (!host.empty() && Lower(host) != "localhost") {
+      return Status::InvalidArgument("file URL " + quoted + " names host '" + std::string(host) +
+                                     "': only local paths (file:///path) can be opened");
+    }
+    if (slash == std::string_view::npos) {
+      return Status::InvalidArgument("file URL " + quoted + " has no path");
+    }
+    path_at = sep + 3 + slash;
+  } else if (url.size() >= 5 && Lower(url.substr(0, 5)) == "file:") {
+    // RFC 8089's short form, file:/abs/path; "file:rel" names no absolute path.
+    if (url.size() == 5 || url[5] != '/') {
+      return Status::InvalidArgument("file URL " + quoted +
+                                     " has no absolute path (write file:///abs/path or a plain "
+                                     "path)");
+    }
+    path_at = 5;
+  } else {
     return std::string(url);  // a plain path, taken as given
   }
-  const std::string quoted = "'" + std::string(url) + "'";
-  if (Lower(url.substr(0, sep)) != "file") {
-    return Status::InvalidArgument("store URL " + quoted + " is not a file URL");
-  }
-  std::string_view rest = url.substr(sep + 3);
-  const size_t slash = rest.find('/');
-  const std::string_view host = rest.substr(0, slash);
-  if (!host.empty() && Lower(host) != "localhost") {
-    return Status::InvalidArgument("file URL " + quoted + " names host '" + std::string(host) +
-                                   "': only local paths (file:///path) can be opened");
-  }
-  if (slash == std::string_view::npos || slash + 1 == rest.size()) {
-    return Status::InvalidArgument("file URL " + quoted + " has no path");
-  }
-  const std::string_view path = rest.substr(slash);
+  const std::string_view path = url.substr(path_at);
+  if (path.size() == 1) return Status::InvalidArgument("file URL " + quoted + " has no path");
   if (path.find_first_of("?#") != std::string_view::npos) {
     return Status::InvalidArgument("file URL " + quoted +
                                    " has a query or fragment; write '?' as %3F and '#' as %23");
@@ -108,7 +120,7 @@ Result<std::string> FileUrlPath(std::string_view url) {
     const int lo = hi >= 0 ? HexValue(path[i + 2]) : -1;
     if (lo < 0) {
       return Status::InvalidArgument("file URL " + quoted + " has a bad %-escape at offset " +
-                                     std::to_string(sep + 3 + slash + i));
+                                     std::to_string(path_at + i));
     }
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "cairn/subscription.h"  // CategoryOf
+
 namespace cairn {
 
 inline uint64_t StreamHash(std::string_view s) {
@@ -62,9 +64,6 @@ inline std::string CategoryStreamsTag(std::string_view category) {
   return t;
 }
 // The stream name's part before its first '-', or "" when it has none.
-inline std::string_view StreamCategory(std::string_view stream) {
-  size_t dash = stream.find('-');
-  return dash == std::string_view::npos ? std::string_view() : stream.substr(0, dash);
-}
+inline std::string_view StreamCategory(std::string_view stream) { return CategoryOf(stream); }
 
 }  // namespace cairn

@@ -254,6 +254,7 @@ Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
 }
 
 Status StoreImpl::Checkpoint() {
+  if (options_.read_only) return Status(ErrorCode::kReadOnly, "checkpoint of a read-only store");
   // A visitor holds swap_mu_ shared; a checkpoint waits for the flusher,
   // which a scavenge waiting for that lock holds up (store_impl.h).
   if (SwapReadLock::Held(swap_mu_)) {
@@ -263,7 +264,6 @@ Status StoreImpl::Checkpoint() {
   }
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) return Status(ErrorCode::kReadOnly, "checkpoint of a read-only store");
   return DoCheckpoint();
 }
 

@@ -10,13 +10,17 @@
 //      written to <seg>.scav (same id and header), fsynced.
 //   2. "indexed": stream, event-id and tag runs plus positions.idx.scav are
 //      built for positions [0, indexed_through) from the new log view.
-//   3. "intent": index/SCAVENGE names the rewritten segments and holds the
-//      manifest to install; written atomically. This is the commit point.
+//   3. "intent": index/SCAVENGE (docs/format/scavenge-intent.md) names the
+//      rewritten segments and holds the manifest to install; written
+//      atomically. This is the commit point.
 //   4. "segments": <seg>.scav renamed over <seg>.seg, positions.idx.scav
 //      over positions.idx.
-//   5. "manifest": MANIFEST replaced; the intent file removed.
-// Open rolls a surviving intent forward (FinishInterruptedScavenge) and
-// removes *.scav files that no intent names (a crash before step 3).
+//   5. "manifest": MANIFEST replaced.
+//   6. "head": HEAD rewritten for the new log generation.
+//   7. "removed": the intent file removed.
+// Open rolls a surviving intent forward (FinishInterruptedScavenge: steps
+// 4, 5 and 7; the open then writes HEAD) and removes *.scav files that no
+// intent names (a crash before step 3).
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -68,9 +72,12 @@ Status DecodeIntent(std::string_view d, const std::string& file, std::vector<uin
   if (at == 12) {
     const uint32_t version = DecodeFixed32(d.data() + 8);
     if (version > kIntentVersion) {
-      return Status::Corruption(file + ": scavenge intent file has version " +
-                                std::to_string(version) + ", newer than this build reads (" +
-                                std::to_string(kIntentVersion) + ")");
+      // Not damage: the scavenge it commits happened, and a newer build
+      // finishes it (removing index/, as corruption hints say, would lose it).
+      return Status(ErrorCode::kFailedPrecondition,
+                    file + ": scavenge intent file has version " + std::to_string(version) +
+                        ", newer than this build reads (" + std::to_string(kIntentVersion) +
+                        "): open the store with the build that wrote it");
     }
     if (version != kIntentVersion) return bad();
   }
@@ -138,6 +145,7 @@ Status StoreImpl::FinishInterruptedScavenge() {
 }
 
 Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
+  if (options_.read_only) return Status(ErrorCode::kReadOnly, "scavenge of a read-only store");
   // Its swap takes swap_mu_ exclusively, which a visitor holds shared.
   if (SwapReadLock::Held(swap_mu_)) {
     return Status(ErrorCode::kReentrantCall,
@@ -146,7 +154,6 @@ Result<ScavengeReport> StoreImpl::Scavenge(const ScavengeOptions& options) {
   }
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) return Status(ErrorCode::kReadOnly, "scavenge of a read-only store");
   std::unique_lock one(scavenge_mu_, std::try_to_lock);
   if (!one.owns_lock()) {
     return Status(ErrorCode::kBusy, "a scavenge of this store is already running");

@@ -640,9 +640,10 @@ TEST(ScavengeIntentTest, ANewerVersionIsRefusedNamingIt) {
   std::ofstream(intent, std::ios::binary | std::ios::trunc) << RewriteIntent(v2, 3);
   auto s = NativeStore::Open(dir.path(), Opts());
   ASSERT_FALSE(s.has_value());
-  EXPECT_EQ(s.error().ToString(), "corruption: " + intent +
+  EXPECT_EQ(s.error().ToString(), "failed_precondition: " + intent +
                                       ": scavenge intent file has version 3, newer than this "
-                                      "build reads (2)");
+                                      "build reads (2): open the store with the build that "
+                                      "wrote it");
   std::ofstream(intent, std::ios::binary | std::ios::trunc) << RewriteIntent(v2, 2) + "x";
   s = NativeStore::Open(dir.path(), Opts());
   ASSERT_FALSE(s.has_value());

@@ -175,7 +175,7 @@ class StoreImpl final : public NativeStore {
   // durable end (RefreshFromWriter), holds swap_mu_ shared so no scavenge
   // swaps files under it, and takes the visible head as its snapshot.
   // status() is the first of these that failed; nothing else may be used
-  // then. A read checks its arguments before it opens one.
+  // then.
   class ReadScope {
    public:
     explicit ReadScope(StoreImpl* store);
