@@ -7,9 +7,11 @@
 // used by one thread at a time unless its comment says otherwise.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "cairn/status.h"
@@ -85,6 +87,25 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// Watches a directory for changes to its files (created, written, renamed
+// into it), so that one process learns of another's writes without
+// polling: a read-only store follows its writer's HEAD file this way.
+// Thread safety: one thread at a time calls Wait; any thread may call Wake.
+class DirectoryWatch {
+ public:
+  enum class Event {
+    kChanged,   // something changed since the previous Wait returned
+    kWoken,     // Wake was called: stop watching
+    kTimedOut,  // nothing seen within the timeout (or the watch cannot tell)
+  };
+  virtual ~DirectoryWatch() = default;
+  // Blocks until a change not yet reported, a Wake, or `timeout_micros`.
+  // Changes seen together are reported once. A Wake is final: it wins over
+  // a pending change, and every later Wait returns kWoken at once.
+  virtual Event Wait(int64_t timeout_micros) = 0;
+  virtual void Wake() = 0;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -139,6 +160,16 @@ class Env {
   // Blocks the calling thread for at least `micros` microseconds (waiting
   // for another process, which no condition variable can signal).
   virtual void SleepForMicroseconds(int64_t micros) = 0;
+  // Watches the directory `path`: kNotFound when it does not exist,
+  // kIOError when the system refuses a watch (each naming `path`). The default is Env::Default()'s
+  // (a watch reads nothing and writes nothing, so an Env that only injects I/O faults need not
+  // provide one).
+  virtual Result<std::unique_ptr<DirectoryWatch>> WatchDirectory(const std::string& path);
+  // Starts a thread of the engine running `body`; the caller joins it.
+  // `name` (at most 15 characters shown) is what debuggers and `top -H`
+  // show. Every thread the engine starts comes through here, so a test Env
+  // can count, name or hold them. Default: a std::thread, named.
+  virtual std::thread StartThread(std::string name, std::function<void()> body);
 };
 
 }  // namespace cairn

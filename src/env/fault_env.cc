@@ -95,6 +95,76 @@ void FaultInjectionEnv::SetDown(bool down) {
   std::lock_guard l(mu_);
   down_ = down;
 }
+namespace {
+
+// A watch that sees what NotifyDirectoryWatches announces, and nothing else.
+class SimulatedWatch final : public DirectoryWatch {
+ public:
+  explicit SimulatedWatch(std::shared_ptr<FaultInjectionEnv::WatchHub> hub) : hub_(std::move(hub)) {
+    std::lock_guard l(hub_->mu);
+    seen_ = hub_->notifications;
+  }
+  Event Wait(int64_t /*timeout_micros: simulated time stands still*/) override {
+    std::unique_lock l(hub_->mu);
+    hub_->cv.wait(l, [&] { return woken_ || hub_->notifications != seen_; });
+    if (woken_) return Event::kWoken;
+    seen_ = hub_->notifications;
+    return Event::kChanged;
+  }
+  void Wake() override {
+    {
+      std::lock_guard l(hub_->mu);
+      woken_ = true;
+    }
+    hub_->cv.notify_all();
+  }
+
+ private:
+  const std::shared_ptr<FaultInjectionEnv::WatchHub> hub_;
+  uint64_t seen_ = 0;   // guarded by hub_->mu
+  bool woken_ = false;  // guarded by hub_->mu
+};
+
+}  // namespace
+
+void FaultInjectionEnv::SimulateDirectoryWatches() {
+  std::lock_guard l(mu_);
+  simulate_watches_ = true;
+}
+
+void FaultInjectionEnv::NotifyDirectoryWatches() {
+  {
+    std::lock_guard l(watch_hub_->mu);
+    ++watch_hub_->notifications;
+  }
+  watch_hub_->cv.notify_all();
+}
+
+Result<std::unique_ptr<DirectoryWatch>> FaultInjectionEnv::WatchDirectory(const std::string& path) {
+  {
+    std::lock_guard l(mu_);
+    if (simulate_watches_) return std::unique_ptr<DirectoryWatch>(new SimulatedWatch(watch_hub_));
+  }
+  return base_->WatchDirectory(path);
+}
+
+std::thread FaultInjectionEnv::StartThread(std::string name, std::function<void()> body) {
+  {
+    std::lock_guard l(mu_);
+    threads_started_.push_back(name);
+  }
+  threads_running_.fetch_add(1);
+  return base_->StartThread(std::move(name), [this, body = std::move(body)] {
+    body();
+    threads_running_.fetch_sub(1);
+  });
+}
+
+std::vector<std::string> FaultInjectionEnv::threads_started() const {
+  std::lock_guard l(mu_);
+  return threads_started_;
+}
+
 void FaultInjectionEnv::ClearFaults() {
   std::lock_guard l(mu_);
   fail_append_at_ = fail_sync_at_ = tear_at_ = 0;

@@ -7,10 +7,12 @@
 // Thread-safe: all state is guarded by mu_.
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "cairn/env.h"
 
@@ -51,6 +53,17 @@ class FaultInjectionEnv final : public Env {
   bool IsDown() const;
   // Moves the wall clock (NowNanos) forward by `ns` (tests of time rules).
   void AdvanceClock(int64_t ns) { clock_offset_ns_ += ns; }
+  // From now on WatchDirectory gives simulated watches: they report a
+  // change only when NotifyDirectoryWatches is called, and never time out
+  // (the simulated clock does not move by itself), so a test decides when
+  // a follower learns of its writer's commits.
+  void SimulateDirectoryWatches();
+  // Every simulated watch reports one change at its next Wait.
+  void NotifyDirectoryWatches();
+  // Names of the threads started through this Env, in order, and how many
+  // of them are still running.
+  std::vector<std::string> threads_started() const;
+  int threads_running() const { return threads_running_.load(); }
   int appends() const;
   int syncs() const;
   // Calls of Preallocate and of WriteZeros on files of this Env (how the
@@ -92,6 +105,15 @@ class FaultInjectionEnv final : public Env {
   int64_t NowNanos() override { return base_->NowNanos() + clock_offset_ns_.load(); }
   int64_t MonotonicNanos() override { return base_->MonotonicNanos(); }
   void SleepForMicroseconds(int64_t micros) override { base_->SleepForMicroseconds(micros); }
+  Result<std::unique_ptr<DirectoryWatch>> WatchDirectory(const std::string& path) override;
+  std::thread StartThread(std::string name, std::function<void()> body) override;
+
+  // What simulated watches share: a count of notifications.
+  struct WatchHub {
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t notifications = 0;  // guarded by mu
+  };
 
  private:
   friend class FaultWritableFile;
@@ -121,6 +143,10 @@ class FaultInjectionEnv final : public Env {
   int fail_syncs_of_err_ = 0;                      // guarded by mu_
   int fail_reservations_err_ = 0;                  // guarded by mu_
   bool fail_links_ = false;                        // guarded by mu_
+  bool simulate_watches_ = false;                  // guarded by mu_
+  std::vector<std::string> threads_started_;       // guarded by mu_
+  std::atomic<int> threads_running_{0};
+  const std::shared_ptr<WatchHub> watch_hub_ = std::make_shared<WatchHub>();
   std::atomic<int64_t> clock_offset_ns_{0};
   std::atomic<int> preallocations_{0};
   std::atomic<int> zero_fills_{0};

@@ -1,7 +1,11 @@
 // The POSIX Env: the only place the engine touches the file system and clocks.
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -199,8 +203,64 @@ class PosixFileLock final : public FileLock {
   int fd_;
 };
 
+// inotify on the directory, and an eventfd that Wake makes readable for
+// good.
+class PosixDirectoryWatch final : public DirectoryWatch {
+ public:
+  PosixDirectoryWatch(int inotify_fd, int wake_fd) : inotify_fd_(inotify_fd), wake_fd_(wake_fd) {}
+  ~PosixDirectoryWatch() override {
+    ::close(inotify_fd_);
+    ::close(wake_fd_);
+  }
+
+  Event Wait(int64_t timeout_micros) override {
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int timeout_ms =
+        static_cast<int>(std::clamp<int64_t>((timeout_micros + 999) / 1000, 0, INT32_MAX));
+    const int n = ::poll(fds, 2, timeout_ms);
+    if (n < 0) {
+      // EINTR: a signal; anything else cannot happen with these arguments.
+      // Either way the caller treats it as a timeout and looks for itself.
+      return Event::kTimedOut;
+    }
+    if (fds[1].revents != 0) return Event::kWoken;  // never read: Wake is final
+    if (n == 0) return Event::kTimedOut;
+    char buf[4096];
+    while (::read(inotify_fd_, buf, sizeof buf) > 0) {
+    }
+    return Event::kChanged;
+  }
+
+  void Wake() override {
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+
+ private:
+  const int inotify_fd_;
+  const int wake_fd_;
+};
+
 class PosixEnv final : public Env {
  public:
+  Result<std::unique_ptr<DirectoryWatch>> WatchDirectory(const std::string& path) override {
+    const int ifd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (ifd < 0) return Status::FromErrno(errno, "inotify_init1", path);
+    if (::inotify_add_watch(ifd, path.c_str(),
+                            IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
+      const int err = errno;
+      ::close(ifd);
+      return Status::FromErrno(err, "inotify watch", path);
+    }
+    const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd < 0) {
+      const int err = errno;
+      ::close(ifd);
+      return Status::FromErrno(err, "eventfd for a watch of", path);
+    }
+    return std::unique_ptr<DirectoryWatch>(new PosixDirectoryWatch(ifd, efd));
+  }
+
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return Status::FromErrno(errno, "open", path);
@@ -425,6 +485,18 @@ class PosixEnv final : public Env {
 Env* Env::Default() {
   static PosixEnv* env = new PosixEnv();  // never destroyed: outlives all stores
   return env;
+}
+
+Result<std::unique_ptr<DirectoryWatch>> Env::WatchDirectory(const std::string& path) {
+  return Default()->WatchDirectory(path);
+}
+
+std::thread Env::StartThread(std::string name, std::function<void()> body) {
+  return std::thread([name = std::move(name), body = std::move(body)] {
+    // The kernel keeps 15 bytes of a thread's name.
+    (void)::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+    body();
+  });
 }
 
 }  // namespace cairn

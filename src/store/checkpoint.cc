@@ -1,5 +1,6 @@
-// Index checkpoints (memtable -> run files + MANIFEST), size-tiered merges of
-// runs on their own thread, write backpressure, and closing.
+// Index checkpoints (memtable -> run files + MANIFEST) and size-tiered
+// merges of runs, as IndexMaintenance's worker (index_maintenance.h runs
+// them on its threads); Checkpoint and Close.
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -10,67 +11,6 @@
 #include "src/store/store_impl.h"
 
 namespace cairn {
-
-void StoreImpl::FlushLoop() {
-  std::unique_lock fl(flush_mu_);
-  for (;;) {
-    flush_cv_.wait(fl, [&] { return stop_flusher_ || frozen_pending_.load() > 0; });
-    if (frozen_pending_.load() == 0 && stop_flusher_) return;
-    fl.unlock();
-    Status s = FlushOne();
-    fl.lock();
-    flush_error_ = s;
-    ++flush_attempts_;
-    flush_done_cv_.notify_all();
-    if (s.ok()) {
-      compact_requested_ = true;
-      compact_cv_.notify_all();
-    } else {
-      if (stop_flusher_) return;
-      flush_cv_.wait_for(fl, std::chrono::milliseconds(200));  // retry later (disk full?)
-    }
-  }
-}
-
-void StoreImpl::CompactLoop() {
-  std::unique_lock fl(flush_mu_);
-  for (;;) {
-    compact_cv_.wait(fl, [&] { return stop_flusher_ || compact_requested_; });
-    if (stop_flusher_) return;
-    compact_requested_ = false;
-    fl.unlock();
-    Status s;
-    // Merge until no tier is full: flushes may have piled up meanwhile.
-    for (bool merged = true; merged && s.ok() && !stop_compaction_.load();) {
-      auto r = MaybeCompact();
-      s = r.status();
-      merged = r.has_value() && *r;
-    }
-    fl.lock();
-    if (!s.ok() && s.code() != ErrorCode::kCancelled) {
-      compact_requested_ = true;  // retry after a pause (disk full?)
-      compact_cv_.wait_for(fl, std::chrono::milliseconds(500));
-    }
-  }
-}
-
-Status StoreImpl::WaitForFlushRoom() {
-  if (frozen_entries_.load() < options_.max_unflushed_entries) return Status::OK();
-  // Memory is bounded: wait for the flusher. It retries a failed checkpoint
-  // every 200 ms; refuse the append once two more attempts have failed.
-  std::unique_lock fl(flush_mu_);
-  const uint64_t start = flush_attempts_;
-  flush_done_cv_.wait(fl, [&] {
-    return frozen_entries_.load() < options_.max_unflushed_entries || stop_flusher_ ||
-           (flush_attempts_ >= start + 2 && !flush_error_.ok());
-  });
-  if (frozen_entries_.load() < options_.max_unflushed_entries) return Status::OK();
-  Status e = flush_error_.ok() ? Status::IOError("store is closing") : flush_error_;
-  return Status(e.code(),
-                "append refused: index checkpoints keep failing and " +
-                    std::to_string(frozen_entries_.load()) +
-                    " index entries wait in memory (max_unflushed_entries): " + e.message());
-}
 
 Status StoreImpl::FlushOne() {
   std::lock_guard cl(checkpoint_mu_);
@@ -146,16 +86,15 @@ Status StoreImpl::FlushOne() {
     if (tag_run) tag_runs_.push_back(std::move(tag_run));
     frozen_.pop_front();
   }
-  frozen_entries_.fetch_sub(f.table->entries());
-  frozen_pending_.fetch_sub(1);
+  maintenance_.Flushed(f.table->entries());
   return Status::OK();
 }
 
-Result<bool> StoreImpl::MaybeCompact() {
+Result<bool> StoreImpl::CompactOnce(const std::atomic<bool>* stop) {
   bool merged = false;
   for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
     std::lock_guard pause(compact_mu_);  // a scavenge holds it while it works
-    CAIRN_ASSIGN_OR_RETURN(bool m, CompactList(kind));
+    CAIRN_ASSIGN_OR_RETURN(bool m, CompactList(kind, stop));
     merged = merged || m;
   }
   return merged;
@@ -173,7 +112,7 @@ StoreImpl::RunList& StoreImpl::LiveRuns(index::RunKind kind) {
   return runs_;
 }
 
-Result<bool> StoreImpl::CompactList(index::RunKind kind) {
+Result<bool> StoreImpl::CompactList(index::RunKind kind, const std::atomic<bool>* stop) {
   RunList group;
   std::vector<uint64_t> group_ids;
   uint64_t id = 0;
@@ -201,7 +140,7 @@ Result<bool> StoreImpl::CompactList(index::RunKind kind) {
   }
   // The merge runs without locks: flushes go on appending newer runs.
   std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, kind);
-  CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group, &stop_compaction_));
+  CAIRN_RETURN_IF_ERROR(index::IndexRun::Merge(env_, path, group, stop));
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexRun> merged,
                          index::IndexRun::Open(env_, path));
   {
@@ -235,22 +174,14 @@ Status StoreImpl::DoCheckpoint(bool roll, Status* trim) {
   w.checkpoint = true;
   w.roll = roll;
   w.trim = trim != nullptr;
-  CAIRN_RETURN_IF_ERROR(RunQueue(&w));
+  CAIRN_RETURN_IF_ERROR(commits_.Run(&w));
   if (trim != nullptr) *trim = w.trim_status;
   CAIRN_RETURN_IF_ERROR(w.status);
-  std::unique_lock fl(flush_mu_);
-  flush_cv_.notify_all();  // also cuts short the flusher's pause after a failure
   // Done once what the barrier froze is flushed; appends that keep freezing
-  // newer memtables meanwhile do not hold the checkpoint up. A failure counts
-  // only from an attempt made for this call: an earlier one (a full disk
-  // since freed) must not fail it.
-  auto done = [&] {
-    return frozen_pending_.load() == 0 || indexed_through_.load() >= w.checkpoint_target;
-  };
-  const uint64_t attempts = flush_attempts_;
-  flush_done_cv_.wait(fl,
-                      [&] { return done() || (flush_attempts_ > attempts && !flush_error_.ok()); });
-  return done() ? Status::OK() : flush_error_;
+  // newer memtables meanwhile do not hold the checkpoint up.
+  return maintenance_.WaitForCheckpoint([&] {
+    return maintenance_.frozen_pending() == 0 || indexed_through_.load() >= w.checkpoint_target;
+  });
 }
 
 Status StoreImpl::Checkpoint() {
@@ -288,36 +219,26 @@ Status StoreImpl::Close() {
     ops_cv_.wait(l, [&] { return close_done_.load(); });
     return Status::OK();
   }
-  WakeHeadWaiters();
+  WakeWaiters();
   {
     std::unique_lock l(ops_mu_);
     ops_cv_.wait(l, [&] { return ops_.load(std::memory_order_seq_cst) == 0; });
   }
   Status s;
   if (!options_.read_only) {
-    DrainAsync();  // every queued asynchronous append completes first
-    std::unique_lock l(queue_mu_);
-    bool failed = !failed_.ok();
-    l.unlock();
+    commits_.Drain();  // every queued asynchronous append completes first
+    const bool failed = !commits_.failed().ok();
     // The active segment ends at its last record again (after a crash
     // recovery would cut the reserved zeros as a torn tail).
     Status trim;
     if (!failed) s = DoCheckpoint(/*roll=*/false, &trim);
     if (s.ok()) s = trim;
-    stop_compaction_.store(true);
-    {
-      std::lock_guard fl(flush_mu_);
-      stop_flusher_ = true;
-      flush_cv_.notify_all();
-      compact_cv_.notify_all();
-    }
-    if (flusher_.joinable()) flusher_.join();
-    if (compactor_.joinable()) compactor_.join();
+    maintenance_.Stop();
   }
   closed_.store(true);
-  WakeHeadWaiters();
+  WakeWaiters();
   StopPush();  // push subscriptions end (their reads now fail: store closed)
-  StopFollower();
+  follower_.Stop();
   head_.reset();
   log_.reset();
   lock_.reset();

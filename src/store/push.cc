@@ -5,19 +5,19 @@
 #include <condition_variable>
 #include <optional>
 
-#include "src/store/store_impl.h"
+#include "src/store/feed.h"
 
 namespace cairn {
 
 namespace {
 // The store whose dispatcher this thread is, and the subscription whose
 // handler it is running.
-thread_local const StoreImpl* t_dispatcher_of = nullptr;
+thread_local const Feed* t_dispatcher_of = nullptr;
 thread_local const PushHub::Dispatcher* t_dispatcher = nullptr;
 thread_local const PushHub::State* t_running = nullptr;
 // A dispatcher with nothing to do sleeps until a commit or a poke; this is
 // only a safety net.
-constexpr auto kIdleWait = std::chrono::seconds(10);
+constexpr int64_t kIdleWaitNanos = 10'000'000'000;
 }  // namespace
 
 struct PushHub::State {
@@ -59,7 +59,7 @@ class PushSubscriptionImpl final : public PushSubscription {
     // append the callback's thread must complete): there the flag alone
     // stops delivery after the message being handled.
     const bool own_dispatcher = t_dispatcher == nullptr || t_dispatcher == state_->home;
-    if (t_running != state_.get() && own_dispatcher && !StoreImpl::InAppendCallback()) {
+    if (t_running != state_.get() && own_dispatcher && !InAppendCallback()) {
       std::lock_guard wait_for_handler(state_->run_mu);
     }
     hub_->Poke(state_->home);
@@ -100,17 +100,17 @@ void End(PushHub::State* s, const Status& why) {
 
 }  // namespace
 
-PushHub::PushHub(StoreImpl* store, int threads) : store_(store) {
+PushHub::PushHub(Feed* feed, int threads) : feed_(feed) {
   for (int i = 0; i < threads; ++i) dispatchers_.push_back(std::make_unique<Dispatcher>());
   for (auto& d : dispatchers_) {
     Dispatcher* raw = d.get();
-    d->thread = std::thread([this, raw] { Run(raw); });
+    d->thread = feed_->env()->StartThread("cairn-push", [this, raw] { Run(raw); });
   }
 }
 
 PushHub::~PushHub() { Stop(); }
 
-bool PushHub::OnDispatcherOf(const StoreImpl* store) { return t_dispatcher_of == store; }
+bool PushHub::OnDispatcherOf(const Feed* feed) { return t_dispatcher_of == feed; }
 
 Result<std::unique_ptr<PushSubscription>> PushHub::Add(std::unique_ptr<Subscription> pull,
                                                        PushHandlers handlers) {
@@ -135,7 +135,7 @@ void PushHub::Poke(Dispatcher* d) {
   std::lock_guard life(life_mu_);
   if (stopped_) return;
   d->poked.store(true);
-  store_->WakeHeadWaiters();
+  feed_->WakeWaiters();
 }
 
 void PushHub::Stop() {
@@ -150,14 +150,14 @@ void PushHub::Stop() {
     d->poked.store(true);
     d->stop_cv.notify_all();
   }
-  store_->WakeHeadWaiters();
+  feed_->WakeWaiters();
   for (auto& d : dispatchers_) {
     if (d->thread.joinable()) d->thread.join();
   }
 }
 
 void PushHub::Run(Dispatcher* d) {
-  t_dispatcher_of = store_;
+  t_dispatcher_of = feed_;
   t_dispatcher = d;
   std::vector<std::shared_ptr<State>> local;
   std::vector<SubscriptionMessage> page;
@@ -170,7 +170,7 @@ void PushHub::Run(Dispatcher* d) {
       // Close has begun: reads fail from now on and waits return at once.
       // Deliver nothing more and wait for Stop (Close reaches it after the
       // calls in flight), which ends what is left.
-      if (store_->closed()) d->stop_cv.wait(l, [&] { return d->stop; });
+      if (feed_->closing()) d->stop_cv.wait(l, [&] { return d->stop; });
       stopping = d->stop;
       if (d->generation != seen_generation) {
         local = d->subs;
@@ -178,8 +178,8 @@ void PushHub::Run(Dispatcher* d) {
       }
     }
     // A refresh error reaches each subscription through its own read below.
-    const Result<Position> refreshed = store_->HeadPosition();
-    const uint64_t head = refreshed ? refreshed->value() : store_->visible_head();
+    const Result<uint64_t> refreshed = feed_->CurrentHead();
+    const uint64_t head = refreshed ? *refreshed : feed_->VisibleHead();
     bool progress = false;
     bool removed = false;
     for (const auto& s : local) {
@@ -232,39 +232,11 @@ void PushHub::Run(Dispatcher* d) {
       ++d->generation;
     }
     if (!progress) {
-      store_->WaitForHead(head, std::chrono::steady_clock::now() + kIdleWait, &d->poked);
+      feed_->WaitPast(head, feed_->env()->MonotonicNanos() + kIdleWaitNanos, &d->poked);
     }
   }
   t_dispatcher_of = nullptr;
   t_dispatcher = nullptr;
-}
-
-Result<std::unique_ptr<PushSubscription>> StoreImpl::SubscribePush(const SubscribeOptions& options,
-                                                                   PushHandlers handlers) {
-  if (!handlers.on_message) {
-    return Status::InvalidArgument("a push subscription needs an on_message handler");
-  }
-  // Held until the subscription is with a dispatcher: Close then ends it.
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Subscription> pull, Subscribe(options));
-  std::shared_ptr<PushHub> hub;
-  {
-    std::lock_guard l(push_mu_);
-    if (closed_.load()) return Status(ErrorCode::kClosed, "store is closed");
-    if (!push_) push_ = std::make_shared<PushHub>(this, options_.push_threads);
-    hub = push_;
-  }
-  return hub->Add(std::move(pull), std::move(handlers));
-}
-
-void StoreImpl::StopPush() {
-  std::shared_ptr<PushHub> hub;
-  {
-    std::lock_guard l(push_mu_);
-    hub = push_;
-  }
-  if (hub) hub->Stop();
 }
 
 }  // namespace cairn

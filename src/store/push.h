@@ -4,7 +4,7 @@
 // reads the log the same way, with the same no-gap / no-duplicate switch to
 // live; a dispatcher only decides when to read and calls the handlers.
 //
-// A dispatcher sleeps in StoreImpl::WaitForHead (no CPU while nothing is
+// A dispatcher sleeps in Feed::WaitPast (no CPU while nothing is
 // written). On a commit it takes one page from each of its subscriptions in
 // turn and hands it to that subscription's handler, until none has
 // anything new. Locks: a subscription's run_mu is held while it is read and
@@ -22,11 +22,12 @@
 
 namespace cairn {
 
-class StoreImpl;
+class Feed;
 
 class PushHub : public std::enable_shared_from_this<PushHub> {
  public:
-  PushHub(StoreImpl* store, int threads);
+  // `feed` (the store) must outlive the hub; its threads come from its Env.
+  PushHub(Feed* feed, int threads);
   ~PushHub();
   PushHub(const PushHub&) = delete;
   PushHub& operator=(const PushHub&) = delete;
@@ -39,8 +40,8 @@ class PushHub : public std::enable_shared_from_this<PushHub> {
   // store-closed error its read returns), then the threads are joined.
   // After it returns the hub never touches the store again.
   void Stop();
-  // Whether the calling thread is one of `store`'s dispatchers.
-  static bool OnDispatcherOf(const StoreImpl* store);
+  // Whether the calling thread is one of `feed`'s dispatchers.
+  static bool OnDispatcherOf(const Feed* feed);
 
   struct State;
   struct Dispatcher;
@@ -51,10 +52,10 @@ class PushHub : public std::enable_shared_from_this<PushHub> {
  private:
   void Run(Dispatcher* d);
 
-  StoreImpl* const store_;
+  Feed* const feed_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
   std::atomic<uint64_t> next_dispatcher_{0};
-  // Held by Poke while it uses store_, by Add, and by Stop. Order:
+  // Held by Poke while it uses feed_, by Add, and by Stop. Order:
   // run_mu -> life_mu_ -> Dispatcher::mu (a handler subscribing or
   // cancelling holds its run_mu; the full order is in store_impl.h).
   std::mutex life_mu_;

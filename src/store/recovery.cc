@@ -27,7 +27,12 @@ Result<std::unique_ptr<NativeStore>> NativeStore::Open(const std::string& dir,
 }
 
 StoreImpl::StoreImpl(std::string dir, const NativeOptions& options, Env* env)
-    : dir_(std::move(dir)), options_(options), env_(env) {
+    : dir_(std::move(dir)),
+      options_(options),
+      env_(env),
+      commits_(env, this, options.max_queued_append_bytes),
+      maintenance_(env, this, options.max_unflushed_entries),
+      follower_(env, dir_, [this] { OnWriterChanged(); }) {
   active_ = std::make_shared<index::Memtable>();
 }
 
@@ -76,8 +81,7 @@ Result<std::unique_ptr<NativeStore>> StoreImpl::Open(const std::string& dir,
     env->SleepForMicroseconds(10'000);
   }
   if (!options.read_only) {
-    store->flusher_ = std::thread([s = store.get()] { s->FlushLoop(); });
-    store->compactor_ = std::thread([s = store.get()] { s->CompactLoop(); });
+    store->maintenance_.Start();
   }
   return std::unique_ptr<NativeStore>(std::move(store));
 }

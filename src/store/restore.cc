@@ -95,7 +95,7 @@ Result<RestoreResult> StoreImpl::Restore(std::span<const RestoreEvent> events,
   Writer w;
   w.system = true;  // committed in a batch of its own
   w.restore = events;
-  CAIRN_RETURN_IF_ERROR(RunQueue(&w));
+  CAIRN_RETURN_IF_ERROR(commits_.Run(&w));
   if (!w.status.ok()) {
     if (failed_event != nullptr) *failed_event = w.failed_event;
     return w.status;

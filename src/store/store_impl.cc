@@ -12,7 +12,6 @@
 namespace cairn {
 namespace {
 
-constexpr size_t kMaxBatchBytes = 8u << 20;  // a leader stops adding writers past this
 // Batches from this size start writeback before they are indexed (smaller
 // ones have too little indexing to overlap to pay for the extra call).
 constexpr size_t kStartSyncBytes = 64u << 10;
@@ -170,19 +169,6 @@ Result<std::vector<AppendResult>> StoreImpl::AppendMulti(std::span<const StreamA
   return Submit(&w);
 }
 
-namespace {
-// The store whose append callbacks this thread is running, if any.
-thread_local const StoreImpl* t_in_callback = nullptr;
-}  // namespace
-
-Status StoreImpl::CheckNotInCallback() const {
-  if (t_in_callback != this) return Status::OK();
-  return Status(ErrorCode::kReentrantCall,
-                "a blocking append, metadata write, delete, checkpoint or close was called from "
-                "an append callback of the same store, where it would wait for itself; use "
-                "AppendAsync there");
-}
-
 Status StoreImpl::AppendAsync(std::string stream, ExpectedRevision expected,
                               std::vector<EventData> events, AppendCallback done) {
   if (!done) return Status::InvalidArgument("AppendAsync needs a callback");
@@ -219,144 +205,8 @@ Status StoreImpl::AppendMultiAsync(std::vector<StreamAppend> appends, AppendMult
     for (const auto& e : a.events) own.bytes += e.type.size() + e.data.size() + e.metadata.size();
   }
   CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends, false));
-  {
-    std::unique_lock l(async_mu_);
-    // A callback is always admitted: waiting there would hold up the very
-    // commits that make room.
-    if (t_in_callback != this) {
-      room_cv_.wait(l, [&] {
-        return async_closing_ || queued_async_bytes_ == 0 ||
-               queued_async_bytes_ + own.bytes <= options_.max_queued_append_bytes;
-      });
-    }
-    if (async_closing_) return Status(ErrorCode::kClosed, "store is closed");
-    queued_async_bytes_ += own.bytes;
-    ++async_inflight_;
-    StartCommitThreadLocked();
-  }
-  bool lead = false;
-  {
-    std::lock_guard l(queue_mu_);
-    queue_.push_back(w.get());
-    if (!leader_active_) lead = leader_active_ = true;
-  }
-  (void)w.release();  // owned by the queue now; Complete deletes it
-  if (lead) {
-    std::lock_guard l(async_mu_);
-    commit_lead_ = true;
-    commit_cv_.notify_one();
-  }
-  return Status::OK();
+  return commits_.Enqueue(std::move(w));
 }
-
-void StoreImpl::CommitLoop() {
-  std::unique_lock l(async_mu_);
-  for (;;) {
-    commit_cv_.wait(l, [&] { return commit_lead_ || !completions_.empty() || commit_stop_; });
-    if (!completions_.empty()) {
-      l.unlock();
-      RunCompletions();
-      l.lock();
-      continue;
-    }
-    if (commit_lead_) {
-      commit_lead_ = false;
-      l.unlock();
-      Lead(nullptr);
-      l.lock();
-      continue;
-    }
-    return;  // stop, with no leadership granted and nothing to complete
-  }
-}
-
-void StoreImpl::StartCommitThreadLocked() {
-  if (committer_.joinable()) return;
-  committer_ = std::thread([this] { CommitLoop(); });
-  waker_ = std::thread([this] { WakeLoop(); });
-}
-
-void StoreImpl::WakeLoop() {
-  std::unique_lock l(wake_mu_);
-  for (;;) {
-    wake_cv_.wait(l, [&] { return !wakes_.empty() || wake_stop_; });
-    if (wakes_.empty()) return;
-    std::vector<Writer*> ready;
-    ready.swap(wakes_);
-    l.unlock();
-    WakeDone(ready);
-    l.lock();
-  }
-}
-
-void StoreImpl::DrainAsync() {
-  std::thread committer;
-  std::thread waker;
-  {
-    std::unique_lock l(async_mu_);
-    async_closing_ = true;
-    room_cv_.notify_all();
-    room_cv_.wait(l, [&] { return async_inflight_ == 0; });
-    commit_stop_ = true;
-    commit_cv_.notify_one();
-    committer = std::move(committer_);
-    waker = std::move(waker_);
-  }
-  if (committer.joinable()) committer.join();
-  {
-    // After the commit thread: it is the one that hands the waker work.
-    std::lock_guard l(wake_mu_);
-    wake_stop_ = true;
-    wake_cv_.notify_one();
-  }
-  if (waker.joinable()) waker.join();
-}
-
-bool StoreImpl::HandOverToCommitter() {
-  std::lock_guard l(async_mu_);
-  if (commit_stop_) return false;
-  StartCommitThreadLocked();
-  commit_lead_ = true;
-  commit_cv_.notify_one();
-  return true;
-}
-
-namespace {
-// An exception escaping a callback ends the process at once (rather than
-// leaving a batch half completed and Close waiting forever).
-void RunCallback(const Store::AppendMultiCallback& done,
-                 Result<std::vector<AppendResult>> r) noexcept {
-  done(std::move(r));
-}
-}  // namespace
-
-void StoreImpl::RunCompletions() {
-  for (;;) {
-    std::deque<Writer*> ready;
-    {
-      std::lock_guard l(async_mu_);
-      if (completions_.empty()) return;
-      ready.swap(completions_);
-    }
-    for (Writer* w : ready) {
-      std::unique_ptr<Writer> own(w);
-      const StoreImpl* outer = t_in_callback;
-      t_in_callback = this;
-      if (w->status.ok()) {
-        RunCallback(w->owned->done, std::move(w->results));
-      } else {
-        RunCallback(w->owned->done, w->status);
-      }
-      t_in_callback = outer;
-      std::lock_guard l(async_mu_);
-      queued_async_bytes_ -= w->owned->bytes;
-      --async_inflight_;
-      room_cv_.notify_all();
-    }
-  }
-}
-
-bool StoreImpl::InAppendCallback() { return t_in_callback != nullptr; }
 
 Result<std::vector<AppendResult>> StoreImpl::SubmitSystem(std::vector<Part> parts) {
   Writer w;
@@ -373,52 +223,9 @@ Result<std::vector<AppendResult>> StoreImpl::Submit(Writer* w) {
   }
   if (w->appends.empty()) return Status::InvalidArgument("append names no stream");
   CAIRN_RETURN_IF_ERROR(ValidateAppend(w->appends, w->system));
-  CAIRN_RETURN_IF_ERROR(RunQueue(w));
+  CAIRN_RETURN_IF_ERROR(commits_.Run(w));
   if (!w->status.ok()) return w->status;
   return std::move(w->results);
-}
-
-void StoreImpl::WaitDone(Writer* w) {
-  std::atomic<uint32_t>& word = done_words_[w->gen % kDoneWords];
-  for (;;) {
-    // The word is read before `done`: a WakeDone after this read changes
-    // it, so the wait below cannot miss the wake-up.
-    const uint32_t seen = word.load(std::memory_order_acquire);
-    if (w->done.load(std::memory_order_acquire)) return;
-    word.wait(seen, std::memory_order_acquire);
-  }
-}
-
-void StoreImpl::WakeDone(std::span<Writer* const> blocking) {
-  // Generations first: a writer may be gone once its `done` is set. They
-  // never decrease along the queue, so equal ones are neighbours.
-  std::vector<uint64_t> gens;
-  for (Writer* q : blocking) {
-    if (gens.empty() || gens.back() != q->gen) gens.push_back(q->gen);
-  }
-  for (Writer* q : blocking) q->done.store(true, std::memory_order_release);
-  for (uint64_t g : gens) {
-    std::atomic<uint32_t>& word = done_words_[g % kDoneWords];
-    word.fetch_add(1, std::memory_order_release);
-    word.notify_all();
-  }
-}
-
-Status StoreImpl::RunQueue(Writer* w) {
-  CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
-  {
-    std::unique_lock l(queue_mu_);
-    w->gen = takes_;
-    queue_.push_back(w);
-    if (leader_active_) {
-      l.unlock();
-      WaitDone(w);
-      return Status::OK();
-    }
-    leader_active_ = true;
-  }
-  Lead(w);  // until its own append is done
-  return Status::OK();
 }
 
 namespace {
@@ -454,109 +261,32 @@ bool SwapReadLock::Held(const std::shared_mutex& mu) {
   return false;
 }
 
-void StoreImpl::Lead(Writer* self) {
-  for (;;) {
-    std::vector<Writer*> batch;
-    Status failed;
-    {
-      std::lock_guard l(queue_mu_);
-      size_t bytes = 0;
-      while (!queue_.empty()) {
-        Writer* q = queue_.front();
-        // A barrier or a system append goes alone.
-        if ((q->checkpoint || q->system) && !batch.empty()) break;
-        queue_.pop_front();
-        batch.push_back(q);
-        if (q->checkpoint || q->system) break;
-        for (const auto& a : q->appends) {
-          for (const auto& e : a.events) bytes += e.data.size() + e.metadata.size() + 64;
-        }
-        if (bytes > kMaxBatchBytes) break;
-      }
-      ++takes_;  // writers queued from now on are a new generation
-      failed = failed_;
+void StoreImpl::CommitBatch(std::span<Writer* const> batch, Status failed) {
+  if (batch[0]->checkpoint) {
+    if (batch[0]->roll) {
+      SwapReadLock sl(swap_mu_);
+      batch[0]->status = failed.ok() ? log_->Roll(visible_.load()) : failed;
     }
-    if (batch[0]->checkpoint) {
-      if (batch[0]->roll) {
-        SwapReadLock sl(swap_mu_);
-        batch[0]->status = failed.ok() ? log_->Roll(visible_.load()) : failed;
-      }
-      if (batch[0]->trim && failed.ok() && log_) {  // no log when Open failed early
-        SwapReadLock sl(swap_mu_);
-        batch[0]->trim_status = log_->TrimReserved();
-      }
-      if (!failed.ok()) {
-        // After a failed fsync the memtable may hold entries of the batch
-        // that failed (added while it was written): never persist them.
-        batch[0]->status = failed;
-      } else {
-        std::unique_lock il(index_mu_);
-        if (!active_->empty()) FreezeLocked(log_->EndAddress());
-        batch[0]->checkpoint_target = visible_.load();
-      }
-      std::lock_guard fl(flush_mu_);
-      flush_cv_.notify_all();
-    } else if (!failed.ok() || !(failed = log_->broken()).ok()) {
-      for (Writer* q : batch) q->status = failed;
-    } else if (Status room = WaitForFlushRoom(); !room.ok()) {
-      for (Writer* q : batch) q->status = room;
+    if (batch[0]->trim && failed.ok() && log_) {  // no log when Open failed early
+      SwapReadLock sl(swap_mu_);
+      batch[0]->trim_status = log_->TrimReserved();
+    }
+    if (!failed.ok()) {
+      // After a failed fsync the memtable may hold entries of the batch
+      // that failed (added while it was written): never persist them.
+      batch[0]->status = failed;
     } else {
-      ProcessBatch(batch);
+      std::unique_lock il(index_mu_);
+      if (!active_->empty()) FreezeLocked(log_->EndAddress());
+      batch[0]->checkpoint_target = visible_.load();
     }
-    const bool self_done =
-        self != nullptr && std::find(batch.begin(), batch.end(), self) != batch.end();
-    // Asynchronous appends complete on the commit thread, in commit order
-    // (queued before leadership moves on, so a later batch's callbacks can
-    // never run first), whoever led their batch.
-    // Once queued, an asynchronous writer may be completed and deleted by
-    // the commit thread at any moment: the blocking ones to wake are picked
-    // out first, and the batch's writers are not touched afterwards.
-    bool async_done = false;
-    std::vector<Writer*> blocking;
-    blocking.reserve(batch.size());
-    for (Writer* q : batch) {
-      if (q->owned == nullptr && q != self) blocking.push_back(q);
-    }
-    {
-      std::lock_guard l(async_mu_);
-      for (Writer* q : batch) {
-        if (q->owned != nullptr) {
-          completions_.push_back(q);
-          async_done = true;
-        }
-      }
-      if (async_done && self != nullptr) commit_cv_.notify_one();
-    }
-    // A blocking writer stops leading once its own append is done; what is
-    // still queued then goes to the commit thread, which leads until the
-    // queue is empty (so each writer under load only waits, and a busy
-    // queue never waits for a thread to wake up to lead it).
-    bool stop = false;
-    bool hand_over = false;
-    {
-      std::lock_guard l(queue_mu_);
-      if (queue_.empty()) {
-        leader_active_ = false;
-        stop = true;
-      } else if (self_done) {
-        hand_over = true;
-      }
-    }
-    if (hand_over) stop = HandOverToCommitter();  // before waking the batch
-    if (self == nullptr && !blocking.empty()) {
-      // The commit thread leads a busy queue: waking a batch's writers
-      // (notify_all makes the kernel wake each one) would hold up the next
-      // batch, so the waker thread does it while this one goes on.
-      std::lock_guard l(wake_mu_);
-      wakes_.insert(wakes_.end(), blocking.begin(), blocking.end());
-      wake_cv_.notify_one();
-    } else {
-      WakeDone(blocking);
-    }
-    // Also callbacks a blocking leader queued before it handed over: a
-    // busy queue may keep this thread leading for long.
-    if (self == nullptr) RunCompletions();
-    if (stop) return;
+    maintenance_.Wake();
+  } else if (!failed.ok() || !(failed = log_->broken()).ok()) {
+    for (Writer* q : batch) q->status = failed;
+  } else if (Status room = maintenance_.WaitForRoom(); !room.ok()) {
+    for (Writer* q : batch) q->status = room;
+  } else {
+    ProcessBatch(batch);
   }
 }
 
@@ -791,7 +521,7 @@ Status StoreImpl::BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_pos
   return Status::OK();
 }
 
-void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
+void StoreImpl::ProcessBatch(std::span<Writer* const> batch) {
   SwapReadLock swap(swap_mu_);  // reads of the index and log below
   PendingMap pending;
   uint64_t next_position = visible_.load(std::memory_order_acquire);
@@ -864,11 +594,10 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
     s = log_->Sync();
     if (!s.ok()) {
       Status cut = log_->TruncateTail(*base);
-      std::lock_guard l(queue_mu_);
-      failed_ = Status(ErrorCode::kFailedPrecondition,
-                       "store refuses writes after a failed fsync (" + s.message() +
-                           (cut.ok() ? "" : "; cutting the unsynced tail failed too") +
-                           "); reopen the store to recover");
+      commits_.SetFailed(Status(ErrorCode::kFailedPrecondition,
+                                "store refuses writes after a failed fsync (" + s.message() +
+                                    (cut.ok() ? "" : "; cutting the unsynced tail failed too") +
+                                    "); reopen the store to recover"));
       return fail_all(s);
     }
   }
@@ -884,17 +613,16 @@ void StoreImpl::ProcessBatch(const std::vector<Writer*>& batch) {
     if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
   }
   Publish(end_address, next_position);
-  if (frozen_pending_.load() > 0) {
-    std::lock_guard fl(flush_mu_);
-    flush_cv_.notify_all();
+  if (maintenance_.frozen_pending() > 0) {
+    maintenance_.Wake();
   }
 }
 
 void StoreImpl::Publish(uint64_t end_address, uint64_t next_position) {
   visible_.store(next_position, std::memory_order_seq_cst);
-  // Pairs with WaitForHead: it counts itself in head_waiters_ before it
+  // Pairs with WaitPast: it counts itself in head_waiters_ before it
   // checks visible_, so either it sees the new head or we see it waiting.
-  if (head_waiters_.load(std::memory_order_seq_cst) > 0) WakeHeadWaiters();
+  if (head_waiters_.load(std::memory_order_seq_cst) > 0) WakeWaiters();
   // Tell read-only processes how far the durable log reaches (no fsync:
   // they share our page cache; after a crash recovery rewrites it).
   if (head_) {
@@ -919,8 +647,7 @@ void StoreImpl::FreezeLocked(uint64_t end_address) {
   f.holes = active_holes_;
   active_holes_ = 0;
   frozen_.push_back(std::move(f));
-  frozen_entries_.fetch_add(frozen_.back().table->entries());
-  frozen_pending_.fetch_add(1);
+  maintenance_.Frozen(frozen_.back().table->entries());
   active_ = std::make_shared<index::Memtable>();
 }
 

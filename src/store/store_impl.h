@@ -5,48 +5,63 @@
 // ($all position -> record), and the stream index (a mutable memtable,
 // frozen memtables awaiting their flush, and immutable run files).
 //
-// Appends go through a leader/follower queue (group commit): one thread at
-// a time leads (the first writer to find the queue unled; while the queue
-// stays busy, the commit thread). The leader validates a batch of queued
+// Appends go through a leader/follower queue (group commit, CommitQueue):
+// one thread at a time leads (the first writer to find the queue unled;
+// while the queue stays busy, the commit thread). The leader validates a batch of queued
 // appends against the index, assigns revisions and positions (the single
 // sequencer), writes one buffer, fdatasyncs once, indexes the batch and only
 // then publishes `visible_`. Readers take `visible_` as their snapshot and
 // never wait for I/O of the writer; they hold index_mu_ shared only while
 // copying index entries.
 //
-// Lock order: A -> B when B may be taken while A is held; never the other way. Outermost
-// first (edges may skip levels, e.g. scavenge_mu_ -> queue_mu_ through DoCheckpoint):
-//   PushHub::State::run_mu -> scavenge_mu_ (try_lock) -> compact_mu_ -> checkpoint_mu_
-//     -> swap_mu_ -> index_mu_ -> {PositionIndex::mu_, Log::segments_mu_}
-//   run_mu -> refresh_mu_ (read-only processes) -> swap_mu_ (exclusive: AdoptScavenge)
-//   swap_mu_ -> {queue_mu_, flush_mu_, head_mu_} (a commit batch), ops_mu_ (~Op in a visitor);
-//     a nested read only try_locks refresh_mu_ under it
+// Lock order: A -> B when B may be taken while A is held; never the other
+// way. Outermost first (edges may skip levels, e.g. scavenge_mu_ ->
+// CommitQueue::mu_ through DoCheckpoint):
+//   PushHub::State::run_mu -> scavenge_mu_ (try_lock) -> compact_mu_
+//     -> checkpoint_mu_ -> swap_mu_ -> index_mu_
+//     -> {PositionIndex::mu_, Log::segments_mu_}
+//   run_mu -> refresh_mu_ (read-only processes) -> swap_mu_ (exclusive:
+//     AdoptScavenge)
+//   swap_mu_ -> {CommitQueue::mu_, IndexMaintenance::mu_, head_mu_} (a
+//     commit batch), ops_mu_ (~Op in a visitor); a nested read only
+//     try_locks refresh_mu_ under it
 //   run_mu -> PushHub::life_mu_ -> {PushHub::Dispatcher::mu, head_mu_}
-// Visitors (swap_mu_ shared) and push handlers (run_mu) may call the store: what a call
-// takes then follows those two, within the limits below.
-// Leaf locks (never held while taking another): ops_mu_, queue_mu_, async_mu_, wake_mu_,
-// flush_mu_, head_mu_, push_mu_, follower_mu_ (StopFollower joins the follower under it),
-// Dispatcher::mu, PositionIndex::mu_, Log::segments_mu_. swap_mu_ is held shared
-// (SwapReadLock) by reads and commit batches, exclusively only by scavenge's swap and a
-// reader's AdoptScavenge. Condition-variable waits release their own mutex: ops_cv_,
-// commit_cv_/room_cv_ (async_mu_), wake_cv_, flush_cv_/compact_cv_/flush_done_cv_ (flush_mu_),
-// head_cv_, Dispatcher::stop_cv.
-// Waiting counts as holding: DoCheckpoint and Lead's WaitForFlushRoom wait for the flusher,
-// which takes checkpoint_mu_ (and so does a writer queued behind such a leader); Cancel waits
-// for a run_mu. So a thread holding swap_mu_ (a visitor) must not checkpoint, append, restore,
-// scavenge or cancel a push subscription of its store: that can deadlock with a scavenge's
-// swap (or a read-only process's adoption of one).
-// User code: read visitors run with swap_mu_ shared (plus whatever their caller holds); push
-// handlers with their run_mu; ScavengeOptions::progress with scavenge_mu_ and compact_mu_,
-// its test_hook also with checkpoint_mu_ and swap_mu_ exclusive; append callbacks with no lock
-// (RunCompletions). No other mutex is ever held while user code runs.
+// Visitors (swap_mu_ shared) and push handlers (run_mu) may call the store:
+// what a call takes then follows those two, within the limits below.
+//
+// Leaf locks (never held while taking another): ops_mu_,
+// CommitQueue::{mu_, async_mu_, wake_mu_}, IndexMaintenance::mu_, head_mu_,
+// push_mu_, Follower::mu_ (Stop joins the follower under it),
+// Dispatcher::mu, PositionIndex::mu_, Log::segments_mu_. swap_mu_ is held
+// shared (SwapReadLock) by reads and commit batches, exclusively only by
+// scavenge's swap and a reader's AdoptScavenge. Condition-variable waits
+// release their own mutex: ops_cv_, CommitQueue's commit_cv_ / room_cv_
+// (async_mu_) and wake_cv_, IndexMaintenance's flush_cv_ / compact_cv_ /
+// flush_done_cv_ (its mu_), head_cv_, Dispatcher::stop_cv.
+//
+// Waiting counts as holding: DoCheckpoint and CommitBatch's backpressure
+// (IndexMaintenance::WaitForRoom) wait for the flusher, which takes
+// checkpoint_mu_ (and so does a writer queued behind such a leader); Cancel
+// waits for a run_mu. So a thread holding swap_mu_ (a visitor) must not
+// checkpoint, append, restore, scavenge or cancel a push subscription of
+// its store: that can deadlock with a scavenge's swap (or a read-only
+// process's adoption of one).
+//
+// User code: read visitors run with swap_mu_ shared (plus whatever their
+// caller holds); push handlers with their run_mu; ScavengeOptions::progress
+// with scavenge_mu_ and compact_mu_, its test_hook also with checkpoint_mu_
+// and swap_mu_ exclusive; append callbacks with no lock
+// (CommitQueue::RunCompletions). No other mutex is ever held while user
+// code runs.
 //
 // Threads: callers (appends, reads), the flusher (memtable -> run files and
-// MANIFEST), the compactor (merges runs without holding checkpoint_mu_
-// during the merge itself), the commit thread (leads for asynchronous
+// MANIFEST) and the compactor (merges runs without holding checkpoint_mu_
+// during the merge itself) of IndexMaintenance, CommitQueue's commit thread (leads for asynchronous
 // appends and takes over a busy queue from blocking leaders; started by
 // the first of either, with the waker, which wakes the blocking writers of
-// the commit thread's batches) and push dispatchers (push.cc).
+// the commit thread's batches), push dispatchers (push.cc) and, in a
+// read-only process with subscriptions, the follower (follower.h). All are
+// started through Env::StartThread and joined by Close.
 
 #include <array>
 #include <atomic>
@@ -69,7 +84,11 @@
 #include "src/index/memtable.h"
 #include "src/index/position_index.h"
 #include "src/log/log.h"
+#include "src/store/commit_queue.h"
+#include "src/store/feed.h"
+#include "src/store/follower.h"
 #include "src/store/head.h"
+#include "src/store/index_maintenance.h"
 
 namespace cairn {
 
@@ -94,7 +113,12 @@ class SwapReadLock {
   std::shared_lock<std::shared_mutex> lock_;
 };
 
-class StoreImpl final : public NativeStore {
+// The Feed (feed.h) is private: only the engine's own subscriptions, which
+// StoreImpl hands `this` as their Feed, read through it (feed.cc).
+class StoreImpl final : public NativeStore,
+                        private Feed,
+                        private CommitQueue::Committer,
+                        private IndexMaintenance::Worker {
  public:
   static Result<std::unique_ptr<NativeStore>> Open(const std::string& dir,
                                                    const NativeOptions& options);
@@ -135,20 +159,11 @@ class StoreImpl final : public NativeStore {
   Status Checkpoint() override;
   Status Close() override;
 
-  // For subscriptions (src/store/subscription.cc).
-  // Visits every event at positions [from, snapshot) of $all in order;
-  // visit returns false to stop.
+  // $all in order for reads and subscriptions (read.cc): visits every
+  // event at positions [from, snapshot); visit returns false to stop.
   Status ScanAll(uint64_t from, uint64_t snapshot, const EventVisitor& visit);
   // Visits every event at positions `from` down to 0, newest first.
   Status ScanAllBackwards(uint64_t from, const EventVisitor& visit);
-  // Waits until events at or past `head` are visible, `deadline` passes,
-  // `*cancelled` is set or the store closes. Costs no CPU while waiting.
-  void WaitForHead(uint64_t head, std::chrono::steady_clock::time_point deadline,
-                   const std::atomic<bool>* cancelled);
-  // Wakes every WaitForHead (after a publish, a cancel or Close).
-  void WakeHeadWaiters();
-  // The visible head as it is (no refresh from a writer, never an error).
-  uint64_t visible_head() const { return visible_.load(std::memory_order_acquire); }
   // Close has begun (or ended): new calls are refused.
   bool closed() const { return closing_.load() || closed_.load(); }
 
@@ -191,9 +206,6 @@ class StoreImpl final : public NativeStore {
     std::optional<SwapReadLock> swap_;
     uint64_t snapshot_ = 0;
   };
-  // Internal readers outside the public entry points (subscriptions) hold
-  // it shared, like every read.
-  std::shared_mutex& swap_mu() const { return swap_mu_; }
   // Events carrying `tag` (CategoryTag / TypeTag) at positions [from,
   // snapshot) forwards, or (from down to 0] backwards, in $all order, through
   // the tag index (a filtered scan of $all while the index is not built, in
@@ -216,65 +228,27 @@ class StoreImpl final : public NativeStore {
                        DecodedRecord* current = nullptr);
 
  private:
+  // Feed (feed.cc).
+  Store* store() override { return this; }
+  Env* env() override { return env_; }
+  Result<uint64_t> CurrentHead() override;
+  uint64_t VisibleHead() const override { return visible_.load(std::memory_order_acquire); }
+  Status ScanRange(uint64_t from, uint64_t to, const EventVisitor& visit) override;
+  Status ScanTaggedRange(const std::string& tag, uint64_t from, uint64_t to,
+                         const EventMatcher& matcher, const EventVisitor& visit) override;
+  void WaitPast(uint64_t head, int64_t deadline_ns, const std::atomic<bool>* cancelled) override;
+  void WakeWaiters() override;
+  bool closing() const override { return closed(); }
+  Status Follow() override;
+
   // Count's three cases (catalog.cc).
   Result<uint64_t> CountAll();
   Result<uint64_t> CountStream(std::string_view stream);
   Result<uint64_t> CountCategory(std::string_view category);
 
-  // One queued append call (single- or multi-stream) or a checkpoint barrier.
-  // One stream's part of an append, borrowing the caller's events.
-  struct Part {
-    std::string_view stream;
-    ExpectedRevision expected = ExpectedRevision::Any();
-    std::span<const EventData> events;
-    bool tombstone = false;  // the one event gets revision StreamRevision::kTombstone
-  };
-  struct Writer {
-    std::vector<Part> appends;
-    std::vector<AppendResult> results;
-    Status status;
-    bool checkpoint = false;
-    bool roll = false;  // checkpoint barrier that also closes the active segment
-    bool trim = false;  // checkpoint barrier that also cuts the log's reserved space
-    Status trim_status;
-    uint64_t checkpoint_target = 0;  // barrier: positions below it must get indexed
-    // Engine-made appends to system streams ("$$<stream>" metadata,
-    // tombstones): '$' names allowed; committed in a batch of their own so
-    // no other append of the batch validates against stale metadata.
-    bool system = false;
-    // An asynchronous append owns its arguments (appends view them) and is
-    // completed through `done` by whoever commits it, then deleted.
-    struct Owned {
-      std::vector<StreamAppend> appends;
-      AppendMultiCallback done;
-      uint64_t bytes = 0;  // counted in queued_async_bytes_
-    };
-    std::unique_ptr<Owned> owned;
-    // Store::Restore (with `system` set): its events, borrowed from the
-    // caller, and what came of them (restore.cc).
-    std::span<const RestoreEvent> restore;
-    RestoreResult restored;
-    size_t failed_event = SIZE_MAX;  // the event a failed restore blames
-    // A blocking writer's wake-up generation: takes_ when it was queued
-    // (set under queue_mu_). It sleeps on done_words_[gen % kDoneWords].
-    uint64_t gen = 0;
-    // Set (release) by whoever committed it, after status and results; the
-    // queued thread may return and destroy the writer as soon as it sees it.
-    std::atomic<bool> done{false};
-  };
-  // Blocking writers queued between two takes of the queue are usually
-  // committed by the same batch, so they share one futex word and one
-  // notify_all wakes them all (WakeDone), instead of one mutex,
-  // condition variable and wake-up call each (which also preempted the
-  // leader once per follower: BENCHMARKS.md "Blocking appends wake by
-  // generation"). A word shared by writers of different batches (a batch
-  // cut by size or by a barrier, or generations kDoneWords apart) only
-  // costs a spurious wake-up: each writer re-checks its own `done`.
-  static constexpr size_t kDoneWords = 64;
-  // Blocks until `w` is committed (or failed) by a leader.
-  void WaitDone(Writer* w);
-  // Marks `blocking` done and wakes their generations; none is touched after.
-  void WakeDone(std::span<Writer* const> blocking);
+  // The queue's items (commit_queue.h).
+  using Part = CommitPart;
+  using Writer = CommitWriter;
   // What the batch being built knows of a stream beyond the index.
   struct Pending {
     std::optional<uint64_t> last_revision;  // state before/within the batch
@@ -436,31 +410,15 @@ class StoreImpl final : public NativeStore {
   Result<std::vector<AppendResult>> SubmitSystem(std::vector<Part> parts);
   // Validates, queues and waits for `w` (whose appends are set).
   Result<std::vector<AppendResult>> Submit(Writer* w);
-  Status RunQueue(Writer* w);
-  // Leads the queue: commits batches until `self` (a blocking writer) is
-  // done and the commit thread has taken over what is still queued, or,
-  // for the commit thread (`self` null), until the queue is empty.
-  void Lead(Writer* self);
-  // Passes leadership to the commit thread (starting it if needed); false
-  // once Close has stopped it, and the caller must go on leading.
-  bool HandOverToCommitter();
-  // Commit thread: runs the callbacks of committed asynchronous appends
-  // (completions_, in commit order) and deletes their writers.
-  void RunCompletions();
-  // The commit thread: leads whenever an asynchronous append is at the
-  // front of an unled queue, or a blocking leader hands over a queue that
-  // is still busy. Started by the first asynchronous append or hand-over.
-  void CommitLoop();
   // kReentrantCall when called from an append callback of this store
   // (a blocking queue operation there would wait for itself).
-  Status CheckNotInCallback() const;
+  Status CheckNotInCallback() const { return commits_.CheckNotInCallback(); }
+  // CommitQueue::Committer: a barrier (roll, trim, freeze for the
+  // flusher), a batch failed by a sticky or log failure or by backpressure,
+  // or ProcessBatch.
+  void CommitBatch(std::span<Writer* const> batch, Status failed) override;
 
- public:
-  // Whether the calling thread is running an append callback (of any store).
-  static bool InAppendCallback();
-
- private:
-  void ProcessBatch(const std::vector<Writer*>& batch);
+  void ProcessBatch(std::span<Writer* const> batch);
   Status BuildWriter(Writer* w, PendingMap* pending, uint64_t* next_position, std::string* buf,
                      std::vector<index::PositionEntry>* records, std::vector<NewEntry>* entries);
   Result<std::optional<Last>> LastOf(std::string_view stream, uint64_t snapshot,
@@ -471,16 +429,13 @@ class StoreImpl final : public NativeStore {
                                                            size_t n);
   void Publish(uint64_t end_address, uint64_t next_position);
   void FreezeLocked(uint64_t end_address);
-  void FlushLoop();
-  void CompactLoop();
-  // Write backpressure: waits while max_unflushed_entries index entries
-  // await their checkpoint; fails when checkpoints keep failing.
-  Status WaitForFlushRoom();
-  Status FlushOne();
-  // Merges the newest index runs when they pile up (size-tiered).
-  // Whether a merge was done.
-  Result<bool> MaybeCompact();
-  Result<bool> CompactList(index::RunKind kind);
+  // IndexMaintenance::Worker (checkpoint.cc): writes the oldest frozen
+  // memtable as run files and a MANIFEST (a checkpoint).
+  Status FlushOne() override;
+  // Merges the newest index runs of each kind when they pile up
+  // (size-tiered). Whether a merge was done.
+  Result<bool> CompactOnce(const std::atomic<bool>* stop) override;
+  Result<bool> CompactList(index::RunKind kind, const std::atomic<bool>* stop);
   Status DecodeRecord(uint64_t address, std::vector<EventView>* events) const;
 
   const std::string dir_;
@@ -517,42 +472,11 @@ class StoreImpl final : public NativeStore {
   uint64_t unpublished_entries_ = 0;
   uint64_t unpublished_streams_ = 0;
 
-  // Guards the append queue, its leadership and failed_ (fields below); a leaf lock.
-  std::mutex queue_mu_;
-  std::deque<Writer*> queue_;            // guarded by queue_mu_
-  bool leader_active_ = false;           // guarded by queue_mu_
-  uint64_t takes_ = 0;                   // guarded by queue_mu_: batches taken so far
+  // The group-commit queue: blocking and asynchronous appends, the commit
+  // thread and the waker (commit_queue.h).
+  CommitQueue commits_;
   std::string batch_buf_;                // used by the current leader only
   std::vector<NewEntry> batch_entries_;  // used by the current leader only
-  Status failed_;                        // guarded by queue_mu_; sticky after a failed fsync
-  // Futex words blocking writers sleep on (Writer::gen); bumped by WakeDone.
-  std::array<std::atomic<uint32_t>, kDoneWords> done_words_{};
-
-  // Asynchronous appends (AppendAsync): the commit thread, its leadership
-  // grant, and the bytes and calls queued but not yet completed. async_mu_
-  // guards them; a leaf lock, never held while a callback runs.
-  std::mutex async_mu_;
-  std::condition_variable commit_cv_;  // commit thread: a grant or stop
-  std::condition_variable room_cv_;    // submitters: room below the bound / drained
-  bool commit_lead_ = false;           // guarded by async_mu_: the commit thread leads
-  bool commit_stop_ = false;           // guarded by async_mu_
-  bool async_closing_ = false;         // guarded by async_mu_: Close has begun
-  uint64_t queued_async_bytes_ = 0;    // guarded by async_mu_
-  uint64_t async_inflight_ = 0;        // guarded by async_mu_: calls not yet completed
-  std::deque<Writer*> completions_;    // guarded by async_mu_: committed, callback not run
-  std::thread committer_;              // guarded by async_mu_ (started once)
-  std::thread waker_;                  // guarded by async_mu_ (started with committer_)
-  // Starts the commit thread and the waker (async_mu_ held), once.
-  void StartCommitThreadLocked();
-  // The waker thread: wakes the blocking writers of the batches the commit
-  // thread committed (WakeDone), so that it can go on to the next batch.
-  void WakeLoop();
-  std::mutex wake_mu_;  // guards wakes_ and wake_stop_; a leaf lock
-  std::condition_variable wake_cv_;
-  std::vector<Writer*> wakes_;  // guarded by wake_mu_: committed, not yet woken
-  bool wake_stop_ = false;      // guarded by wake_mu_
-  // Close: refuses new asynchronous appends and waits for the queued ones.
-  void DrainAsync();
 
   // Held shared by every read and by each commit batch; held exclusively by
   // scavenge only while it swaps rewritten segments and index files in, so
@@ -568,26 +492,14 @@ class StoreImpl final : public NativeStore {
   // Assigns manifest_ and the copies of its fields that Stats reads unlocked.
   void SetManifest(const index::Manifest& m);
 
-  // Guards the flusher / compactor handshake (fields below); a leaf lock. Waiting on
-  // flush_done_cv_ waits for the flusher, which takes checkpoint_mu_.
-  std::mutex flush_mu_;
-  std::condition_variable flush_cv_;       // flusher waits for work / stop
-  std::condition_variable flush_done_cv_;  // checkpoint waits for an empty frozen_
-  bool stop_flusher_ = false;              // guarded by flush_mu_
-  Status flush_error_;                     // guarded by flush_mu_
-  std::condition_variable compact_cv_;     // compactor waits for work / stop
-  bool compact_requested_ = false;         // guarded by flush_mu_
-  std::atomic<bool> stop_compaction_{false};
-  std::thread flusher_;
-  std::thread compactor_;
-  std::atomic<int> frozen_pending_{0};        // frozen memtables not yet flushed
+  // The flusher and the compactor, backpressure and checkpoint waits
+  // (index_maintenance.h); this store's index is their Worker.
+  IndexMaintenance maintenance_;
   std::atomic<uint64_t> indexed_through_{0};  // manifest_.indexed_through, readable unlocked
   // Positions below visible_ that hold no event (docs/format/log.md,
   // "Holes"): the manifest's count plus those of the indexed log tail.
   std::atomic<uint64_t> holes_{0};
-  uint64_t active_holes_ = 0;                // guarded by index_mu_: holes of active_'s batches
-  std::atomic<uint64_t> frozen_entries_{0};  // their index entries
-  uint64_t flush_attempts_ = 0;              // guarded by flush_mu_
+  uint64_t active_holes_ = 0;  // guarded by index_mu_: holes of active_'s batches
 
   // Subscriptions waiting for new events: head_waiters_ counts them so a
   // commit only takes head_mu_ when someone waits. head_mu_ guards no field:
@@ -601,16 +513,12 @@ class StoreImpl final : public NativeStore {
   std::mutex push_mu_;
   std::shared_ptr<class PushHub> push_;  // guarded by push_mu_
   void StopPush();
-  // Reader processes: a thread watching HEAD (inotify) while subscriptions
-  // wait, so they learn of the writer's commits without polling.
-  void FollowLoop();
-  Status StartFollower();
-  void StopFollower();
-  // Guards the follower fields below; a leaf lock, but StopFollower joins the
-  // follower (which refreshes: refresh_mu_, swap_mu_) while holding it.
-  std::mutex follower_mu_;
-  std::thread follower_;       // guarded by follower_mu_
-  int follower_stop_fd_ = -1;  // eventfd; guarded by follower_mu_
+  // Reader processes: watches the writer's HEAD while subscriptions wait,
+  // so they learn of its commits without polling (Follow; Close stops it).
+  Follower follower_;
+  // The follower saw the writer change something: refreshes and wakes the
+  // waiting subscriptions, if there are any (feed.cc).
+  void OnWriterChanged();
 
   uint64_t scanned_address_ = 0;     // reader processes: log indexed up to here
   std::mutex refresh_mu_;            // reader processes: one refresh at a time

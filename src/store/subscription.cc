@@ -1,87 +1,14 @@
-// Catch-up subscriptions (include/cairn/subscription.h) and the waiting
-// they rely on: commits wake waiting subscriptions through head_cv_; in a
-// read-only process a follower thread watches the writer's HEAD file with
-// inotify and refreshes the index before waking them.
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+// Catch-up subscriptions (include/cairn/subscription.h) over a Feed
+// (feed.h): pages of history, then live events as the feed's head moves,
+// with no gap and no duplicate at the switch.
 #include <deque>
 #include <optional>
 
 #include "src/base/hash.h"
+#include "src/store/feed.h"
 #include "src/store/filter.h"
-#include "src/store/store_impl.h"
 
 namespace cairn {
-
-void StoreImpl::WakeHeadWaiters() {
-  { std::lock_guard l(head_mu_); }
-  head_cv_.notify_all();
-}
-
-void StoreImpl::WaitForHead(uint64_t head, std::chrono::steady_clock::time_point deadline,
-                            const std::atomic<bool>* cancelled) {
-  std::unique_lock l(head_mu_);
-  head_waiters_.fetch_add(1, std::memory_order_seq_cst);
-  while (visible_.load(std::memory_order_seq_cst) <= head && !closing_.load() &&
-         !(cancelled != nullptr && cancelled->load())) {
-    if (head_cv_.wait_until(l, deadline) == std::cv_status::timeout) break;
-  }
-  head_waiters_.fetch_sub(1, std::memory_order_seq_cst);
-}
-
-Status StoreImpl::StartFollower() {
-  std::lock_guard l(follower_mu_);
-  if (follower_.joinable()) return Status::OK();
-  int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (ifd < 0) return Status::IOError(std::string("inotify_init1: ") + std::strerror(errno));
-  // The directory, not HEAD itself: HEAD may not exist yet.
-  if (inotify_add_watch(ifd, dir_.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) <
-      0) {
-    int e = errno;
-    ::close(ifd);
-    return Status::IOError("inotify watch on " + dir_ + ": " + std::strerror(e));
-  }
-  int efd = eventfd(0, EFD_CLOEXEC);
-  if (efd < 0) {
-    int e = errno;
-    ::close(ifd);
-    return Status::IOError(std::string("eventfd: ") + std::strerror(e));
-  }
-  follower_stop_fd_ = efd;
-  follower_ = std::thread([this, ifd, efd] {
-    char buf[4096];
-    for (;;) {
-      pollfd fds[2] = {{ifd, POLLIN, 0}, {efd, POLLIN, 0}};
-      // The timeout is a safety net only (a missed event costs <= 1 s).
-      int n = ::poll(fds, 2, 1000);
-      if (n < 0 && errno != EINTR) break;
-      if (fds[1].revents != 0) break;
-      while (::read(ifd, buf, sizeof buf) > 0) {
-      }
-      if (head_waiters_.load() > 0 && !closed_.load()) {
-        (void)RefreshFromWriter();
-        WakeHeadWaiters();
-      }
-    }
-    ::close(ifd);
-  });
-  return Status::OK();
-}
-
-void StoreImpl::StopFollower() {
-  std::lock_guard l(follower_mu_);
-  if (!follower_.joinable()) return;
-  uint64_t one = 1;
-  (void)!::write(follower_stop_fd_, &one, sizeof one);
-  follower_.join();
-  ::close(follower_stop_fd_);
-  follower_stop_fd_ = -1;
-}
 
 namespace {
 
@@ -89,9 +16,8 @@ constexpr uint64_t kPageBytes = 4ull << 20;
 
 class SubscriptionImpl final : public Subscription {
  public:
-  SubscriptionImpl(StoreImpl* store, SubscribeOptions options,
-                   std::unique_ptr<EventMatcher> matcher)
-      : store_(store), options_(std::move(options)), matcher_(std::move(matcher)) {
+  SubscriptionImpl(Feed* feed, SubscribeOptions options, std::unique_ptr<EventMatcher> matcher)
+      : feed_(feed), options_(std::move(options)), matcher_(std::move(matcher)) {
     // Subscribe checked that only the start point of the target's kind is set.
     std::optional<uint64_t> after;
     if (options_.after) after = options_.after->value();
@@ -109,7 +35,7 @@ class SubscriptionImpl final : public Subscription {
 
   void Cancel() override {
     cancelled_.store(true);
-    store_->WakeHeadWaiters();
+    feed_->WakeWaiters();
   }
 
   std::optional<Position> last_position() const override {
@@ -125,8 +51,8 @@ class SubscriptionImpl final : public Subscription {
   // Next (a push subscription's first read happens later, on a dispatcher).
   Status ResolveStart() {
     if (!resolve_end_) return Status::OK();
-    CAIRN_ASSIGN_OR_RETURN(Position head, store_->HeadPosition());
-    CAIRN_RETURN_IF_ERROR(ResolveEnd(head.value()));
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t head, feed_->CurrentHead());
+    CAIRN_RETURN_IF_ERROR(ResolveEnd(head));
     resolve_end_ = false;
     return Status::OK();
   }
@@ -165,19 +91,15 @@ class SubscriptionImpl final : public Subscription {
   // events, or one marker. Waits up to `timeout` once live; false when it
   // passed with nothing new.
   Result<bool> Fill(std::chrono::milliseconds timeout) {
-    std::optional<std::chrono::steady_clock::time_point> deadline;
+    std::optional<int64_t> deadline_ns;
     for (;;) {
       if (cancelled_.load()) return Status(ErrorCode::kCancelled, "subscription cancelled");
-      if (store_->closed()) return Status(ErrorCode::kClosed, "store is closed");
+      if (feed_->closing()) return Status(ErrorCode::kClosed, "store is closed");
       if (head_ < size_) return true;
-      // In a call of the store while reading, never while waiting (Close
-      // waits for calls in flight).
-      std::optional<StoreImpl::Op> op;
-      op.emplace(store_);
-      CAIRN_RETURN_IF_ERROR(op->status());
+      // Each read of the feed is a call of the store in flight (Close
+      // waits for it); waiting is not.
       head_ = size_ = 0;
-      CAIRN_ASSIGN_OR_RETURN(const Position head_position, store_->HeadPosition());
-      const uint64_t head = head_position.value();
+      CAIRN_ASSIGN_OR_RETURN(const uint64_t head, feed_->CurrentHead());
       if (resolve_end_) {
         CAIRN_RETURN_IF_ERROR(ResolveEnd(head));
         resolve_end_ = false;
@@ -199,11 +121,12 @@ class SubscriptionImpl final : public Subscription {
         return true;
       }
       // Only a subscription about to wait reads the clock.
-      const auto now = std::chrono::steady_clock::now();
-      if (!deadline) deadline = now + timeout;
-      if (now >= *deadline) return false;
-      op.reset();
-      store_->WaitForHead(head, *deadline, &cancelled_);
+      const int64_t now = feed_->env()->MonotonicNanos();
+      if (!deadline_ns) {
+        deadline_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+      }
+      if (now >= *deadline_ns) return false;
+      feed_->WaitPast(head, *deadline_ns, &cancelled_);
     }
   }
 
@@ -225,7 +148,7 @@ class SubscriptionImpl final : public Subscription {
       if (head > 0) last_ = head - 1;
       return Status::OK();
     }
-    auto info = store_->GetStreamInfo(options_.name);
+    auto info = feed_->store()->GetStreamInfo(options_.name);
     if (!info) {
       if (info.error().code() != ErrorCode::kNotFound) return info.error();
       next_ = 0;
@@ -257,11 +180,10 @@ class SubscriptionImpl final : public Subscription {
   // follows the events delivered, not the size of $all.
   Status FillFromTag(uint64_t head) {
     if (next_ >= head) return Status::OK();
-    SwapReadLock swap(store_->swap_mu());
     uint64_t bytes = 0, pushed = 0;
     bool full = false;
     CAIRN_RETURN_IF_ERROR(
-        store_->ReadTagged(tag_, true, next_, head, matcher_.get(), [&](const EventView& e) {
+        feed_->ScanTaggedRange(tag_, next_, head, *matcher_, [&](const EventView& e) {
           next_ = e.position.value() + 1;
           last_ = e.position.value();
           Push(e);
@@ -279,10 +201,9 @@ class SubscriptionImpl final : public Subscription {
 
   Status FillFromAll(uint64_t head) {
     if (next_ >= head) return Status::OK();
-    SwapReadLock swap(store_->swap_mu());
     uint64_t bytes = 0, pushed = 0;
     const bool filtered = !matcher_->passes_all();
-    Status s = store_->ScanAll(next_, head, [&](const EventView& e) {
+    Status s = feed_->ScanRange(next_, head, [&](const EventView& e) {
       next_ = e.position.value() + 1;
       last_ = e.position.value();
       if (matcher_->Matches(e.stream, e.type)) {
@@ -313,7 +234,7 @@ class SubscriptionImpl final : public Subscription {
       ro.from = StreamRevision(next_);
       ro.max_count = options_.page_events;
       uint64_t bytes = 0, read = 0;
-      Status s = store_->ReadStream(options_.name, ro, [&](const EventView& e) {
+      Status s = feed_->store()->ReadStream(options_.name, ro, [&](const EventView& e) {
         ++read;
         next_ = e.revision.value() + 1;
         last_ = e.revision.value();
@@ -328,7 +249,7 @@ class SubscriptionImpl final : public Subscription {
     }
   }
 
-  StoreImpl* const store_;
+  Feed* const feed_;
   const SubscribeOptions options_;
   const std::unique_ptr<EventMatcher> matcher_;
   std::atomic<bool> cancelled_{false};
@@ -345,9 +266,7 @@ class SubscriptionImpl final : public Subscription {
 
 }  // namespace
 
-Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOptions& options) {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
+Result<std::unique_ptr<Subscription>> NewSubscription(Feed* feed, const SubscribeOptions& options) {
   using Target = SubscribeOptions::Target;
   EventFilter filter = options.filter;
   switch (options.target) {
@@ -380,8 +299,8 @@ Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(const SubscribeOption
   }
   if (options.page_events == 0) return Status::InvalidArgument("page_events must be positive");
   CAIRN_ASSIGN_OR_RETURN(auto matcher, EventMatcher::Compile(filter));
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(StartFollower());
-  auto sub = std::make_unique<SubscriptionImpl>(this, options, std::move(matcher));
+  CAIRN_RETURN_IF_ERROR(feed->Follow());
+  auto sub = std::make_unique<SubscriptionImpl>(feed, options, std::move(matcher));
   CAIRN_RETURN_IF_ERROR(sub->ResolveStart());
   return std::unique_ptr<Subscription>(std::move(sub));
 }
