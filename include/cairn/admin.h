@@ -51,7 +51,7 @@ struct RestoreResult {
 };
 
 struct ScavengeProgress {
-  const char* phase = "";       // "rewrite", "index", "commit", "done"
+  const char* phase = "";       // "rewrite", "index", "done"
   uint64_t segments_total = 0;  // closed segments considered
   uint64_t segments_done = 0;
   uint64_t bytes_read = 0;

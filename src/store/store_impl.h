@@ -49,8 +49,8 @@
 //
 // User code: read visitors run with swap_mu_ shared (plus whatever their
 // caller holds); push handlers with their run_mu; ScavengeOptions::progress
-// with scavenge_mu_ and compact_mu_, its test_hook also with checkpoint_mu_
-// and swap_mu_ exclusive; append callbacks with no lock
+// with scavenge_mu_ and compact_mu_, its test_hook with those and, from
+// "intent" to "removed", also checkpoint_mu_ and swap_mu_ exclusive; append callbacks with no lock
 // (CommitQueue::RunCompletions). No other mutex is ever held while user
 // code runs.
 //
@@ -240,6 +240,8 @@ class StoreImpl final : public NativeStore,
   void WakeWaiters() override;
   bool closing() const override { return closed(); }
   Status Follow() override;
+
+  friend class Scavenger;  // one run of Scavenge, step by step (scavenger.h)
 
   // Count's three cases (catalog.cc).
   Result<uint64_t> CountAll();
