@@ -11,7 +11,7 @@ set -euo pipefail
 [ "$#" -ge 6 ] && [ "$5" = "--" ] || { sed -n 2,9p "$0" >&2; exit 2; }
 base=$1 new=$2 rounds=$3 out=$4
 shift 5
-: >"$out"
+echo "# bench/ab.sh $base $new $rounds $out -- $*" >"$out"
 for ((r = 1; r <= rounds; r++)); do
   if ((r % 2)); then
     "$base" "$@" | grep '^workload=' | sed "s/^/base r=$r /" >>"$out"
@@ -22,6 +22,7 @@ for ((r = 1; r <= rounds; r++)); do
   fi
 done
 awk '
+  /^#/ { next }
   { side=$1; r=$2; sub("r=","",r); w=""; v="";
     for (i = 3; i <= NF; i++) {
       if ($i ~ /^workload=/) w = substr($i, 10);
