@@ -155,13 +155,16 @@ class Env {
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
   // Wall clock, UTC nanoseconds since the Unix epoch.
   virtual int64_t NowNanos() = 0;
-  // Monotonic clock, nanoseconds.
+  // Monotonic clock, nanoseconds. It must advance with real time: waits
+  // with a deadline on it (subscriptions) sleep on condition variables,
+  // which measure real time.
   virtual int64_t MonotonicNanos() = 0;
   // Blocks the calling thread for at least `micros` microseconds (waiting
   // for another process, which no condition variable can signal).
   virtual void SleepForMicroseconds(int64_t micros) = 0;
   // Watches the directory `path`: kNotFound when it does not exist,
-  // kIOError when the system refuses a watch (each naming `path`). The default is Env::Default()'s
+  // kResourceExhausted when the system's watch or descriptor limits are
+  // reached, kIOError for another refusal (each naming `path`). The default is Env::Default()'s
   // (a watch reads nothing and writes nothing, so an Env that only injects I/O faults need not
   // provide one).
   virtual Result<std::unique_ptr<DirectoryWatch>> WatchDirectory(const std::string& path);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -219,8 +220,10 @@ class PosixDirectoryWatch final : public DirectoryWatch {
         static_cast<int>(std::clamp<int64_t>((timeout_micros + 999) / 1000, 0, INT32_MAX));
     const int n = ::poll(fds, 2, timeout_ms);
     if (n < 0) {
-      // EINTR: a signal; anything else cannot happen with these arguments.
-      // Either way the caller treats it as a timeout and looks for itself.
+      // EINTR: a signal. Anything else cannot happen with these arguments;
+      // should it, wait out the timeout rather than spin. Either way the
+      // caller treats it as a timeout and looks for itself.
+      if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
       return Event::kTimedOut;
     }
     if (fds[1].revents != 0) return Event::kWoken;  // never read: Wake is final
@@ -241,22 +244,38 @@ class PosixDirectoryWatch final : public DirectoryWatch {
   const int wake_fd_;
 };
 
+// A watch the system refused: the directory is gone (kNotFound), the
+// user's inotify instances or watches, or the process's descriptors, are
+// used up (kResourceExhausted: ENOSPC here means the watch limit, not a full
+// disk), or anything else (kIOError).
+Status WatchError(int err, const char* op, const std::string& path) {
+  std::string msg = std::string(op) + " " + path + ": " + std::strerror(err);
+  if (err == ENOENT) return Status(ErrorCode::kNotFound, std::move(msg));
+  if (err == ENOSPC || err == EMFILE || err == ENFILE || err == ENOMEM) {
+    return Status(ErrorCode::kResourceExhausted,
+                  std::move(msg) +
+                      " (the inotify limits: fs.inotify.max_user_watches and "
+                      "max_user_instances, or the open-file limit)");
+  }
+  return Status(ErrorCode::kIOError, std::move(msg));
+}
+
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<DirectoryWatch>> WatchDirectory(const std::string& path) override {
     const int ifd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (ifd < 0) return Status::FromErrno(errno, "inotify_init1", path);
+    if (ifd < 0) return WatchError(errno, "inotify_init1 for a watch of", path);
     if (::inotify_add_watch(ifd, path.c_str(),
                             IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
       const int err = errno;
       ::close(ifd);
-      return Status::FromErrno(err, "inotify watch", path);
+      return WatchError(err, "inotify watch on", path);
     }
     const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) {
       const int err = errno;
       ::close(ifd);
-      return Status::FromErrno(err, "eventfd for a watch of", path);
+      return WatchError(err, "eventfd for a watch of", path);
     }
     return std::unique_ptr<DirectoryWatch>(new PosixDirectoryWatch(ifd, efd));
   }

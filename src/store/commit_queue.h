@@ -13,7 +13,9 @@
 // (queue, leadership, the sticky failure), async_mu_ (commit thread,
 // asynchronous bounds, completions) and wake_mu_ (the waker's list) are
 // leaves: none is held while another is taken, nor while the Committer or
-// an append callback runs. The Committer may take mu_ (SetFailed).
+// an append callback runs (but Env::StartThread runs under async_mu_ when
+// the first asynchronous append starts the threads: an Env must not call
+// back into the store there). The Committer may take mu_ (SetFailed).
 //
 // Threads: the commit thread (leads for asynchronous appends, takes over a
 // busy queue, runs callbacks) and the waker (wakes the blocking writers of

@@ -15,6 +15,7 @@
 #include "cairn/env.h"
 #include "cairn/store.h"
 #include "cairn/subscription.h"
+#include "src/store/commit_queue.h"
 
 namespace cairn {
 
@@ -45,7 +46,8 @@ class Feed {
   virtual Status ScanTaggedRange(const std::string& tag, uint64_t from, uint64_t to,
                                  const EventMatcher& matcher, const EventVisitor& visit) = 0;
   // Blocks until the visible head passes `head`, the Env's monotonic clock
-  // reaches `deadline_ns`, `*cancelled` is set (may be null) or Close
+  // reaches `deadline_ns` (measured as real time passing: see
+  // Env::MonotonicNanos), `*cancelled` is set (may be null) or Close
   // begins. Costs no CPU while it waits.
   virtual void WaitPast(uint64_t head, int64_t deadline_ns, const std::atomic<bool>* cancelled) = 0;
   // Wakes every WaitPast now (a cancel, a new push subscription, Close).
@@ -58,11 +60,8 @@ class Feed {
   virtual Status Follow() = 0;
 };
 
-// Whether the calling thread runs an append callback (of any store): it
-// must not wait for a push handler, which may wait for that callback. A
-// thread-local flag, so it may be asked after a store is gone.
-// store_impl.cc.
-bool InAppendCallback();
+// InAppendCallback() (commit_queue.h): a push subscription's Cancel asks
+// it, since it must not wait for a handler from an append callback.
 
 // A catch-up subscription reading `feed` (which must outlive it). Checks
 // `options` (kInvalidArgument naming what is wrong), starts following a

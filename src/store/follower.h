@@ -39,7 +39,9 @@ class Follower {
   const std::string dir_;
   const std::function<void()> on_change_;
   // Guards the fields below. Stop joins the thread while holding it, so
-  // on_change must never take it (it never calls Start or Stop).
+  // on_change must never take it (it never calls Start or Stop); Start
+  // calls Env::WatchDirectory and Env::StartThread under it, so an Env
+  // must not call back into the store there.
   std::mutex mu_;
   std::unique_ptr<DirectoryWatch> watch_;  // guarded by mu_
   std::thread thread_;                     // guarded by mu_

@@ -93,14 +93,34 @@ TEST(FollowerTest, AMissingDirectoryIsNotFoundNamingIt) {
   follower.Stop();  // nothing started: nothing to stop
 }
 
-TEST(FollowerTest, TheRealWatchSeesAFileWrittenInTheDirectory) {
+// The POSIX watch itself (inotify): a change is reported as a change, not
+// as the timeout a follower would treat alike; a Wake is final.
+TEST(DirectoryWatchTest, APosixWatchReportsAWriteAsAChange) {
   TempDir dir;
-  Changes changes;
-  Follower follower(Env::Default(), dir.path(), [&] { changes.Add(); });
-  ASSERT_TRUE(follower.Start().ok());
+  auto watch = Env::Default()->WatchDirectory(dir.path());
+  ASSERT_TRUE(watch.has_value()) << watch.error().ToString();
+  EXPECT_EQ((*watch)->Wait(1000), DirectoryWatch::Event::kTimedOut);  // nothing written yet
   ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.path() + "/HEAD", "x").ok());
-  EXPECT_TRUE(changes.WaitFor(1));
-  follower.Stop();
+  EXPECT_EQ((*watch)->Wait(60'000'000), DirectoryWatch::Event::kChanged);
+}
+
+TEST(DirectoryWatchTest, AWakeIsFinalAndWinsOverAPendingChange) {
+  TempDir dir;
+  auto watch = Env::Default()->WatchDirectory(dir.path());
+  ASSERT_TRUE(watch.has_value()) << watch.error().ToString();
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.path() + "/HEAD", "x").ok());
+  (*watch)->Wake();
+  EXPECT_EQ((*watch)->Wait(60'000'000), DirectoryWatch::Event::kWoken);
+  EXPECT_EQ((*watch)->Wait(60'000'000), DirectoryWatch::Event::kWoken);
+}
+
+TEST(DirectoryWatchTest, AMissingDirectoryIsNotFoundNamingIt) {
+  TempDir dir;
+  const std::string missing = dir.path() + "/gone";
+  auto watch = Env::Default()->WatchDirectory(missing);
+  ASSERT_FALSE(watch.has_value());
+  EXPECT_EQ(watch.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(watch.error().message().find(missing), std::string::npos) << watch.error().ToString();
 }
 
 // A reader process follows its writer through the Env's watch: a
@@ -138,15 +158,22 @@ TEST(FollowerTest, AReadOnlySubscriptionWakesOnItsEnvsWatch) {
     if (n.has_value() && n->has_value()) type = (*n)->event.type;
     got.store(true);
   });
+  // Likely (not certainly) waiting by now. Had it not begun to wait, its
+  // own look at the head would find the event; waiting, it wakes only
+  // through the watch, the simulated one never timing out: without the
+  // follower it would wait ten minutes, and this test fail after 30 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(
       (*writer)->Append("a-1", ExpectedRevision::Any(), std::vector{Ev("Second")}).has_value());
-  // The waiter wakes only through the watch (or after ten minutes):
-  // notify until it has the event, which takes one look once it waits.
-  while (!got.load()) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!got.load() && std::chrono::steady_clock::now() < give_up) {
     env.NotifyDirectoryWatches();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  const bool woke = got.load();
+  if (!woke) (*sub)->Cancel();  // ends the wait, so the thread can be joined
   waiter.join();
+  ASSERT_TRUE(woke) << "the waiting subscription never woke through its Env's watch";
   EXPECT_EQ(type, "Second");
   const auto names = env.threads_started();
   EXPECT_EQ(std::count(names.begin(), names.end(), "cairn-follower"), 1);

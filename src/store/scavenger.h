@@ -44,7 +44,7 @@ class Scavenger {
   using Retention = StoreImpl::Retention;
   enum Fate { kKeep, kScrub, kDrop };  // what happens to one event
   // Streaming writer of a sorted-run chunk list: entries gathered, sorted
-  // and written in chunks of `limit` entries, each chunk one run.
+  // and written in chunks of `memtable_entries` entries, each chunk one run.
   struct RunBuilder {
     index::RunKind kind;
     std::vector<index::IndexEntry> chunk;

@@ -515,12 +515,6 @@ class StoreImpl final : public NativeStore,
   std::mutex push_mu_;
   std::shared_ptr<class PushHub> push_;  // guarded by push_mu_
   void StopPush();
-  // Reader processes: watches the writer's HEAD while subscriptions wait,
-  // so they learn of its commits without polling (Follow; Close stops it).
-  Follower follower_;
-  // The follower saw the writer change something: refreshes and wakes the
-  // waiting subscriptions, if there are any (feed.cc).
-  void OnWriterChanged();
 
   uint64_t scanned_address_ = 0;     // reader processes: log indexed up to here
   std::mutex refresh_mu_;            // reader processes: one refresh at a time
@@ -532,6 +526,15 @@ class StoreImpl final : public NativeStore,
   // record below it was acknowledged), so damage there is never cut as a
   // torn tail. 0: unknown.
   uint64_t acknowledged_end_ = 0;
+
+  // Reader processes: watches the writer's HEAD while subscriptions wait,
+  // so they learn of its commits without polling (Follow; Close stops it).
+  // Declared last: its thread uses the fields above (RefreshFromWriter), so
+  // it is destroyed, and its thread joined, first.
+  Follower follower_;
+  // The follower saw the writer change something: refreshes and wakes the
+  // waiting subscriptions, if there are any (feed.cc).
+  void OnWriterChanged();
 };
 
 }  // namespace cairn
