@@ -33,6 +33,10 @@ std::vector<uint64_t>& RunIds(Manifest& m, RunKind kind) {
   return m.runs;
 }
 
+const std::vector<uint64_t>& RunIds(const Manifest& m, RunKind kind) {
+  return RunIds(const_cast<Manifest&>(m), kind);
+}
+
 std::string EncodeManifest(const Manifest& m) {
   std::string out(kMagic, 8);
   PutFixed32(&out, kVersion);

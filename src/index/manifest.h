@@ -42,5 +42,6 @@ Result<Manifest> DecodeManifest(std::string_view bytes, const std::string& file)
 std::string RunFileName(uint64_t id, RunKind kind = RunKind::kStream);
 // The manifest's list of runs of `kind`.
 std::vector<uint64_t>& RunIds(Manifest& m, RunKind kind);
+const std::vector<uint64_t>& RunIds(const Manifest& m, RunKind kind);
 
 }  // namespace cairn::index

@@ -17,8 +17,8 @@ Status StoreImpl::FlushOne() {
   Frozen f;
   {
     std::shared_lock l(index_mu_);
-    if (frozen_.empty()) return Status::OK();
-    f = frozen_.front();
+    if (index_.frozen.empty()) return Status::OK();
+    f = index_.frozen.front();
   }
   index::Manifest m = manifest_;
   std::shared_ptr<const index::IndexRun> run, id_run, tag_run;
@@ -81,10 +81,10 @@ Status StoreImpl::FlushOne() {
   SetManifest(m);
   {
     std::unique_lock l(index_mu_);
-    if (run) runs_.push_back(std::move(run));
-    if (id_run) id_runs_.push_back(std::move(id_run));
-    if (tag_run) tag_runs_.push_back(std::move(tag_run));
-    frozen_.pop_front();
+    if (run) index_.runs.stream.push_back(std::move(run));
+    if (id_run) index_.runs.ids.push_back(std::move(id_run));
+    if (tag_run) index_.runs.tags.push_back(std::move(tag_run));
+    index_.frozen.pop_front();
   }
   maintenance_.Flushed(f.table->entries());
   return Status::OK();
@@ -100,18 +100,6 @@ Result<bool> StoreImpl::CompactOnce(const std::atomic<bool>* stop) {
   return merged;
 }
 
-StoreImpl::RunList& StoreImpl::LiveRuns(index::RunKind kind) {
-  switch (kind) {
-    case index::RunKind::kIds:
-      return id_runs_;
-    case index::RunKind::kTags:
-      return tag_runs_;
-    case index::RunKind::kStream:
-      break;
-  }
-  return runs_;
-}
-
 Result<bool> StoreImpl::CompactList(index::RunKind kind, const std::atomic<bool>* stop) {
   RunList group;
   std::vector<uint64_t> group_ids;
@@ -121,7 +109,7 @@ Result<bool> StoreImpl::CompactList(index::RunKind kind, const std::atomic<bool>
     RunList runs;
     {
       std::shared_lock l(index_mu_);
-      runs = LiveRuns(kind);
+      runs = index_.runs.Of(kind);
     }
     // Size-tiered: merge the newest runs once four of similar size pile up,
     // so lookups touch O(log n) runs and each entry is rewritten O(log n) times.
@@ -157,7 +145,7 @@ Result<bool> StoreImpl::CompactList(index::RunKind kind, const std::atomic<bool>
     CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(m)));
     SetManifest(m);
     std::unique_lock l(index_mu_);
-    RunList& live = LiveRuns(kind);
+    RunList& live = index_.runs.Of(kind);
     CAIRN_CHECK(live.size() >= static_cast<size_t>(pos) + group.size() && live[pos] == group[0]);
     live.erase(live.begin() + pos, live.begin() + pos + static_cast<std::ptrdiff_t>(group.size()));
     live.insert(live.begin() + pos, std::move(merged));
@@ -238,7 +226,7 @@ Status StoreImpl::Close() {
   closed_.store(true);
   WakeWaiters();
   StopPush();  // push subscriptions end (their reads now fail: store closed)
-  follower_.Stop();
+  recovery_.follower().Stop();
   head_.reset();
   log_.reset();
   lock_.reset();

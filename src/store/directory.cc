@@ -19,7 +19,7 @@ bool IsSegmentName(const std::string& n) {
 
 }  // namespace
 
-Result<bool> StoreImpl::CheckDirectory(std::optional<Head>* head) {
+Result<bool> Recovery::CheckDirectory(std::optional<Head>* head) {
   auto absent = [&]() -> Result<bool> {
     if (options_.read_only || !options_.create_if_missing) {
       return Status::NotFound("no Cairn store in '" + dir_ + "'");
@@ -98,7 +98,7 @@ Result<bool> StoreImpl::CheckDirectory(std::optional<Head>* head) {
   return false;
 }
 
-bool StoreImpl::SwapOverlapped() {
+bool Recovery::SwapOverlapped() {
   auto intent = env_->FileExists(IntentPath(dir_));
   if (!intent.has_value() || *intent) return true;
   auto bytes = env_->ReadFile(ManifestPath(dir_));
@@ -107,8 +107,8 @@ bool StoreImpl::SwapOverlapped() {
   return now.has_value() && now->log_generation != recovered_generation_;
 }
 
-Status StoreImpl::CheckLogFilesReach(const index::Manifest& m, bool has_manifest,
-                                     const std::optional<Head>& head) {
+Status Recovery::CheckLogFilesReach(const index::Manifest& m, bool has_manifest,
+                                    const std::optional<Head>& head) {
   auto reaches = [&](uint64_t address, const std::string& who) -> Status {
     const uint32_t seg = log::AddressSegment(address);
     const uint64_t off = log::AddressOffset(address);
@@ -139,24 +139,24 @@ Status StoreImpl::CheckLogFilesReach(const index::Manifest& m, bool has_manifest
   return Status::OK();
 }
 
-Status StoreImpl::CheckLogReaches() {
+Status Recovery::CheckLogReaches() {
   // Each closed segment still holds the last record the position index
   // has in it (found by binary search: addresses grow with positions).
-  const uint64_t n = positions_.size();
-  for (uint32_t seg = 0; seg < log_->LastSegmentId() && n > 0; ++seg) {
+  const uint64_t n = store_->positions_.size();
+  for (uint32_t seg = 0; seg < store_->log_->LastSegmentId() && n > 0; ++seg) {
     uint64_t lo = 0, hi = n;  // first entry past segment `seg`
     while (lo < hi) {
       const uint64_t mid = lo + (hi - lo) / 2;
-      if (log::AddressSegment(positions_.At(mid).address) > seg) {
+      if (log::AddressSegment(store_->positions_.At(mid).address) > seg) {
         hi = mid;
       } else {
         lo = mid + 1;
       }
     }
     if (lo == 0) continue;
-    const index::PositionEntry last = positions_.At(lo - 1);
+    const index::PositionEntry last = store_->positions_.At(lo - 1);
     if (log::AddressSegment(last.address) != seg) continue;
-    auto record = log_->Record(last.address);
+    auto record = store_->log_->Record(last.address);
     if (!record.has_value()) return record.error();
   }
   return Status::OK();

@@ -48,12 +48,12 @@ void StoreImpl::WaitPast(uint64_t head, int64_t deadline_ns, const std::atomic<b
 
 Status StoreImpl::Follow() {
   if (!options_.read_only) return Status::OK();
-  return follower_.Start();
+  return recovery_.follower().Start();
 }
 
 void StoreImpl::OnWriterChanged() {
   if (head_waiters_.load() > 0 && !closed_.load()) {
-    (void)RefreshFromWriter();  // a failure reaches each subscription through its own read
+    (void)recovery_.Refresh();  // a failure reaches each subscription through its own read
     WakeWaiters();
   }
 }

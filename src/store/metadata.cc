@@ -89,11 +89,11 @@ bool StoreImpl::PlainStream(std::string_view stream) {
       const auto* v = t.Find(stream);
       return v == nullptr || v->empty() || v->back().revision != StreamRevision::kTombstone;
     };
-    if (active_->HoldsRetentionKeys() && !table_plain(*active_)) return false;
-    for (const auto& f : frozen_) {
+    if (index_.active->HoldsRetentionKeys() && !table_plain(*index_.active)) return false;
+    for (const auto& f : index_.frozen) {
       if (f.table->HoldsRetentionKeys() && !table_plain(*f.table)) return false;
     }
-    for (const auto& run : runs_) {
+    for (const auto& run : index_.runs.stream) {
       if (run->info().flags & index::kRunNoRetentionKeys) continue;  // nothing to find there
       if (run->MayContain(meta_h)) maybe_meta.push_back(run);
       if (run->MayHoldTombstone(h)) maybe_tombstone.push_back(run);

@@ -48,11 +48,11 @@ Result<std::optional<StoreImpl::Last>> StoreImpl::LastOf(std::string_view stream
       }
       return std::nullopt;
     };
-    if (auto r = from_table(*active_)) return std::optional<Last>(*r);
-    for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it) {
+    if (auto r = from_table(*index_.active)) return std::optional<Last>(*r);
+    for (auto it = index_.frozen.rbegin(); it != index_.frozen.rend(); ++it) {
       if (auto r = from_table(*it->table)) return std::optional<Last>(*r);
     }
-    runs = runs_;
+    runs = index_.runs.stream;
   }
   uint64_t h = StreamHash(stream);
   std::vector<EventView> events;
@@ -109,10 +109,10 @@ Result<std::optional<StoreImpl::StoredEvent>> StoreImpl::FirstStoredId(std::stri
     std::shared_lock l(index_mu_);
     for (size_t k = 0; k < ids.size(); ++k) {
       auto collect = [&](const index::StreamEntry& e) { candidates.push_back({k, e}); };
-      active_->ForEachId(keys[k], collect);
-      for (const auto& f : frozen_) f.table->ForEachId(keys[k], collect);
+      index_.active->ForEachId(keys[k], collect);
+      for (const auto& f : index_.frozen) f.table->ForEachId(keys[k], collect);
     }
-    runs = id_runs_;
+    runs = index_.runs.ids;
   }
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     index::RunReader reader(**it);
@@ -234,10 +234,10 @@ Status StoreImpl::ReadStreamRaw(std::string_view stream, const ReadStreamOptions
   std::vector<index::StreamEntry> active_part;  // in read order
   {
     std::shared_lock l(index_mu_);
-    runs = runs_;
-    for (const auto& f : frozen_) tables.push_back(f.table);
+    runs = index_.runs.stream;
+    for (const auto& f : index_.frozen) tables.push_back(f.table);
     // The active memtable mutates: copy its entries for this stream now.
-    CopyRange(active_->Find(stream), fwd, from, options.max_count, snapshot, &active_part);
+    CopyRange(index_.active->Find(stream), fwd, from, options.max_count, snapshot, &active_part);
   }
 
   uint64_t emitted = 0;
@@ -446,7 +446,7 @@ Result<std::optional<RecordedEvent>> StoreImpl::FindEvent(std::string_view strea
 Result<Position> StoreImpl::HeadPosition() {
   Op op(this);
   CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
+  if (options_.read_only) CAIRN_RETURN_IF_ERROR(recovery_.Refresh());
   return Position(visible_.load(std::memory_order_acquire));
 }
 

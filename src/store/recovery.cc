@@ -1,15 +1,12 @@
-// Opening and recovery of the native engine; read-only processes following
-// a writer; stats.
+// Recovery (recovery.h): a store's open, its log tail replayed, and a
+// read-only process kept current with its writer. The directory and log
+// checks are in directory.cc.
+#include "src/store/recovery.h"
+
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "src/base/hash.h"
-#include "src/store/head.h"
 #include "src/store/paths.h"
-#include "src/store/push.h"
 #include "src/store/store_impl.h"
 
 namespace cairn {
@@ -21,98 +18,47 @@ constexpr size_t kSectorBytes = 512;
 
 }  // namespace
 
-Result<std::unique_ptr<NativeStore>> NativeStore::Open(const std::string& dir,
-                                                       const NativeOptions& options) {
-  return StoreImpl::Open(dir, options);
-}
+Recovery::Recovery(StoreImpl* store, std::function<void()> on_writer_changed)
+    : store_(store),
+      env_(store->env_),
+      dir_(store->dir_),
+      options_(store->options_),
+      follower_(store->env_, store->dir_, std::move(on_writer_changed)) {}
 
-StoreImpl::StoreImpl(std::string dir, const NativeOptions& options, Env* env)
-    : dir_(std::move(dir)),
-      options_(options),
-      env_(env),
-      commits_(env, this, options.max_queued_append_bytes),
-      maintenance_(env, this, options.max_unflushed_entries),
-      follower_(env, dir_, [this] { OnWriterChanged(); }) {
-  active_ = std::make_shared<index::Memtable>();
-}
-
-StoreImpl::~StoreImpl() {
-  // Close would have to wait for the very thread destroying the store.
-  if (!CheckNotInCallback().ok() || PushHub::OnDispatcherOf(this)) {
-    std::fprintf(stderr,
-                 "cairn: a Store was destroyed from one of its own append callbacks or push "
-                 "handlers; this cannot be done safely\n");
-    std::abort();
-  }
-  (void)Close();
-}
-
-Result<std::unique_ptr<NativeStore>> StoreImpl::Open(const std::string& dir,
-                                                     const NativeOptions& options) {
-  if (dir.empty()) return Status::InvalidArgument("store directory is empty");
-  if (options.max_stream_name_bytes == 0 || options.max_stream_name_bytes > 65535) {
-    return Status::InvalidArgument("max_stream_name_bytes must be in 1..65535");
-  }
-  if (options.segment_bytes + options.max_append_bytes + 64 >= (1ull << 32)) {
-    // Log offsets are 32-bit: a segment plus one largest record must fit.
-    return Status::InvalidArgument("segment_bytes + max_append_bytes must stay below 4 GiB");
-  }
-  if (options.push_threads < 1 || options.push_threads > 64) {
-    return Status::InvalidArgument("push_threads must be in 1..64");
-  }
-  if (options.memtable_entries == 0) {
-    return Status::InvalidArgument("memtable_entries must be positive");
-  }
-  Env* env = options.env ? options.env : Env::Default();
-  std::unique_ptr<StoreImpl> store;
-  for (int attempt = 0;; ++attempt) {
-    store.reset(new StoreImpl(dir, options, env));
-    Status recovered = store->Recover();
-    if (recovered.ok()) break;
-    // A read-only open that overlapped a writer's scavenge swap may have
-    // read files of both sides (the old manifest, the new segments) and
-    // found them inconsistent, or found its intent file: neither is damage
-    // nor a crashed scavenge. Open again (for half a second at most: a swap
-    // takes milliseconds; an intent file that stays is a crashed scavenge).
-    const bool swap_seen = (recovered.code() == ErrorCode::kCorruption ||
-                            recovered.code() == ErrorCode::kFailedPrecondition) &&
-                           store->SwapOverlapped();
-    if (!options.read_only || attempt >= 50 || !swap_seen) return recovered;
-    env->SleepForMicroseconds(10'000);
-  }
-  if (!options.read_only) {
-    store->maintenance_.Start();
-  }
-  return std::unique_ptr<NativeStore>(std::move(store));
-}
-
-Status StoreImpl::Recover() {
+Status Recovery::Recover() {
   std::optional<Head> head;
   CAIRN_ASSIGN_OR_RETURN(const bool create, CheckDirectory(&head));
-  if (!options_.read_only) {
-    // log/ first: a creation cut short leaves a directory that opens as a
-    // store, never one that looks like another program's.
-    if (create) CAIRN_RETURN_IF_ERROR(env_->CreateDirs(dir_ + "/log"));
-    CAIRN_RETURN_IF_ERROR(env_->CreateDirs(IndexDir(dir_)));
-    CAIRN_ASSIGN_OR_RETURN(lock_, env_->LockFile(dir_ + "/LOCK"));
-  }
-  if (!options_.read_only) {
-    CAIRN_RETURN_IF_ERROR(FinishInterruptedScavenge());
-  } else {
-    CAIRN_ASSIGN_OR_RETURN(bool interrupted, env_->FileExists(IndexDir(dir_) + "/SCAVENGE"));
+  CAIRN_RETURN_IF_ERROR(PrepareDirectory(create));
+  index::Manifest m;
+  CAIRN_RETURN_IF_ERROR(OpenFiles(head, &m));
+  return ReplayFromCheckpoint(m, head);
+}
+
+Status Recovery::PrepareDirectory(bool create) {
+  if (options_.read_only) {
+    CAIRN_ASSIGN_OR_RETURN(bool interrupted, env_->FileExists(IntentPath(dir_)));
     if (interrupted) {
       return Status(ErrorCode::kFailedPrecondition,
                     "a scavenge of " + dir_ +
                         " was interrupted; open the store for writing once to finish it");
     }
+    return Status::OK();
   }
-  index::Manifest m;
+  // log/ first: a creation cut short leaves a directory that opens as a
+  // store, never one that looks like another program's.
+  if (create) CAIRN_RETURN_IF_ERROR(env_->CreateDirs(dir_ + "/log"));
+  CAIRN_RETURN_IF_ERROR(env_->CreateDirs(IndexDir(dir_)));
+  CAIRN_ASSIGN_OR_RETURN(store_->lock_, env_->LockFile(dir_ + "/LOCK"));
+  return store_->FinishInterruptedScavenge();
+}
+
+Status Recovery::OpenFiles(const std::optional<Head>& head, index::Manifest* m) {
   CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
   if (has_manifest) {
     CAIRN_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(ManifestPath(dir_)));
-    CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(bytes, ManifestPath(dir_)));
+    CAIRN_ASSIGN_OR_RETURN(*m, index::DecodeManifest(bytes, ManifestPath(dir_)));
   }
-  recovered_generation_ = m.log_generation;
+  recovered_generation_ = m->log_generation;
   log::LogOptions lo;
   lo.segment_bytes = options_.segment_bytes;
   // Frames are bounded by their segment, not by this process's options: a
@@ -122,43 +68,50 @@ Status StoreImpl::Recover() {
   lo.synced_writes = options_.durability == Durability::kFsync;
   // A log that lost acknowledged records (a deleted or cut segment) is
   // refused before anything is written, by readers and writers alike.
-  CAIRN_RETURN_IF_ERROR(CheckLogFilesReach(m, has_manifest, head));
-  CAIRN_ASSIGN_OR_RETURN(log_, log::Log::Open(env_, dir_ + "/log", lo));
-  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs_, &id_runs_, &tag_runs_));
-  CAIRN_RETURN_IF_ERROR(positions_.Open(env_, IndexDir(dir_) + "/positions.idx", m.position_entries,
-                                        options_.read_only));
+  CAIRN_RETURN_IF_ERROR(CheckLogFilesReach(*m, has_manifest, head));
+  CAIRN_ASSIGN_OR_RETURN(store_->log_, log::Log::Open(env_, dir_ + "/log", lo));
+  CAIRN_RETURN_IF_ERROR(LoadRuns(m, &store_->index_.runs));
+  CAIRN_RETURN_IF_ERROR(store_->positions_.Open(env_, IndexDir(dir_) + "/positions.idx",
+                                                m->position_entries, options_.read_only));
   CAIRN_RETURN_IF_ERROR(CheckLogReaches());
-  if (!options_.read_only) {
-    // Run files written after the last manifest are orphans of a crash.
-    CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
-    for (const auto& n : names) {
-      std::string ext = n.size() > 4 ? n.substr(n.size() - 4) : "";
-      bool is_run = ext == ".run" || ext == ".ids" || ext == ".tag";
-      bool listed = false;
-      for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
-        for (uint64_t id : index::RunIds(m, kind)) {
-          listed = listed || n == index::RunFileName(id, kind);
-        }
-      }
-      if ((is_run && !listed) || (n.size() > 4 && n.substr(n.size() - 4) == ".tmp")) {
-        CAIRN_RETURN_IF_ERROR(env_->RemoveFile(IndexDir(dir_) + "/" + n));
-      }
-    }
-  }
-  if (!m.tags_built) {
+  if (!options_.read_only) CAIRN_RETURN_IF_ERROR(RemoveOrphans(*m));
+  if (!m->tags_built) {
     if (options_.read_only) {
-      tags_ready_ = false;  // the writer builds it; until then tag reads scan $all
+      store_->index_.tags_ready = false;  // the writer builds it; until then tag reads scan $all
     } else {
-      CAIRN_RETURN_IF_ERROR(BuildTagIndex(&m));
+      CAIRN_RETURN_IF_ERROR(store_->BuildTagIndex(m));
     }
   }
-  SetManifest(m);
-  log_generation_.store(m.log_generation);
-  visible_.store(m.indexed_through);
-  holes_.store(m.holes);
-  uint64_t from =
+  return Status::OK();
+}
+
+Status Recovery::RemoveOrphans(const index::Manifest& m) {
+  // Run files written after the last manifest are orphans of a crash.
+  CAIRN_ASSIGN_OR_RETURN(auto names, env_->ListDir(IndexDir(dir_)));
+  for (const auto& n : names) {
+    const std::string ext = n.size() > 4 ? n.substr(n.size() - 4) : "";
+    const bool is_run = ext == ".run" || ext == ".ids" || ext == ".tag";
+    bool listed = false;
+    for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
+      for (uint64_t id : index::RunIds(m, kind)) {
+        listed = listed || n == index::RunFileName(id, kind);
+      }
+    }
+    if ((is_run && !listed) || ext == ".tmp") {
+      CAIRN_RETURN_IF_ERROR(env_->RemoveFile(IndexDir(dir_) + "/" + n));
+    }
+  }
+  return Status::OK();
+}
+
+Status Recovery::ReplayFromCheckpoint(const index::Manifest& m, const std::optional<Head>& head) {
+  store_->SetManifest(m);
+  store_->log_generation_.store(m.log_generation);
+  store_->visible_.store(m.indexed_through);
+  store_->holes_.store(m.holes);
+  const uint64_t from =
       m.resume_address ? m.resume_address : log::MakeAddress(0, log::kSegmentHeaderSize);
-  uint64_t to = log_->EndAddress();
+  uint64_t to = store_->log_->EndAddress();
   bool durable_to = false;
   // HEAD's end counts only in the manifest's log generation (CheckLogFilesReach).
   const bool head_current = head && head->log_generation.value_or(0) == m.log_generation;
@@ -168,26 +121,24 @@ Status StoreImpl::Recover() {
       to = head->end_address;
       durable_to = true;
     }
-  } else if (head_current) {
-    acknowledged_end_ = head->end_address;
-  }
-  if (options_.read_only) {
     auto identity = env_->FileIdentity(dir_);
     if (identity.has_value()) dir_identity_ = *identity;
+  } else if (head_current) {
+    acknowledged_end_ = head->end_address;
   }
   Status replayed = ReplayTail(from, to, durable_to);
   acknowledged_end_ = 0;
   CAIRN_RETURN_IF_ERROR(replayed);
   if (!options_.read_only) {
-    CAIRN_ASSIGN_OR_RETURN(head_, env_->OpenWritable(dir_ + "/HEAD"));
-    Publish(log_->EndAddress(), visible_.load());
+    CAIRN_ASSIGN_OR_RETURN(store_->head_, env_->OpenWritable(dir_ + "/HEAD"));
+    store_->Publish(store_->log_->EndAddress(), store_->visible_.load());
   }
   return Status::OK();
 }
 
-Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
-                             std::optional<uint64_t> first_position) {
-  uint64_t next = first_position ? *first_position : visible_.load();
+Status Recovery::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
+                            std::optional<uint64_t> first_position) {
+  uint64_t next = first_position ? *first_position : store_->visible_.load();
   uint32_t seg = log::AddressSegment(from);
   uint64_t end = from;
   uint64_t bad = 0;
@@ -198,17 +149,17 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
   std::vector<std::string> types;  // parallel to entries
   std::vector<bool> creations;     // parallel to entries
   uint64_t holes = 0;              // positions skipped (restored records)
-  Status s = log_->Scan(
+  Status s = store_->log_->Scan(
       from, to,
       [&](uint64_t address, std::string_view body, size_t framed) -> Status {
-        std::string where = log_->SegmentPath(log::AddressSegment(address)) + " offset " +
+        std::string where = store_->log_->SegmentPath(log::AddressSegment(address)) + " offset " +
                             std::to_string(log::AddressOffset(address));
         if (log::AddressSegment(address) != seg) {
           seg = log::AddressSegment(address);
-          if (log_->SegmentFirstPosition(seg) != next) {
-            return Status::Corruption(log_->SegmentPath(seg) +
+          if (store_->log_->SegmentFirstPosition(seg) != next) {
+            return Status::Corruption(store_->log_->SegmentPath(seg) +
                                       " offset 0: segment starts at position " +
-                                      std::to_string(log_->SegmentFirstPosition(seg)) +
+                                      std::to_string(store_->log_->SegmentFirstPosition(seg)) +
                                       ", expected " + std::to_string(next));
           }
         }
@@ -249,35 +200,36 @@ Status StoreImpl::ReplayTail(uint64_t from, uint64_t to, bool durable_to,
     end = bad;
   }
   {
-    std::unique_lock l(index_mu_);
-    for (const auto& r : records) positions_.Append(r);
+    std::unique_lock l(store_->index_mu_);
+    for (const auto& r : records) store_->positions_.Append(r);
     for (size_t i = 0; i < entries.size(); ++i) {
-      active_->Add(entries[i].first, entries[i].second);
-      if (caller_ids[i]) active_->AddId(id_keys[i], entries[i].second);
-      AddTags(active_.get(), entries[i].first, types[i], entries[i].second, creations[i]);
+      store_->index_.active->Add(entries[i].first, entries[i].second);
+      if (caller_ids[i]) store_->index_.active->AddId(id_keys[i], entries[i].second);
+      StoreImpl::AddTags(store_->index_.active.get(), entries[i].first, types[i], entries[i].second,
+                         creations[i]);
     }
-    active_holes_ += holes;
+    store_->index_.active_holes += holes;
   }
-  holes_.fetch_add(holes);
-  if (options_.read_only && s.ok() && log::AddressSegment(to) == log_->LastSegmentId()) {
-    log_->SetValidEnd(to);  // bytes past the writer's HEAD are not durable yet
+  store_->holes_.fetch_add(holes);
+  if (options_.read_only && s.ok() && log::AddressSegment(to) == store_->log_->LastSegmentId()) {
+    store_->log_->SetValidEnd(to);  // bytes past the writer's HEAD are not durable yet
   } else if (options_.read_only && s.ok()) {
     // Segments the writer started after HEAD was written hold nothing known
     // durable yet (and may be mostly reserved zeros).
-    for (uint32_t seg = log::AddressSegment(to) + 1; seg <= log_->LastSegmentId(); ++seg) {
-      log_->SetValidEnd(log::MakeAddress(seg, log::kSegmentHeaderSize));
+    for (uint32_t seg = log::AddressSegment(to) + 1; seg <= store_->log_->LastSegmentId(); ++seg) {
+      store_->log_->SetValidEnd(log::MakeAddress(seg, log::kSegmentHeaderSize));
     }
   }
   scanned_address_ = end;
-  visible_.store(next, std::memory_order_release);
+  store_->visible_.store(next, std::memory_order_release);
   return Status::OK();
 }
 
-Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next) {
+Status Recovery::CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next) {
   uint32_t seg = log::AddressSegment(bad_address);
-  if (seg != log_->LastSegmentId()) return scan_error;  // damage before the last segment
+  if (seg != store_->log_->LastSegmentId()) return scan_error;  // damage before the last segment
   CAIRN_ASSIGN_OR_RETURN(std::string_view tail,
-                         log_->RawTail(seg, log::AddressOffset(bad_address)));
+                         store_->log_->RawTail(seg, log::AddressOffset(bad_address)));
   // A torn tail has no valid record after it that starts a write. Such a
   // record further on means the damage is in the middle of the log: its
   // write began only after every earlier write was acknowledged. Refuse,
@@ -329,24 +281,24 @@ Status StoreImpl::CutTornTail(const Status& scan_error, uint64_t bad_address, ui
     }
   }
   if (options_.read_only) {
-    log_->SetValidEnd(bad_address);
+    store_->log_->SetValidEnd(bad_address);
     return Status::OK();
   }
   TailCut cut;
-  cut.file = log_->SegmentPath(seg);
+  cut.file = store_->log_->SegmentPath(seg);
   cut.offset = bad_offset;
   cut.bytes = tail.size();
   cut.data_bytes = tail.size() - static_cast<uint64_t>(std::count(tail.begin(), tail.end(), '\0'));
-  CAIRN_RETURN_IF_ERROR(log_->TruncateTail(bad_address));
+  CAIRN_RETURN_IF_ERROR(store_->log_->TruncateTail(bad_address));
   open_cut_ = std::move(cut);
   return Status::OK();
 }
 
-Status StoreImpl::RefreshFromWriter() {
+Status Recovery::Refresh() {
   // A thread inside a read (a visitor calling another read) holds swap_mu_
   // shared: it must not wait for a refresh that may be waiting for swap_mu_
   // exclusively. It skips the refresh instead and reads what is indexed.
-  const bool nested = SwapReadLock::Held(swap_mu_);
+  const bool nested = SwapReadLock::Held(store_->swap_mu_);
   std::unique_lock rl(refresh_mu_, std::defer_lock);
   if (!nested) {
     rl.lock();
@@ -367,7 +319,8 @@ Status StoreImpl::RefreshFromWriter() {
   if (!head) return Status::OK();
   // The writer scavenged since we last looked at the manifest: adopt the
   // new files even when nothing was appended since.
-  const bool scavenged = head->log_generation && *head->log_generation != manifest_.log_generation;
+  const bool scavenged =
+      head->log_generation && *head->log_generation != store_->manifest_.log_generation;
   // A writer never moves HEAD back, nor does the directory change under a
   // store: either means the store was deleted and another created in its
   // place, whose log this process must not read with its old index (it
@@ -377,8 +330,9 @@ Status StoreImpl::RefreshFromWriter() {
     auto now = env_->FileIdentity(dir_);
     if (!now.has_value() || *now != dir_identity_) replaced = "its directory was deleted";
   }
-  if (replaced.empty() && !scavenged && head->next_position < visible_.load()) {
-    replaced = "its HEAD went back from position " + std::to_string(visible_.load()) + " to " +
+  const uint64_t visible = store_->visible_.load();
+  if (replaced.empty() && !scavenged && head->next_position < visible) {
+    replaced = "its HEAD went back from position " + std::to_string(visible) + " to " +
                std::to_string(head->next_position);
   }
   if (!replaced.empty()) {
@@ -387,102 +341,101 @@ Status StoreImpl::RefreshFromWriter() {
                               replaced + "): open it again to read the new store");
     return adopt_error_;
   }
-  if (head->next_position <= visible_.load() && !scavenged) return Status::OK();
+  if (head->next_position <= visible && !scavenged) return Status::OK();
   // Most refreshes only index the log tail in segments already mapped.
   // Mapping a new segment, runs or positions.idx is the exception:
-  CAIRN_ASSIGN_OR_RETURN(const bool new_segment, log_->NextSegmentExists());
+  CAIRN_ASSIGN_OR_RETURN(const bool new_segment, store_->log_->NextSegmentExists());
   if (new_segment || scavenged) manifest_check_due_ = true;
   bool reload = manifest_check_due_;
   {
-    std::shared_lock l(index_mu_);
-    reload = reload || active_->entries() >= options_.memtable_entries;
+    std::shared_lock l(store_->index_mu_);
+    reload = reload || store_->index_.active->entries() >= options_.memtable_entries;
   }
-  if (reload) {
-    // A scavenge of the writer renames new segment, position and run files
-    // over the old ones, from writing its intent file until its manifest is
-    // written. While it does, keep the current view (the files we map stay
-    // readable); whatever we map here is trusted only if no swap began or
-    // ended meanwhile: the intent file absent after mapping too and the
-    // manifest's log generation unchanged (SwapFree). A segment first
-    // mapped now may be a file a scavenge rewrote: the manifest is looked
-    // at below before anything is replayed into it.
-    CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
-    if (swapping) return Status::OK();
-    if (new_segment) CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
-  }
-  if (log::AddressSegment(head->end_address) > log_->LastSegmentId()) return Status::OK();
-  if (reload) {
-    // The writer has checkpointed since: adopt its runs, drop our memtable.
-    index::Manifest m;
-    CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
-    if (!has_manifest) m.indexed_through = 0;  // the writer has not checkpointed yet
-    if (has_manifest) {
-      CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
-      CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(mb, ManifestPath(dir_)));
-      if (m.generation == manifest_.generation) m.indexed_through = 0;  // nothing new
-    }
-    if (has_manifest && m.log_generation != manifest_.log_generation) {
-      // Our segment maps predate a scavenge: its new runs point into files
-      // we have not mapped. Until we adopt the new files we keep reading
-      // the old ones (still mapped, still consistent); a nested read cannot
-      // wait for the exclusive lock, so it leaves the adoption to the next.
-      if (nested) return Status::OK();
-      return AdoptScavenge(std::move(m), *head);
-    }
-    RunList runs, id_runs, tag_runs;
-    std::shared_ptr<MappedFile> positions;
-    const bool load = m.indexed_through > visible_.load();
-    if (load) {
-      CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
-      if (m.log_generation != manifest_.log_generation) {
-        // LoadRuns re-read a manifest a scavenge wrote meanwhile.
-        if (nested) return Status::OK();
-        return AdoptScavenge(std::move(m), *head);
-      }
-      auto mapped = positions_.MapForReload(m.position_entries);
-      if (mapped) {
-        positions = std::move(*mapped);
-      } else {
-        // A scavenge may have renamed a shorter file in meanwhile.
-        CAIRN_ASSIGN_OR_RETURN(bool swap_free, SwapFree(m.log_generation));
-        if (swap_free) return mapped.error();
-        return Status::OK();
-      }
-    }
-    CAIRN_ASSIGN_OR_RETURN(bool swap_free,
-                           SwapFree(has_manifest ? m.log_generation : manifest_.log_generation));
-    if (!swap_free) return Status::OK();  // nothing installed: try again later
-    manifest_check_due_ = false;
-    if (load) {
-      SetManifest(m);
-      std::unique_lock l(index_mu_);
-      positions_.InstallReload(std::move(positions), m.position_entries);
-      runs_ = std::move(runs);
-      id_runs_ = std::move(id_runs);
-      tag_runs_ = std::move(tag_runs);
-      tags_ready_ = m.tags_built;
-      active_ = std::make_shared<index::Memtable>();
-      active_holes_ = 0;
-      visible_.store(m.indexed_through);
-      holes_.store(m.holes);
-      scanned_address_ = m.resume_address;
-    }
-  }
-  log_->SetValidEnd(head->end_address);
+  if (reload) return Reload(*head, new_segment, nested);
+  if (log::AddressSegment(head->end_address) > store_->log_->LastSegmentId()) return Status::OK();
+  store_->log_->SetValidEnd(head->end_address);
   return ReplayTail(scanned_address_, head->end_address, /*durable_to=*/true);
 }
 
-Result<bool> StoreImpl::SwapFree(uint64_t log_generation) {
+Status Recovery::Reload(const Head& head, bool new_segment, bool nested) {
+  // A scavenge of the writer renames new segment, position and run files
+  // over the old ones, from writing its intent file until its manifest is
+  // written. While it does, keep the current view (the files we map stay
+  // readable); whatever we map here is trusted only if no swap began or
+  // ended meanwhile: the intent file absent after mapping too and the
+  // manifest's log generation unchanged (SwapFree). A segment first
+  // mapped now may be a file a scavenge rewrote: the manifest is looked
+  // at below before anything is replayed into it.
+  CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
+  if (swapping) return Status::OK();
+  if (new_segment) CAIRN_RETURN_IF_ERROR(store_->log_->RefreshSegments());
+  if (log::AddressSegment(head.end_address) > store_->log_->LastSegmentId()) return Status::OK();
+  // The writer has checkpointed since: adopt its runs, drop our memtable.
+  const index::Manifest& current = store_->manifest_;
+  index::Manifest m;
+  CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
+  if (!has_manifest) m.indexed_through = 0;  // the writer has not checkpointed yet
+  if (has_manifest) {
+    CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
+    CAIRN_ASSIGN_OR_RETURN(m, index::DecodeManifest(mb, ManifestPath(dir_)));
+    if (m.generation == current.generation) m.indexed_through = 0;  // nothing new
+  }
+  if (has_manifest && m.log_generation != current.log_generation) {
+    // Our segment maps predate a scavenge: its new runs point into files
+    // we have not mapped. Until we adopt the new files we keep reading
+    // the old ones (still mapped, still consistent); a nested read cannot
+    // wait for the exclusive lock, so it leaves the adoption to the next.
+    if (nested) return Status::OK();
+    return AdoptScavenge(std::move(m), head);
+  }
+  RunSet runs;
+  std::shared_ptr<MappedFile> positions;
+  const bool load = m.indexed_through > store_->visible_.load();
+  if (load) {
+    CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs));
+    if (m.log_generation != current.log_generation) {
+      // LoadRuns re-read a manifest a scavenge wrote meanwhile.
+      if (nested) return Status::OK();
+      return AdoptScavenge(std::move(m), head);
+    }
+    auto mapped = store_->positions_.MapForReload(m.position_entries);
+    if (mapped) {
+      positions = std::move(*mapped);
+    } else {
+      // A scavenge may have renamed a shorter file in meanwhile.
+      CAIRN_ASSIGN_OR_RETURN(bool swap_free, SwapFree(m.log_generation));
+      if (swap_free) return mapped.error();
+      return Status::OK();
+    }
+  }
+  CAIRN_ASSIGN_OR_RETURN(bool swap_free,
+                         SwapFree(has_manifest ? m.log_generation : current.log_generation));
+  if (!swap_free) return Status::OK();  // nothing installed: try again later
+  manifest_check_due_ = false;
+  if (load) {
+    store_->SetManifest(m);
+    std::unique_lock l(store_->index_mu_);
+    store_->positions_.InstallReload(std::move(positions), m.position_entries);
+    store_->index_.Replace(std::move(runs), m.tags_built);
+    store_->visible_.store(m.indexed_through);
+    store_->holes_.store(m.holes);
+    scanned_address_ = m.resume_address;
+  }
+  store_->log_->SetValidEnd(head.end_address);
+  return ReplayTail(scanned_address_, head.end_address, /*durable_to=*/true);
+}
+
+Result<bool> Recovery::SwapFree(uint64_t log_generation) {
   CAIRN_ASSIGN_OR_RETURN(bool swapping, env_->FileExists(IntentPath(dir_)));
   if (swapping) return false;
   CAIRN_ASSIGN_OR_RETURN(bool has_manifest, env_->FileExists(ManifestPath(dir_)));
-  if (!has_manifest) return log_generation == manifest_.log_generation;
+  if (!has_manifest) return log_generation == store_->manifest_.log_generation;
   CAIRN_ASSIGN_OR_RETURN(std::string mb, env_->ReadFile(ManifestPath(dir_)));
   CAIRN_ASSIGN_OR_RETURN(index::Manifest now, index::DecodeManifest(mb, ManifestPath(dir_)));
   return now.log_generation == log_generation;
 }
 
-Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
+Status Recovery::AdoptScavenge(index::Manifest m, const Head& head) {
   // Everything is mapped first, checked against a swap that may have begun
   // meanwhile, and only then installed, at once, with no read of ours
   // running: until then readers keep the old files, consistently.
@@ -490,40 +443,35 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
   // A scavenge rewrites only segments below its checkpoint's segment, and
   // checkpoints only move forwards: every segment below m's may differ
   // from the file we mapped (renamed over it).
-  if (log::AddressSegment(m.resume_address) > log_->LastSegmentId()) {
+  if (log::AddressSegment(m.resume_address) > store_->log_->LastSegmentId()) {
     // The writer rolled and scavenged after we looked for new segments.
-    CAIRN_RETURN_IF_ERROR(log_->RefreshSegments());
-    if (log::AddressSegment(m.resume_address) > log_->LastSegmentId()) return Status::OK();
+    CAIRN_RETURN_IF_ERROR(store_->log_->RefreshSegments());
+    if (log::AddressSegment(m.resume_address) > store_->log_->LastSegmentId()) return Status::OK();
   }
   const uint32_t below = log::AddressSegment(m.resume_address);
   std::vector<log::Log::Replacement> segments;
   for (uint32_t seg = 0; seg < below; ++seg) {
-    CAIRN_ASSIGN_OR_RETURN(auto r, log_->PrepareRemap(seg));
+    CAIRN_ASSIGN_OR_RETURN(auto r, store_->log_->PrepareRemap(seg));
     segments.push_back(std::move(r));
   }
-  RunList runs, id_runs, tag_runs;
+  RunSet runs;
   const uint64_t generation = m.log_generation;
-  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs, &id_runs, &tag_runs));
+  CAIRN_RETURN_IF_ERROR(LoadRuns(&m, &runs));
   if (m.log_generation != generation) return Status::OK();  // another scavenge: next time
-  auto positions = positions_.MapForReload(m.position_entries);
+  auto positions = store_->positions_.MapForReload(m.position_entries);
   CAIRN_ASSIGN_OR_RETURN(bool swap_free, SwapFree(generation));
   if (!swap_free) return Status::OK();  // nothing installed: try again later
   if (!positions) return positions.error();
   std::vector<std::unique_ptr<MappedFile>> retired;  // unmapped after the lock
-  std::unique_lock swap(swap_mu_);
-  for (auto& r : segments) retired.push_back(log_->InstallRemap(std::move(r)));
+  std::unique_lock swap(store_->swap_mu_);
+  for (auto& r : segments) retired.push_back(store_->log_->InstallRemap(std::move(r)));
   {
-    std::unique_lock l(index_mu_);
-    positions_.InstallReload(std::move(*positions), m.position_entries);
-    runs_ = std::move(runs);
-    id_runs_ = std::move(id_runs);
-    tag_runs_ = std::move(tag_runs);
-    tags_ready_ = m.tags_built;
-    active_ = std::make_shared<index::Memtable>();
-    active_holes_ = 0;
+    std::unique_lock l(store_->index_mu_);
+    store_->positions_.InstallReload(std::move(*positions), m.position_entries);
+    store_->index_.Replace(std::move(runs), m.tags_built);
   }
-  SetManifest(m);
-  holes_.store(m.holes);
+  store_->SetManifest(m);
+  store_->holes_.store(m.holes);
   manifest_check_due_ = false;
   scanned_address_ = m.resume_address;
   // Positions and revisions are unchanged by a scavenge: the visible head
@@ -531,9 +479,10 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
   // appended since): its address then points into a segment just rewritten,
   // at an offset of the old file (not an end to set), and everything it
   // covers is in m's runs.
-  if (log::AddressSegment(head.end_address) >= below) log_->SetValidEnd(head.end_address);
+  if (log::AddressSegment(head.end_address) >= below) store_->log_->SetValidEnd(head.end_address);
   if (head.end_address <= m.resume_address) {
-    visible_.store(std::max(visible_.load(), m.indexed_through), std::memory_order_release);
+    store_->visible_.store(std::max(store_->visible_.load(), m.indexed_through),
+                           std::memory_order_release);
     return Status::OK();
   }
   Status s = ReplayTail(m.resume_address, head.end_address, /*durable_to=*/true, m.indexed_through);
@@ -546,20 +495,16 @@ Status StoreImpl::AdoptScavenge(index::Manifest m, const Head& head) {
   return s;
 }
 
-Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, RunList* tag_runs) {
+Status Recovery::LoadRuns(index::Manifest* m, RunSet* runs) {
   // A read-only process may race the writer, which deletes the files of
   // runs it has merged right after installing a new manifest: on a missing
   // run, read the manifest again and retry.
   for (int attempt = 0;; ++attempt) {
-    runs->clear();
-    id_runs->clear();
-    tag_runs->clear();
+    runs->Clear();
     Status missing;
     bool tag_missing = false;
     for (auto kind : {index::RunKind::kStream, index::RunKind::kIds, index::RunKind::kTags}) {
-      RunList* out = kind == index::RunKind::kStream ? runs
-                     : kind == index::RunKind::kIds  ? id_runs
-                                                     : tag_runs;
+      RunList& out = runs->Of(kind);
       for (uint64_t id : index::RunIds(*m, kind)) {
         std::string path = IndexDir(dir_) + "/" + index::RunFileName(id, kind);
         auto run = index::IndexRun::Open(env_, path);
@@ -569,14 +514,14 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, 
           tag_missing = kind == index::RunKind::kTags;
           break;
         }
-        out->push_back(std::move(*run));
+        out.push_back(std::move(*run));
       }
       if (!missing.ok()) break;
     }
     if (missing.ok()) return Status::OK();
     if (tag_missing && !options_.read_only) {
       // Derived data: the writer rebuilds the whole tag index from the log.
-      tag_runs->clear();
+      runs->tags.clear();
       m->tag_runs.clear();
       m->tags_built = false;
       return Status::OK();
@@ -588,45 +533,6 @@ Status StoreImpl::LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, 
     CAIRN_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(ManifestPath(dir_)));
     CAIRN_ASSIGN_OR_RETURN(*m, index::DecodeManifest(bytes, ManifestPath(dir_)));
   }
-}
-
-void StoreImpl::SetManifest(const index::Manifest& m) {
-  manifest_ = m;
-  indexed_through_.store(m.indexed_through);
-}
-
-Result<StoreStats> StoreImpl::Stats() {
-  Op op(this);
-  CAIRN_RETURN_IF_ERROR(op.status());
-  if (options_.read_only) CAIRN_RETURN_IF_ERROR(RefreshFromWriter());
-  SwapReadLock swap(swap_mu_);  // a reader's adoption of a scavenge swaps manifest_
-  StoreStats st;
-  const uint64_t head = visible_.load();
-  st.events = head - std::min(head, holes_.load());
-  st.read_only = options_.read_only;
-  st.log_bytes = log_->TotalBytes();
-  st.segments = log_->SegmentCount();
-  std::shared_lock l(index_mu_);
-  auto count_new = [&](const index::Memtable& t) {
-    st.streams += t.creations();
-    st.memtable_entries += t.entries();
-  };
-  for (const auto& r : runs_) {
-    st.streams += r->info().new_streams;
-    st.index_bytes += r->bytes();
-  }
-  for (const auto& r : id_runs_) st.index_bytes += r->bytes();
-  for (const auto& r : tag_runs_) st.index_bytes += r->bytes();
-  for (const auto& f : frozen_) count_new(*f.table);
-  count_new(*active_);
-  // Not yet durable (or never to be, after a failed fsync): not counted.
-  st.memtable_entries -= std::min(st.memtable_entries, unpublished_entries_);
-  st.streams -= std::min(st.streams, unpublished_streams_);
-  st.index_runs = runs_.size();
-  st.index_bytes += positions_.file_bytes();
-  st.indexed_through = indexed_through_.load();
-  st.open_cut = open_cut_;
-  return st;
 }
 
 }  // namespace cairn

@@ -554,11 +554,11 @@ Status Scavenger::InstallInMemory() {
     // this scavenge dropped whole below the cut: count them as they are
     // now, or their manifest names entries past its resume address.
     const uint64_t dropped = m0_.position_entries - new_position_entries_;
-    for (StoreImpl::Frozen& f : store_->frozen_) f.position_entries -= dropped;
+    for (StoreImpl::Frozen& f : store_->index_.frozen) f.position_entries -= dropped;
     for (int k = 0; k < 3; ++k) {
-      StoreImpl::RunList& live = store_->LiveRuns(builders_[k].kind);
+      RunList& live = store_->index_.runs.Of(builders_[k].kind);
       const size_t old = index::RunIds(m0_, builders_[k].kind).size();
-      StoreImpl::RunList next = new_lists_[k];
+      RunList next = new_lists_[k];
       next.insert(next.end(), live.begin() + static_cast<std::ptrdiff_t>(old), live.end());
       live = std::move(next);
     }

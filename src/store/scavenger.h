@@ -170,7 +170,7 @@ class Scavenger {
   uint64_t new_position_entries_ = 0;
   uint64_t next_position_ = 0;  // one past the last event indexed
   index::Manifest m1_;          // the manifest installed
-  StoreImpl::RunList new_lists_[3];
+  RunList new_lists_[3];
   std::vector<std::unique_ptr<MappedFile>> retired_;  // unmapped after the swap
 };
 

@@ -71,7 +71,7 @@ StoreImpl::Op::~Op() {
 }
 
 StoreImpl::ReadScope::ReadScope(StoreImpl* store) : op_(store), status_(op_.status()) {
-  if (status_.ok() && store->options_.read_only) status_ = store->RefreshFromWriter();
+  if (status_.ok() && store->options_.read_only) status_ = store->recovery_.Refresh();
   if (!status_.ok()) return;
   swap_.emplace(store->swap_mu_);  // no scavenge swap mid-read
   snapshot_ = store->visible_.load(std::memory_order_acquire);
@@ -277,7 +277,7 @@ void StoreImpl::CommitBatch(std::span<Writer* const> batch, Status failed) {
       batch[0]->status = failed;
     } else {
       std::unique_lock il(index_mu_);
-      if (!active_->empty()) FreezeLocked(log_->EndAddress());
+      if (!index_.active->empty()) FreezeLocked(log_->EndAddress());
       batch[0]->checkpoint_target = visible_.load();
     }
     maintenance_.Wake();
@@ -572,7 +572,7 @@ void StoreImpl::ProcessBatch(std::span<Writer* const> batch) {
   {
     std::unique_lock l(index_mu_);
     // Record addresses were relative to the buffer; entries need their record.
-    const uint64_t entries_before = active_->entries();
+    const uint64_t entries_before = index_.active->entries();
     uint64_t new_streams = 0;
     size_t rec = 0;
     for (auto& r : records) {
@@ -582,13 +582,13 @@ void StoreImpl::ProcessBatch(std::span<Writer* const> batch) {
     for (auto& n : entries) {
       while (rec + 1 < records.size() && records[rec + 1].first_position <= n.e.position) ++rec;
       n.e.address = records[rec].address;
-      active_->Add(n.stream, n.e);
-      if (n.index_id) active_->AddId(n.id_key, n.e);
-      AddTags(active_.get(), n.stream, n.type, n.e, n.creates);
+      index_.active->Add(n.stream, n.e);
+      if (n.index_id) index_.active->AddId(n.id_key, n.e);
+      AddTags(index_.active.get(), n.stream, n.type, n.e, n.creates);
       if (n.creates) ++new_streams;
     }
-    unpublished_entries_ = active_->entries() - entries_before;
-    unpublished_streams_ = new_streams;
+    index_.unpublished_entries = index_.active->entries() - entries_before;
+    index_.unpublished_streams = new_streams;
   }
   if (durable) {
     s = log_->Sync();
@@ -603,14 +603,14 @@ void StoreImpl::ProcessBatch(std::span<Writer* const> batch) {
   }
   {
     std::unique_lock l(index_mu_);
-    unpublished_entries_ = unpublished_streams_ = 0;
+    index_.unpublished_entries = index_.unpublished_streams = 0;
     // Positions the batch used without an event (a restore's holes), counted
     // once the batch is durable, before it is published.
     const uint64_t holes = next_position - start_position - entries.size();
-    active_holes_ += holes;
+    index_.active_holes += holes;
     holes_.fetch_add(holes);
     log_->SetValidEnd(end_address);
-    if (active_->entries() >= options_.memtable_entries) FreezeLocked(end_address);
+    if (index_.active->entries() >= options_.memtable_entries) FreezeLocked(end_address);
   }
   Publish(end_address, next_position);
   if (maintenance_.frozen_pending() > 0) {
@@ -632,23 +632,23 @@ void StoreImpl::Publish(uint64_t end_address, uint64_t next_position) {
 
 void StoreImpl::FreezeLocked(uint64_t end_address) {
   Frozen f;
-  f.table = active_;
+  f.table = index_.active;
   f.end_position = visible_.load();
   // The batch being published is already indexed: include it.
-  if (!active_->empty()) {
+  if (!index_.active->empty()) {
     uint64_t max_pos = 0;
-    active_->ForEachStream([&](const std::string&, const std::vector<index::StreamEntry>& v) {
+    index_.active->ForEachStream([&](const std::string&, const std::vector<index::StreamEntry>& v) {
       max_pos = std::max(max_pos, v.back().position + 1);
     });
     f.end_position = std::max(f.end_position, max_pos);
   }
   f.position_entries = positions_.size();
   f.resume_address = end_address;
-  f.holes = active_holes_;
-  active_holes_ = 0;
-  frozen_.push_back(std::move(f));
-  maintenance_.Frozen(frozen_.back().table->entries());
-  active_ = std::make_shared<index::Memtable>();
+  f.holes = index_.active_holes;
+  index_.active_holes = 0;
+  index_.frozen.push_back(std::move(f));
+  maintenance_.Frozen(index_.frozen.back().table->entries());
+  index_.active = std::make_shared<index::Memtable>();
 }
 
 }  // namespace cairn

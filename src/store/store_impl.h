@@ -20,8 +20,8 @@
 //   PushHub::State::run_mu -> scavenge_mu_ (try_lock) -> compact_mu_
 //     -> checkpoint_mu_ -> swap_mu_ -> index_mu_
 //     -> {PositionIndex::mu_, Log::segments_mu_}
-//   run_mu -> refresh_mu_ (read-only processes) -> swap_mu_ (exclusive:
-//     AdoptScavenge)
+//   run_mu -> Recovery::refresh_mu_ (read-only processes) -> swap_mu_
+//     (exclusive: AdoptScavenge)
 //   swap_mu_ -> {CommitQueue::mu_, IndexMaintenance::mu_, head_mu_} (a
 //     commit batch), ops_mu_ (~Op in a visitor); a nested read only
 //     try_locks refresh_mu_ under it
@@ -63,9 +63,7 @@
 // read-only process with subscriptions, the follower (follower.h). All are
 // started through Env::StartThread and joined by Close.
 
-#include <array>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -74,7 +72,6 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -86,9 +83,10 @@
 #include "src/log/log.h"
 #include "src/store/commit_queue.h"
 #include "src/store/feed.h"
-#include "src/store/follower.h"
 #include "src/store/head.h"
 #include "src/store/index_maintenance.h"
+#include "src/store/index_state.h"
+#include "src/store/recovery.h"
 
 namespace cairn {
 
@@ -187,7 +185,7 @@ class StoreImpl final : public NativeStore,
   };
   // What every public read does first: counts as a call in flight (Op:
   // Close waits for it), brings a read-only process up to its writer's
-  // durable end (RefreshFromWriter), holds swap_mu_ shared so no scavenge
+  // durable end (Recovery::Refresh), holds swap_mu_ shared so no scavenge
   // swaps files under it, and takes the visible head as its snapshot.
   // status() is the first of these that failed; nothing else may be used
   // then.
@@ -242,6 +240,7 @@ class StoreImpl final : public NativeStore,
   Status Follow() override;
 
   friend class Scavenger;  // one run of Scavenge, step by step (scavenger.h)
+  friend class Recovery;   // open, and a read-only process following its writer (recovery.h)
 
   // Count's three cases (catalog.cc).
   Result<uint64_t> CountAll();
@@ -272,14 +271,7 @@ class StoreImpl final : public NativeStore,
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using PendingMap = std::unordered_map<std::string, Pending, NameHash, std::equal_to<>>;
-  // A memtable frozen at a batch boundary, waiting to be written as a run.
-  struct Frozen {
-    std::shared_ptr<const index::Memtable> table;
-    uint64_t end_position = 0;      // positions < this are in it or older runs
-    uint64_t position_entries = 0;  // PositionIndex size at the freeze
-    uint64_t resume_address = 0;    // log address after the last record
-    uint64_t holes = 0;             // holes its batches left (restores)
-  };
+  using Frozen = FrozenMemtable;
   // A located last event of a stream.
   struct Last {
     uint64_t revision = 0;
@@ -287,66 +279,16 @@ class StoreImpl final : public NativeStore,
   };
 
   StoreImpl(std::string dir, const NativeOptions& options, Env* env);
-  Status Recover();
-  // Before anything is written (directory.cc): whether `dir_` is to be
-  // created (missing, empty, or the skeleton of a creation cut short).
-  // kInvalidArgument for a directory that is not a Cairn store (another
-  // program's files are never touched); kCorruption for a store that lost
-  // its log; kNotFound for a missing store that is not to be created. Sets
-  // *head to the HEAD file read (before the log is listed), if valid.
-  Result<bool> CheckDirectory(std::optional<Head>* head);
-  // Before the log is opened (a writer's open drops a last segment shorter
-  // than its header, what a crash while rolling over leaves, and starts it
-  // afresh): the segment files must still reach the manifest's resume
-  // address and HEAD's end, or a short file is what is left of
-  // acknowledged records. kCorruption names the file and what is missing;
-  // nothing has been written then (but a writer's pid in LOCK).
-  Status CheckLogFilesReach(const index::Manifest& m, bool has_manifest,
-                            const std::optional<Head>& head);
-  // After the log and position index are open: every closed segment still
-  // holds its last indexed record. kCorruption names the file; nothing has
-  // been written then.
-  Status CheckLogReaches();
-  // After a failed read-only Recover: whether a scavenge swap began or ended
-  // since it read the manifest (an intent file, or another log generation).
-  bool SwapOverlapped();
-  uint64_t recovered_generation_ = 0;  // the log generation Recover read
-  // Indexes the records in [from, to) into the memtable and position index.
-  // `durable_to`: everything below `to` is known durable (a reader following
-  // HEAD), so a bad frame there is corruption, never a torn tail.
-  // `first_position`: the position of the record at `from` when it is not
-  // the visible head (a reader re-indexing after adopting a scavenge).
-  Status ReplayTail(uint64_t from, uint64_t to, bool durable_to,
-                    std::optional<uint64_t> first_position = std::nullopt);
-  // Handles a bad frame found by recovery at `bad_address`: cuts a torn tail,
-  // or returns kCorruption when valid records follow (damage mid-log).
-  Status CutTornTail(const Status& scan_error, uint64_t bad_address, uint64_t next);
   // `roll`: close the active log segment first (scavenge).
   // `trim` (Close): the barrier also cuts the log's reserved space, in the
   // commit queue where no append can write meanwhile; its result goes there.
   Status DoCheckpoint(bool roll = false, Status* trim = nullptr);
   // Finishes a scavenge whose intent file survived a crash (writer open).
   Status FinishInterruptedScavenge();
-  Status RefreshFromWriter();
-  // Reader processes: the writer scavenged (manifest `m` has a new log
-  // generation). Maps the rewritten segments, the new position index and
-  // runs, and installs them once no swap began or ended meanwhile; then
-  // drops the memtable and re-indexes from m's checkpoint to `head`.
-  // Called with refresh_mu_ held and no swap lock; takes swap_mu_
-  // exclusively. Installs nothing (and returns OK) when a swap overlapped.
-  Status AdoptScavenge(index::Manifest m, const Head& head);
-  // Reader processes: no scavenge swap is under way (no intent file) and
-  // the manifest's log generation is still `log_generation`.
-  Result<bool> SwapFree(uint64_t log_generation);
-  // Opens the run files `m` lists; read-only processes re-read the manifest
-  // (updating *m) when the writer merged runs away meanwhile.
-  using RunList = std::vector<std::shared_ptr<const index::IndexRun>>;
-  Status LoadRuns(index::Manifest* m, RunList* runs, RunList* id_runs, RunList* tag_runs);
   // Writer: builds the whole tag index from the indexed part of the log
   // (a version 1 store, or a tag run file that was deleted) and installs it
   // in *m and the MANIFEST.
   Status BuildTagIndex(index::Manifest* m);
-  RunList& LiveRuns(index::RunKind kind);
   // The tags of one event (docs/format/index.md): type, category, and the
   // creation tags when it `creates` its stream (its first stored event).
   static void AddTags(index::Memtable* table, std::string_view stream, std::string_view type,
@@ -460,19 +402,10 @@ class StoreImpl final : public NativeStore,
   // Whether this thread is inside a call of this store (a read's visitor).
   bool InOpOnThisThread() const;
 
-  // Guards the stream index (the fields marked below): shared while a lookup copies entries,
+  // Guards the stream index's in-memory state (index_): shared while a lookup copies entries,
   // exclusive to change them. Taken under swap_mu_ and checkpoint_mu_, never the other way.
   mutable std::shared_mutex index_mu_;
-  std::shared_ptr<index::Memtable> active_;                       // guarded by index_mu_
-  std::deque<Frozen> frozen_;                                     // guarded by index_mu_
-  std::vector<std::shared_ptr<const index::IndexRun>> runs_;      // guarded by index_mu_
-  std::vector<std::shared_ptr<const index::IndexRun>> id_runs_;   // guarded by index_mu_
-  std::vector<std::shared_ptr<const index::IndexRun>> tag_runs_;  // guarded by index_mu_
-  bool tags_ready_ = true;  // guarded by index_mu_; false: tag reads scan $all
-  // Memtable entries, and streams they create, of the batch whose fsync is
-  // running (or failed): Stats leaves them out. Guarded by index_mu_.
-  uint64_t unpublished_entries_ = 0;
-  uint64_t unpublished_streams_ = 0;
+  IndexState index_;  // guarded by index_mu_
 
   // The group-commit queue: blocking and asynchronous appends, the commit
   // thread and the waker (commit_queue.h).
@@ -501,7 +434,6 @@ class StoreImpl final : public NativeStore,
   // Positions below visible_ that hold no event (docs/format/log.md,
   // "Holes"): the manifest's count plus those of the indexed log tail.
   std::atomic<uint64_t> holes_{0};
-  uint64_t active_holes_ = 0;  // guarded by index_mu_: holes of active_'s batches
 
   // Subscriptions waiting for new events: head_waiters_ counts them so a
   // commit only takes head_mu_ when someone waits. head_mu_ guards no field:
@@ -516,25 +448,13 @@ class StoreImpl final : public NativeStore,
   std::shared_ptr<class PushHub> push_;  // guarded by push_mu_
   void StopPush();
 
-  uint64_t scanned_address_ = 0;     // reader processes: log indexed up to here
-  std::mutex refresh_mu_;            // reader processes: one refresh at a time
-  bool manifest_check_due_ = false;  // reader: segments mapped since the last manifest check
-  Status adopt_error_;               // reader: adopting a scavenge failed after installing
-  std::string dir_identity_;         // reader: Env::FileIdentity of dir_ at open ("" unknown)
-  std::optional<TailCut> open_cut_;  // set by Open only (CutTornTail), then read-only
-  // Writer, while Recover replays the log: the end HEAD recorded (every
-  // record below it was acknowledged), so damage there is never cut as a
-  // torn tail. 0: unknown.
-  uint64_t acknowledged_end_ = 0;
-
-  // Reader processes: watches the writer's HEAD while subscriptions wait,
-  // so they learn of its commits without polling (Follow; Close stops it).
-  // Declared last: its thread uses the fields above (RefreshFromWriter), so
-  // it is destroyed, and its thread joined, first.
-  Follower follower_;
   // The follower saw the writer change something: refreshes and wakes the
   // waiting subscriptions, if there are any (feed.cc).
   void OnWriterChanged();
+  // Open, and a read-only process catching up with its writer. Declared
+  // last: its Follower's thread uses the fields above (OnWriterChanged), so
+  // it is destroyed, and that thread joined, first.
+  Recovery recovery_;
 };
 
 }  // namespace cairn

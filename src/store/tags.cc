@@ -133,8 +133,8 @@ Status StoreImpl::BuildTagIndex(index::Manifest* m) {
   CAIRN_RETURN_IF_ERROR(env_->WriteFileAtomic(ManifestPath(dir_), index::EncodeManifest(built)));
   *m = built;
   std::unique_lock l(index_mu_);
-  tag_runs_ = std::move(runs);
-  tags_ready_ = true;
+  index_.runs.tags = std::move(runs);
+  index_.tags_ready = true;
   return Status::OK();
 }
 
@@ -190,10 +190,10 @@ Status StoreImpl::ReadTaggedRaw(const std::string& tag, bool forwards, uint64_t 
   bool ready = true;
   {
     std::shared_lock l(index_mu_);
-    ready = tags_ready_;
-    runs = tag_runs_;
-    for (const auto& f : frozen_) tables.push_back(f.table);
-    if (const auto* v = active_->FindTag(tag)) {
+    ready = index_.tags_ready;
+    runs = index_.runs.tags;
+    for (const auto& f : index_.frozen) tables.push_back(f.table);
+    if (const auto* v = index_.active->FindTag(tag)) {
       for (const auto& e : *v) {
         if (e.position < snapshot) active.push_back(e);
       }

@@ -130,9 +130,9 @@ Status StoreImpl::Verify(VerifyReport* report) {
   std::vector<std::pair<std::shared_ptr<const index::IndexRun>, index::RunKind>> runs;
   {
     std::shared_lock l(index_mu_);
-    for (const auto& r : runs_) runs.emplace_back(r, index::RunKind::kStream);
-    for (const auto& r : id_runs_) runs.emplace_back(r, index::RunKind::kIds);
-    for (const auto& r : tag_runs_) runs.emplace_back(r, index::RunKind::kTags);
+    for (const auto& r : index_.runs.stream) runs.emplace_back(r, index::RunKind::kStream);
+    for (const auto& r : index_.runs.ids) runs.emplace_back(r, index::RunKind::kIds);
+    for (const auto& r : index_.runs.tags) runs.emplace_back(r, index::RunKind::kTags);
   }
   std::vector<EventView> events;
   for (const auto& [run, kind] : runs) {
