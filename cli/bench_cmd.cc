@@ -4,11 +4,6 @@
 // (the workloads link SQLite, the toolkit, libsodium and simdjson).
 // `cairn-bench` is looked for next to this binary, then on PATH.
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <climits>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,20 +11,9 @@
 
 #include "cli/command.h"
 #include "cli/number_flags.h"
-#include "cli/output.h"
 
 namespace cairn::cli {
 namespace {
-
-// The directory of the running binary ("" when /proc does not say).
-std::string OwnDirectory() {
-  char buf[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string path(buf, static_cast<size_t>(n));
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
 
 class BenchCommand : public Command {
  public:
@@ -49,23 +33,9 @@ class BenchCommand : public Command {
     if (no_peers_) args.push_back("--no-peers");
     if (!workloads_.empty()) args.push_back("--");
     args.insert(args.end(), workloads_.begin(), workloads_.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::fflush(stdout);
-    const std::string dir = OwnDirectory();
-    if (!dir.empty()) {
-      const std::string beside = dir + "/cairn-bench";
-      ::execv(beside.c_str(), argv.data());  // returns only on failure
-    }
-    ::execvp("cairn-bench", argv.data());
-    const int err = errno;
-    return ReportError(
-        Status(ErrorCode::kUnimplemented,
-               "cannot run cairn-bench (" + std::string(std::strerror(err)) + "; looked in " +
-                   (dir.empty() ? std::string("PATH") : "'" + dir + "' and PATH") +
-                   "): the benchmarks are a separate program, built as bench/cairn-bench and "
-                   "installed with the cairn tools"));
+    return ExecCompanion("cairn-bench", std::move(args),
+                         "the benchmarks are a separate program, built as bench/cairn-bench and "
+                         "installed with the cairn tools");
   }
 
  private:

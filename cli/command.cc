@@ -1,11 +1,48 @@
 #include "cli/command.h"
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstring>
 
 #include "cli/output.h"
 
 namespace cairn::cli {
+namespace {
+
+// The directory of the running binary ("" when /proc does not say).
+std::string OwnDirectory() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+}  // namespace
+
+int ExecCompanion(const std::string& program, std::vector<std::string> args,
+                  const std::string& what) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const std::string dir = OwnDirectory();
+  if (!dir.empty()) {
+    const std::string beside = dir + "/" + program;
+    ::execv(beside.c_str(), argv.data());  // returns only on failure
+  }
+  ::execvp(program.c_str(), argv.data());
+  const int err = errno;
+  return ReportError(
+      Status(ErrorCode::kUnimplemented,
+             "cannot run " + program + " (" + std::string(std::strerror(err)) + "; looked in " +
+                 (dir.empty() ? std::string("PATH") : "'" + dir + "' and PATH") + "): " + what));
+}
 
 int OpenStore(const GlobalOptions& global, Access access, std::unique_ptr<NativeStore>* store) {
   if (global.db.empty()) {

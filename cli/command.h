@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cairn/native.h"
 
@@ -74,6 +75,14 @@ int FinishStdout(Written written);
 // CloseStore with Written::kStored (warnings only). Always kExitOk.
 int FinishStored(NativeStore& store);
 
+// Runs `program`, a companion binary of the cairn tools (cairn-bench,
+// cairn-serve), with `args` (args[0] is its name), replacing this process:
+// looked for next to this binary, then on PATH. Returns only when it cannot
+// be run: reports kUnimplemented naming where it looked and `what` it is,
+// and returns that exit status.
+int ExecCompanion(const std::string& program, std::vector<std::string> args,
+                  const std::string& what);
+
 // Each function adds one subcommand to `app`.
 std::unique_ptr<Command> AddAppendCommand(CLI::App& app);
 std::unique_ptr<Command> AddImportCommand(CLI::App& app);
@@ -90,5 +99,6 @@ std::unique_ptr<Command> AddCountCommand(CLI::App& app);
 std::unique_ptr<Command> AddScavengeCommand(CLI::App& app);
 std::unique_ptr<Command> AddBackupCommand(CLI::App& app);
 std::unique_ptr<Command> AddBenchCommand(CLI::App& app);
+std::unique_ptr<Command> AddServeCommand(CLI::App& app);
 
 }  // namespace cairn::cli

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <memory>
 #include <new>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/version.h"
@@ -20,7 +22,32 @@
 namespace cairn::cli {
 namespace {
 
+// `cairn [--db DIR] serve ARGS...` runs cairn-serve with every argument
+// untouched (the options are its own; CLI11 here would refuse them).
+// Returns -1 when the command line is not a serve command.
+int MaybeServe(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "serve") {
+      std::vector<std::string> args = {"cairn-serve"};
+      for (int j = 1; j < argc; ++j) {
+        if (j != i) args.emplace_back(argv[j]);
+      }
+      return ExecCompanion("cairn-serve", std::move(args),
+                           "the server is a separate program, built as server/cairn-serve with "
+                           "CAIRN_BUILD_SERVER (needs gRPC)");
+    }
+    if (a == "--db") {
+      ++i;
+    } else if (!a.starts_with("--db=")) {
+      return -1;
+    }
+  }
+  return -1;
+}
+
 int Main(int argc, char** argv) {
+  if (int served = MaybeServe(argc, argv); served >= 0) return served;
   CLI::App app("cairn: an embedded event store", "cairn");
   GlobalOptions global;
   app.add_option("--db", global.db, "Store directory")->type_name("DIR");
@@ -50,6 +77,7 @@ int Main(int argc, char** argv) {
   commands.push_back(AddScavengeCommand(app));
   commands.push_back(AddBackupCommand(app));
   commands.push_back(AddBenchCommand(app));
+  commands.push_back(AddServeCommand(app));
 
   try {
     app.parse(argc, argv);

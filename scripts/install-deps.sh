@@ -11,6 +11,13 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev \
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libre2-dev \
   libsimdjson-dev libsodium-dev \
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
   clang-format dpkg-dev file \
   >/dev/null
+# The server's end-to-end tests run the official KurrentDB Node clients
+# (installed from npm by tests/server/run-node-tests.sh, pinned in its lock
+# file): Node.js and npm from Debian when the machine has none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 echo "install-deps: ok"

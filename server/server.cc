@@ -1,0 +1,119 @@
+#include "server/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "server/cluster_service.h"
+#include "server/streams_service.h"
+
+namespace cairn::server {
+namespace {
+
+Result<std::string> ReadPem(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::InvalidArgument(std::string("cannot read the ") + what + " '" + path + "'");
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (s.str().find("-----BEGIN") == std::string::npos) {
+    return Status::InvalidArgument(std::string("the ") + what + " '" + path +
+                                   "' is not a PEM file");
+  }
+  return s.str();
+}
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(Store* store, const ServerOptions& options, JsonLog* log)
+      : options_(options),
+        streams_(store, log),
+        gossip_(Uuid::Random(), options.host == "0.0.0.0" ? "127.0.0.1" : options.host) {}
+
+  ~ServerImpl() override { Shutdown(std::chrono::milliseconds(0)); }
+
+  Status Start() {
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    if (options_.insecure) {
+      creds = grpc::InsecureServerCredentials();
+    } else {
+      if (options_.cert_file.empty() || options_.key_file.empty()) {
+        return Status::InvalidArgument(
+            "TLS needs a certificate and a key (--cert F --key F), or run with --insecure");
+      }
+      grpc::SslServerCredentialsOptions ssl;
+      grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+      CAIRN_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options_.cert_file, "certificate"));
+      CAIRN_ASSIGN_OR_RETURN(pair.private_key, ReadPem(options_.key_file, "key"));
+      ssl.pem_key_cert_pairs.push_back(std::move(pair));
+      if (!options_.ca_file.empty()) {
+        CAIRN_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(options_.ca_file, "CA certificate"));
+      }
+      creds = grpc::SslServerCredentials(ssl);
+    }
+    grpc::ServerBuilder builder;
+    const std::string address = options_.host + ":" + std::to_string(options_.port);
+    builder.AddListeningPort(address, creds, &port_);
+    builder.RegisterService(&streams_);
+    builder.RegisterService(&features_);
+    builder.RegisterService(&gossip_);
+    builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
+    // The clients ping every 10 s, also on quiet calls: never count that
+    // as abuse (gRPC's default would GOAWAY them after two pings).
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    server_ = builder.BuildAndStart();
+    if (!server_ || port_ == 0) {
+      return Status(ErrorCode::kUnavailable,
+                    "cannot listen on " + address + " (in use, or not an address of this host)");
+    }
+    gossip_.set_port(port_);
+    return Status::OK();
+  }
+
+  int port() const override { return port_; }
+
+  std::string connection_string() const override {
+    const std::string host = options_.host == "0.0.0.0" ? "127.0.0.1" : options_.host;
+    std::string s = "kurrentdb://" + host + ":" + std::to_string(port_);
+    if (options_.insecure) return s + "?tls=false";
+    s += "?tls=true";
+    if (!options_.ca_file.empty()) s += "&tlsCAFile=" + options_.ca_file;
+    return s;
+  }
+
+  void Shutdown(std::chrono::milliseconds grace) override {
+    std::lock_guard l(shutdown_mu_);
+    if (!server_ || stopped_) return;
+    stopped_ = true;
+    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    server_->Wait();
+  }
+
+ private:
+  const ServerOptions options_;
+  StreamsService streams_;
+  ServerFeaturesService features_;
+  GossipService gossip_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::mutex shutdown_mu_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(Store* store, const ServerOptions& options,
+                                              JsonLog* log) {
+  auto server = std::make_unique<ServerImpl>(store, options, log);
+  CAIRN_RETURN_IF_ERROR(server->Start());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,62 @@
+#pragma once
+// Server: `cairn serve`'s gRPC server, KurrentDB's v1 protocol over any
+// cairn::Store (docs/server.md; wire facts in docs/format/kurrentdb-v1.md).
+// It uses the public API only: the store may be the native engine or any
+// backend OpenStore opens.
+//
+// Services are gRPC callback services: no thread per call, so idle
+// connections and calls cost no CPU. A call's work that needs the store
+// runs on gRPC's callback threads (reads of the page cache, appends handed
+// to Store::AppendAsync, whose completion finishes the call).
+//
+// Thread safety: Start, port, connection_string and Shutdown may be called
+// from any thread; Shutdown from several at once is safe (the first wins).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cairn/status.h"
+#include "cairn/store.h"
+#include "server/json_log.h"
+
+namespace cairn::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // the address to listen on
+  int port = 2113;                 // 0: the OS picks one (see Server::port)
+  // KurrentDB's meaning: no TLS, no authentication, no authorization.
+  bool insecure = false;
+  // TLS (required unless insecure): PEM files of the server's certificate
+  // chain and key; `ca_file` is the CA clients should trust (printed in the
+  // connection string), optional.
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  // Largest request message accepted (bytes). Larger ones fail with
+  // RESOURCE_EXHAUSTED from gRPC itself; the connection goes on.
+  int max_receive_bytes = 17 * 1024 * 1024;
+};
+
+class Server {
+ public:
+  // Starts serving `store` (which must outlive the server). kInvalidArgument
+  // for bad options (neither TLS files nor insecure; unreadable files);
+  // kUnavailable when the address cannot be bound.
+  static Result<std::unique_ptr<Server>> Start(Store* store, const ServerOptions& options,
+                                               JsonLog* log);
+  virtual ~Server() = default;
+
+  // The port listened on (the OS's choice when options.port was 0).
+  virtual int port() const = 0;
+  // What a client connects with: "kurrentdb://HOST:PORT?tls=false", or with
+  // TLS "...?tls=true[&tlsCAFile=PATH]".
+  virtual std::string connection_string() const = 0;
+  // Stops accepting calls; calls in flight get up to `grace` to finish
+  // (appends complete), then are cancelled (subscriptions end). Returns
+  // when every call is done. Idempotent.
+  virtual void Shutdown(std::chrono::milliseconds grace) = 0;
+};
+
+}  // namespace cairn::server

@@ -1,0 +1,492 @@
+#include "server/streams_service.h"
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/convert.h"
+
+namespace cairn::server {
+namespace {
+
+using wire_streams::AppendReq;
+using wire_streams::AppendResp;
+using wire_streams::DeleteReq;
+using wire_streams::DeleteResp;
+using wire_streams::ReadReq;
+using wire_streams::ReadResp;
+using wire_streams::TombstoneReq;
+using wire_streams::TombstoneResp;
+
+// What a ReadReq asks for, checked ("Valid combinations").
+struct ReadPlan {
+  bool all = false;
+  std::string stream;
+  Direction direction = Direction::kForwards;
+  // Stream reads: the first revision; $all reads: the first position.
+  // nullopt: the start forwards, the end backwards.
+  std::optional<uint64_t> from;
+  bool from_end_forwards = false;  // forwards from `end`: nothing to read
+  uint64_t count = 0;
+  EventFilter filter;
+  bool passes_nothing = false;  // a prefix filter with no prefixes
+  bool structured_ids = true;
+  bool compatibility = false;  // stream reads: last_stream_position at the end
+};
+
+Status FilterFromWire(const ReadReq::Options::FilterOptions& f, ReadPlan* plan) {
+  using F = ReadReq::Options::FilterOptions;
+  if (f.window_case() == F::WINDOW_NOT_SET) {
+    return Status::InvalidArgument("filter.window is not set (max or count)");
+  }
+  if (f.window_case() == F::kMax && f.max() == 0) {
+    return Status::InvalidArgument("filter.max must be positive");
+  }
+  const F::Expression* e = nullptr;
+  bool by_stream = false;
+  switch (f.filter_case()) {
+    case F::kStreamIdentifier:
+      e = &f.stream_identifier();
+      by_stream = true;
+      break;
+    case F::kEventType:
+      e = &f.event_type();
+      break;
+    default:
+      return Status::InvalidArgument("filter.filter is not set (stream_identifier or event_type)");
+  }
+  if (!e->regex().empty()) {
+    (by_stream ? plan->filter.stream_regex : plan->filter.type_regex) = e->regex();
+  } else if (e->prefix().empty()) {
+    plan->passes_nothing = true;  // KurrentDB: an empty prefix list passes nothing
+  } else {
+    auto& prefixes = by_stream ? plan->filter.stream_prefixes : plan->filter.type_prefixes;
+    prefixes.assign(e->prefix().begin(), e->prefix().end());
+  }
+  return Status::OK();
+}
+
+Result<ReadPlan> PlanRead(const ReadReq& req) {
+  using O = ReadReq::Options;
+  const O& o = req.options();
+  if (!req.has_options()) return Status::InvalidArgument("options is missing");
+  if (!o.has_uuid_option()) return Status::InvalidArgument("uuid_option is missing");
+  ReadPlan plan;
+  plan.structured_ids = o.uuid_option().content_case() != O::UUIDOption::kString;
+  plan.direction =
+      o.read_direction() == O::Backwards ? Direction::kBackwards : Direction::kForwards;
+  if (o.count_option_case() == O::kSubscription) {
+    return Status(ErrorCode::kUnimplemented, "subscriptions are not served yet");
+  }
+  if (o.count_option_case() != O::kCount) {
+    return Status::InvalidArgument("count_option is not set");
+  }
+  plan.count = o.count();
+  switch (o.stream_option_case()) {
+    case O::kStream: {
+      const auto& s = o.stream();
+      CAIRN_ASSIGN_OR_RETURN(plan.stream,
+                             StreamFromWire(s.stream_identifier(), s.has_stream_identifier()));
+      if (o.filter_option_case() == O::kFilter) {
+        return Status::InvalidArgument("a stream read takes no filter");
+      }
+      switch (s.revision_option_case()) {
+        case O::StreamOptions::kRevision:
+          plan.from = s.revision();
+          break;
+        case O::StreamOptions::kStart:
+          plan.from = 0;
+          break;
+        case O::StreamOptions::kEnd:
+          plan.from_end_forwards = plan.direction == Direction::kForwards;
+          break;
+        default:
+          return Status::InvalidArgument("stream.revision_option is not set");
+      }
+      plan.compatibility = o.has_control_option() && o.control_option().compatibility() >= 1;
+      break;
+    }
+    case O::kAll: {
+      plan.all = true;
+      const auto& a = o.all();
+      switch (a.all_option_case()) {
+        case O::AllOptions::kPosition:
+          if (a.position().commit_position() < a.position().prepare_position()) {
+            return Status::InvalidArgument("position: commit_position is below prepare_position");
+          }
+          plan.from = a.position().commit_position();
+          break;
+        case O::AllOptions::kStart:
+          plan.from = 0;
+          break;
+        case O::AllOptions::kEnd:
+          plan.from_end_forwards = plan.direction == Direction::kForwards;
+          break;
+        default:
+          return Status::InvalidArgument("all.all_option is not set");
+      }
+      if (o.filter_option_case() == O::kFilter) {
+        CAIRN_RETURN_IF_ERROR(FilterFromWire(o.filter(), &plan));
+      } else if (o.filter_option_case() != O::kNoFilter) {
+        return Status::InvalidArgument("filter_option is not set");
+      }
+      break;
+    }
+    default:
+      return Status::InvalidArgument("stream_option is not set (stream or all)");
+  }
+  if (!plan.all && o.filter_option_case() != O::kNoFilter) {
+    return Status::InvalidArgument("filter_option is not set");
+  }
+  return plan;
+}
+
+// A bounded read: pages of events gathered from the store, written one
+// message at a time (the callback API allows one write in flight).
+class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
+ public:
+  ReadReactor(Store* store, const StreamsLimits& limits, grpc::CallbackServerContext* ctx,
+              const ReadReq& req)
+      : store_(store), limits_(limits), ctx_(ctx) {
+    auto plan = PlanRead(req);
+    if (!plan) {
+      Finish(ErrorToGrpc(plan.error(), {}, ctx_));
+      return;
+    }
+    plan_ = std::move(*plan);
+    remaining_ = plan_.count;
+    exhausted_ = plan_.passes_nothing || remaining_ == 0;
+    if (plan_.from_end_forwards && !plan_.all) {
+      // Nothing to read, but a missing stream is still reported.
+      exhausted_ = true;
+      auto info = store_->GetStreamInfo(plan_.stream);
+      if (!info && info.error().code() == ErrorCode::kNotFound) {
+        QueueNotFound();
+      } else if (!info) {
+        Finish(ErrorToGrpc(info.error(), {.stream = plan_.stream}, ctx_));
+        return;
+      }
+    } else if (plan_.from_end_forwards) {
+      exhausted_ = true;
+    }
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    queue_.pop_front();
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (queue_.empty() && !exhausted_) {
+      Status s = FillPage();
+      if (!s.ok()) {
+        Finish(ErrorToGrpc(s, {.stream = plan_.stream}, ctx_));
+        return;
+      }
+    }
+    if (queue_.empty() && !ended_) {
+      ended_ = true;
+      if (plan_.compatibility && !not_found_) {
+        auto info = store_->GetStreamInfo(plan_.stream);
+        if (info) queue_.emplace_back().set_last_stream_position(info->last_revision.value());
+      }
+    }
+    if (queue_.empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartWrite(&queue_.front());
+  }
+
+  void QueueNotFound() {
+    not_found_ = true;
+    queue_.emplace_back().mutable_stream_not_found()->mutable_stream_identifier()->set_stream_name(
+        plan_.stream);
+  }
+
+  // Reads the next page into queue_; sets exhausted_ when the read is over.
+  Status FillPage() {
+    const uint64_t want = std::min<uint64_t>(remaining_, limits_.read_page_events);
+    uint64_t got = 0;
+    size_t bytes = 0;
+    std::optional<uint64_t> last;
+    auto visit = [&](const EventView& e) {
+      auto* ev = queue_.emplace_back().mutable_event();
+      EventToWire(e, plan_.structured_ids, ev->mutable_event());
+      ev->set_commit_position(e.position.value());
+      last = plan_.all ? e.position.value() : e.revision.value();
+      ++got;
+      bytes += e.data.size() + e.metadata.size() + e.stream.size() + e.type.size();
+      return got < want && bytes < limits_.read_page_bytes;
+    };
+    Status s;
+    if (plan_.all) {
+      ReadAllOptions o;
+      o.direction = plan_.direction;
+      if (plan_.from) o.from = Position(*plan_.from);
+      o.max_count = want;
+      o.filter = plan_.filter;
+      s = store_->ReadAll(o, visit);
+    } else {
+      ReadStreamOptions o;
+      o.direction = plan_.direction;
+      if (plan_.from) o.from = StreamRevision(*plan_.from);
+      o.max_count = want;
+      s = store_->ReadStream(plan_.stream, o, visit);
+      if (s.code() == ErrorCode::kNotFound && !started_) {
+        exhausted_ = true;
+        QueueNotFound();
+        return Status::OK();
+      }
+    }
+    CAIRN_RETURN_IF_ERROR(s);
+    started_ = true;
+    remaining_ -= got;
+    if (got < want && bytes < limits_.read_page_bytes) exhausted_ = true;  // the end
+    if (remaining_ == 0 || !last) exhausted_ = true;
+    if (!exhausted_) {
+      if (plan_.direction == Direction::kForwards) {
+        plan_.from = *last + 1;
+      } else if (*last == 0) {
+        exhausted_ = true;
+      } else {
+        plan_.from = *last - 1;
+      }
+    }
+    return Status::OK();
+  }
+
+  Store* const store_;
+  const StreamsLimits limits_;
+  grpc::CallbackServerContext* const ctx_;
+  ReadPlan plan_;
+  uint64_t remaining_ = 0;
+  bool exhausted_ = false;
+  bool started_ = false;    // a page was read: a later kNotFound is an error
+  bool not_found_ = false;  // stream_not_found was queued
+  bool ended_ = false;      // the closing messages were queued
+  std::deque<ReadResp> queue_;
+};
+
+// Append: options, events, half-close; then one append of them all.
+// Nothing is written unless the client half-closed: a call that breaks
+// before leaves nothing behind.
+class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
+ public:
+  AppendReactor(Store* store, const StreamsLimits& limits, grpc::CallbackServerContext* ctx,
+                AppendResp* resp)
+      : store_(store), limits_(limits), ctx_(ctx), resp_(resp) {
+    StartRead(&req_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The client half-closed, or the call broke. Sending the initial
+      // metadata succeeds only on a call that is still alive: the append
+      // is made only then.
+      if (!have_options_) {
+        Finish(InvalidArgument("the append ended before its options message"));
+        return;
+      }
+      StartSendInitialMetadata();
+      return;
+    }
+    if (!have_options_) {
+      if (req_.content_case() != AppendReq::kOptions) {
+        Finish(InvalidArgument("the first message of an append must be its options"));
+        return;
+      }
+      const auto& o = req_.options();
+      auto stream = StreamFromWire(o.stream_identifier(), o.has_stream_identifier());
+      if (!stream) {
+        Finish(ErrorToGrpc(stream.error(), {}, ctx_));
+        return;
+      }
+      auto expected = ExpectedFromWire(o);
+      if (!expected) {
+        Finish(ErrorToGrpc(expected.error(), {}, ctx_));
+        return;
+      }
+      stream_ = std::move(*stream);
+      expected_ = *expected;
+      have_options_ = true;
+    } else {
+      if (req_.content_case() != AppendReq::kProposedMessage) {
+        Finish(InvalidArgument("an append has one options message, and it comes first"));
+        return;
+      }
+      bool missing = false;
+      auto event = EventFromWire(req_.proposed_message(), &missing);
+      if (!event) {
+        if (missing) {
+          ctx_->AddTrailingMetadata("exception", "missing-required-metadata-property");
+          ctx_->AddTrailingMetadata("required-metadata-properties", "type,content-type");
+        }
+        Finish(ErrorToGrpc(event.error(), {.stream = stream_}, ctx_));
+        return;
+      }
+      bytes_ += event->data.size() + event->metadata.size() + event->type.size();
+      if (bytes_ > limits_.max_append_bytes) {
+        ctx_->AddTrailingMetadata("exception", "maximum-append-size-exceeded");
+        ctx_->AddTrailingMetadata("maximum-append-size", std::to_string(limits_.max_append_bytes));
+        Finish(InvalidArgument("the append is larger than " +
+                               std::to_string(limits_.max_append_bytes) + " bytes"));
+        return;
+      }
+      events_.push_back(std::move(*event));
+    }
+    StartRead(&req_);
+  }
+
+  void OnSendInitialMetadataDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away before the append"));
+      return;
+    }
+    event_count_ = events_.size();
+    Status queued = store_->AppendAsync(stream_, expected_, std::move(events_),
+                                        [this](Result<AppendResult> r) { Done(std::move(r)); });
+    if (!queued.ok()) Finish(ErrorToGrpc(queued, {.stream = stream_, .expected = expected_}, ctx_));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Done(Result<AppendResult> r) {
+    if (r) {
+      auto* ok = resp_->mutable_success();
+      if (r->revision) {
+        ok->set_current_revision(r->revision->value());
+      } else {
+        ok->mutable_no_stream();
+      }
+      if (event_count_ > 0) {
+        ok->mutable_position()->set_commit_position(r->position.value());
+        ok->mutable_position()->set_prepare_position(r->position.value());
+      } else {
+        ok->mutable_no_position();
+      }
+      Finish(grpc::Status::OK);
+      return;
+    }
+    const Status& s = r.error();
+    if (s.code() == ErrorCode::kWrongExpectedRevision ||
+        s.code() == ErrorCode::kIdempotencyConflict) {
+      std::optional<uint64_t> actual;
+      if (const RevisionConflict* c = s.conflict()) {
+        actual = c->actual;
+      } else {
+        auto info = store_->GetStreamInfo(stream_);
+        if (info) actual = info->last_revision.value();
+      }
+      FillWrongExpectedVersion(actual);
+      Finish(grpc::Status::OK);
+      return;
+    }
+    Finish(ErrorToGrpc(s, {.stream = stream_, .expected = expected_}, ctx_));
+  }
+
+  void FillWrongExpectedVersion(std::optional<uint64_t> actual) {
+    auto* w = resp_->mutable_wrong_expected_version();
+    if (actual) {
+      w->set_current_revision_20_6_0(*actual);
+      w->set_current_revision(*actual);
+    } else {
+      w->mutable_no_stream_20_6_0();
+      w->mutable_current_no_stream();
+    }
+    switch (expected_.kind()) {
+      case ExpectedRevision::Kind::kExact:
+        w->set_expected_revision_20_6_0(expected_.revision().value());
+        w->set_expected_revision(expected_.revision().value());
+        break;
+      case ExpectedRevision::Kind::kNoStream:
+        w->set_expected_revision_20_6_0(UINT64_MAX);
+        w->mutable_expected_no_stream();
+        break;
+      case ExpectedRevision::Kind::kAny:
+        w->mutable_any_20_6_0();
+        w->mutable_expected_any();
+        break;
+      case ExpectedRevision::Kind::kStreamExists:
+        w->mutable_stream_exists_20_6_0();
+        w->mutable_expected_stream_exists();
+        break;
+    }
+  }
+
+  Store* const store_;
+  const StreamsLimits limits_;
+  grpc::CallbackServerContext* const ctx_;
+  AppendResp* const resp_;
+  AppendReq req_;
+  bool have_options_ = false;
+  std::string stream_;
+  ExpectedRevision expected_ = ExpectedRevision::Any();
+  std::vector<EventData> events_;
+  size_t event_count_ = 0;
+  size_t bytes_ = 0;
+};
+
+// Delete and Tombstone: one store call each, answered with the position of
+// the record written.
+template <typename Options, typename Resp>
+grpc::ServerUnaryReactor* DeleteOrTombstone(grpc::CallbackServerContext* ctx, const Options& o,
+                                            Resp* resp, bool hard, Store* store) {
+  auto* reactor = ctx->DefaultReactor();
+  auto stream = StreamFromWire(o.stream_identifier(), o.has_stream_identifier());
+  if (!stream) {
+    reactor->Finish(ErrorToGrpc(stream.error(), {}, ctx));
+    return reactor;
+  }
+  auto expected = ExpectedFromWire(o);
+  if (!expected) {
+    reactor->Finish(ErrorToGrpc(expected.error(), {.stream = *stream}, ctx));
+    return reactor;
+  }
+  auto r =
+      hard ? store->TombstoneStream(*stream, *expected) : store->DeleteStream(*stream, *expected);
+  if (!r) {
+    reactor->Finish(ErrorToGrpc(
+        r.error(), {.stream = *stream, .expected = *expected, .delete_call = !hard}, ctx));
+    return reactor;
+  }
+  resp->mutable_position()->set_commit_position(r->position.value());
+  resp->mutable_position()->set_prepare_position(r->position.value());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerWriteReactor<ReadResp>* StreamsService::Read(grpc::CallbackServerContext* ctx,
+                                                         const ReadReq* request) {
+  return new ReadReactor(store_, limits_, ctx, *request);
+}
+
+grpc::ServerReadReactor<AppendReq>* StreamsService::Append(grpc::CallbackServerContext* ctx,
+                                                           AppendResp* response) {
+  return new AppendReactor(store_, limits_, ctx, response);
+}
+
+grpc::ServerUnaryReactor* StreamsService::Delete(grpc::CallbackServerContext* ctx,
+                                                 const DeleteReq* request, DeleteResp* response) {
+  return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/false, store_);
+}
+
+grpc::ServerUnaryReactor* StreamsService::Tombstone(grpc::CallbackServerContext* ctx,
+                                                    const TombstoneReq* request,
+                                                    TombstoneResp* response) {
+  return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/true, store_);
+}
+
+}  // namespace cairn::server

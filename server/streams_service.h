@@ -1,0 +1,48 @@
+#pragma once
+// The v1 Streams service (event_store.client.streams.Streams): Read (stream
+// and $all reads), Append, Delete, Tombstone, over the public Store API.
+// Semantics and errors: docs/format/kurrentdb-v1.md; what is not yet
+// served (subscriptions, BatchAppend, link resolution): docs/server.md.
+
+#include <cstddef>
+
+#include "cairn/store.h"
+#include "server/json_log.h"
+#include "streams.grpc.pb.h"
+
+namespace cairn::server {
+
+struct StreamsLimits {
+  // The running total of one Append's event bytes (data + metadata +
+  // type); beyond it: INVALID_ARGUMENT maximum-append-size-exceeded.
+  size_t max_append_bytes = 16 * 1024 * 1024;
+  // Events and bytes a read gathers before it writes them out.
+  size_t read_page_events = 256;
+  size_t read_page_bytes = 4 * 1024 * 1024;
+};
+
+class StreamsService final : public ::event_store::client::streams::Streams::CallbackService {
+ public:
+  StreamsService(Store* store, JsonLog* log, StreamsLimits limits = {})
+      : store_(store), log_(log), limits_(limits) {}
+
+  grpc::ServerWriteReactor<::event_store::client::streams::ReadResp>* Read(
+      grpc::CallbackServerContext* ctx,
+      const ::event_store::client::streams::ReadReq* request) override;
+  grpc::ServerReadReactor<::event_store::client::streams::AppendReq>* Append(
+      grpc::CallbackServerContext* ctx,
+      ::event_store::client::streams::AppendResp* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
+                                   const ::event_store::client::streams::DeleteReq* request,
+                                   ::event_store::client::streams::DeleteResp* response) override;
+  grpc::ServerUnaryReactor* Tombstone(
+      grpc::CallbackServerContext* ctx, const ::event_store::client::streams::TombstoneReq* request,
+      ::event_store::client::streams::TombstoneResp* response) override;
+
+ private:
+  Store* const store_;
+  JsonLog* const log_;
+  const StreamsLimits limits_;
+};
+
+}  // namespace cairn::server
