@@ -7,6 +7,7 @@
 //
 // Thread safety: as the Store the interface belongs to.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "cairn/status.h"
+#include "cairn/store_types.h"
 #include "cairn/types.h"
 
 namespace cairn {
@@ -66,6 +68,11 @@ struct ScavengeOptions {
   // "removed"); a non-OK status stops the scavenge right there, files left
   // as a crash would.
   std::function<Status(std::string_view step)> test_hook;
+  // When set, and true at one of the scavenge's checks before its commit
+  // point (after each segment and phase), the scavenge stops: kCancelled
+  // "scavenge stopped: asked to stop; nothing was changed", its scratch
+  // removed. After the commit point it completes. Must outlive the call.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ScavengeReport {
@@ -140,6 +147,16 @@ class StoreAdmin {
   // appends, as a restore does: another writer's appends may move positions.
   virtual Result<RestoreResult> Restore(std::span<const RestoreEvent> events,
                                         size_t* failed_event = nullptr) = 0;
+
+  // Appends to a system stream: a name starting with '$' but not "$$"
+  // (metadata goes through Store::SetStreamMetadata), whose event types may
+  // start with '$' too. For a server's own records (its users, its
+  // settings), which applications cannot write through Store::Append.
+  // Otherwise as Store::Append: the same checks, atomicity, durability and
+  // errors; kInvalidArgument naming the stream when it does not start with
+  // a single '$'.
+  virtual Result<AppendResult> AppendSystem(std::string_view stream, ExpectedRevision expected,
+                                            std::span<const EventData> events) = 0;
 
   // Removes from storage what reads can no longer show: events of
   // tombstoned streams (the tombstone stays), of soft-deleted streams,

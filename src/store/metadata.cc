@@ -233,4 +233,16 @@ Result<AppendResult> StoreImpl::TombstoneStream(std::string_view stream,
   return std::move(results[0]);
 }
 
+Result<AppendResult> StoreImpl::AppendSystem(std::string_view stream, ExpectedRevision expected,
+                                             std::span<const EventData> events) {
+  if (stream.size() < 2 || stream[0] != '$' || stream[1] == '$') {
+    return Status::InvalidArgument("stream '" + std::string(stream) +
+                                   "': a system stream's name starts with one '$' ('$$' "
+                                   "names are metadata: SetStreamMetadata)");
+  }
+  CAIRN_RETURN_IF_ERROR(CheckNotInCallback());
+  CAIRN_ASSIGN_OR_RETURN(auto results, SubmitSystem({Part{stream, expected, events}}));
+  return std::move(results[0]);
+}
+
 }  // namespace cairn

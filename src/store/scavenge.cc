@@ -591,6 +591,9 @@ Status Scavenger::Hook(std::string_view step) {
 }
 
 Status Scavenger::StopIfClosing() const {
+  if (options_.stop != nullptr && options_.stop->load()) {
+    return Status(ErrorCode::kCancelled, "scavenge stopped: asked to stop; nothing was changed");
+  }
   if (!store_->closing_.load()) return Status::OK();
   return Status(ErrorCode::kClosed, "scavenge stopped: the store is closing; nothing was changed");
 }

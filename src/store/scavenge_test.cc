@@ -566,6 +566,32 @@ TEST(ScavengeTest, AScavengeStopsBeforeItsCommitWhenCloseBegins) {
   EXPECT_FALSE(AnyFileContains(dir.path(), kSecret));
 }
 
+TEST(ScavengeTest, AScavengeAskedToStopChangesNothingAndTheNextOneWorks) {
+  TempDir dir;
+  auto s = OpenOrDie(dir.path());
+  Scene(s.get());
+  const std::string before = Visible(s.get());
+  std::atomic<bool> stop{false};
+  int segments_seen = 0;
+  ScavengeOptions o;
+  o.stop = &stop;
+  o.progress = [&](const ScavengeProgress& p) {
+    if (std::string(p.phase) == "rewrite" && ++segments_seen == 1) stop.store(true);
+  };
+  auto r = s->Scavenge(o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kCancelled);
+  EXPECT_EQ(r.error().message(), "scavenge stopped: asked to stop; nothing was changed");
+  EXPECT_EQ(segments_seen, 1);
+  EXPECT_EQ(Visible(s.get()), before);
+  EXPECT_TRUE(AnyFileContains(dir.path(), kSecret));  // nothing was removed
+  for (const auto& f : std::filesystem::directory_iterator(dir.path() + "/log")) {
+    EXPECT_NE(f.path().extension(), ".scav") << f.path();
+  }
+  ASSERT_TRUE(s->Scavenge({}).has_value());  // a later one does the job
+  EXPECT_FALSE(AnyFileContains(dir.path(), kSecret));
+}
+
 class ScavengeCrashTest : public ::testing::TestWithParam<const char*> {};
 
 // Leaves `dir` as a writer killed right after its scavenge's intent file

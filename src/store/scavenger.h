@@ -125,7 +125,7 @@ class Scavenger {
   Status Hook(std::string_view step);
   // kClosed once Close has begun: before its commit point a scavenge stops
   // rather than make Close wait for the whole run.
-  Status StopIfClosing() const;
+  Status StopIfClosing() const;  // also ScavengeOptions::stop
   // ScavengeOptions::progress with `phase`.
   void Tell(const char* phase);
   // Retention of `stream` at snapshot_ (cached); null with decide_error_ set

@@ -135,6 +135,8 @@ class StoreImpl final : public NativeStore,
   Status AppendAsync(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
                      AppendCallback done) override;
   Status AppendMultiAsync(std::vector<StreamAppend> appends, AppendMultiCallback done) override;
+  Result<AppendResult> AppendSystem(std::string_view stream, ExpectedRevision expected,
+                                    std::span<const EventData> events) override;  // metadata.cc
   Result<RestoreResult> Restore(std::span<const RestoreEvent> events,
                                 size_t* failed_event) override;
   Result<std::unique_ptr<Subscription>> Subscribe(const SubscribeOptions& options) override;

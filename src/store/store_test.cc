@@ -71,6 +71,29 @@ TEST_F(StoreTest, AppendAssignsRevisionsAndPositions) {
   EXPECT_GT((*events)[0].created_ns, 1'600'000'000'000'000'000);
 }
 
+TEST_F(StoreTest, AppendSystemWritesSystemStreamsThatAppendRefuses) {
+  auto s = OpenOrDie(dir_.path(), Opts());
+  std::vector<EventData> user = {Ev("$User", R"({"loginName":"admin"})")};
+  auto refused = s->Append("$users", ExpectedRevision::Any(), user);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  auto r = s->AppendSystem("$users", ExpectedRevision::NoStream(), user);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->revision->value(), 0u);
+  auto again = s->AppendSystem("$users", ExpectedRevision::NoStream(), user);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kWrongExpectedRevision);
+  auto events = s->ReadStream("$users", ReadStreamOptions{});
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "$User");
+  for (const char* bad : {"users", "$$users", "$"}) {
+    auto e = s->AppendSystem(bad, ExpectedRevision::Any(), user);
+    ASSERT_FALSE(e.has_value()) << bad;
+    EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST_F(StoreTest, WrongExpectedRevisionCarriesExpectedAndActual) {
   auto s = OpenOrDie(dir_.path(), Opts());
   std::vector<EventData> one = {Ev("A")};
