@@ -11,7 +11,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev \
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libre2-dev \
   libsimdjson-dev libsodium-dev \
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev \
   clang-format dpkg-dev file \
   >/dev/null
 # The server's end-to-end tests run the official KurrentDB Node clients

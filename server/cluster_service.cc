@@ -24,8 +24,20 @@ const Method kMethods[] = {
     {kStreams, "append", {}},
     {kStreams, "delete", {}},
     {kStreams, "tombstone", {}},
+    {kStreams, "batchappend", {"deadline_duration"}},
     {"event_store.client.server_features.serverfeatures", "getsupportedmethods", {}},
     {"event_store.client.gossip.gossip", "read", {}},
+    {"event_store.client.operations.operations", "startscavenge", {}},
+    {"event_store.client.operations.operations", "stopscavenge", {}},
+    {"event_store.client.operations.operations", "shutdown", {}},
+    {"event_store.client.users.users", "create", {}},
+    {"event_store.client.users.users", "update", {}},
+    {"event_store.client.users.users", "delete", {}},
+    {"event_store.client.users.users", "disable", {}},
+    {"event_store.client.users.users", "enable", {}},
+    {"event_store.client.users.users", "details", {}},
+    {"event_store.client.users.users", "changepassword", {}},
+    {"event_store.client.users.users", "resetpassword", {}},
 };
 
 }  // namespace

@@ -5,7 +5,7 @@
 namespace cairn::server {
 namespace {
 
-constexpr char kJsonContentType[] = "application/json";
+constexpr char kJsonContentType[] = "application/json";  // the only JSON content type
 constexpr char kBinaryContentType[] = "application/octet-stream";
 
 uint64_t BigEndian64(const uint8_t* p) {
@@ -21,7 +21,9 @@ void PutBigEndian64(uint64_t v, uint8_t* p) {
   }
 }
 
-grpc::StatusCode CodeFor(ErrorCode code) {
+}  // namespace
+
+grpc::StatusCode StatusCodeOf(ErrorCode code) {
   switch (code) {
     case ErrorCode::kOk:
       return grpc::StatusCode::OK;
@@ -63,8 +65,6 @@ grpc::StatusCode CodeFor(ErrorCode code) {
   return grpc::StatusCode::UNKNOWN;
 }
 
-}  // namespace
-
 Result<Uuid> UuidFromWire(const wire::UUID& id, bool present, std::string_view what) {
   if (!present) return Status::InvalidArgument(std::string(what) + " is missing");
   switch (id.value_case()) {
@@ -101,26 +101,6 @@ Result<std::string> StreamFromWire(const wire::StreamIdentifier& id, bool presen
     return Status::InvalidArgument("stream_identifier is missing or empty");
   }
   return id.stream_name();
-}
-
-Result<EventData> EventFromWire(const wire_streams::AppendReq::ProposedMessage& m, bool* missing) {
-  *missing = false;
-  EventData e;
-  CAIRN_ASSIGN_OR_RETURN(e.id, UuidFromWire(m.id(), m.has_id(), "event id"));
-  const auto& md = m.metadata();
-  auto type = md.find("type");
-  auto content_type = md.find("content-type");
-  if (type == md.end() || content_type == md.end()) {
-    *missing = true;
-    return Status::InvalidArgument(
-        "an event's metadata lacks a required property (type, content-type)");
-  }
-  e.type = type->second;
-  e.content_type =
-      content_type->second == kJsonContentType ? ContentType::kJson : ContentType::kBinary;
-  e.data = m.data();
-  e.metadata = m.custom_metadata();
-  return e;
 }
 
 void EventToWire(const EventView& e, bool structured_ids,
@@ -181,7 +161,7 @@ grpc::Status ErrorToGrpc(const Status& s, const ErrorContext& c, grpc::ServerCon
   if (code == ErrorCode::kBusy) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is too busy: " + s.message());
   }
-  return grpc::Status(CodeFor(code), s.message());
+  return grpc::Status(StatusCodeOf(code), s.message());
 }
 
 grpc::Status InvalidArgument(std::string message) {

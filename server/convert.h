@@ -29,10 +29,33 @@ void UuidToWire(const Uuid& id, bool structured, wire::UUID* out);
 // A stream name from its identifier: kInvalidArgument when absent or empty.
 Result<std::string> StreamFromWire(const wire::StreamIdentifier& id, bool present);
 
-// An event of an append. kInvalidArgument (with `missing` set) when `type`
-// or `content-type` is missing from its metadata; `content-type` exactly
+// An event of an Append or BatchAppend (two message types with the same
+// fields). kInvalidArgument (with `missing` set) when `type` or
+// `content-type` is missing from its metadata; `content-type` exactly
 // "application/json" is JSON, anything else binary.
-Result<EventData> EventFromWire(const wire_streams::AppendReq::ProposedMessage& m, bool* missing);
+template <typename Proposed>
+Result<EventData> EventFromWire(const Proposed& m, bool* missing) {
+  *missing = false;
+  EventData e;
+  CAIRN_ASSIGN_OR_RETURN(e.id, UuidFromWire(m.id(), m.has_id(), "event id"));
+  const auto& md = m.metadata();
+  auto type = md.find("type");
+  auto content_type = md.find("content-type");
+  if (type == md.end() || content_type == md.end()) {
+    *missing = true;
+    return Status::InvalidArgument(
+        "an event's metadata lacks a required property (type, content-type)");
+  }
+  e.type = type->second;
+  e.content_type =
+      content_type->second == "application/json" ? ContentType::kJson : ContentType::kBinary;
+  e.data = m.data();
+  e.metadata = m.custom_metadata();
+  return e;
+}
+
+// The gRPC status code of a Cairn error ("Mapping from Cairn error codes").
+grpc::StatusCode StatusCodeOf(ErrorCode code);
 
 // The expectation of an Append, Delete or Tombstone options message.
 // kInvalidArgument when its oneof is unset.

@@ -7,6 +7,7 @@
 // 2 usage (bad or missing options).
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "cairn/store.h"
 #include "cairn/version.h"
+#include "server/dev_cert.h"
 #include "server/json_log.h"
 #include "server/server.h"
 
@@ -41,7 +43,17 @@ int Main(int argc, char** argv) {
   app.add_option("--key", options.key_file, "TLS private key (PEM)")->type_name("FILE");
   app.add_option("--ca", options.ca_file, "CA certificate clients should trust (PEM)")
       ->type_name("FILE");
-  app.add_flag("--dev", dev, "Development mode: a self-signed certificate in the data directory");
+  app.add_flag("--dev", dev,
+               "Development mode: TLS with a development CA and certificate made in "
+               "DIR/dev-certs (localhost, 127.0.0.1)");
+  app.add_option("--default-admin-password", options.default_admin_password,
+                 "Password of the admin user created on a store's first start (default "
+                 "changeit; also CAIRN_DEFAULT_ADMIN_PASSWORD)")
+      ->envname("CAIRN_DEFAULT_ADMIN_PASSWORD");
+  app.add_option("--default-ops-password", options.default_ops_password,
+                 "Password of the ops user created on a store's first start (default "
+                 "changeit; also CAIRN_DEFAULT_OPS_PASSWORD)")
+      ->envname("CAIRN_DEFAULT_OPS_PASSWORD");
   app.set_version_flag("--version", std::string("cairn serve ") + CAIRN_VERSION_STRING);
   try {
     app.parse(argc, argv);
@@ -56,7 +68,7 @@ int Main(int argc, char** argv) {
                          "--cert F --key F [--ca F]"}});
     return 2;
   }
-  if (!options.insecure && (options.cert_file.empty() || options.key_file.empty())) {
+  if (!dev && !options.insecure && (options.cert_file.empty() || options.key_file.empty())) {
     log.Error("usage",
               {{"error", "invalid_argument"},
                {"message",
@@ -79,6 +91,23 @@ int Main(int argc, char** argv) {
                               {"db", db}});
     return 1;
   }
+  if (dev) {
+    auto cert = EnsureDevCertificate(db);
+    if (!cert) {
+      log.Error("server_error", {{"error", ErrorCodeName(cert.error().code())},
+                                 {"message", cert.error().message()}});
+      (void)(*store)->Close();
+      return 1;
+    }
+    options.cert_file = cert->cert_file;
+    options.key_file = cert->key_file;
+    options.ca_file = cert->ca_file;
+    log.Warn("dev", {{"message", "development certificate: never use --dev in production"},
+                     {"ca_file", cert->ca_file},
+                     {"created", cert->created}});
+  }
+  // Operations.Shutdown: the same path as SIGTERM.
+  options.on_shutdown_request = [] { ::kill(::getpid(), SIGTERM); };
   auto server = Server::Start(store->get(), options, &log);
   if (!server) {
     log.Error("server_error", {{"error", ErrorCodeName(server.error().code())},

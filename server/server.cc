@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "server/cluster_service.h"
+#include "server/operations_service.h"
 #include "server/streams_service.h"
+#include "server/users_service.h"
 
 namespace cairn::server {
 namespace {
@@ -26,11 +28,22 @@ Result<std::string> ReadPem(const std::string& path, const char* what) {
   return s.str();
 }
 
+StreamsLimits LimitsOf(const ServerOptions& o) {
+  StreamsLimits l;
+  l.subscription.max_queued_messages = o.subscription_queue_messages;
+  l.subscription.max_queued_bytes = o.subscription_queue_bytes;
+  return l;
+}
+
 class ServerImpl final : public Server {
  public:
-  ServerImpl(Store* store, const ServerOptions& options, JsonLog* log)
+  ServerImpl(Store* store, const ServerOptions& options, JsonLog* log,
+             std::unique_ptr<Security> security)
       : options_(options),
-        streams_(store, log),
+        security_(std::move(security)),
+        streams_(store, security_.get(), log, LimitsOf(options)),
+        users_(security_.get()),
+        operations_(store, security_.get(), log, options.on_shutdown_request),
         gossip_(Uuid::Random(), options.host == "0.0.0.0" ? "127.0.0.1" : options.host) {}
 
   ~ServerImpl() override { Shutdown(std::chrono::milliseconds(0)); }
@@ -60,6 +73,8 @@ class ServerImpl final : public Server {
     builder.RegisterService(&streams_);
     builder.RegisterService(&features_);
     builder.RegisterService(&gossip_);
+    builder.RegisterService(&users_);
+    builder.RegisterService(&operations_);
     builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
     // The clients ping every 10 s, also on quiet calls: never count that
     // as abuse (gRPC's default would GOAWAY them after two pings).
@@ -92,13 +107,18 @@ class ServerImpl final : public Server {
     std::lock_guard l(shutdown_mu_);
     if (!server_ || stopped_) return;
     stopped_ = true;
+    streams_.EndSubscriptions();
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
+    operations_.StopAndJoin();  // a running scavenge stops before the store closes
   }
 
  private:
   const ServerOptions options_;
+  const std::unique_ptr<Security> security_;
   StreamsService streams_;
+  UsersService users_;
+  OperationsService operations_;
   ServerFeaturesService features_;
   GossipService gossip_;
   int port_ = 0;
@@ -111,7 +131,14 @@ class ServerImpl final : public Server {
 
 Result<std::unique_ptr<Server>> Server::Start(Store* store, const ServerOptions& options,
                                               JsonLog* log) {
-  auto server = std::make_unique<ServerImpl>(store, options, log);
+  SecurityOptions so;
+  so.insecure = options.insecure;
+  so.default_admin_password = options.default_admin_password;
+  so.default_ops_password = options.default_ops_password;
+  so.hash_ops = options.password_hash_ops;
+  so.hash_memory = options.password_hash_memory;
+  CAIRN_ASSIGN_OR_RETURN(auto security, Security::Open(store, so));
+  auto server = std::make_unique<ServerImpl>(store, options, log, std::move(security));
   CAIRN_RETURN_IF_ERROR(server->Start());
   return std::unique_ptr<Server>(std::move(server));
 }

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,13 +38,30 @@ struct ServerOptions {
   // Largest request message accepted (bytes). Larger ones fail with
   // RESOURCE_EXHAUSTED from gRPC itself; the connection goes on.
   int max_receive_bytes = 17 * 1024 * 1024;
+  // A subscription's queue of messages not yet written to its client;
+  // beyond either bound the subscriber has fallen behind (fell_behind,
+  // then history again once it has read what is queued).
+  size_t subscription_queue_messages = 1024;
+  size_t subscription_queue_bytes = 4 * 1024 * 1024;
+  // The passwords of the default users, written on a store's first start
+  // (ignored once the store has users).
+  std::string default_admin_password = "changeit";
+  std::string default_ops_password = "changeit";
+  // What Operations.Shutdown does once answered (cairn-serve: the same as
+  // SIGTERM). Empty: Shutdown calls are answered and do nothing more.
+  std::function<void()> on_shutdown_request;
+  // Argon2id cost of password hashes (0: libsodium's interactive limits).
+  uint64_t password_hash_ops = 0;
+  size_t password_hash_memory = 0;
 };
 
 class Server {
  public:
-  // Starts serving `store` (which must outlive the server). kInvalidArgument
-  // for bad options (neither TLS files nor insecure; unreadable files);
-  // kUnavailable when the address cannot be bound.
+  // Starts serving `store` (which must outlive the server): loads its
+  // users, writing the default ones into a store that has none (unless
+  // insecure). kInvalidArgument for bad options (neither TLS files nor
+  // insecure; unreadable files); kUnavailable when the address cannot be
+  // bound; the store's errors.
   static Result<std::unique_ptr<Server>> Start(Store* store, const ServerOptions& options,
                                                JsonLog* log);
   virtual ~Server() = default;

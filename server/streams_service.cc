@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "server/convert.h"
+#include "server/read_plan.h"
+#include "server/subscribe.h"
+#include "server/system_writes.h"
 
 namespace cairn::server {
 namespace {
@@ -20,137 +23,13 @@ using wire_streams::ReadResp;
 using wire_streams::TombstoneReq;
 using wire_streams::TombstoneResp;
 
-// What a ReadReq asks for, checked ("Valid combinations").
-struct ReadPlan {
-  bool all = false;
-  std::string stream;
-  Direction direction = Direction::kForwards;
-  // Stream reads: the first revision; $all reads: the first position.
-  // nullopt: the start forwards, the end backwards.
-  std::optional<uint64_t> from;
-  bool from_end_forwards = false;  // forwards from `end`: nothing to read
-  uint64_t count = 0;
-  EventFilter filter;
-  bool passes_nothing = false;  // a prefix filter with no prefixes
-  bool structured_ids = true;
-  bool compatibility = false;  // stream reads: last_stream_position at the end
-};
-
-Status FilterFromWire(const ReadReq::Options::FilterOptions& f, ReadPlan* plan) {
-  using F = ReadReq::Options::FilterOptions;
-  if (f.window_case() == F::WINDOW_NOT_SET) {
-    return Status::InvalidArgument("filter.window is not set (max or count)");
-  }
-  if (f.window_case() == F::kMax && f.max() == 0) {
-    return Status::InvalidArgument("filter.max must be positive");
-  }
-  const F::Expression* e = nullptr;
-  bool by_stream = false;
-  switch (f.filter_case()) {
-    case F::kStreamIdentifier:
-      e = &f.stream_identifier();
-      by_stream = true;
-      break;
-    case F::kEventType:
-      e = &f.event_type();
-      break;
-    default:
-      return Status::InvalidArgument("filter.filter is not set (stream_identifier or event_type)");
-  }
-  if (!e->regex().empty()) {
-    (by_stream ? plan->filter.stream_regex : plan->filter.type_regex) = e->regex();
-  } else if (e->prefix().empty()) {
-    plan->passes_nothing = true;  // KurrentDB: an empty prefix list passes nothing
-  } else {
-    auto& prefixes = by_stream ? plan->filter.stream_prefixes : plan->filter.type_prefixes;
-    prefixes.assign(e->prefix().begin(), e->prefix().end());
-  }
-  return Status::OK();
-}
-
-Result<ReadPlan> PlanRead(const ReadReq& req) {
-  using O = ReadReq::Options;
-  const O& o = req.options();
-  if (!req.has_options()) return Status::InvalidArgument("options is missing");
-  if (!o.has_uuid_option()) return Status::InvalidArgument("uuid_option is missing");
-  ReadPlan plan;
-  plan.structured_ids = o.uuid_option().content_case() != O::UUIDOption::kString;
-  plan.direction =
-      o.read_direction() == O::Backwards ? Direction::kBackwards : Direction::kForwards;
-  if (o.count_option_case() == O::kSubscription) {
-    return Status(ErrorCode::kUnimplemented, "subscriptions are not served yet");
-  }
-  if (o.count_option_case() != O::kCount) {
-    return Status::InvalidArgument("count_option is not set");
-  }
-  plan.count = o.count();
-  switch (o.stream_option_case()) {
-    case O::kStream: {
-      const auto& s = o.stream();
-      CAIRN_ASSIGN_OR_RETURN(plan.stream,
-                             StreamFromWire(s.stream_identifier(), s.has_stream_identifier()));
-      if (o.filter_option_case() == O::kFilter) {
-        return Status::InvalidArgument("a stream read takes no filter");
-      }
-      switch (s.revision_option_case()) {
-        case O::StreamOptions::kRevision:
-          plan.from = s.revision();
-          break;
-        case O::StreamOptions::kStart:
-          plan.from = 0;
-          break;
-        case O::StreamOptions::kEnd:
-          plan.from_end_forwards = plan.direction == Direction::kForwards;
-          break;
-        default:
-          return Status::InvalidArgument("stream.revision_option is not set");
-      }
-      plan.compatibility = o.has_control_option() && o.control_option().compatibility() >= 1;
-      break;
-    }
-    case O::kAll: {
-      plan.all = true;
-      const auto& a = o.all();
-      switch (a.all_option_case()) {
-        case O::AllOptions::kPosition:
-          if (a.position().commit_position() < a.position().prepare_position()) {
-            return Status::InvalidArgument("position: commit_position is below prepare_position");
-          }
-          plan.from = a.position().commit_position();
-          break;
-        case O::AllOptions::kStart:
-          plan.from = 0;
-          break;
-        case O::AllOptions::kEnd:
-          plan.from_end_forwards = plan.direction == Direction::kForwards;
-          break;
-        default:
-          return Status::InvalidArgument("all.all_option is not set");
-      }
-      if (o.filter_option_case() == O::kFilter) {
-        CAIRN_RETURN_IF_ERROR(FilterFromWire(o.filter(), &plan));
-      } else if (o.filter_option_case() != O::kNoFilter) {
-        return Status::InvalidArgument("filter_option is not set");
-      }
-      break;
-    }
-    default:
-      return Status::InvalidArgument("stream_option is not set (stream or all)");
-  }
-  if (!plan.all && o.filter_option_case() != O::kNoFilter) {
-    return Status::InvalidArgument("filter_option is not set");
-  }
-  return plan;
-}
-
 // A bounded read: pages of events gathered from the store, written one
 // message at a time (the callback API allows one write in flight).
 class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
  public:
   ReadReactor(Store* store, const StreamsLimits& limits, grpc::CallbackServerContext* ctx,
-              const ReadReq& req)
+              Result<ReadPlan> plan)
       : store_(store), limits_(limits), ctx_(ctx) {
-    auto plan = PlanRead(req);
     if (!plan) {
       Finish(ErrorToGrpc(plan.error(), {}, ctx_));
       return;
@@ -282,9 +161,9 @@ class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
 // before leaves nothing behind.
 class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
  public:
-  AppendReactor(Store* store, const StreamsLimits& limits, grpc::CallbackServerContext* ctx,
-                AppendResp* resp)
-      : store_(store), limits_(limits), ctx_(ctx), resp_(resp) {
+  AppendReactor(Store* store, Security* security, const StreamsLimits& limits,
+                grpc::CallbackServerContext* ctx, AppendResp* resp)
+      : store_(store), security_(security), limits_(limits), ctx_(ctx), resp_(resp) {
     StartRead(&req_);
   }
 
@@ -314,6 +193,11 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
       auto expected = ExpectedFromWire(o);
       if (!expected) {
         Finish(ErrorToGrpc(expected.error(), {}, ctx_));
+        return;
+      }
+      Status allowed = security_->Check(*ctx_, StreamAccess::kWrite, *stream);
+      if (!allowed.ok()) {
+        Finish(ErrorToGrpc(allowed, {.stream = *stream}, ctx_));
         return;
       }
       stream_ = std::move(*stream);
@@ -353,6 +237,10 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
       return;
     }
     event_count_ = events_.size();
+    if (IsSystemStream(stream_)) {
+      Done(AppendToSystemStream(store_, stream_, expected_, events_));
+      return;
+    }
     Status queued = store_->AppendAsync(stream_, expected_, std::move(events_),
                                         [this](Result<AppendResult> r) { Done(std::move(r)); });
     if (!queued.ok()) Finish(ErrorToGrpc(queued, {.stream = stream_, .expected = expected_}, ctx_));
@@ -425,6 +313,7 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
   }
 
   Store* const store_;
+  Security* const security_;
   const StreamsLimits limits_;
   grpc::CallbackServerContext* const ctx_;
   AppendResp* const resp_;
@@ -441,7 +330,8 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
 // the record written.
 template <typename Options, typename Resp>
 grpc::ServerUnaryReactor* DeleteOrTombstone(grpc::CallbackServerContext* ctx, const Options& o,
-                                            Resp* resp, bool hard, Store* store) {
+                                            Resp* resp, bool hard, Store* store,
+                                            Security* security) {
   auto* reactor = ctx->DefaultReactor();
   auto stream = StreamFromWire(o.stream_identifier(), o.has_stream_identifier());
   if (!stream) {
@@ -451,6 +341,11 @@ grpc::ServerUnaryReactor* DeleteOrTombstone(grpc::CallbackServerContext* ctx, co
   auto expected = ExpectedFromWire(o);
   if (!expected) {
     reactor->Finish(ErrorToGrpc(expected.error(), {.stream = *stream}, ctx));
+    return reactor;
+  }
+  Status allowed = security->Check(*ctx, StreamAccess::kDelete, *stream);
+  if (!allowed.ok()) {
+    reactor->Finish(ErrorToGrpc(allowed, {.stream = *stream}, ctx));
     return reactor;
   }
   auto r =
@@ -470,23 +365,35 @@ grpc::ServerUnaryReactor* DeleteOrTombstone(grpc::CallbackServerContext* ctx, co
 
 grpc::ServerWriteReactor<ReadResp>* StreamsService::Read(grpc::CallbackServerContext* ctx,
                                                          const ReadReq* request) {
-  return new ReadReactor(store_, limits_, ctx, *request);
+  auto plan = PlanRead(*request);
+  if (plan) {
+    Status allowed = security_->Check(*ctx, StreamAccess::kRead, plan->all ? "$all" : plan->stream);
+    if (!allowed.ok()) plan = allowed;
+  }
+  if (plan && plan->subscription)
+    return NewSubscription(store_, ctx, std::move(*plan), &registry_, limits_.subscription);
+  return new ReadReactor(store_, limits_, ctx, std::move(plan));
 }
 
 grpc::ServerReadReactor<AppendReq>* StreamsService::Append(grpc::CallbackServerContext* ctx,
                                                            AppendResp* response) {
-  return new AppendReactor(store_, limits_, ctx, response);
+  return new AppendReactor(store_, security_, limits_, ctx, response);
+}
+
+grpc::ServerBidiReactor<wire_streams::BatchAppendReq, wire_streams::BatchAppendResp>*
+StreamsService::BatchAppend(grpc::CallbackServerContext* ctx) {
+  return NewBatchAppend(store_, security_, &registry_, ctx, limits_.batch);
 }
 
 grpc::ServerUnaryReactor* StreamsService::Delete(grpc::CallbackServerContext* ctx,
                                                  const DeleteReq* request, DeleteResp* response) {
-  return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/false, store_);
+  return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/false, store_, security_);
 }
 
 grpc::ServerUnaryReactor* StreamsService::Tombstone(grpc::CallbackServerContext* ctx,
                                                     const TombstoneReq* request,
                                                     TombstoneResp* response) {
-  return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/true, store_);
+  return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/true, store_, security_);
 }
 
 }  // namespace cairn::server

@@ -7,7 +7,10 @@
 #include <cstddef>
 
 #include "cairn/store.h"
+#include "server/batch_append.h"
 #include "server/json_log.h"
+#include "server/security.h"
+#include "server/subscribe.h"
 #include "streams.grpc.pb.h"
 
 namespace cairn::server {
@@ -19,12 +22,14 @@ struct StreamsLimits {
   // Events and bytes a read gathers before it writes them out.
   size_t read_page_events = 256;
   size_t read_page_bytes = 4 * 1024 * 1024;
+  SubscriptionLimits subscription;
+  BatchAppendLimits batch;
 };
 
 class StreamsService final : public ::event_store::client::streams::Streams::CallbackService {
  public:
-  StreamsService(Store* store, JsonLog* log, StreamsLimits limits = {})
-      : store_(store), log_(log), limits_(limits) {}
+  StreamsService(Store* store, Security* security, JsonLog* log, StreamsLimits limits = {})
+      : store_(store), security_(security), log_(log), limits_(limits) {}
 
   grpc::ServerWriteReactor<::event_store::client::streams::ReadResp>* Read(
       grpc::CallbackServerContext* ctx,
@@ -35,14 +40,23 @@ class StreamsService final : public ::event_store::client::streams::Streams::Cal
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
                                    const ::event_store::client::streams::DeleteReq* request,
                                    ::event_store::client::streams::DeleteResp* response) override;
+  grpc::ServerBidiReactor<::event_store::client::streams::BatchAppendReq,
+                          ::event_store::client::streams::BatchAppendResp>*
+  BatchAppend(grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Tombstone(
       grpc::CallbackServerContext* ctx, const ::event_store::client::streams::TombstoneReq* request,
       ::event_store::client::streams::TombstoneResp* response) override;
 
+  // Ends every subscription (UNAVAILABLE "server is shutting down") and
+  // refuses new ones: the first step of stopping the server.
+  void EndSubscriptions() { registry_.EndAll(); }
+
  private:
   Store* const store_;
+  Security* const security_;
   JsonLog* const log_;
   const StreamsLimits limits_;
+  SubscriptionRegistry registry_;
 };
 
 }  // namespace cairn::server
