@@ -12,6 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libsqlite3-dev nlohmann-json3-dev libcli11-dev libre2-dev \
   libsimdjson-dev libsodium-dev \
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libssl-dev \
+  libcpp-httplib-dev \
   clang-format dpkg-dev file \
   >/dev/null
 # The server's end-to-end tests run the official KurrentDB Node clients

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -114,9 +115,15 @@ void SetStoreError(BatchAppendResp* r, const Status& s, const std::string& strea
 class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, BatchAppendResp>,
                                  public EndableCall {
  public:
-  BatchAppendReactor(Store* store, Security* security, SubscriptionRegistry* registry,
-                     grpc::CallbackServerContext* ctx, BatchAppendLimits limits)
-      : store_(store), security_(security), registry_(registry), ctx_(ctx), limits_(limits) {}
+  BatchAppendReactor(Store* store, Security* security, Metrics* metrics,
+                     SubscriptionRegistry* registry, grpc::CallbackServerContext* ctx,
+                     BatchAppendLimits limits)
+      : store_(store),
+        security_(security),
+        metrics_(metrics),
+        registry_(registry),
+        ctx_(ctx),
+        limits_(limits) {}
 
   // Runs once, right after construction, holding a reference of its own.
   void Start() {
@@ -345,19 +352,20 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
     const std::string stream = p.stream;
     const ExpectedRevision expected = p.expected;
     const size_t count = p.events.size();
+    const size_t bytes = p.bytes;
+    const auto start = std::chrono::steady_clock::now();
+    auto done = [this, correlation, stream, expected, count, bytes, start](Result<AppendResult> r) {
+      metrics_->AppendDone(
+          r.has_value(), count, bytes,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      Completed(*correlation, stream, expected, count, std::move(r));
+    };
     if (IsSystemStream(p.stream)) {
-      Completed(*correlation, stream, expected, count,
-                AppendToSystemStream(store_, p.stream, p.expected, p.events));
+      done(AppendToSystemStream(store_, p.stream, p.expected, p.events));
       return;
     }
-    Status queued =
-        store_->AppendAsync(p.stream, p.expected, std::move(p.events),
-                            [this, correlation, stream, expected, count](Result<AppendResult> r) {
-                              Completed(*correlation, stream, expected, count, std::move(r));
-                            });
-    if (!queued.ok()) {
-      Completed(*correlation, stream, expected, count, queued);
-    }
+    Status queued = store_->AppendAsync(p.stream, p.expected, std::move(p.events), done);
+    if (!queued.ok()) done(queued);
   }
 
   // An append's result, on the store's completion thread (or inline).
@@ -428,6 +436,7 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
 
   Store* const store_;
   Security* const security_;
+  Metrics* const metrics_;
   SubscriptionRegistry* const registry_;
   grpc::CallbackServerContext* const ctx_;
   const BatchAppendLimits limits_;
@@ -450,9 +459,9 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
 }  // namespace
 
 grpc::ServerBidiReactor<BatchAppendReq, BatchAppendResp>* NewBatchAppend(
-    Store* store, Security* security, SubscriptionRegistry* registry,
+    Store* store, Security* security, Metrics* metrics, SubscriptionRegistry* registry,
     grpc::CallbackServerContext* ctx, BatchAppendLimits limits) {
-  auto* r = new BatchAppendReactor(store, security, registry, ctx, limits);
+  auto* r = new BatchAppendReactor(store, security, metrics, registry, ctx, limits);
   r->Start();
   r->Unref();  // Start's reference
   return r;

@@ -29,6 +29,7 @@
 #include <cstddef>
 
 #include "cairn/store.h"
+#include "server/metrics.h"
 #include "server/security.h"
 #include "server/subscribe.h"
 #include "streams.pb.h"
@@ -42,7 +43,7 @@ struct BatchAppendLimits {
 
 grpc::ServerBidiReactor<::event_store::client::streams::BatchAppendReq,
                         ::event_store::client::streams::BatchAppendResp>*
-NewBatchAppend(Store* store, Security* security, SubscriptionRegistry* registry,
+NewBatchAppend(Store* store, Security* security, Metrics* metrics, SubscriptionRegistry* registry,
                grpc::CallbackServerContext* ctx, BatchAppendLimits limits);
 
 }  // namespace cairn::server

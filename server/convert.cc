@@ -136,7 +136,7 @@ grpc::Status ErrorToGrpc(const Status& s, const ErrorContext& c, grpc::ServerCon
   const ErrorCode code = s.code();
   if (code == ErrorCode::kStreamDeleted) {
     ctx->AddTrailingMetadata("exception", "stream-deleted");
-    ctx->AddTrailingMetadata("stream-name", c.stream);
+    ctx->AddTrailingMetadata("stream-name", TrailerValue(c.stream));
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, s.message());
   }
   if (code == ErrorCode::kWrongExpectedRevision || code == ErrorCode::kIdempotencyConflict ||
@@ -146,7 +146,7 @@ grpc::Status ErrorToGrpc(const Status& s, const ErrorContext& c, grpc::ServerCon
       actual = std::to_string(*conflict->actual);
     }
     ctx->AddTrailingMetadata("exception", "wrong-expected-version");
-    ctx->AddTrailingMetadata("stream-name", c.stream);
+    ctx->AddTrailingMetadata("stream-name", TrailerValue(c.stream));
     ctx->AddTrailingMetadata("expected-version", std::to_string(ExpectedVersionNumber(c.expected)));
     ctx->AddTrailingMetadata("actual-version", actual);
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, s.message());
@@ -162,6 +162,23 @@ grpc::Status ErrorToGrpc(const Status& s, const ErrorContext& c, grpc::ServerCon
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is too busy: " + s.message());
   }
   return grpc::Status(StatusCodeOf(code), s.message());
+}
+
+std::string TrailerValue(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c <= 0x7e && c != '%') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
 }
 
 grpc::Status InvalidArgument(std::string message) {

@@ -103,6 +103,13 @@ struct ErrorContext {
 //   DATA_LOSS; io_error / reentrant_call -> INTERNAL; the rest by name.
 grpc::Status ErrorToGrpc(const Status& s, const ErrorContext& c, grpc::ServerContextBase* ctx);
 
+// A trailer value gRPC accepts: metadata values must be printable ASCII
+// (0x20-0x7E), and any other byte makes gRPC abort the process. Names a
+// client chose (a stream or login name in UTF-8, or any bytes) keep their
+// printable ASCII; every other byte, and '%', becomes %XX (upper-case
+// hex), as percent-encoding does.
+std::string TrailerValue(std::string_view value);
+
 // INVALID_ARGUMENT with `message` (no trailer).
 grpc::Status InvalidArgument(std::string message);
 

@@ -142,6 +142,17 @@ TEST(ConvertTest, EveryErrorCodeHasItsStatusCode) {
   }
 }
 
+// Regression: a stream name with non-ASCII bytes in a trailer made gRPC
+// abort the server (found by ServerFuzzTest).
+TEST(ConvertTest, TrailerValuesArePrintableAsciiWithEverythingElsePercentEncoded) {
+  EXPECT_EQ(TrailerValue("orders-1"), "orders-1");
+  EXPECT_EQ(TrailerValue("caf\xc3\xa9 50%"), "caf%C3%A9 50%25");
+  EXPECT_EQ(TrailerValue(std::string("a\0b\n", 4)), "a%00b%0A");
+  TrailerSink sink;
+  grpc::Status s = sink.Map(Status(ErrorCode::kStreamDeleted, "gone"), {.stream = "\xff"});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 TEST(ConvertTest, ClosedAndBusySayWhyInTheirMessage) {
   TrailerSink sink;
   EXPECT_EQ(sink.Map(Status(ErrorCode::kClosed, "store is closed")).error_message(),

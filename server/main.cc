@@ -37,6 +37,11 @@ int Main(int argc, char** argv) {
   app.add_option("--host", options.host, "Address to listen on (default 127.0.0.1)");
   app.add_option("--port", options.port, "Port (default 2113; 0: any free port)")
       ->check(CLI::Range(0, 65535));
+  auto* http_port =
+      app.add_option("--http-port", options.http_port,
+                     "Port of the HTTP side: /health/live, /info, /gossip, /metrics (default "
+                     "2114, or any free port with --port 0; 0: any free port; -1: none)")
+          ->check(CLI::Range(-1, 65535));
   app.add_flag("--insecure", options.insecure,
                "No TLS, no authentication, no authorization (KurrentDB's --insecure)");
   app.add_option("--cert", options.cert_file, "TLS certificate chain (PEM)")->type_name("FILE");
@@ -60,12 +65,15 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Tests and scripts that let the OS pick the gRPC port get any free HTTP
+  // port too, so that several servers can run at once.
+  if (options.port == 0 && http_port->count() == 0) options.http_port = 0;
   JsonLog log;
-  if (dev) {
-    log.Error("usage", {{"error", "unimplemented"},
+  if (dev && (options.insecure || !options.cert_file.empty() || !options.key_file.empty())) {
+    log.Error("usage", {{"error", "invalid_argument"},
                         {"message",
-                         "--dev is not implemented yet: use --insecure, or "
-                         "--cert F --key F [--ca F]"}});
+                         "--dev makes its own certificate: it goes with neither --insecure nor "
+                         "--cert/--key"}});
     return 2;
   }
   if (!dev && !options.insecure && (options.cert_file.empty() || options.key_file.empty())) {
@@ -121,6 +129,7 @@ int Main(int argc, char** argv) {
   }
   log.Info("listening", {{"address", options.host + ":" + std::to_string((*server)->port())},
                          {"port", (*server)->port()},
+                         {"http_port", (*server)->http_port()},
                          {"connection_string", (*server)->connection_string()},
                          {"version", CAIRN_VERSION_STRING},
                          {"db", db}});

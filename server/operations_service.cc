@@ -73,7 +73,7 @@ grpc::ServerUnaryReactor* OperationsService::StopScavenge(grpc::CallbackServerCo
   std::lock_guard l(mu_);
   if (running_id_.empty() || id != running_id_) {
     ctx->AddTrailingMetadata("exception", "scavenge-not-found");
-    ctx->AddTrailingMetadata("scavenge-id", id);
+    ctx->AddTrailingMetadata("scavenge-id", TrailerValue(id));
     return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND,
                                   "no running scavenge has the id '" + id + "'"));
   }

@@ -58,6 +58,7 @@ class SecurityTest : public ::testing::Test {
     ASSERT_TRUE(cert) << cert.error().ToString();
     ServerOptions o;
     o.port = 0;
+    o.http_port = -1;
     o.cert_file = cert->cert_file;
     o.key_file = cert->key_file;
     o.ca_file = cert->ca_file;

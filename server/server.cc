@@ -7,7 +7,10 @@
 #include <mutex>
 #include <sstream>
 
+#include "cairn/version.h"
 #include "server/cluster_service.h"
+#include "server/http.h"
+#include "server/metrics.h"
 #include "server/operations_service.h"
 #include "server/streams_service.h"
 #include "server/users_service.h"
@@ -28,6 +31,9 @@ Result<std::string> ReadPem(const std::string& path, const char* what) {
   return s.str();
 }
 
+// The address clients should dial: never 0.0.0.0.
+std::string DialHost(const ServerOptions& o) { return o.host == "0.0.0.0" ? "127.0.0.1" : o.host; }
+
 StreamsLimits LimitsOf(const ServerOptions& o) {
   StreamsLimits l;
   l.subscription.max_queued_messages = o.subscription_queue_messages;
@@ -41,10 +47,12 @@ class ServerImpl final : public Server {
              std::unique_ptr<Security> security)
       : options_(options),
         security_(std::move(security)),
-        streams_(store, security_.get(), log, LimitsOf(options)),
+        streams_(store, security_.get(), &metrics_, log, LimitsOf(options)),
         users_(security_.get()),
         operations_(store, security_.get(), log, options.on_shutdown_request),
-        gossip_(Uuid::Random(), options.host == "0.0.0.0" ? "127.0.0.1" : options.host) {}
+        instance_id_(Uuid::Random()),
+        gossip_(instance_id_, DialHost(options)),
+        store_(store) {}
 
   ~ServerImpl() override { Shutdown(std::chrono::milliseconds(0)); }
 
@@ -76,6 +84,7 @@ class ServerImpl final : public Server {
     builder.RegisterService(&users_);
     builder.RegisterService(&operations_);
     builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
+    builder.experimental().SetInterceptorCreators(metrics_.Interceptors());
     // The clients ping every 10 s, also on quiet calls: never count that
     // as abuse (gRPC's default would GOAWAY them after two pings).
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
@@ -89,8 +98,23 @@ class ServerImpl final : public Server {
                     "cannot listen on " + address + " (in use, or not an address of this host)");
     }
     gossip_.set_port(port_);
+    if (options_.http_port >= 0) {
+      HttpInfo info{CAIRN_VERSION_STRING,    kAdvertisedVersion, options_.insecure,
+                    instance_id_.ToString(), DialHost(options_), port_};
+      http_ = std::make_unique<HttpEndpoints>(store_, &metrics_, std::move(info));
+      Status s = http_->Start(options_.host, options_.http_port);
+      if (!s.ok()) {
+        server_->Shutdown();
+        server_->Wait();
+        server_.reset();
+        http_.reset();
+        return s;
+      }
+    }
     return Status::OK();
   }
+
+  int http_port() const override { return http_ ? http_->port() : -1; }
 
   int port() const override { return port_; }
 
@@ -111,16 +135,21 @@ class ServerImpl final : public Server {
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
     operations_.StopAndJoin();  // a running scavenge stops before the store closes
+    if (http_) http_->Stop();
   }
 
  private:
   const ServerOptions options_;
+  Metrics metrics_;  // before the services that count into it
   const std::unique_ptr<Security> security_;
   StreamsService streams_;
   UsersService users_;
   OperationsService operations_;
   ServerFeaturesService features_;
+  const Uuid instance_id_;
   GossipService gossip_;
+  Store* const store_;
+  std::unique_ptr<HttpEndpoints> http_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::mutex shutdown_mu_;

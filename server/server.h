@@ -27,6 +27,9 @@ namespace cairn::server {
 struct ServerOptions {
   std::string host = "127.0.0.1";  // the address to listen on
   int port = 2113;                 // 0: the OS picks one (see Server::port)
+  // The HTTP side (/health/live, /info, /gossip, /metrics): its own port;
+  // 0: the OS picks one (Server::http_port); -1: none.
+  int http_port = 2114;
   // KurrentDB's meaning: no TLS, no authentication, no authorization.
   bool insecure = false;
   // TLS (required unless insecure): PEM files of the server's certificate
@@ -68,6 +71,8 @@ class Server {
 
   // The port listened on (the OS's choice when options.port was 0).
   virtual int port() const = 0;
+  // The HTTP port (the OS's choice when options.http_port was 0); -1: none.
+  virtual int http_port() const = 0;
   // What a client connects with: "kurrentdb://HOST:PORT?tls=false", or with
   // TLS "...?tls=true[&tlsCAFile=PATH]".
   virtual std::string connection_string() const = 0;

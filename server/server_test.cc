@@ -5,10 +5,12 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,7 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(store) << store.error().ToString();
     store_ = std::move(*store);
     o.port = 0;
+    o.http_port = 0;
     o.insecure = true;
     log_file_ = std::tmpfile();
     log_ = std::make_unique<JsonLog>(log_file_);
@@ -230,6 +233,25 @@ TEST_F(ServerTest, ATombstonedStreamFailsReadsWithStreamDeletedTrailers) {
   EXPECT_EQ(r.trailers.find("exception")->second, "stream-deleted");
   EXPECT_EQ(r.trailers.find("stream-name")->second, "gone");
   EXPECT_TRUE(r.messages.empty());
+}
+
+// Regression (ServerFuzzTest): a non-ASCII stream name in a trailer made
+// gRPC abort the server; it is percent-encoded there now.
+TEST_F(ServerTest, AStreamNameThatIsNotAsciiIsPercentEncodedInTrailers) {
+  grpc::ClientContext ctx;
+  ws::DeleteReq req;
+  req.mutable_options()->mutable_stream_identifier()->set_stream_name("caf\xc3\xa9-1");
+  req.mutable_options()->mutable_any();
+  ws::DeleteResp resp;
+  grpc::Status s = streams_->Delete(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  std::map<std::string, std::string> t;
+  for (const auto& [k, v] : ctx.GetServerTrailingMetadata()) {
+    t[std::string(k.data(), k.size())] = std::string(v.data(), v.size());
+  }
+  EXPECT_EQ(t["stream-name"], "caf%C3%A9-1");
+  ws::AppendResp aresp;
+  EXPECT_TRUE(Append("after", {"A"}, &aresp).ok());  // the server goes on
 }
 
 TEST_F(ServerTest, DeletingAStreamThatNeverExistedIsAWrongExpectedVersion) {
@@ -689,6 +711,44 @@ TEST_F(ServerTest, OperationsStartAScavengeNameUnknownOnesAndAskForShutdown) {
     ASSERT_TRUE(ops->Shutdown(&ctx, req, &resp).ok());
     EXPECT_EQ(shutdowns.load(), 1);
   }
+}
+
+TEST_F(ServerTest, TheHttpSideAnswersHealthInfoGossipAndMetrics) {
+  ws::AppendResp resp;
+  ASSERT_TRUE(Append("metered", {"A", "B"}, &resp).ok());
+  auto read = Read(StreamRead("metered", true, 10));
+  ASSERT_EQ(read.messages.size(), 2u);
+  ASSERT_GT(server_->http_port(), 0);
+  httplib::Client http("127.0.0.1", server_->http_port());
+  auto live = http.Get("/health/live");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 204);
+  auto info = http.Get("/info");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->status, 200);
+  auto j = nlohmann::json::parse(info->body);
+  EXPECT_EQ(j["state"], "leader");
+  EXPECT_EQ(j["protocolVersion"], kAdvertisedVersion);
+  EXPECT_EQ(j["authentication"]["type"], "insecure");
+  auto gossip = http.Get("/gossip");
+  ASSERT_TRUE(gossip);
+  auto g = nlohmann::json::parse(gossip->body);
+  ASSERT_EQ(g["members"].size(), 1u);
+  EXPECT_EQ(g["members"][0]["state"], "Leader");
+  EXPECT_EQ(g["members"][0]["httpEndPointPort"], server_->port());
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+  const std::string& m = metrics->body;
+  EXPECT_NE(m.find("\ncairn_appends_total{result=\"ok\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("\ncairn_events_written_total 2\n"), std::string::npos);
+  EXPECT_NE(m.find("\ncairn_events_read_total 2\n"), std::string::npos);
+  EXPECT_NE(m.find("\ncairn_append_duration_seconds_count 1\n"), std::string::npos);
+  EXPECT_NE(m.find("\ncairn_store_events 2\n"), std::string::npos);
+  EXPECT_NE(m.find("\ncairn_calls_total{method=\"/event_store.client.streams.Streams/Append\","
+                   "code=\"OK\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(http.Get("/nothing-here")->status, 404);
 }
 
 TEST_F(ServerTest, SupportedMethodsListExactlyWhatIsServed) {

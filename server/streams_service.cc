@@ -1,5 +1,6 @@
 #include "server/streams_service.h"
 
+#include <chrono>
 #include <deque>
 #include <optional>
 #include <string>
@@ -27,9 +28,9 @@ using wire_streams::TombstoneResp;
 // message at a time (the callback API allows one write in flight).
 class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
  public:
-  ReadReactor(Store* store, const StreamsLimits& limits, grpc::CallbackServerContext* ctx,
-              Result<ReadPlan> plan)
-      : store_(store), limits_(limits), ctx_(ctx) {
+  ReadReactor(Store* store, Metrics* metrics, const StreamsLimits& limits,
+              grpc::CallbackServerContext* ctx, Result<ReadPlan> plan)
+      : store_(store), metrics_(metrics), limits_(limits), ctx_(ctx) {
     if (!plan) {
       Finish(ErrorToGrpc(plan.error(), {}, ctx_));
       return;
@@ -129,6 +130,7 @@ class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
     }
     CAIRN_RETURN_IF_ERROR(s);
     started_ = true;
+    metrics_->EventsRead(got);
     remaining_ -= got;
     if (got < want && bytes < limits_.read_page_bytes) exhausted_ = true;  // the end
     if (remaining_ == 0 || !last) exhausted_ = true;
@@ -145,6 +147,7 @@ class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
   }
 
   Store* const store_;
+  Metrics* const metrics_;
   const StreamsLimits limits_;
   grpc::CallbackServerContext* const ctx_;
   ReadPlan plan_;
@@ -161,9 +164,14 @@ class ReadReactor final : public grpc::ServerWriteReactor<ReadResp> {
 // before leaves nothing behind.
 class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
  public:
-  AppendReactor(Store* store, Security* security, const StreamsLimits& limits,
+  AppendReactor(Store* store, Security* security, Metrics* metrics, const StreamsLimits& limits,
                 grpc::CallbackServerContext* ctx, AppendResp* resp)
-      : store_(store), security_(security), limits_(limits), ctx_(ctx), resp_(resp) {
+      : store_(store),
+        security_(security),
+        metrics_(metrics),
+        limits_(limits),
+        ctx_(ctx),
+        resp_(resp) {
     StartRead(&req_);
   }
 
@@ -237,6 +245,7 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
       return;
     }
     event_count_ = events_.size();
+    submitted_ = std::chrono::steady_clock::now();
     if (IsSystemStream(stream_)) {
       Done(AppendToSystemStream(store_, stream_, expected_, events_));
       return;
@@ -250,6 +259,9 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
 
  private:
   void Done(Result<AppendResult> r) {
+    metrics_->AppendDone(
+        r.has_value(), event_count_, bytes_,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_).count());
     if (r) {
       auto* ok = resp_->mutable_success();
       if (r->revision) {
@@ -314,9 +326,11 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
 
   Store* const store_;
   Security* const security_;
+  Metrics* const metrics_;
   const StreamsLimits limits_;
   grpc::CallbackServerContext* const ctx_;
   AppendResp* const resp_;
+  std::chrono::steady_clock::time_point submitted_;
   AppendReq req_;
   bool have_options_ = false;
   std::string stream_;
@@ -371,18 +385,19 @@ grpc::ServerWriteReactor<ReadResp>* StreamsService::Read(grpc::CallbackServerCon
     if (!allowed.ok()) plan = allowed;
   }
   if (plan && plan->subscription)
-    return NewSubscription(store_, ctx, std::move(*plan), &registry_, limits_.subscription);
-  return new ReadReactor(store_, limits_, ctx, std::move(plan));
+    return NewSubscription(store_, ctx, std::move(*plan), &registry_, metrics_,
+                           limits_.subscription);
+  return new ReadReactor(store_, metrics_, limits_, ctx, std::move(plan));
 }
 
 grpc::ServerReadReactor<AppendReq>* StreamsService::Append(grpc::CallbackServerContext* ctx,
                                                            AppendResp* response) {
-  return new AppendReactor(store_, security_, limits_, ctx, response);
+  return new AppendReactor(store_, security_, metrics_, limits_, ctx, response);
 }
 
 grpc::ServerBidiReactor<wire_streams::BatchAppendReq, wire_streams::BatchAppendResp>*
 StreamsService::BatchAppend(grpc::CallbackServerContext* ctx) {
-  return NewBatchAppend(store_, security_, &registry_, ctx, limits_.batch);
+  return NewBatchAppend(store_, security_, metrics_, &registry_, ctx, limits_.batch);
 }
 
 grpc::ServerUnaryReactor* StreamsService::Delete(grpc::CallbackServerContext* ctx,

@@ -9,6 +9,7 @@
 #include "cairn/store.h"
 #include "server/batch_append.h"
 #include "server/json_log.h"
+#include "server/metrics.h"
 #include "server/security.h"
 #include "server/subscribe.h"
 #include "streams.grpc.pb.h"
@@ -28,8 +29,9 @@ struct StreamsLimits {
 
 class StreamsService final : public ::event_store::client::streams::Streams::CallbackService {
  public:
-  StreamsService(Store* store, Security* security, JsonLog* log, StreamsLimits limits = {})
-      : store_(store), security_(security), log_(log), limits_(limits) {}
+  StreamsService(Store* store, Security* security, Metrics* metrics, JsonLog* log,
+                 StreamsLimits limits = {})
+      : store_(store), security_(security), metrics_(metrics), log_(log), limits_(limits) {}
 
   grpc::ServerWriteReactor<::event_store::client::streams::ReadResp>* Read(
       grpc::CallbackServerContext* ctx,
@@ -54,6 +56,7 @@ class StreamsService final : public ::event_store::client::streams::Streams::Cal
  private:
   Store* const store_;
   Security* const security_;
+  Metrics* const metrics_;
   JsonLog* const log_;
   const StreamsLimits limits_;
   SubscriptionRegistry registry_;

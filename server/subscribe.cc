@@ -32,8 +32,13 @@ google::protobuf::Timestamp Now() {
 class SubscriptionReactor final : public grpc::ServerWriteReactor<ReadResp>, public EndableCall {
  public:
   SubscriptionReactor(Store* store, grpc::CallbackServerContext* ctx, ReadPlan plan,
-                      SubscriptionRegistry* registry, SubscriptionLimits limits)
-      : store_(store), ctx_(ctx), plan_(std::move(plan)), registry_(registry), limits_(limits) {
+                      SubscriptionRegistry* registry, Metrics* metrics, SubscriptionLimits limits)
+      : store_(store),
+        ctx_(ctx),
+        plan_(std::move(plan)),
+        registry_(registry),
+        metrics_(metrics),
+        limits_(limits) {
     if (plan_.passes_nothing) {
       plan_.filter = {};
       plan_.filter.stream_regex = kMatchesNothing;
@@ -68,6 +73,8 @@ class SubscriptionReactor final : public grpc::ServerWriteReactor<ReadResp>, pub
       EndWith(kShuttingDown);
       return;
     }
+    metrics_->SubscriptionStarted();
+    counted_ = true;
     Subscribe();
     Pump();
   }
@@ -110,6 +117,7 @@ class SubscriptionReactor final : public grpc::ServerWriteReactor<ReadResp>, pub
   void OnDone() override {
     StopPush();
     registry_->Remove(this);
+    if (counted_) metrics_->SubscriptionEnded();
     Unref();
   }
 
@@ -321,6 +329,7 @@ class SubscriptionReactor final : public grpc::ServerWriteReactor<ReadResp>, pub
     EventToWire(v, plan_.structured_ids, ev->mutable_event());
     ev->set_commit_position(e.position.value());
     queued_bytes_ += r.ByteSizeLong();
+    metrics_->EventsDelivered(1);
     last_revision_ = e.revision.value();
     last_position_ = e.position.value();
     if (plan_.filtered && ++considered_ >= plan_.checkpoint_interval) {
@@ -358,7 +367,9 @@ class SubscriptionReactor final : public grpc::ServerWriteReactor<ReadResp>, pub
   grpc::CallbackServerContext* const ctx_;
   ReadPlan plan_;
   SubscriptionRegistry* const registry_;
+  Metrics* const metrics_;
   const SubscriptionLimits limits_;
+  bool counted_ = false;      // counted as started (Start thread, then OnDone)
   std::atomic<int> refs_{2};  // gRPC's until OnDone, and Start's caller's
 
   std::mutex mu_;  // guards the fields below; never held while calling gRPC or the store
@@ -410,8 +421,8 @@ void SubscriptionRegistry::EndAll() {
 
 grpc::ServerWriteReactor<ReadResp>* NewSubscription(Store* store, grpc::CallbackServerContext* ctx,
                                                     ReadPlan plan, SubscriptionRegistry* registry,
-                                                    SubscriptionLimits limits) {
-  auto* r = new SubscriptionReactor(store, ctx, std::move(plan), registry, limits);
+                                                    Metrics* metrics, SubscriptionLimits limits) {
+  auto* r = new SubscriptionReactor(store, ctx, std::move(plan), registry, metrics, limits);
   r->Start();
   r->Unref();  // Start's reference; gRPC's stays until OnDone
   return r;

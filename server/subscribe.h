@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "cairn/store.h"
+#include "server/metrics.h"
 #include "server/read_plan.h"
 #include "streams.pb.h"
 
@@ -62,10 +63,8 @@ class SubscriptionRegistry {
 
 // The reactor of a subscription Read (`plan.subscription`), registered in
 // `registry`.
-grpc::ServerWriteReactor<wire_streams::ReadResp>* NewSubscription(Store* store,
-                                                                  grpc::CallbackServerContext* ctx,
-                                                                  ReadPlan plan,
-                                                                  SubscriptionRegistry* registry,
-                                                                  SubscriptionLimits limits = {});
+grpc::ServerWriteReactor<wire_streams::ReadResp>* NewSubscription(
+    Store* store, grpc::CallbackServerContext* ctx, ReadPlan plan, SubscriptionRegistry* registry,
+    Metrics* metrics, SubscriptionLimits limits = {});
 
 }  // namespace cairn::server

@@ -16,15 +16,15 @@ grpc::Status UserError(const Status& s, const std::string& login, grpc::ServerCo
   switch (s.code()) {
     case ErrorCode::kNotFound:
       ctx->AddTrailingMetadata("exception", "user-not-found");
-      ctx->AddTrailingMetadata("login-name", login);
+      ctx->AddTrailingMetadata("login-name", TrailerValue(login));
       return grpc::Status(grpc::StatusCode::NOT_FOUND, s.message());
     case ErrorCode::kFailedPrecondition:
       ctx->AddTrailingMetadata("exception", "user-conflict");
-      ctx->AddTrailingMetadata("login-name", login);
+      ctx->AddTrailingMetadata("login-name", TrailerValue(login));
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, s.message());
     case ErrorCode::kDeadlineExceeded:
       ctx->AddTrailingMetadata("exception", "user-conflict");
-      ctx->AddTrailingMetadata("login-name", login);
+      ctx->AddTrailingMetadata("login-name", TrailerValue(login));
       return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, s.message());
     default:
       return ErrorToGrpc(s, {}, ctx);
