@@ -51,14 +51,19 @@ export function parseLogLine(line) {
   }
 }
 
-// Spawns `$CAIRN_BIN serve` on a store directory that does not exist yet
-// (`<mkdtemp>/db`) and resolves once it logs "listening".
-export async function startServer({ insecure = true, extraArgs = [] } = {}) {
+// Spawns `$CAIRN_BIN serve` and resolves once it logs "listening". The
+// store is `<mkdtemp>/db`, a directory that does not exist yet and is
+// removed by `stop()`; or `dir`, which the caller owns (kept on stop, so a
+// second server can open the same store). `insecure: false` with
+// `extraArgs: ['--dev']` serves TLS with the development certificate and
+// users; connect with `withCredentials(connectionString, user, password)`.
+export async function startServer({ insecure = true, extraArgs = [], dir: givenDir } = {}) {
   const bin = process.env.CAIRN_BIN;
   assert.ok(bin, 'CAIRN_BIN must name the cairn binary');
 
-  const root = await mkdtemp(path.join(tmpdir(), 'cairn-serve-'));
-  const dir = path.join(root, 'db');
+  const root = givenDir === undefined ? await mkdtemp(path.join(tmpdir(), 'cairn-serve-')) : null;
+  const dir = givenDir ?? path.join(root, 'db');
+  const removeRoot = () => (root === null ? undefined : rm(root, { recursive: true, force: true }));
   const args = ['serve', '--db', dir, '--port', '0', ...(insecure ? ['--insecure'] : []), ...extraArgs];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = () => child.kill('SIGKILL');
@@ -113,7 +118,7 @@ export async function startServer({ insecure = true, extraArgs = [] } = {}) {
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
-    await rm(root, { recursive: true, force: true });
+    await removeRoot();
     throw error;
   }
 
@@ -140,7 +145,7 @@ export async function startServer({ insecure = true, extraArgs = [] } = {}) {
         assert.deepEqual(result, { code: 0, signal: null }, `cairn serve exit after SIGTERM\n${describeOutput()}`);
         return stderrLines;
       } finally {
-        await rm(root, { recursive: true, force: true });
+        await removeRoot();
       }
     })();
     return stopping;
@@ -161,6 +166,16 @@ export function withScheme(connectionString, scheme) {
   const match = /^([a-z]+)(\+discover)?:\/\//.exec(connectionString);
   assert.ok(match, `not a connection string: ${connectionString}`);
   return `${scheme}${match[2] ?? ''}://${connectionString.slice(match[0].length)}`;
+}
+
+// Puts `user:password@` (percent-encoded) in front of the host, replacing
+// any credentials already there. Both halves of 1.x (grpc-js and the Rust
+// bridge) and 6.x take the caller's credentials from here.
+export function withCredentials(connectionString, user, password) {
+  const match = /^([a-z]+(?:\+discover)?:\/\/)(?:[^@/?]*@)?/.exec(connectionString);
+  assert.ok(match, `not a connection string: ${connectionString}`);
+  const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}@`;
+  return `${match[1]}${credentials}${connectionString.slice(match[0].length)}`;
 }
 
 // Adds "+discover" so the client finds the node through Gossip.Read.
