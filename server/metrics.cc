@@ -67,8 +67,12 @@ void Header(std::string* out, const char* name, const char* type, const char* he
 // Counts one call: from its start to the status it sends.
 class CallCounter : public grpc::experimental::Interceptor {
  public:
+  // Lives as long as its call: counts it as active meanwhile.
   CallCounter(Metrics* metrics, std::string method)
-      : metrics_(metrics), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
+      : metrics_(metrics), method_(std::move(method)), start_(std::chrono::steady_clock::now()) {
+    metrics_->CallBegan();
+  }
+  ~CallCounter() override { metrics_->CallGone(); }
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {

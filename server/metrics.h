@@ -36,6 +36,10 @@ class Metrics {
     subscriptions_active_.fetch_add(1);
   }
   void SubscriptionEnded() { subscriptions_active_.fetch_sub(1); }
+  // Calls begun and not yet ended (what a stop waits for).
+  int64_t active_calls() const { return active_calls_.load(); }
+  void CallBegan() { active_calls_.fetch_add(1); }
+  void CallGone() { active_calls_.fetch_sub(1); }
   // A call ended: `method` is "/package.Service/Method".
   void CallEnded(const std::string& method, grpc::StatusCode code, double seconds);
 
@@ -62,6 +66,7 @@ class Metrics {
   std::atomic<uint64_t> events_read_{0}, events_delivered_{0};
   std::atomic<uint64_t> subscriptions_total_{0};
   std::atomic<int64_t> subscriptions_active_{0};
+  std::atomic<int64_t> active_calls_{0};
   Histogram append_latency_;
   mutable std::mutex mu_;
   // (method, status code name) -> calls; method -> latency.

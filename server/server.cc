@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "cairn/version.h"
 #include "server/cluster_service.h"
@@ -131,8 +132,16 @@ class ServerImpl final : public Server {
     std::lock_guard l(shutdown_mu_);
     if (!server_ || stopped_) return;
     stopped_ = true;
+    // Long calls end now and new Streams calls are refused; the calls in
+    // flight get `grace` to finish. gRPC's own graceful shutdown would also
+    // wait for idle connected clients, so it is asked for only once the
+    // calls are done (or the grace is over), with no deadline left.
     streams_.EndSubscriptions();
-    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (metrics_.active_calls() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
     operations_.StopAndJoin();  // a running scavenge stops before the store closes
     if (http_) http_->Stop();

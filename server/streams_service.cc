@@ -375,11 +375,28 @@ grpc::ServerUnaryReactor* DeleteOrTombstone(grpc::CallbackServerContext* ctx, co
   return reactor;
 }
 
+// A call that arrives while the server stops: UNAVAILABLE at once.
+const grpc::Status kStopping(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+
+template <typename Reactor>
+class Refused final : public Reactor {
+ public:
+  Refused() { this->Finish(kStopping); }
+  void OnDone() override { delete this; }
+};
+
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(kStopping);
+  return reactor;
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<ReadResp>* StreamsService::Read(grpc::CallbackServerContext* ctx,
                                                          const ReadReq* request) {
-  auto plan = PlanRead(*request);
+  Result<ReadPlan> plan = Status(ErrorCode::kClosed, "server is shutting down");
+  if (!registry_.stopping()) plan = PlanRead(*request);
   if (plan) {
     Status allowed = security_->Check(*ctx, StreamAccess::kRead, plan->all ? "$all" : plan->stream);
     if (!allowed.ok()) plan = allowed;
@@ -392,6 +409,7 @@ grpc::ServerWriteReactor<ReadResp>* StreamsService::Read(grpc::CallbackServerCon
 
 grpc::ServerReadReactor<AppendReq>* StreamsService::Append(grpc::CallbackServerContext* ctx,
                                                            AppendResp* response) {
+  if (registry_.stopping()) return new Refused<grpc::ServerReadReactor<AppendReq>>();
   return new AppendReactor(store_, security_, metrics_, limits_, ctx, response);
 }
 
@@ -402,12 +420,14 @@ StreamsService::BatchAppend(grpc::CallbackServerContext* ctx) {
 
 grpc::ServerUnaryReactor* StreamsService::Delete(grpc::CallbackServerContext* ctx,
                                                  const DeleteReq* request, DeleteResp* response) {
+  if (registry_.stopping()) return Refuse(ctx);
   return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/false, store_, security_);
 }
 
 grpc::ServerUnaryReactor* StreamsService::Tombstone(grpc::CallbackServerContext* ctx,
                                                     const TombstoneReq* request,
                                                     TombstoneResp* response) {
+  if (registry_.stopping()) return Refuse(ctx);
   return DeleteOrTombstone(ctx, request->options(), response, /*hard=*/true, store_, security_);
 }
 

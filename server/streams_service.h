@@ -52,6 +52,8 @@ class StreamsService final : public ::event_store::client::streams::Streams::Cal
   // Ends every subscription (UNAVAILABLE "server is shutting down") and
   // refuses new ones: the first step of stopping the server.
   void EndSubscriptions() { registry_.EndAll(); }
+  // EndSubscriptions has begun: new Streams calls are refused (UNAVAILABLE).
+  bool stopping() { return registry_.stopping(); }
 
  private:
   Store* const store_;

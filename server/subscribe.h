@@ -54,6 +54,11 @@ class SubscriptionRegistry {
   // Ends every live subscription with UNAVAILABLE "server is shutting
   // down"; later ones are refused by Add.
   void EndAll();
+  // EndAll has begun: the server is stopping, new calls are refused.
+  bool stopping() {
+    std::lock_guard l(mu_);
+    return stopping_;
+  }
 
  private:
   std::mutex mu_;
