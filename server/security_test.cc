@@ -71,8 +71,13 @@ class SecurityTest : public ::testing::Test {
     server_ = std::move(*server);
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = Slurp(cert->ca_file);
-    channel_ = grpc::CreateChannel("localhost:" + std::to_string(server_->port()),
-                                   grpc::SslCredentials(ssl));
+    // 127.0.0.1 with the certificate's name "localhost": no DNS lookup
+    // (gRPC's c-ares resolver leaks 10 bytes per process, which ASan's
+    // leak check reports).
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    channel_ = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                         grpc::SslCredentials(ssl), args);
     streams_ = ws::Streams::NewStub(channel_);
     users_ = wu::Users::NewStub(channel_);
   }
