@@ -9,7 +9,9 @@
 //     expectedVersion/actualVersion in 6.x;
 //   - 6.x's readAll has no filter option (it always sends no_filter);
 //   - 1.x reads through the Rust client, which turns a read from END into a
-//     backwards read and one from START into a forwards read;
+//     backwards read and one from START into a forwards read, and reports a
+//     refused read as the bridge's AccessDeniedError (no gRPC status or
+//     trailers on it); everything else, in both clients, goes through grpc-js;
 //   - 6.x parses only esdb:// connection strings, 1.x prefers kurrentdb://;
 //   - a subscription's 'caughtUp' and 'fellBehind' carry { date, revision }
 //     or { date, position } in 1.x, nothing in 6.x.
@@ -197,6 +199,7 @@ export const CLIENT_KINDS = [
     }),
     readAllFilters: true,
     endReadsBackwards: true,
+    readsThroughRust: true,
     reportsCaughtUpPosition: true,
   },
   {
@@ -211,6 +214,7 @@ export const CLIENT_KINDS = [
     }),
     readAllFilters: false,
     endReadsBackwards: false,
+    readsThroughRust: false,
     reportsCaughtUpPosition: false,
   },
 ].filter((kind) => kind.lib !== null);
